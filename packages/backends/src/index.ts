@@ -1,0 +1,13 @@
+/**
+ * `@azr/backends`: policy models for the Absolute Zero SDK.
+ *
+ * Each engine has its own entry point, so that its runtime is loaded only when used:
+ * `@azr/backends/onnx` (onnxruntime-node) and `@azr/backends/tfjs` (TensorFlow.js).
+ */
+export { importOptional } from './shared/import-optional.js';
+
+/** The engines this package provides, each at the subpath of the same name. */
+export const ENGINE_NAMES = ['onnx', 'tfjs'] as const;
+
+/** One of {@link ENGINE_NAMES}. */
+export type EngineName = (typeof ENGINE_NAMES)[number];

@@ -1,0 +1,73 @@
+import type { AnswerFormat } from './answer-format.js';
+import type { ExecutorV1 } from './executor.js';
+import type { TaskBase, TaskModeName } from './task.js';
+import type { TaskLanguage } from './task-language.js';
+
+/** What a propose prompt is built from. */
+export interface ProposeContext<TTask extends TaskBase> {
+  readonly language: TaskLanguage;
+  /** Reference tasks sampled from the mode's buffer (K of them; one program for induction). */
+  readonly references: readonly TTask[];
+  /** Words the program must not use (banned modules and functions), shown to the proposer. */
+  readonly bannedWords: readonly string[];
+  readonly format: AnswerFormat;
+}
+
+/** What a solve prompt and answer check need besides the task. */
+export interface SolveContext {
+  readonly format: AnswerFormat;
+}
+
+/**
+ * A parse result. Parsers never throw on model text: arbitrary text yields `ok: false` with a reason.
+ * `wellFormed` says whether the completion followed the answer format (it drives the format penalty) and is
+ * reported even when parsing failed later.
+ */
+export type ParseResult<TValue> =
+  | { readonly ok: true; readonly value: TValue; readonly wellFormed: boolean }
+  | { readonly ok: false; readonly reason: string; readonly wellFormed: boolean };
+
+/** The result of validating a proposal: a task, or why it was rejected. */
+export type ProposalValidation<TTask extends TaskBase> =
+  | { readonly ok: true; readonly task: TTask }
+  | { readonly ok: false; readonly reason: string };
+
+/** The verdict on one answer. */
+export interface AnswerVerdict {
+  readonly correct: boolean;
+  /** Why the answer is wrong (the executor's error, or a mismatch), for reports. */
+  readonly reason?: string;
+}
+
+/**
+ * Everything that is specific to one task mode, for one or both task languages: prompts, parsers, validation
+ * and checking. The trainer is generic over task modes; a custom mode plugs in by implementing this.
+ *
+ * `TProposal` is what the proposer writes (parsed, not yet validated); `TAnswer` is what the solver writes.
+ */
+export interface TaskModeV1<TTask extends TaskBase = TaskBase, TProposal = unknown, TAnswer = unknown> {
+  readonly specificationVersion: 'v1';
+  /** The mode's name; tasks it produces carry it as `mode`. */
+  readonly name: TaskModeName;
+  /** Languages this mode has prompts and parsers for. */
+  readonly languages: readonly TaskLanguage[];
+  /** The prompt that asks for a new task, given reference tasks. */
+  buildProposePrompt(context: ProposeContext<TTask>): string;
+  /** Reads a proposal from the proposer's completion. Never throws. */
+  parseProposal(completion: string, context: ProposeContext<TTask>): ParseResult<TProposal>;
+  /**
+   * Turns a parsed proposal into a task by running it through the executor (validation, determinism, gold
+   * outputs). `step` is stamped on the task.
+   */
+  validateProposal(
+    proposal: TProposal,
+    executor: ExecutorV1,
+    context: { readonly language: TaskLanguage; readonly step: number },
+  ): Promise<ProposalValidation<TTask>>;
+  /** The prompt that asks the solver to fill the task's hidden part. */
+  buildSolvePrompt(task: TTask, context: SolveContext): string;
+  /** Reads an answer from the solver's completion. Never throws. */
+  parseAnswer(completion: string, task: TTask, context: SolveContext): ParseResult<TAnswer>;
+  /** Checks an answer through the executor. */
+  checkAnswer(task: TTask, answer: TAnswer, executor: ExecutorV1): Promise<AnswerVerdict>;
+}

@@ -1,0 +1,103 @@
+import type { MonitorFlag } from './monitor.js';
+import type { TaskModeName, TaskRole } from './task.js';
+
+/** The phases of one self-play step, in order. */
+export type TrainerPhase =
+  | 'propose'
+  | 'validate'
+  | 'learnability'
+  | 'solve'
+  | 'reward'
+  | 'advantage'
+  | 'update';
+
+/** Every {@link TrainerPhase}, in order. */
+export const TRAINER_PHASES: readonly TrainerPhase[] = [
+  'propose',
+  'validate',
+  'learnability',
+  'solve',
+  'reward',
+  'advantage',
+  'update',
+];
+
+/** Statistics of one (mode x role) group in one step. Rates are in `[0, 1]`; `undefined` when the group is empty. */
+export interface GroupStatistics {
+  readonly mode: TaskModeName;
+  readonly role: TaskRole;
+  /** Number of sequences in the group. */
+  readonly count: number;
+  /** Share of completions that followed the answer format. */
+  readonly wellFormedRate: number | undefined;
+  /** For proposers: share of proposals that became tasks. */
+  readonly validRate: number | undefined;
+  /** For solvers: share of correct answers; for proposers: mean learnability solve rate of valid proposals. */
+  readonly solveRate: number | undefined;
+  readonly meanReward: number | undefined;
+  readonly advantageMean: number | undefined;
+  readonly advantageStandardDeviation: number | undefined;
+  /** Completion tokens generated for the group. */
+  readonly tokens: number;
+}
+
+/** Emitted once when a run starts or resumes. */
+export interface RunStartEvent {
+  readonly type: 'run-start';
+  readonly runId: string;
+  readonly step: number;
+  readonly resumed: boolean;
+  readonly settings: unknown;
+}
+
+/** Emitted when a phase of a step ends. */
+export interface PhaseEndEvent {
+  readonly type: 'phase-end';
+  readonly step: number;
+  readonly phase: TrainerPhase;
+  readonly durationMs: number;
+}
+
+/** Emitted at the end of each step with the statistics of every group. */
+export interface StepEndEvent {
+  readonly type: 'step-end';
+  readonly step: number;
+  readonly groups: readonly GroupStatistics[];
+  readonly loss: number | undefined;
+  readonly durationMs: number;
+  /** Generated tokens per second over the step. */
+  readonly tokensPerSecond: number;
+}
+
+/** Emitted when a monitor flags generated text. */
+export interface MonitorFlagEvent {
+  readonly type: 'monitor-flag';
+  readonly step: number;
+  readonly mode: TaskModeName;
+  readonly role: TaskRole;
+  readonly flag: MonitorFlag;
+}
+
+/** Emitted after a checkpoint was written (and renamed into place). */
+export interface CheckpointEvent {
+  readonly type: 'checkpoint';
+  readonly step: number;
+  readonly directory: string;
+  readonly durationMs: number;
+}
+
+/** Emitted once when a run ends, normally or by interruption. */
+export interface RunEndEvent {
+  readonly type: 'run-end';
+  readonly step: number;
+  readonly reason: 'completed' | 'interrupted' | 'failed';
+}
+
+/** Every event the trainer emits. Events are plain JSON-serialisable objects. */
+export type TrainerEvent =
+  | RunStartEvent
+  | PhaseEndEvent
+  | StepEndEvent
+  | MonitorFlagEvent
+  | CheckpointEvent
+  | RunEndEvent;

@@ -1,0 +1,19 @@
+#!/usr/bin/env node
+// Prints the plain summary line CI reads ("N passed, N failed, N skipped") from vitest's JSON report.
+// Exits non-zero when the report is missing, so a run that never reached the tests cannot look green.
+import { readFileSync } from 'node:fs';
+
+const path = process.argv[2] ?? 'reports/vitest.json';
+let report;
+try {
+  report = JSON.parse(readFileSync(path, 'utf8'));
+} catch (error) {
+  console.log(`tests: no report at ${path} (${error.message})`);
+  console.log('0 passed, 1 failed');
+  process.exit(1);
+}
+const passed = report.numPassedTests ?? 0;
+const failed = (report.numFailedTests ?? 0) + (report.numFailedTestSuites ?? 0);
+const skipped = (report.numPendingTests ?? 0) + (report.numTodoTests ?? 0);
+console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
+process.exit(failed > 0 || passed === 0 ? 1 : 0);
