@@ -1,9 +1,6 @@
 /**
- * `@azr/executor`: the sandbox that runs programs written by the model.
- *
- * The executors themselves (`createJavaScriptExecutor` on isolated-vm, `createPythonExecutor` on Pyodide)
- * arrive with the executor work. The contract they implement is re-exported here, so that code written
- * against this package's types does not change when they land.
+ * `@azr/executor`: the sandbox that runs programs written by the model, implementing `ExecutorV1` from
+ * `@azr/core`.
  */
 export type {
   CanonicalValue,
@@ -16,3 +13,11 @@ export type {
   ValidationResult,
 } from '@azr/core';
 export { EXECUTION_ERROR_KINDS } from '@azr/core';
+export {
+  createJavaScriptExecutor,
+  JAVASCRIPT_ISOLATIONS,
+  type JavaScriptExecutor,
+  type JavaScriptExecutorSettings,
+  type JavaScriptIsolation,
+} from './javascript/executor.js';
+export type { WorkerPoolStatistics } from './supervisor/worker-pool.js';

@@ -107,8 +107,11 @@ export interface ExecutorV1 {
    */
   evaluateLiteral(source: string): Promise<ExecutionResult>;
   /**
-   * Checks a program the way a proposal is checked: syntax, the sandbox policy, and determinism (each call
-   * made twice, in fresh state, and compared). Returns the canonical outputs.
+   * Checks a program the way a proposal is checked: syntax, the sandbox policy, and determinism. For each
+   * argument list, the program is loaded into fresh state and `entry` is called twice there, as the reference
+   * implementation does; the two canonical results must be equal, so a result that depends on randomness, the
+   * clock, or state the program mutates between calls is rejected as `nondeterministic`. Returns the canonical
+   * outputs.
    */
   validateProgram(request: ValidateProgramRequest): Promise<ValidationResult>;
   /** Stops workers and releases resources. Later calls reject with an `AzrError`. Calling it twice is harmless. */

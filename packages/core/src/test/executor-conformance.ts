@@ -268,6 +268,24 @@ export function executorConformanceChecks(
       },
     },
     {
+      name: 'rejects a program whose result depends on state it mutates between calls',
+      run: async (executor) => {
+        const code: Programs = {
+          javascript: 'let calls = 0;\nfunction f(a) {\n  calls += 1;\n  return a + calls;\n}',
+          python: 'calls = [0]\ndef f(a):\n    calls[0] += 1\n    return a + calls[0]',
+        };
+        const result = await executor.validateProgram({ code: code[executor.language], argsList: ['1'] });
+        assert.ok(!result.ok, 'a stateful program must not validate');
+        assert.equal(result.error.kind, 'nondeterministic');
+        assert.equal(result.argsIndex, 0);
+        expectValue(
+          await executor.run({ code: code[executor.language], args: '1' }),
+          '2',
+          'a single run is fine',
+        );
+      },
+    },
+    {
       name: 'names the argument list that failed validation',
       run: async (executor) => {
         const code: Programs = {

@@ -1,0 +1,255 @@
+import { type CanonicalLimits, createCanonicalEncoder } from '@azr/core';
+
+/** Names of the functions the prelude installs; programs cannot see or replace them. */
+export const HOOKS = {
+  run: '__azrRun',
+  validate: '__azrValidate',
+  literal: '__azrLiteral',
+} as const;
+
+/**
+ * Status prefixes of the one string a call returns from the sandbox:
+ * `o` + canonical value; `n` + first + `\u0000` + second (nondeterministic); `r` + message (refused by the
+ * encoder: too large, cyclic); `x` + message (the program threw); `p` + message (policy violation);
+ * `s` + message (the program or its arguments do not parse).
+ */
+export const STATUS = {
+  ok: 'o',
+  nondeterministic: 'n',
+  refused: 'r',
+  threw: 'x',
+  policy: 'p',
+  syntax: 's',
+} as const;
+
+/** Globals the prelude removes; a program that uses one gets a policy failure naming it. */
+export const REMOVED_GLOBALS = [
+  'performance',
+  'Intl',
+  'WeakRef',
+  'FinalizationRegistry',
+  'SharedArrayBuffer',
+  'Atomics',
+  'WebAssembly',
+  'queueMicrotask',
+  'escape',
+  'unescape',
+] as const;
+
+/** Host globals that never exist in the sandbox; using one is reported as a policy violation too. */
+const HOST_GLOBALS = [
+  'require',
+  'process',
+  'module',
+  'exports',
+  'Buffer',
+  'setTimeout',
+  'setInterval',
+  'setImmediate',
+  'fetch',
+];
+
+/**
+ * The source evaluated in every sandbox context before any program: it captures what the hooks need, then
+ * removes or replaces everything that makes results differ between runs or reaches outside the program.
+ *
+ * With `freeze`, it also freezes every object reachable from the global object (the hardened reused context):
+ * a program then cannot leave state behind for the next one.
+ */
+export function buildPrelude(limits: CanonicalLimits, options: { readonly freeze: boolean }): string {
+  return `(() => {
+'use strict';
+const encode = (${createCanonicalEncoder.toString()})();
+const limits = Object.freeze(${JSON.stringify(limits)});
+const defineProperty = Object.defineProperty;
+const getOwnPropertyNames = Object.getOwnPropertyNames;
+const getOwnPropertySymbols = Object.getOwnPropertySymbols;
+const getOwnPropertyDescriptor = Object.getOwnPropertyDescriptor;
+const getPrototypeOf = Object.getPrototypeOf;
+const freeze = Object.freeze;
+const isFrozen = Object.isFrozen;
+const apply = Reflect.apply;
+const stringify = JSON.stringify;
+const toStringValue = String;
+const errorPrototype = Error.prototype;
+const global = globalThis;
+// Captured before the prelude replaces it: the hooks compile each program as a function body with it, which
+// V8 parses on its own, so a program cannot reach outside its function whatever its text.
+const compileFunction = Function;
+const unavailable = new Set(${JSON.stringify([...REMOVED_GLOBALS, ...HOST_GLOBALS])});
+const notDefined = /^([A-Za-z_$][A-Za-z0-9_$]*) is not defined$/;
+
+class PolicyViolation {
+  constructor(message) { this.message = message; }
+}
+function forbidden(what) {
+  return function () { throw new PolicyViolation(what + ' is not available in the sandbox'); };
+}
+
+function describe(error) {
+  try {
+    if (error instanceof PolicyViolation) return '${STATUS.policy}' + error.message;
+    if (error !== null && (typeof error === 'object' || typeof error === 'function')) {
+      const nameDescriptor = getOwnPropertyDescriptor(error, 'name');
+      let name = nameDescriptor && 'value' in nameDescriptor ? nameDescriptor.value : undefined;
+      if (typeof name !== 'string') {
+        let prototype = getPrototypeOf(error);
+        for (let guard = 0; prototype !== null && guard < 100 && typeof name !== 'string'; guard += 1) {
+          const inherited = getOwnPropertyDescriptor(prototype, 'name');
+          name = inherited && 'value' in inherited ? inherited.value : undefined;
+          prototype = getPrototypeOf(prototype);
+        }
+      }
+      const messageDescriptor = getOwnPropertyDescriptor(error, 'message');
+      const message = messageDescriptor && 'value' in messageDescriptor ? messageDescriptor.value : undefined;
+      const label = typeof name === 'string' ? name : 'Error';
+      if (label === 'ReferenceError' && typeof message === 'string') {
+        const match = apply(RegExp.prototype.exec, notDefined, [message]);
+        if (match !== null && unavailable.has(match[1])) {
+          return '${STATUS.policy}' + match[1] + ' is not available in the sandbox';
+        }
+      }
+      return '${STATUS.threw}' + (typeof message === 'string' ? label + ': ' + message.slice(0, 1000) : label);
+    }
+    return '${STATUS.threw}thrown value: ' + (typeof error === 'string' ? error.slice(0, 1000) : typeof error);
+  } catch {
+    return '${STATUS.threw}an exception that could not be described';
+  }
+}
+
+function encodeResult(value) {
+  const result = encode(value, limits);
+  return result.ok ? '${STATUS.ok}' + result.value : '${STATUS.refused}' + result.message;
+}
+
+function guarded(body) {
+  try {
+    try {
+      return body();
+    } catch (error) {
+      return describe(error);
+    }
+  } catch {
+    return '${STATUS.threw}the program exhausted the stack while failing';
+  }
+}
+
+// Determinism: no randomness, no clock, no locale, no weak references, no shared memory, no code from strings.
+Math.random = forbidden('Math.random');
+const NativeDate = Date;
+function SandboxDate(...args) {
+  if (!new.target) throw new PolicyViolation('Date() (the current time) is not available in the sandbox');
+  if (args.length === 0) throw new PolicyViolation('new Date() (the current time) is not available in the sandbox');
+  return Reflect.construct(NativeDate, args, new.target);
+}
+SandboxDate.prototype = NativeDate.prototype;
+SandboxDate.UTC = NativeDate.UTC;
+SandboxDate.parse = NativeDate.parse;
+SandboxDate.now = forbidden('Date.now');
+defineProperty(NativeDate.prototype, 'constructor', { value: SandboxDate, writable: true, configurable: true });
+global.Date = SandboxDate;
+for (const name of ${JSON.stringify(REMOVED_GLOBALS)}) {
+  Reflect.deleteProperty(global, name);
+}
+const localeFree = {
+  localeCompare(that) { const a = toStringValue(this), b = toStringValue(that); return a < b ? -1 : a > b ? 1 : 0; },
+  toLocaleUpperCase() { return apply(String.prototype.toUpperCase, this, []); },
+  toLocaleLowerCase() { return apply(String.prototype.toLowerCase, this, []); },
+};
+for (const name of ['localeCompare', 'toLocaleUpperCase', 'toLocaleLowerCase']) {
+  defineProperty(String.prototype, name, { value: localeFree[name], writable: true, configurable: true });
+}
+for (const prototype of [Number.prototype, BigInt.prototype, Array.prototype, Object.prototype, Date.prototype]) {
+  for (const name of ['toLocaleString', 'toLocaleDateString', 'toLocaleTimeString']) {
+    if (getOwnPropertyDescriptor(prototype, name)) {
+      defineProperty(prototype, name, { value: function () { return apply(prototype === Date.prototype ? NativeDate.prototype.toISOString : prototype.toString, this, []); }, writable: true, configurable: true });
+    }
+  }
+}
+for (const name of ['input', '$_', 'lastMatch', '$&', 'lastParen', '$+', 'leftContext', '$\`', 'rightContext', "$'", '$1', '$2', '$3', '$4', '$5', '$6', '$7', '$8', '$9']) {
+  Reflect.deleteProperty(RegExp, name);
+}
+global.eval = forbidden('eval');
+const forbiddenFunction = forbidden('The Function constructor');
+for (const sample of [function () {}, function* () {}, async function () {}, async function* () {}]) {
+  const prototype = getPrototypeOf(sample);
+  const original = prototype.constructor;
+  defineProperty(prototype, 'constructor', { value: forbiddenFunction, writable: true, configurable: true });
+  if (original === Function) global.Function = forbiddenFunction;
+}
+defineProperty(Error, 'prepareStackTrace', { value: undefined, writable: false, configurable: false });
+Reflect.deleteProperty(Error, 'captureStackTrace');
+
+function compile(code, entry, args) {
+  try {
+    return new compileFunction(code + '\\n;return function () { return ' + entry + '(\\n' + args + '\\n); };');
+  } catch (error) {
+    return '${STATUS.syntax}' + describe(error).slice(1);
+  }
+}
+
+const hooks = {
+  ${HOOKS.run}(code, entry, args) {
+    return guarded(() => {
+      const setup = compile(code, entry, args);
+      return typeof setup === 'string' ? setup : encodeResult(setup()());
+    });
+  },
+  ${HOOKS.validate}(code, entry, args) {
+    return guarded(() => {
+      const setup = compile(code, entry, args);
+      if (typeof setup === 'string') return setup;
+      const call = setup();
+      const first = encodeResult(call());
+      if (first[0] !== '${STATUS.ok}') return first;
+      const second = encodeResult(call());
+      if (second === first) return first;
+      if (second[0] !== '${STATUS.ok}') return second;
+      return '${STATUS.nondeterministic}' + first.slice(1) + '\\u0000' + second.slice(1);
+    });
+  },
+  ${HOOKS.literal}(source) {
+    return guarded(() => {
+      let read;
+      try {
+        read = new compileFunction('return (\\n' + source + '\\n);');
+      } catch (error) {
+        return '${STATUS.syntax}' + describe(error).slice(1);
+      }
+      return encodeResult(read());
+    });
+  },
+};
+for (const name of getOwnPropertyNames(hooks)) {
+  defineProperty(global, name, { value: hooks[name], writable: false, configurable: false, enumerable: false });
+}
+
+${
+  options.freeze
+    ? `// Hardened reused context: freeze everything reachable from the global object, the global included.
+const seen = new Set();
+// Intrinsics that no global property leads to: iterator, generator and async function prototypes.
+const pending = [global, [].values(), new Map().entries(), new Set().values(), ''[Symbol.iterator](),
+  /a/[Symbol.matchAll]('a'), (function* () {})(), (async function* () {})(), function* () {},
+  async function () {}, async function* () {}, Promise.resolve()];
+while (pending.length > 0) {
+  const object = pending.pop();
+  if (object === null || (typeof object !== 'object' && typeof object !== 'function') || seen.has(object)) continue;
+  seen.add(object);
+  const prototype = getPrototypeOf(object);
+  if (prototype !== null) pending.push(prototype);
+  for (const key of [...getOwnPropertyNames(object), ...getOwnPropertySymbols(object)]) {
+    const descriptor = getOwnPropertyDescriptor(object, key);
+    if (descriptor === undefined) continue;
+    if ('value' in descriptor) pending.push(descriptor.value);
+    if (descriptor.get) pending.push(descriptor.get);
+    if (descriptor.set) pending.push(descriptor.set);
+  }
+  // A typed array with elements cannot be frozen; the prelude creates none.
+  if (!isFrozen(object)) freeze(object);
+}`
+    : ''
+}
+void errorPrototype;
+})();`;
+}

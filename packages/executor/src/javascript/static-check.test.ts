@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import { checkEntry, checkLiteral, programParses, usesDynamicImport } from './static-check.js';
+
+describe('static checks', () => {
+  it('accepts value literals only', () => {
+    for (const literal of [
+      '1',
+      '-2.5',
+      '"text"',
+      '`plain`',
+      '[1, [2, null]]',
+      "{ a: 1, 'b c': [true] }",
+      'new Set([1, 2])',
+      'new Map([[1, "a"]])',
+      'undefined',
+      '-Infinity',
+      '10n',
+    ]) {
+      expect(checkLiteral(literal), literal).toEqual({ ok: true });
+    }
+    for (const literal of [
+      'f()',
+      'a',
+      '1 + 2',
+      '[...x]',
+      '{ [key]: 1 }',
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a template with a substitution, as a solver might write.
+      '`${x}`',
+      '(() => 1)()',
+      '1), (2',
+      'new Date(0)',
+      'process.exit()',
+    ]) {
+      expect(checkLiteral(literal).ok, literal).toBe(false);
+    }
+    expect(checkLiteral('[1, 2')).toMatchObject({ ok: false, error: { kind: 'syntax' } });
+    expect(checkLiteral('globalThis')).toMatchObject({ ok: false, error: { kind: 'policy' } });
+  });
+
+  it('accepts identifier entry names only', () => {
+    expect(checkEntry('solve_2')).toEqual({ ok: true });
+    expect(checkEntry('f; process')).toMatchObject({ ok: false, error: { kind: 'syntax' } });
+  });
+
+  it('finds dynamic import, and only real ones', () => {
+    expect(usesDynamicImport('function f() { return import("fs"); }')).toBe(true);
+    expect(usesDynamicImport('function f() { return "import(x)"; } // import(y)')).toBe(false);
+    expect(usesDynamicImport('function f() { return 1; }')).toBe(false);
+  });
+
+  it('tells whether a program parses on its own', () => {
+    expect(programParses('function f(a) {\n  return a;\n}')).toBe(true);
+    expect(programParses('function f(a) {\n  return a +;\n}')).toBe(false);
+  });
+});

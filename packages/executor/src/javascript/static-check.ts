@@ -1,0 +1,139 @@
+import type { ExecutionFailure } from '@azr/core';
+import { type Node, parse } from 'acorn';
+
+/** The outcome of a static check: nothing to object to, or a failure to report as is. */
+export type StaticCheck = { readonly ok: true } | { readonly ok: false; readonly error: ExecutionFailure };
+
+const PASS: StaticCheck = { ok: true };
+
+function fail(kind: ExecutionFailure['kind'], message: string): StaticCheck {
+  return { ok: false, error: { kind, message } };
+}
+
+interface AnyNode extends Node {
+  readonly [key: string]: unknown;
+}
+
+function parseScript(source: string): AnyNode | string {
+  try {
+    return parse(source, {
+      ecmaVersion: 'latest',
+      sourceType: 'script',
+      allowReturnOutsideFunction: true,
+    }) as unknown as AnyNode;
+  } catch (error) {
+    return `SyntaxError: ${(error as Error).message}`;
+  }
+}
+
+function isNode(value: unknown): value is AnyNode {
+  return (
+    typeof value === 'object' && value !== null && typeof (value as { type?: unknown }).type === 'string'
+  );
+}
+
+/**
+ * Whether a program parses as a script. Only used to tell, after a syntax failure, whether the program or
+ * its arguments were at fault: the sandbox itself compiles every program.
+ */
+export function programParses(code: string): boolean {
+  return typeof parseScript(code) !== 'string';
+}
+
+/**
+ * Whether a source uses dynamic `import()`, which isolated-vm refuses from outside the sandbox's reach (the
+ * call would fail the whole isolate instead of throwing inside it). A cheap text test first; the syntax tree
+ * decides, so a string or a comment that mentions import( is not mistaken for one.
+ */
+export function usesDynamicImport(source: string): boolean {
+  if (!/\bimport\s*\(/.test(source)) return false;
+  const tree = parseScript(source);
+  if (typeof tree === 'string') return false;
+  const stack: AnyNode[] = [tree];
+  while (stack.length > 0) {
+    const node = stack.pop() as AnyNode;
+    if (node.type === 'ImportExpression') return true;
+    for (const value of Object.values(node)) {
+      if (Array.isArray(value)) {
+        for (const item of value) if (isNode(item)) stack.push(item);
+      } else if (isNode(value)) {
+        stack.push(value);
+      }
+    }
+  }
+  return false;
+}
+
+const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
+
+/** Checks the name of the entry function. */
+export function checkEntry(entry: string): StaticCheck {
+  return IDENTIFIER.test(entry) ? PASS : fail('syntax', `"${entry}" is not a function name`);
+}
+
+const LITERAL_IDENTIFIERS = new Set(['undefined', 'NaN', 'Infinity']);
+
+function isLiteralNode(node: AnyNode): boolean {
+  switch (node.type) {
+    case 'Literal':
+      return true;
+    case 'Identifier':
+      return LITERAL_IDENTIFIERS.has(node.name as string);
+    case 'TemplateLiteral':
+      return (node.expressions as unknown[]).length === 0;
+    case 'UnaryExpression':
+      return (
+        (node.operator === '-' || node.operator === '+') &&
+        isNode(node.argument) &&
+        isLiteralNode(node.argument)
+      );
+    case 'ArrayExpression':
+      return (node.elements as unknown[]).every(
+        (element) => element === null || (isNode(element) && isLiteralNode(element)),
+      );
+    case 'ObjectExpression':
+      return (node.properties as AnyNode[]).every(
+        (property) =>
+          property.type === 'Property' &&
+          property.kind === 'init' &&
+          property.method === false &&
+          property.shorthand === false &&
+          isNode(property.key) &&
+          (property.computed === false || property.key.type === 'Literal') &&
+          isNode(property.value) &&
+          isLiteralNode(property.value),
+      );
+    case 'NewExpression': {
+      const callee = node.callee;
+      return (
+        isNode(callee) &&
+        callee.type === 'Identifier' &&
+        (callee.name === 'Map' || callee.name === 'Set') &&
+        (node.arguments as AnyNode[]).every((argument) => isLiteralNode(argument))
+      );
+    }
+    default:
+      return false;
+  }
+}
+
+/**
+ * Checks that a source is one value literal: numbers, strings, booleans, `null`, `undefined`, `NaN`,
+ * `Infinity`, BigInts, arrays, plain objects, template strings without substitutions, and `new Map(...)` /
+ * `new Set(...)` of those. A solver's answer is read with this, so it cannot run code.
+ */
+export function checkLiteral(literal: string): StaticCheck {
+  const source = `(\n${literal}\n)`;
+  const tree = parseScript(source);
+  if (typeof tree === 'string') {
+    return fail('syntax', `the literal does not parse: ${tree}`);
+  }
+  const body = tree.body as AnyNode[];
+  const statement = body[0];
+  if (body.length !== 1 || statement?.type !== 'ExpressionStatement' || !isNode(statement.expression)) {
+    return fail('syntax', 'expected exactly one value literal');
+  }
+  return isLiteralNode(statement.expression)
+    ? PASS
+    : fail('policy', 'only value literals are accepted (no calls, variables or operators)');
+}
