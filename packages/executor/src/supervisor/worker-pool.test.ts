@@ -79,10 +79,12 @@ describe('WorkerPool with real worker processes', () => {
 
   it('rejects queued and later jobs with ResourceClosedError once closed', async () => {
     const pool = createPool();
-    const pending = pool.submit(job('hang'));
+    const rejection = expect(pool.submit(job('hang'))).rejects.toSatisfy((error: unknown) =>
+      ResourceClosedError.isInstance(error),
+    );
     await new Promise((resolve) => setTimeout(resolve, 50));
     await pool.close();
-    await expect(pending).rejects.toSatisfy((error: unknown) => ResourceClosedError.isInstance(error));
+    await rejection;
     await expect(pool.submit(job('a'))).rejects.toSatisfy((error: unknown) =>
       ResourceClosedError.isInstance(error),
     );
