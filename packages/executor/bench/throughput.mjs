@@ -6,17 +6,20 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createJavaScriptExecutor } from '../dist/index.js';
+import { createJavaScriptExecutor, createPythonExecutor } from '../dist/index.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repositoryRoot = join(here, '../../..');
-const programs = JSON.parse(
-  readFileSync(join(here, '../src/javascript/testdata/benchmark-programs.json'), 'utf8'),
-);
+const programsOf = {
+  javascript: JSON.parse(
+    readFileSync(join(here, '../src/javascript/testdata/benchmark-programs.json'), 'utf8'),
+  ),
+  python: JSON.parse(readFileSync(join(here, '../src/python/testdata/benchmark-programs.json'), 'utf8')),
+};
 const workers = availableParallelism();
 const REPEATS = 5;
 const IN_FLIGHT = 64;
-const COUNTS = { isolate: 300, context: 3000, reused: 20000 };
+const COUNTS = { isolate: 300, context: 3000, reused: 20000, python: 1500 };
 
 function percentile(sorted, fraction) {
   return sorted[Math.min(sorted.length - 1, Math.floor(fraction * sorted.length))];
@@ -29,7 +32,8 @@ function median(values) {
 }
 
 /** Validates `count` distinct programs (each made unique, as self-play proposals are) with IN_FLIGHT in flight. */
-async function measure(executor, count, offset) {
+async function measure(executor, count, offset, language) {
+  const programs = programsOf[language];
   const latencies = [];
   let next = 0;
   let failures = 0;
@@ -38,7 +42,7 @@ async function measure(executor, count, offset) {
     while (next < count) {
       const index = next++;
       const program = programs[index % programs.length];
-      const code = `${program.code}\n// proposal ${offset + index}`;
+      const code = `${program.code}\n${language === 'python' ? '#' : '//'} proposal ${offset + index}`;
       const submitted = performance.now();
       const result = await executor.validateProgram({ code, argsList: [program.args] });
       latencies.push(performance.now() - submitted);
@@ -57,22 +61,36 @@ async function measure(executor, count, offset) {
 }
 
 const results = {};
-for (const isolation of ['isolate', 'context', 'reused']) {
-  const executor = createJavaScriptExecutor({ isolation, workers, timeoutMs: 1000 });
-  await measure(executor, Math.min(COUNTS[isolation], 200), 1e9); // warm-up: workers started, code compiled
+const levels = [
+  [
+    'isolate',
+    'javascript',
+    () => createJavaScriptExecutor({ isolation: 'isolate', workers, timeoutMs: 1000 }),
+  ],
+  [
+    'context',
+    'javascript',
+    () => createJavaScriptExecutor({ isolation: 'context', workers, timeoutMs: 1000 }),
+  ],
+  ['reused', 'javascript', () => createJavaScriptExecutor({ isolation: 'reused', workers, timeoutMs: 1000 })],
+  ['python', 'python', () => createPythonExecutor({ workers, timeoutMs: 1000 })],
+];
+for (const [level, language, create] of levels) {
+  const executor = create();
+  await measure(executor, Math.min(COUNTS[level], 200), 1e9, language); // warm-up: workers started, code compiled
   const runs = [];
   for (let repeat = 0; repeat < REPEATS; repeat += 1) {
-    runs.push(await measure(executor, COUNTS[isolation], repeat * 1e6));
+    runs.push(await measure(executor, COUNTS[level], repeat * 1e6, language));
   }
   await executor.close();
   const failures = runs.reduce((total, run) => total + run.failures, 0);
-  if (failures > 0) throw new Error(`${isolation}: ${failures} validations gave a wrong result`);
-  results[isolation] = {
+  if (failures > 0) throw new Error(`${level}: ${failures} validations gave a wrong result`);
+  results[level] = {
     perSecond: median(runs.map((run) => run.perSecond)),
     p50: median(runs.map((run) => run.p50)),
     p99: median(runs.map((run) => run.p99)),
   };
-  console.log(isolation, results[isolation]);
+  console.log(level, results[level]);
 }
 
 const format = (value, digits = 0) =>
@@ -87,21 +105,26 @@ const rows = [
     `| ${label} | ${format(r.perSecond)} | ${format(r.perSecond / naive, 1)}x | ${format(r.p50, 2)} | ${format(r.p99, 2)} |`,
 );
 
+const pythonRow = `| Python on Pyodide (one interpreter per worker) | ${format(results.python.perSecond)} | | ${format(results.python.p50, 2)} | ${format(results.python.p99, 2)} |`;
+
 const section = `<!-- executor:start -->
 ## @azr/executor: validated programs per second
 
 Machine: ${cpus()[0]?.model ?? 'unknown CPU'}, ${workers} CPUs, Node ${process.versions.node}. Measured ${new Date().toISOString().slice(0, 10)}.
 Command: \`npm run bench -w @azr/executor\` (after \`npm run build\`).
 
-Each validation is what a proposal costs: syntax and policy checks, then the program run twice on its input in
-the same fresh state and the two canonical results compared. Programs are the ${programs.length} HumanEval and
-CRUXEval style functions of \`src/javascript/testdata/benchmark-programs.json\`, each made unique (so no
-compilation cache helps), ${IN_FLIGHT} validations in flight, ${workers} worker processes. Medians of ${REPEATS} runs;
-latency is from submission to result under that load.
+Each validation is what a proposal costs: the program loaded into fresh state, run twice on its input there,
+and the two canonical results compared (for Python, also the restoration of every module the program could
+have changed). Programs are the ${programsOf.javascript.length} HumanEval and CRUXEval style functions of
+\`src/*/testdata/benchmark-programs.json\` in each language, each made unique (so no compilation cache
+helps), ${IN_FLIGHT} validations in flight, ${workers} worker processes. Medians of ${REPEATS} runs; latency is from
+submission to result under that load. The naive design (a new isolate per program) is measured in the same run
+as the peer of the JavaScript levels.
 
-| isolation level | validated programs/s | vs naive | p50 latency (ms) | p99 latency (ms) |
+| JavaScript isolation level | validated programs/s | vs naive | p50 latency (ms) | p99 latency (ms) |
 | --- | ---: | ---: | ---: | ---: |
 ${rows.join('\n')}
+${pythonRow}
 <!-- executor:end -->`;
 
 const benchmarksPath = join(repositoryRoot, 'BENCHMARKS.md');

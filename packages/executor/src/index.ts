@@ -20,4 +20,5 @@ export {
   type JavaScriptExecutorSettings,
   type JavaScriptIsolation,
 } from './javascript/executor.js';
+export { createPythonExecutor, type PythonExecutor, type PythonExecutorSettings } from './python/executor.js';
 export type { WorkerPoolStatistics } from './supervisor/worker-pool.js';

@@ -1,7 +1,8 @@
-import type { CanonicalValue, ExecutionFailure, ExecutionResult, ValidationResult } from '@azr/core';
+import type { CanonicalValue, ExecutionFailure, ValidationResult } from '@azr/core';
 import type ivm from 'isolated-vm';
 import type { JavaScriptWorkerSettings, Job, JobResult } from '../protocol.js';
-import { buildPrelude, HOOKS, STATUS } from './prelude.js';
+import { statusToResult } from '../status.js';
+import { buildPrelude, HOOKS } from './prelude.js';
 import { checkEntry, checkLiteral, programParses, usesDynamicImport } from './static-check.js';
 
 type IsolatedVm = typeof ivm;
@@ -30,12 +31,12 @@ export class IsolateRunner {
       case 'run': {
         const check = firstFailure(checkEntry(job.entry), checkNoDynamicImport(job.code, job.args));
         if (check !== undefined) return { ok: false, error: check };
-        return toExecutionResult(this.#call(HOOKS.run, [job.code, job.entry, job.args], job.timeoutMs));
+        return statusToResult(this.#call(HOOKS.run, [job.code, job.entry, job.args], job.timeoutMs));
       }
       case 'literal': {
         const check = firstFailure(checkLiteral(job.source));
         if (check !== undefined) return { ok: false, error: check };
-        return toExecutionResult(this.#call(HOOKS.literal, [job.source], job.timeoutMs));
+        return statusToResult(this.#call(HOOKS.literal, [job.source], job.timeoutMs));
       }
       case 'validate':
         return this.#validate(job);
@@ -59,7 +60,7 @@ export class IsolateRunner {
     const outputs: CanonicalValue[] = [];
     for (const [argsIndex, args] of job.argsList.entries()) {
       const status = this.#call(HOOKS.validate, [job.code, job.entry, args], 2 * job.timeoutMs);
-      const result = toExecutionResult(status);
+      const result = statusToResult(status);
       if (!result.ok) {
         // A program that does not parse fails for every argument list: no index to blame.
         const programFault = result.error.kind === 'syntax' && !programParses(job.code);
@@ -154,37 +155,4 @@ function firstFailure(
     if (!check.ok) return check.error;
   }
   return undefined;
-}
-
-function toExecutionResult(status: string | ExecutionFailure): ExecutionResult {
-  if (typeof status !== 'string') {
-    return { ok: false, error: status };
-  }
-  const body = status.slice(1);
-  switch (status[0]) {
-    case STATUS.ok:
-      return { ok: true, value: body as CanonicalValue };
-    case STATUS.threw:
-      return { ok: false, error: { kind: 'runtime', message: body } };
-    case STATUS.policy:
-      return { ok: false, error: { kind: 'policy', message: body } };
-    case STATUS.syntax:
-      return { ok: false, error: { kind: 'syntax', message: body } };
-    case STATUS.refused:
-      return { ok: false, error: { kind: 'output-too-large', message: body } };
-    case STATUS.nondeterministic: {
-      const [first, second] = body.split('\u0000');
-      return {
-        ok: false,
-        error: { kind: 'nondeterministic', message: `two calls returned ${clip(first)} and ${clip(second)}` },
-      };
-    }
-    default:
-      return { ok: false, error: { kind: 'crashed', message: 'the sandbox returned an unknown status' } };
-  }
-}
-
-function clip(text: string | undefined): string {
-  const value = text ?? '';
-  return value.length > 200 ? `${value.slice(0, 200)}...` : value;
 }

@@ -1,25 +1,11 @@
 import { type CanonicalLimits, createCanonicalEncoder } from '@azr/core';
+import { STATUS } from '../status.js';
 
 /** Names of the functions the prelude installs; programs cannot see or replace them. */
 export const HOOKS = {
   run: '__azrRun',
   validate: '__azrValidate',
   literal: '__azrLiteral',
-} as const;
-
-/**
- * Status prefixes of the one string a call returns from the sandbox:
- * `o` + canonical value; `n` + first + `\u0000` + second (nondeterministic); `r` + message (refused by the
- * encoder: too large, cyclic); `x` + message (the program threw); `p` + message (policy violation);
- * `s` + message (the program or its arguments do not parse).
- */
-export const STATUS = {
-  ok: 'o',
-  nondeterministic: 'n',
-  refused: 'r',
-  threw: 'x',
-  policy: 'p',
-  syntax: 's',
 } as const;
 
 /** Globals the prelude removes; a program that uses one gets a policy failure naming it. */

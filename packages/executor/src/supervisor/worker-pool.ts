@@ -24,6 +24,8 @@ export interface WorkerPoolSettings {
   readonly name: string;
   readonly workerPath: string;
   readonly workerArguments: readonly string[];
+  /** Node options of the worker processes (e.g. the permission model). Default none. */
+  readonly executionArguments?: readonly string[];
   readonly size: number;
   /** Most jobs sent to a worker at once. */
   readonly maxBatchSize: number;
@@ -134,7 +136,7 @@ export class WorkerPool {
   #spawn(): void {
     const child = fork(this.#settings.workerPath, [...this.#settings.workerArguments], {
       env: this.#settings.environment,
-      execArgv: [],
+      execArgv: [...(this.#settings.executionArguments ?? [])],
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
       serialization: 'json',
     });

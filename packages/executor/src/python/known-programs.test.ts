@@ -1,0 +1,25 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { createPythonExecutor } from './executor.js';
+import KNOWN_PROGRAMS from './testdata/benchmark-programs.json' with { type: 'json' };
+
+/**
+ * Small functions of the kind code-reasoning benchmarks use (HumanEval and CRUXEval style), in Python, with
+ * outputs known from running them in CPython. The executor benchmark runs the same programs.
+ */
+const executor = createPythonExecutor({ workers: 1, timeoutMs: 1000 });
+afterAll(() => executor.close());
+
+describe('benchmark-style Python programs run correctly', () => {
+  it.each(KNOWN_PROGRAMS)('$name', async ({ code, args, output }) => {
+    expect(await executor.run({ code, args })).toEqual({ ok: true, value: output });
+  });
+
+  it('validates all of them in one concurrent burst', async () => {
+    const results = await Promise.all(
+      KNOWN_PROGRAMS.map(({ code, args }) => executor.validateProgram({ code, argsList: [args] })),
+    );
+    expect(results.map((result) => (result.ok ? result.outputs[0] : result.error.message))).toEqual(
+      KNOWN_PROGRAMS.map((program) => program.output),
+    );
+  });
+}, 120_000);
