@@ -6,6 +6,7 @@ import {
   DEFAULT_CANONICAL_LIMITS,
 } from './encoder.js';
 
+export { decodeCanonical, TaggedValue } from './decoder.js';
 export {
   type CanonicalEncoder,
   type CanonicalEncoding,
