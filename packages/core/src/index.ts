@@ -5,9 +5,26 @@
  * `@azr/executor` and `@azr/backends`, or in your code. Test doubles and conformance suites are in
  * `@azr/core/test`.
  */
+export {
+  type AdvantageSettings,
+  createAdvantageEstimator,
+  createGrpoAdvantageEstimator,
+  createTrrAdvantageEstimator,
+  type TrrWeighting,
+} from './advantages/estimators.js';
+export {
+  EVICTION_POLICIES,
+  type EvictionPolicy,
+  TaskBuffer,
+  type TaskBufferSettings,
+} from './buffers/task-buffer.js';
+export { zeroInductionTask, zeroTriplet } from './buffers/zero-triplet.js';
 export * from './canonical/index.js';
 export * from './errors/index.js';
+export { extractAnswer, extractFencedBlocks, type FencedBlock } from './format/extract.js';
+export { checkTemplate, renderTemplate } from './format/template.js';
 export { createSeededRandom, restoreSeededRandom } from './random/seeded-random.js';
+export { createProposerReward, createSolverReward } from './rewards/rewards.js';
 export {
   DEFAULT_ANSWER_FORMAT,
   DEFAULT_OPTIMIZER_SETTINGS,
@@ -18,4 +35,5 @@ export {
 export { assertNumberInRange, assertOneOf } from './settings/validate.js';
 export * from './spec/index.js';
 export { assertSpecificationVersion } from './spec-version.js';
+export * from './task-modes/index.js';
 export { createByteTokenizer } from './tokenizer/byte-tokenizer.js';

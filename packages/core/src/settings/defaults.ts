@@ -6,7 +6,7 @@ import type { OptimizerSettings, RewardSettings, SamplingSettings } from '../spe
 export const DEFAULT_REWARD_SETTINGS: RewardSettings = Object.freeze({
   wellFormedWrongReward: -0.5,
   malformedReward: -1,
-  extremeSolveRateReward: 'reference-code',
+  proposerRewardVariant: 'reference-code',
 });
 
 /** The paper's sampling for training rollouts, with a response length fit for small models. */

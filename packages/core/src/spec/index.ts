@@ -42,9 +42,9 @@ export type {
 export {
   ADVANTAGE_ESTIMATOR_NAMES,
   type AdvantageEstimatorName,
-  EXTREME_SOLVE_RATE_REWARDS,
-  type ExtremeSolveRateReward,
   type OptimizerSettings,
+  PROPOSER_REWARD_VARIANTS,
+  type ProposerRewardVariant,
   type RewardSettings,
   type SamplingSettings,
 } from './settings.js';

@@ -1,14 +1,16 @@
 /**
- * What the proposer earns for a valid task that its solver rollouts always or never solve.
+ * The two readings of the proposer's reward, where the paper and its reference code disagree.
  *
- * - `paper`: `0`, as in the paper's equations.
- * - `reference-code`: the well-formed-but-wrong reward (`-0.5` by default), as the reference implementation
- *   does (its issue #37). This pushes harder away from trivial and impossible tasks.
+ * - `paper`: a valid task that the solver rollouts always or never solve earns `0`; a well-formed proposal
+ *   that is not a valid task earns the well-formed-but-wrong reward (`-0.5`).
+ * - `reference-code`: the reference implementation's: always or never solved earns `-0.5` (its issue #37), and
+ *   an invalid proposal earns the malformed reward (`-1`), like a badly formatted one. This pushes harder away
+ *   from trivial, impossible and broken tasks.
  */
-export type ExtremeSolveRateReward = 'paper' | 'reference-code';
+export type ProposerRewardVariant = 'paper' | 'reference-code';
 
-/** Every {@link ExtremeSolveRateReward}. */
-export const EXTREME_SOLVE_RATE_REWARDS: readonly ExtremeSolveRateReward[] = ['paper', 'reference-code'];
+/** Every {@link ProposerRewardVariant}. */
+export const PROPOSER_REWARD_VARIANTS: readonly ProposerRewardVariant[] = ['paper', 'reference-code'];
 
 /** Reward shaping shared by both roles. */
 export interface RewardSettings {
@@ -16,8 +18,8 @@ export interface RewardSettings {
   readonly wellFormedWrongReward: number;
   /** Reward of a completion that breaks the answer format. Default `-1`. */
   readonly malformedReward: number;
-  /** The proposer's reward when the solve rate is 0 or 1. Default `reference-code`. */
-  readonly extremeSolveRateReward: ExtremeSolveRateReward;
+  /** Which reading of the proposer's reward to use. Default `reference-code`. */
+  readonly proposerRewardVariant: ProposerRewardVariant;
 }
 
 /**

@@ -4,10 +4,13 @@ import type { TaskBase, TaskModeName } from './task.js';
 import type { TaskLanguage } from './task-language.js';
 
 /** What a propose prompt is built from. */
-export interface ProposeContext<TTask extends TaskBase> {
+export interface ProposeContext {
   readonly language: TaskLanguage;
-  /** Reference tasks sampled from the mode's buffer (K of them; one program for induction). */
-  readonly references: readonly TTask[];
+  /**
+   * Reference tasks sampled from the buffers: K tasks of the mode's own kind for deduction and abduction, one
+   * task whose program the proposer must write inputs for, for induction.
+   */
+  readonly references: readonly TaskBase[];
   /** Words the program must not use (banned modules and functions), shown to the proposer. */
   readonly bannedWords: readonly string[];
   readonly format: AnswerFormat;
@@ -52,9 +55,9 @@ export interface TaskModeV1<TTask extends TaskBase = TaskBase, TProposal = unkno
   /** Languages this mode has prompts and parsers for. */
   readonly languages: readonly TaskLanguage[];
   /** The prompt that asks for a new task, given reference tasks. */
-  buildProposePrompt(context: ProposeContext<TTask>): string;
+  buildProposePrompt(context: ProposeContext): string;
   /** Reads a proposal from the proposer's completion. Never throws. */
-  parseProposal(completion: string, context: ProposeContext<TTask>): ParseResult<TProposal>;
+  parseProposal(completion: string, context: ProposeContext): ParseResult<TProposal>;
   /**
    * Turns a parsed proposal into a task by running it through the executor (validation, determinism, gold
    * outputs). `step` is stamped on the task.

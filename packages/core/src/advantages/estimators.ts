@@ -1,0 +1,108 @@
+import { assertNumberInRange, assertOneOf } from '../settings/validate.js';
+import type { AdvantageEstimatorV1, AdvantageSample } from '../spec/advantage-estimator.js';
+import { ADVANTAGE_ESTIMATOR_NAMES, type AdvantageEstimatorName } from '../spec/settings.js';
+
+/**
+ * How TRR++ weights samples when it computes a group's mean and variance.
+ *
+ * - `sequence` (default): every sequence counts once, as the paper's equation reads.
+ * - `token`: every token counts once, as the reference code's `masked_whiten` does (long responses weigh more).
+ */
+export type TrrWeighting = 'sequence' | 'token';
+
+/** Settings of the advantage estimators. */
+export interface AdvantageSettings {
+  /** TRR++ weighting. Default `sequence`. */
+  readonly weighting?: TrrWeighting;
+  /** Added to the variance before the square root. Default `1e-8` (veRL's). */
+  readonly epsilon?: number;
+}
+
+function normalise(
+  samples: readonly AdvantageSample[],
+  keyOf: (sample: AdvantageSample) => string,
+  tokenWeighted: boolean,
+  epsilon: number,
+): number[] {
+  const groups = new Map<string, number[]>();
+  samples.forEach((sample, index) => {
+    const key = keyOf(sample);
+    const members = groups.get(key);
+    if (members === undefined) groups.set(key, [index]);
+    else members.push(index);
+  });
+  const advantages = new Array<number>(samples.length).fill(0);
+  for (const members of groups.values()) {
+    let weightSum = 0;
+    let mean = 0;
+    for (const index of members) {
+      const sample = samples[index] as AdvantageSample;
+      const weight = tokenWeighted ? sample.tokenCount : 1;
+      weightSum += weight;
+      mean += weight * sample.reward;
+    }
+    if (weightSum === 0) continue;
+    mean /= weightSum;
+    let variance = 0;
+    for (const index of members) {
+      const sample = samples[index] as AdvantageSample;
+      variance += (tokenWeighted ? sample.tokenCount : 1) * (sample.reward - mean) ** 2;
+    }
+    variance /= weightSum;
+    const scale = 1 / Math.sqrt(variance + epsilon);
+    for (const index of members) {
+      const deviation = (samples[index] as AdvantageSample).reward - mean;
+      // A group whose rewards are all equal carries no signal: exactly zero, not rounding noise.
+      advantages[index] = variance === 0 ? 0 : deviation * scale;
+    }
+  }
+  return advantages;
+}
+
+/**
+ * Task-Relative REINFORCE++: each (task mode x role) group, six in the paper, is normalised by its own mean
+ * and standard deviation.
+ */
+export function createTrrAdvantageEstimator(settings: AdvantageSettings = {}): AdvantageEstimatorV1 {
+  const tokenWeighted =
+    assertOneOf('advantages.weighting', settings.weighting ?? 'sequence', ['sequence', 'token'] as const) ===
+    'token';
+  const epsilon = assertNumberInRange('advantages.epsilon', settings.epsilon ?? 1e-8, { minimum: 0 });
+  return {
+    specificationVersion: 'v1',
+    estimatorId: 'trr++',
+    compute: (samples) =>
+      normalise(
+        samples,
+        (sample) => `${sample.group.mode}\u0000${sample.group.role}`,
+        tokenWeighted,
+        epsilon,
+      ),
+  };
+}
+
+/** GRPO-style: the rollouts of the same prompt (within one mode and role) are normalised together. */
+export function createGrpoAdvantageEstimator(settings: AdvantageSettings = {}): AdvantageEstimatorV1 {
+  const epsilon = assertNumberInRange('advantages.epsilon', settings.epsilon ?? 1e-8, { minimum: 0 });
+  return {
+    specificationVersion: 'v1',
+    estimatorId: 'grpo',
+    compute: (samples) =>
+      normalise(
+        samples,
+        (sample) => `${sample.group.mode}\u0000${sample.group.role}\u0000${sample.promptId}`,
+        false,
+        epsilon,
+      ),
+  };
+}
+
+/** The estimator of a name, with a ConfigError listing the names for an unknown one. */
+export function createAdvantageEstimator(
+  name: AdvantageEstimatorName,
+  settings: AdvantageSettings = {},
+): AdvantageEstimatorV1 {
+  return assertOneOf('advantages.estimator', name, ADVANTAGE_ESTIMATOR_NAMES) === 'trr++'
+    ? createTrrAdvantageEstimator(settings)
+    : createGrpoAdvantageEstimator(settings);
+}

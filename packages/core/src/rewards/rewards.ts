@@ -1,0 +1,47 @@
+import { DEFAULT_REWARD_SETTINGS } from '../settings/defaults.js';
+import { assertNumberInRange, assertOneOf } from '../settings/validate.js';
+import type { ProposerRewardFn, SolverRewardFn } from '../spec/reward.js';
+import { PROPOSER_REWARD_VARIANTS, type RewardSettings } from '../spec/settings.js';
+
+function checked(settings: Partial<RewardSettings>): RewardSettings {
+  const merged = { ...DEFAULT_REWARD_SETTINGS, ...settings };
+  return {
+    wellFormedWrongReward: assertNumberInRange(
+      'rewards.wellFormedWrongReward',
+      merged.wellFormedWrongReward,
+      {},
+    ),
+    malformedReward: assertNumberInRange('rewards.malformedReward', merged.malformedReward, {}),
+    proposerRewardVariant: assertOneOf(
+      'rewards.proposerRewardVariant',
+      merged.proposerRewardVariant,
+      PROPOSER_REWARD_VARIANTS,
+    ),
+  };
+}
+
+/**
+ * The proposer's reward: learnability `1 - solveRate` for a valid task the solver sometimes solves, and the
+ * format and validity penalties otherwise (see `ProposerRewardVariant` for the two readings).
+ */
+export function createProposerReward(settings: Partial<RewardSettings> = {}): ProposerRewardFn {
+  const { wellFormedWrongReward, malformedReward, proposerRewardVariant } = checked(settings);
+  const paper = proposerRewardVariant === 'paper';
+  return (outcomes) =>
+    outcomes.map((outcome) => {
+      if (outcome.status === 'malformed') return malformedReward;
+      if (outcome.status === 'invalid') return paper ? wellFormedWrongReward : malformedReward;
+      const solveRate = assertNumberInRange('solveRate', outcome.solveRate, { minimum: 0, maximum: 1 });
+      if (solveRate > 0 && solveRate < 1) return 1 - solveRate;
+      return paper ? 0 : wellFormedWrongReward;
+    });
+}
+
+/** The solver's reward: `1` when correct and well formed, the penalties otherwise. */
+export function createSolverReward(settings: Partial<RewardSettings> = {}): SolverRewardFn {
+  const { wellFormedWrongReward, malformedReward } = checked(settings);
+  return (outcomes) =>
+    outcomes.map((outcome) =>
+      !outcome.wellFormed ? malformedReward : outcome.correct ? 1 : wellFormedWrongReward,
+    );
+}

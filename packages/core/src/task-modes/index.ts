@@ -1,0 +1,16 @@
+export { createAbductionMode } from './abduction.js';
+export {
+  createDeductionMode,
+  type ProgramInputModeSettings,
+  type ProgramInputProposal,
+} from './deduction.js';
+export { createInductionMode, type InductionModeSettings, type InductionProposal } from './induction.js';
+export { LANGUAGE_SYNTAX, type LanguageSyntax } from './language.js';
+export { canonicalToLiteral } from './literal.js';
+export { taskId } from './task-id.js';
+export {
+  ABDUCTION_TEMPLATES,
+  DEDUCTION_TEMPLATES,
+  INDUCTION_TEMPLATES,
+  type TaskModeTemplates,
+} from './templates.js';

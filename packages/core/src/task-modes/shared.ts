@@ -1,0 +1,107 @@
+import { extractAnswer, extractFencedBlocks, type FencedBlock } from '../format/extract.js';
+import { renderTemplate } from '../format/template.js';
+import type { AnswerFormat } from '../spec/answer-format.js';
+import type { ExecutionFailure } from '../spec/executor.js';
+import type { InputOutputPair, TaskBase } from '../spec/task.js';
+import type { TaskLanguage } from '../spec/task-language.js';
+import type { ParseResult, ProposeContext } from '../spec/task-mode.js';
+import { LANGUAGE_SYNTAX } from './language.js';
+import { canonicalToLiteral } from './literal.js';
+
+/** The program block of an answer: the first block in the language (or with no info string). */
+export function programBlock(
+  blocks: readonly FencedBlock[],
+  language: TaskLanguage,
+): FencedBlock | undefined {
+  const syntax = LANGUAGE_SYNTAX[language];
+  const names = [syntax.fence, ...syntax.fenceAliases];
+  return (
+    blocks.find((block) => names.includes(block.language)) ?? blocks.find((block) => block.language === '')
+  );
+}
+
+/** Parses the answer block of a completion, or says why there is none. */
+export function answerOf(
+  completion: string,
+  format: AnswerFormat,
+):
+  | { readonly ok: true; readonly answer: string; readonly wellFormed: boolean }
+  | { readonly ok: false; readonly reason: string; readonly wellFormed: boolean } {
+  const extracted = extractAnswer(completion, format);
+  if (extracted.answer === undefined) {
+    return { ok: false, reason: `no <${format.answerTag}> block`, wellFormed: extracted.wellFormed };
+  }
+  return { ok: true, answer: extracted.answer, wellFormed: extracted.wellFormed };
+}
+
+/** Reads a program and one input block, as deduction and abduction proposals carry them. */
+export function parseProgramAndInput(
+  completion: string,
+  context: ProposeContext,
+): ParseResult<{ readonly program: string; readonly input: string }> {
+  const answer = answerOf(completion, context.format);
+  if (!answer.ok) return answer;
+  const blocks = extractFencedBlocks(answer.answer);
+  const program = programBlock(blocks, context.language);
+  if (program === undefined || program.body.trim().length === 0) {
+    return {
+      ok: false,
+      reason: `no \`\`\`${LANGUAGE_SYNTAX[context.language].fence} block`,
+      wellFormed: answer.wellFormed,
+    };
+  }
+  const input = blocks.find((block) => block.language === 'input');
+  if (input === undefined) {
+    return { ok: false, reason: 'no ```input block', wellFormed: answer.wellFormed };
+  }
+  return {
+    ok: true,
+    value: { program: program.body, input: input.body.trim() },
+    wellFormed: answer.wellFormed,
+  };
+}
+
+/** Reads a literal answer: the body of a fenced block when there is one, the whole answer otherwise. */
+export function literalAnswer(answer: string): string {
+  const [block] = extractFencedBlocks(answer);
+  return (block?.body ?? answer).trim();
+}
+
+/** Shows a (program, input, output) reference the way the propose prompts do. */
+export function formatReference(reference: TaskBase, language: TaskLanguage): string {
+  const fence = LANGUAGE_SYNTAX[language].fence;
+  const withPair = reference as TaskBase & Partial<InputOutputPair>;
+  const parts = [`\`\`\`${fence}\n${reference.program}\n\`\`\``];
+  if (typeof withPair.input === 'string' && typeof withPair.output === 'string') {
+    parts.push(
+      `\`\`\`input\n${withPair.input}\n\`\`\``,
+      `\`\`\`output\n${canonicalToLiteral(withPair.output, language)}\n\`\`\``,
+    );
+  }
+  return parts.join('\n');
+}
+
+/** Fills a propose template with the values every mode provides. */
+export function renderPropose(
+  template: string,
+  context: ProposeContext,
+  extra: Readonly<Record<string, string>> = {},
+): string {
+  const syntax = LANGUAGE_SYNTAX[context.language];
+  return renderTemplate(template, {
+    language: syntax.displayName,
+    fence: syntax.fence,
+    references: context.references
+      .map((reference) => formatReference(reference, context.language))
+      .join('\n\n'),
+    bannedWords: context.bannedWords.join(', '),
+    reasoningTag: context.format.reasoningTag,
+    answerTag: context.format.answerTag,
+    ...extra,
+  });
+}
+
+/** Describes an executor failure for a report. */
+export function describeFailure(error: ExecutionFailure): string {
+  return `${error.kind}: ${error.message}`;
+}
