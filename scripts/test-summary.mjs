@@ -13,9 +13,9 @@ try {
   process.exit(1);
 }
 const passed = report.numPassedTests ?? 0;
-let failed = (report.numFailedTests ?? 0) + (report.numFailedTestSuites ?? 0);
+let failed = report.numFailedTests ?? 0;
 const skipped = (report.numPendingTests ?? 0) + (report.numTodoTests ?? 0);
-if (report.success === false && failed === 0) {
+if (failed === 0 && (report.success === false || (report.numFailedTestSuites ?? 0) > 0)) {
   // Vitest failed the run without a failed test: an unhandled error, or a file that did not load.
   console.log('tests: the run failed outside any single test (see the errors above); counted as 1 failure');
   failed = 1;

@@ -21,8 +21,20 @@ export {
 export { zeroInductionTask, zeroTriplet } from './buffers/zero-triplet.js';
 export * from './canonical/index.js';
 export * from './errors/index.js';
+export {
+  type EvaluationOptions,
+  type EvaluationReport,
+  evaluate,
+  type ModeEvaluation,
+  passAtK,
+  type TaskEvaluation,
+} from './evaluation/evaluate.js';
+export { loadEvaluationSuite } from './evaluation/suite.js';
 export { extractAnswer, extractFencedBlocks, type FencedBlock } from './format/extract.js';
 export { checkTemplate, renderTemplate } from './format/template.js';
+export { createConsoleMetricsSink } from './metrics/console-sink.js';
+export { createJsonlMetricsSink } from './metrics/jsonl-sink.js';
+export { createUhOhMonitor, UH_OH_PATTERNS, type UhOhMonitorSettings } from './monitors/uh-oh.js';
 export { createSeededRandom, restoreSeededRandom } from './random/seeded-random.js';
 export { createProposerReward, createSolverReward } from './rewards/rewards.js';
 export {
@@ -37,3 +49,4 @@ export * from './spec/index.js';
 export { assertSpecificationVersion } from './spec-version.js';
 export * from './task-modes/index.js';
 export { createByteTokenizer } from './tokenizer/byte-tokenizer.js';
+export * from './trainer/index.js';

@@ -6,6 +6,7 @@
  * - `describeExecutorConformance` and `describePolicyModelConformance` run the behaviours every implementation
  *   must show under vitest; the `...ConformanceChecks` functions give the same checks to any runner.
  */
+export { createArithmeticScript } from './arithmetic-script.js';
 export {
   type DescribeConformanceOptions,
   describeExecutorConformance,

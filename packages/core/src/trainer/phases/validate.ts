@@ -1,0 +1,47 @@
+import type { TaskBase } from '../../spec/task.js';
+import type { ProposalRollout, TrainerRuntime } from '../runtime.js';
+
+/**
+ * Phase 2: parse each proposal and validate it through the executor. Valid tasks enter their mode's buffer
+ * (deduplicated); invalid and malformed proposals stay in the batch to be penalised.
+ */
+export async function validate(
+  runtime: TrainerRuntime,
+  step: number,
+  proposals: ProposalRollout[],
+): Promise<void> {
+  const modes = new Map(runtime.modes.map((mode) => [mode.name, mode]));
+  await Promise.all(
+    proposals.map(async (proposal) => {
+      const mode = modes.get(proposal.mode);
+      if (mode === undefined) return;
+      const parsed = mode.parseProposal(proposal.completion.text, proposal.context);
+      proposal.wellFormed = parsed.wellFormed;
+      if (!parsed.ok) {
+        proposal.status = parsed.wellFormed ? 'invalid' : 'malformed';
+        proposal.reason = parsed.reason;
+        return;
+      }
+      if (!parsed.wellFormed) {
+        proposal.status = 'malformed';
+        proposal.reason = 'the completion does not follow the answer format';
+        return;
+      }
+      const validation = await mode.validateProposal(parsed.value, runtime.executor, {
+        language: runtime.settings.language,
+        step,
+      });
+      if (validation.ok) {
+        proposal.status = 'valid';
+        proposal.task = validation.task;
+      } else {
+        proposal.status = 'invalid';
+        proposal.reason = validation.reason;
+      }
+    }),
+  );
+  // Added in proposal order, so that the buffers do not depend on which validation finished first.
+  for (const proposal of proposals) {
+    if (proposal.task !== undefined) runtime.buffers.get(proposal.mode)?.add(proposal.task as TaskBase);
+  }
+}

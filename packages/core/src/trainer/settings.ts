@@ -1,0 +1,112 @@
+import type { AdvantageSettings } from '../advantages/estimators.js';
+import type { EvictionPolicy } from '../buffers/task-buffer.js';
+import { EVICTION_POLICIES } from '../buffers/task-buffer.js';
+import {
+  DEFAULT_ANSWER_FORMAT,
+  DEFAULT_POLICY_LOSS_SETTINGS,
+  DEFAULT_REWARD_SETTINGS,
+  DEFAULT_SAMPLING_SETTINGS,
+} from '../settings/defaults.js';
+import { assertNumberInRange, assertOneOf } from '../settings/validate.js';
+import type { AnswerFormat } from '../spec/answer-format.js';
+import type { PolicyLossSettings } from '../spec/policy-model.js';
+import {
+  ADVANTAGE_ESTIMATOR_NAMES,
+  type AdvantageEstimatorName,
+  type RewardSettings,
+  type SamplingSettings,
+} from '../spec/settings.js';
+import { TASK_LANGUAGES, type TaskLanguage } from '../spec/task-language.js';
+
+/** Settings of the self-play trainer. Every field has a default; see each. */
+export interface TrainerSettings {
+  /** Seed of every random choice of the run. Default `0`. */
+  readonly seed: number;
+  /** Language of the programs. Default `javascript`. */
+  readonly language: TaskLanguage;
+  /** Proposals per mode per step, and solve tasks per mode per step. Default `8` (the paper: 64). */
+  readonly batchSize: number;
+  /** Reference tasks shown to a deduction or abduction proposer. Default `6`, as in the paper. */
+  readonly references: number;
+  /** Solver rollouts that estimate a valid proposal's solve rate (never trained on). Default `8`. */
+  readonly learnabilityRollouts: number;
+  /** Sampling of every completion. Default temperature 1, top-p 1, 512 tokens. */
+  readonly sampling: SamplingSettings;
+  readonly format: AnswerFormat;
+  readonly rewards: RewardSettings;
+  /** Default `trr++`. */
+  readonly advantageEstimator: AdvantageEstimatorName;
+  readonly advantages: AdvantageSettings;
+  /** PPO clip 0.2, no entropy bonus. */
+  readonly loss: PolicyLossSettings;
+  /** Sequences per optimizer update; the step's sequences are split into updates of this size. Default all. */
+  readonly miniBatchSize: number | undefined;
+  /** Tasks each buffer keeps. Default `16384`. */
+  readonly bufferCapacity: number;
+  /** Default `evict-oldest`. */
+  readonly bufferEviction: EvictionPolicy;
+  /** Steps between checkpoints (when the trainer has a run directory). Default `10`. */
+  readonly checkpointEvery: number;
+}
+
+export const DEFAULT_TRAINER_SETTINGS: TrainerSettings = Object.freeze({
+  seed: 0,
+  language: 'javascript',
+  batchSize: 8,
+  references: 6,
+  learnabilityRollouts: 8,
+  sampling: DEFAULT_SAMPLING_SETTINGS,
+  format: DEFAULT_ANSWER_FORMAT,
+  rewards: DEFAULT_REWARD_SETTINGS,
+  advantageEstimator: 'trr++',
+  advantages: {},
+  loss: DEFAULT_POLICY_LOSS_SETTINGS,
+  miniBatchSize: undefined,
+  bufferCapacity: 16_384,
+  bufferEviction: 'evict-oldest',
+  checkpointEvery: 10,
+});
+
+/** Settings as users write them: every field optional, nested objects merged with their defaults. */
+export type TrainerSettingsInput = Partial<
+  Omit<TrainerSettings, 'sampling' | 'format' | 'rewards' | 'loss'> & {
+    readonly sampling: Partial<SamplingSettings>;
+    readonly format: Partial<AnswerFormat>;
+    readonly rewards: Partial<RewardSettings>;
+    readonly loss: Partial<PolicyLossSettings>;
+  }
+>;
+
+/** Merges settings with the defaults and validates every field, with a ConfigError naming the field. */
+export function resolveTrainerSettings(input: TrainerSettingsInput = {}): TrainerSettings {
+  const merged: TrainerSettings = {
+    ...DEFAULT_TRAINER_SETTINGS,
+    ...input,
+    sampling: { ...DEFAULT_TRAINER_SETTINGS.sampling, ...input.sampling },
+    format: { ...DEFAULT_TRAINER_SETTINGS.format, ...input.format },
+    rewards: { ...DEFAULT_TRAINER_SETTINGS.rewards, ...input.rewards },
+    loss: { ...DEFAULT_TRAINER_SETTINGS.loss, ...input.loss },
+    advantages: { ...DEFAULT_TRAINER_SETTINGS.advantages, ...input.advantages },
+  };
+  assertNumberInRange('seed', merged.seed, { integer: true, minimum: 0, maximum: Number.MAX_SAFE_INTEGER });
+  assertOneOf('language', merged.language, TASK_LANGUAGES);
+  assertNumberInRange('batchSize', merged.batchSize, { minimum: 1, integer: true });
+  assertNumberInRange('references', merged.references, { minimum: 1, integer: true });
+  assertNumberInRange('learnabilityRollouts', merged.learnabilityRollouts, { minimum: 1, integer: true });
+  assertNumberInRange('sampling.temperature', merged.sampling.temperature, { minimum: Number.MIN_VALUE });
+  assertNumberInRange('sampling.topP', merged.sampling.topP, { minimum: Number.MIN_VALUE, maximum: 1 });
+  assertNumberInRange('sampling.maxTokens', merged.sampling.maxTokens, { minimum: 1, integer: true });
+  assertOneOf('advantageEstimator', merged.advantageEstimator, ADVANTAGE_ESTIMATOR_NAMES);
+  assertNumberInRange('loss.clipRatio', merged.loss.clipRatio, { minimum: 0, maximum: 1 });
+  assertNumberInRange('loss.entropyCoefficient', merged.loss.entropyCoefficient, { minimum: 0 });
+  if (merged.miniBatchSize !== undefined)
+    assertNumberInRange('miniBatchSize', merged.miniBatchSize, { minimum: 1, integer: true });
+  assertNumberInRange('bufferCapacity', merged.bufferCapacity, { minimum: 1, integer: true });
+  assertOneOf('bufferEviction', merged.bufferEviction, EVICTION_POLICIES);
+  assertNumberInRange('checkpointEvery', merged.checkpointEvery, { minimum: 1, integer: true });
+  for (const tag of ['reasoningTag', 'answerTag'] as const) {
+    if (!/^[\w.-]+$/.test(merged.format[tag]))
+      assertOneOf(`format.${tag}`, merged.format[tag], ['think', 'answer']);
+  }
+  return merged;
+}
