@@ -1,12 +1,9 @@
 export { createAbductionMode } from './abduction.js';
-export {
-  createDeductionMode,
-  type ProgramInputModeSettings,
-  type ProgramInputProposal,
-} from './deduction.js';
+export { createDeductionMode } from './deduction.js';
 export { createInductionMode, type InductionModeSettings, type InductionProposal } from './induction.js';
 export { LANGUAGE_SYNTAX, type LanguageSyntax } from './language.js';
 export { canonicalToLiteral } from './literal.js';
+export type { ProgramInputModeSettings, ProgramInputProposal } from './program-input-mode.js';
 export { taskId } from './task-id.js';
 export {
   ABDUCTION_TEMPLATES,

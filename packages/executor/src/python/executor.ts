@@ -1,58 +1,29 @@
 import { createRequire } from 'node:module';
-import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
-import {
-  assertNumberInRange,
-  type CanonicalLimits,
-  DEFAULT_CANONICAL_LIMITS,
-  type ExecutionResult,
-  type ExecutorV1,
-  MissingDependencyError,
-  type RunRequest,
-  type ValidateProgramRequest,
-  type ValidationResult,
-} from '@azr/core';
-import type { Job, JobResult } from '../protocol.js';
+import { assertNumberInRange, MissingDependencyError } from '@azr/core';
 import { workerScript } from '../supervisor/locate.js';
-import { type WorkerLoss, WorkerPool, type WorkerPoolStatistics } from '../supervisor/worker-pool.js';
+import {
+  createPoolExecutor,
+  lossResult,
+  type PoolExecutor,
+  type PoolExecutorSettings,
+  resolvePoolSettings,
+} from '../supervisor/pool-executor.js';
+import { WorkerPool } from '../supervisor/worker-pool.js';
 import type { PythonWorkerSettings } from './messages.js';
 
-/** Settings of {@link createPythonExecutor}. */
-export interface PythonExecutorSettings {
-  /** Worker processes, each with its own Pyodide interpreter (about 4 s to start). Default: the number of CPUs. */
-  readonly workers?: number;
-  /** Time limit of one call, in milliseconds, unless a request sets its own. Default `100`. */
-  readonly timeoutMs?: number;
-  /** Caps of the canonical encoding of results. Default {@link DEFAULT_CANONICAL_LIMITS}. */
-  readonly limits?: Partial<CanonicalLimits>;
-  /** Most calls sent to a worker in one message. Default `16`. */
-  readonly maxBatchSize?: number;
-  /**
-   * Extra time a worker gets beyond its calls' limits before it is killed, in milliseconds. It covers starting
-   * a new interpreter after one had to be replaced. Default `20000`.
-   */
-  readonly deadlineSlackMs?: number;
+/**
+ * Settings of {@link createPythonExecutor}. Also: `workers` (CPUs; each loads Pyodide, about 4 s), `timeoutMs`
+ * (100), `limits`, `maxBatchSize` (16), `deadlineSlackMs` (20,000: it covers starting a new interpreter after
+ * one had to be replaced).
+ */
+export interface PythonExecutorSettings extends PoolExecutorSettings {
   /** How long an interrupted call may take to stop before its interpreter is replaced. Default `1000`. */
   readonly interruptGraceMs?: number;
 }
 
 /** The Python executor: {@link ExecutorV1} plus counters of its workers. */
-export interface PythonExecutor extends ExecutorV1 {
-  readonly language: 'python';
-  statistics(): WorkerPoolStatistics;
-}
-
-function lossResult(job: Job, loss: WorkerLoss): JobResult {
-  const error = loss.timedOut
-    ? { kind: 'timeout' as const, message: 'the worker stopped responding and was replaced' }
-    : /out of memory|allocation failed|heap limit/i.test(loss.stderr)
-      ? { kind: 'memory' as const, message: 'the worker ran out of memory and was replaced' }
-      : {
-          kind: 'crashed' as const,
-          message: `the worker died (exit code ${loss.exitCode}, signal ${loss.signal}) and was replaced`,
-        };
-  return job.type === 'validate' ? { ok: false, error, argsIndex: undefined } : { ok: false, error };
-}
+export type PythonExecutor = PoolExecutor<'python'>;
 
 /**
  * Creates an executor that runs Python programs in Pyodide (CPython compiled to WebAssembly: no host Python,
@@ -90,31 +61,12 @@ export function createPythonExecutor(settings: PythonExecutorSettings = {}): Pyt
       { cause: error },
     );
   }
-  const workers = assertNumberInRange('workers', settings.workers ?? availableParallelism(), {
-    minimum: 1,
-    maximum: 256,
-    integer: true,
-  });
-  const defaultTimeoutMs = assertNumberInRange('timeoutMs', settings.timeoutMs ?? 100, {
-    minimum: 1,
-    maximum: 600_000,
-  });
-  const maxBatchSize = assertNumberInRange('maxBatchSize', settings.maxBatchSize ?? 16, {
-    minimum: 1,
-    integer: true,
-  });
-  const deadlineSlackMs = assertNumberInRange('deadlineSlackMs', settings.deadlineSlackMs ?? 20_000, {
-    minimum: 0,
-  });
+  const common = resolvePoolSettings(settings, 20_000);
   const interruptGraceMs = assertNumberInRange('interruptGraceMs', settings.interruptGraceMs ?? 1000, {
     minimum: 1,
   });
-  const limits: CanonicalLimits = { ...DEFAULT_CANONICAL_LIMITS, ...settings.limits };
-  for (const key of ['maxDepth', 'maxNodes', 'maxLength'] as const) {
-    assertNumberInRange(`limits.${key}`, limits[key], { minimum: 1, integer: true });
-  }
   const script = workerScript('python');
-  const workerSettings: PythonWorkerSettings = { pyodideEntry, limits, interruptGraceMs };
+  const workerSettings: PythonWorkerSettings = { pyodideEntry, limits: common.limits, interruptGraceMs };
   const pool = new WorkerPool({
     name: 'Python executor',
     workerPath: script,
@@ -127,45 +79,16 @@ export function createPythonExecutor(settings: PythonExecutorSettings = {}): Pyt
       '--disallow-code-generation-from-strings',
       '--no-warnings',
     ],
-    size: workers,
-    maxBatchSize,
-    deadlineSlackMs,
+    size: common.workers,
+    maxBatchSize: common.maxBatchSize,
+    deadlineSlackMs: common.deadlineSlackMs,
     startupTimeoutMs: 60_000,
     environment: { ...process.env, TZ: 'UTC', LANG: 'C', LC_ALL: 'C' },
     lossResult,
   });
-
-  const timeoutOf = (timeoutMs: number | undefined): number =>
-    timeoutMs === undefined
-      ? defaultTimeoutMs
-      : assertNumberInRange('timeoutMs', timeoutMs, { minimum: 1, maximum: 600_000 });
-
-  return {
-    specificationVersion: 'v1',
+  return createPoolExecutor(pool, {
     executorId: 'pyodide',
     language: 'python',
-    async run(request: RunRequest): Promise<ExecutionResult> {
-      return (await pool.submit({
-        type: 'run',
-        code: request.code,
-        entry: request.entry ?? 'f',
-        args: request.args,
-        timeoutMs: timeoutOf(request.timeoutMs),
-      })) as ExecutionResult;
-    },
-    async evaluateLiteral(source: string): Promise<ExecutionResult> {
-      return (await pool.submit({ type: 'literal', source, timeoutMs: defaultTimeoutMs })) as ExecutionResult;
-    },
-    async validateProgram(request: ValidateProgramRequest): Promise<ValidationResult> {
-      return (await pool.submit({
-        type: 'validate',
-        code: request.code,
-        entry: request.entry ?? 'f',
-        argsList: request.argsList,
-        timeoutMs: timeoutOf(request.timeoutMs),
-      })) as ValidationResult;
-    },
-    close: () => pool.close(),
-    statistics: () => pool.statistics,
-  };
+    defaultTimeoutMs: common.timeoutMs,
+  });
 }
