@@ -1,9 +1,12 @@
 /**
  * `@azr/backends`: policy models for the Absolute Zero SDK.
  *
- * Each engine has its own entry point, so that its runtime is loaded only when used:
- * `@azr/backends/onnx` (onnxruntime-node) and `@azr/backends/tfjs` (TensorFlow.js).
+ * The model layer both engines share is here: Llama-family configs (`parseLlamaConfig`, `LLAMA_PRESETS`),
+ * safetensors, seeded initialisation, Hugging Face tokenizers and model folders. Each engine has its own
+ * entry point, so that its runtime is loaded only when used: `@azr/backends/onnx` (onnxruntime-node) and
+ * `@azr/backends/tfjs` (TensorFlow.js).
  */
+export * from './model/index.js';
 export { importOptional } from './shared/import-optional.js';
 
 /** The engines this package provides, each at the subpath of the same name. */

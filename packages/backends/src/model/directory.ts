@@ -1,0 +1,73 @@
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createByteTokenizer, ModelFormatError, type TokenizerV1 } from '@azr/core';
+import { type LlamaConfig, llamaConfigToJson, parseLlamaConfig } from './config.js';
+import { readSafetensors, writeSafetensors } from './safetensors.js';
+import { loadHuggingFaceTokenizer } from './tokenizer.js';
+import { checkLlamaWeights, type LlamaWeights } from './weights.js';
+
+/** A model as it lives in a Hugging Face style folder. */
+export interface ModelDirectory {
+  readonly config: LlamaConfig;
+  readonly weights: LlamaWeights;
+  readonly tokenizer: TokenizerV1;
+}
+
+/**
+ * Reads a model folder: `config.json`, `model.safetensors`, and `tokenizer.json` (with
+ * `tokenizer_config.json`), or the SDK's byte tokenizer when `config.json` says `"azr_tokenizer": "byte"`.
+ * Throws `ModelFormatError` naming the file that is missing or wrong.
+ */
+export async function readModelDirectory(directory: string): Promise<ModelDirectory> {
+  const configPath = join(directory, 'config.json');
+  let json: Record<string, unknown>;
+  try {
+    json = JSON.parse(await readFile(configPath, 'utf8')) as Record<string, unknown>;
+  } catch (error) {
+    throw new ModelFormatError(
+      `${configPath} is missing or not JSON.`,
+      { path: configPath },
+      { cause: error },
+    );
+  }
+  const config = parseLlamaConfig(json, configPath);
+  const weightsPath = join(directory, 'model.safetensors');
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(weightsPath);
+  } catch (error) {
+    throw new ModelFormatError(
+      `${weightsPath} is missing (sharded checkpoints are not read yet).`,
+      { path: weightsPath },
+      { cause: error },
+    );
+  }
+  const weights = checkLlamaWeights(config, readSafetensors(bytes, weightsPath), weightsPath);
+  const tokenizer =
+    json.azr_tokenizer === 'byte' ? createByteTokenizer() : await loadHuggingFaceTokenizer(directory);
+  if (tokenizer.vocabularySize > config.vocabularySize) {
+    throw new ModelFormatError(
+      `The tokenizer has ${tokenizer.vocabularySize} tokens but the model only ${config.vocabularySize}.`,
+      { path: directory },
+    );
+  }
+  return { config, weights, tokenizer };
+}
+
+/**
+ * Writes a model folder that {@link readModelDirectory} and Hugging Face tools read: `config.json` and
+ * `model.safetensors` (float32). A model on the byte tokenizer is marked in `config.json`; a Hugging Face
+ * tokenizer's files are the caller's to copy.
+ */
+export async function writeModelDirectory(
+  directory: string,
+  model: { readonly config: LlamaConfig; readonly weights: LlamaWeights; readonly byteTokenizer: boolean },
+): Promise<void> {
+  await mkdir(directory, { recursive: true });
+  const config = {
+    ...llamaConfigToJson(model.config),
+    ...(model.byteTokenizer ? { azr_tokenizer: 'byte' } : {}),
+  };
+  await writeFile(join(directory, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
+  await writeFile(join(directory, 'model.safetensors'), writeSafetensors(model.weights, { format: 'pt' }));
+}
