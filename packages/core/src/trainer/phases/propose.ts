@@ -3,16 +3,20 @@ import type { ProposeContext } from '../../spec/task-mode.js';
 import { LANGUAGE_SYNTAX } from '../../task-modes/language.js';
 import { nextSeed, type ProposalRollout, type TrainerRuntime } from '../runtime.js';
 
-function referencesFor(runtime: TrainerRuntime, mode: string): TaskBase[] {
+/** The programs an induction proposer draws from: the deduction and abduction buffers, else its own. */
+function inductionPool(runtime: TrainerRuntime, mode: string): TaskBase[] {
+  const programs = [...runtime.buffers.values()]
+    .filter((buffer) => buffer.mode === 'deduction' || buffer.mode === 'abduction')
+    .flatMap((buffer) => buffer.tasks());
+  return programs.length > 0 ? programs : (runtime.buffers.get(mode)?.tasks() ?? []);
+}
+
+function referencesFor(runtime: TrainerRuntime, mode: string, pool: readonly TaskBase[]): TaskBase[] {
   const { buffers, random, settings } = runtime;
   if (mode !== 'induction') {
     return buffers.get(mode)?.sample(settings.references, random) ?? [];
   }
-  // An induction proposer writes inputs for one program, drawn from the deduction and abduction buffers.
-  const programs = [...buffers.values()]
-    .filter((buffer) => buffer.mode === 'deduction' || buffer.mode === 'abduction')
-    .flatMap((buffer) => buffer.tasks());
-  const pool = programs.length > 0 ? programs : (buffers.get(mode)?.tasks() ?? []);
+  // An induction proposer writes inputs for one program.
   return pool.length === 0 ? [] : [pool[random.nextInt(0, pool.length - 1)] as TaskBase];
 }
 
@@ -22,9 +26,10 @@ export async function propose(runtime: TrainerRuntime, step: number): Promise<Pr
   const rollouts: ProposalRollout[] = [];
   const bannedWords = LANGUAGE_SYNTAX[settings.language].bannedWords;
   for (const mode of runtime.modes) {
+    const pool = mode.name === 'induction' ? inductionPool(runtime, mode.name) : [];
     const contexts: ProposeContext[] = Array.from({ length: settings.batchSize }, () => ({
       language: settings.language,
-      references: referencesFor(runtime, mode.name),
+      references: referencesFor(runtime, mode.name, pool),
       bannedWords,
       format: settings.format,
     }));
