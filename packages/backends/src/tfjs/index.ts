@@ -4,6 +4,8 @@
  * The Llama-family policy arrives with the backends work; what is here starts TensorFlow.js on the right
  * backend.
  */
+
+export { llamaForward, type TfjsLlamaWeights, toTfjsWeights } from './llama-forward.js';
 export {
   type InitializeTfjsSettings,
   initializeTfjs,

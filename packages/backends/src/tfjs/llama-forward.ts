@@ -1,0 +1,128 @@
+import type { LlamaConfig } from '../model/config.js';
+import type { LlamaWeights } from '../model/weights.js';
+import type { TfjsModule } from './runtime.js';
+
+type Tensor = ReturnType<TfjsModule['tensor']>;
+
+/** Model weights as tfjs tensors, projections stored `[in, out]` so that products need no transpose flag. */
+export interface TfjsLlamaWeights {
+  readonly tensors: ReadonlyMap<string, Tensor>;
+  dispose(): void;
+}
+
+/** Moves weights into tfjs, transposing every projection to `[in, out]` once (wasm's transposed matMul is slow). */
+export function toTfjsWeights(tf: TfjsModule, config: LlamaConfig, weights: LlamaWeights): TfjsLlamaWeights {
+  const tensors = new Map<string, Tensor>();
+  for (const [name, { shape, data }] of weights) {
+    const tensor = tf.tensor(data, [...shape]);
+    if (shape.length === 2 && name !== 'model.embed_tokens.weight') {
+      tensors.set(name, tf.transpose(tensor));
+      tensor.dispose();
+    } else {
+      tensors.set(name, tensor);
+    }
+  }
+  if (config.tieWordEmbeddings) {
+    tensors.set('lm_head.weight', tf.transpose(tensors.get('model.embed_tokens.weight') as Tensor));
+  }
+  return {
+    tensors,
+    dispose: () => {
+      for (const tensor of tensors.values()) tensor.dispose();
+    },
+  };
+}
+
+/**
+ * The Llama-family forward pass in TensorFlow.js, without a cache: token ids `[batch, length]` (all positions
+ * from 0) to logits `[batch, length, vocabulary]`. RMSNorm, rotary embedding (rotate-half), grouped-query
+ * causal attention, SwiGLU, as Hugging Face's `LlamaForCausalLM` computes them.
+ */
+export function llamaForward(
+  tf: TfjsModule,
+  config: LlamaConfig,
+  weights: TfjsLlamaWeights,
+  tokenIds: number[][],
+): Tensor {
+  return tf.tidy(() => {
+    const get = (name: string): Tensor => {
+      const tensor = weights.tensors.get(name);
+      if (tensor === undefined) throw new Error(`missing weight ${name}`);
+      return tensor;
+    };
+    const batch = tokenIds.length;
+    const length = tokenIds[0]?.length ?? 0;
+    const { headCount, keyValueHeadCount, headDimension, rmsNormEpsilon } = config;
+    const rmsNorm = (x: Tensor, weight: Tensor): Tensor =>
+      tf.mul(tf.mul(x, tf.rsqrt(tf.add(tf.mean(tf.square(x), -1, true), rmsNormEpsilon))), weight);
+    const project = (x: Tensor, name: string, bias?: string): Tensor => {
+      const flat = tf.matMul(tf.reshape(x, [batch * length, -1]), get(name));
+      const withBias = bias !== undefined && weights.tensors.has(bias) ? tf.add(flat, get(bias)) : flat;
+      return tf.reshape(withBias, [batch, length, -1]);
+    };
+    const half = headDimension / 2;
+    const inverse = tf.tensor1d(
+      Array.from({ length: half }, (_, index) => config.ropeTheta ** (-(2 * index) / headDimension)),
+    );
+    const angles = tf.outerProduct(tf.range(0, length, 1, 'float32'), inverse);
+    const cos = tf.concat([tf.cos(angles), tf.cos(angles)], -1);
+    const sin = tf.concat([tf.sin(angles), tf.sin(angles)], -1);
+    const rotate = (x: Tensor): Tensor => {
+      const [first, second] = tf.split(x, 2, -1) as [Tensor, Tensor];
+      return tf.add(tf.mul(x, cos), tf.mul(tf.concat([tf.neg(second), first], -1), sin));
+    };
+    const heads = (x: Tensor, count: number): Tensor =>
+      tf.transpose(tf.reshape(x, [batch, length, count, headDimension]), [0, 2, 1, 3]);
+    const mask = tf.linalg.bandPart(tf.ones([length, length]), -1, 0);
+    const negative = tf.mul(tf.sub(1, mask), -1e9);
+    let x = tf.gather(get('model.embed_tokens.weight'), tf.tensor2d(tokenIds, [batch, length], 'int32'));
+    const group = headCount / keyValueHeadCount;
+    for (let layer = 0; layer < config.layerCount; layer += 1) {
+      const prefix = `model.layers.${layer}`;
+      const h = rmsNorm(x, get(`${prefix}.input_layernorm.weight`));
+      const q = rotate(
+        heads(project(h, `${prefix}.self_attn.q_proj.weight`, `${prefix}.self_attn.q_proj.bias`), headCount),
+      );
+      let k = rotate(
+        heads(
+          project(h, `${prefix}.self_attn.k_proj.weight`, `${prefix}.self_attn.k_proj.bias`),
+          keyValueHeadCount,
+        ),
+      );
+      let v = heads(
+        project(h, `${prefix}.self_attn.v_proj.weight`, `${prefix}.self_attn.v_proj.bias`),
+        keyValueHeadCount,
+      );
+      if (group > 1) {
+        const repeat = (t: Tensor) =>
+          tf.reshape(tf.tile(tf.expandDims(t, 2), [1, 1, group, 1, 1]), [
+            batch,
+            headCount,
+            length,
+            headDimension,
+          ]);
+        k = repeat(k);
+        v = repeat(v);
+      }
+      const scores = tf.add(
+        tf.div(tf.matMul(q, tf.transpose(k, [0, 1, 3, 2])), Math.sqrt(headDimension)),
+        negative,
+      );
+      const attended = tf.matMul(tf.softmax(scores), v);
+      const merged = tf.reshape(tf.transpose(attended, [0, 2, 1, 3]), [
+        batch,
+        length,
+        headCount * headDimension,
+      ]);
+      x = tf.add(x, project(merged, `${prefix}.self_attn.o_proj.weight`));
+      const h2 = rmsNorm(x, get(`${prefix}.post_attention_layernorm.weight`));
+      const gate = project(h2, `${prefix}.mlp.gate_proj.weight`);
+      const gated = tf.mul(gate, tf.sigmoid(gate)); // SiLU
+      x = tf.add(
+        x,
+        project(tf.mul(gated, project(h2, `${prefix}.mlp.up_proj.weight`)), `${prefix}.mlp.down_proj.weight`),
+      );
+    }
+    return project(rmsNorm(x, get('model.norm.weight')), 'lm_head.weight');
+  });
+}
