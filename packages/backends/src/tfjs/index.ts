@@ -5,7 +5,14 @@
  * backend.
  */
 
-export { llamaForward, type TfjsLlamaWeights, toTfjsWeights } from './llama-forward.js';
+export {
+  disposeCache,
+  type LlamaCache,
+  llamaForward,
+  llamaForwardCached,
+  type TfjsLlamaWeights,
+  toTfjsWeights,
+} from './llama-forward.js';
 export {
   type InitializeTfjsSettings,
   initializeTfjs,

@@ -1,10 +1,18 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { parseLlamaConfig } from '../model/config.js';
 import { halfToFloat } from '../model/safetensors.js';
+import { initializeLlamaWeights } from '../model/weights.js';
 import { importGenaiLlamaWeights } from '../onnx/import-weights.js';
 import { loadOnnxRuntime } from '../onnx/runtime.js';
 import { fixturesDirectory } from '../testing/fixtures.js';
-import { llamaForward, toTfjsWeights } from './llama-forward.js';
+import {
+  disposeCache,
+  type LlamaCache,
+  llamaForward,
+  llamaForwardCached,
+  toTfjsWeights,
+} from './llama-forward.js';
 import { initializeTfjs } from './runtime.js';
 
 const fixtures = fixturesDirectory();
@@ -72,4 +80,75 @@ describe.runIf(fixtures)('the tfjs Llama forward pass', () => {
     };
     for (let row = 0; row < length; row += 1) expect(argmax(actual, row)).toBe(argmax(expected, row));
   }, 60_000);
+});
+
+describe('the tfjs Llama forward pass with a cache', () => {
+  it('generates greedily with the cache exactly what it generates without one', async () => {
+    const { tf } = await initializeTfjs({ backend: 'wasm' });
+    const config = parseLlamaConfig({
+      model_type: 'llama',
+      vocab_size: 64,
+      hidden_size: 32,
+      intermediate_size: 48,
+      num_hidden_layers: 2,
+      num_attention_heads: 4,
+      num_key_value_heads: 2,
+    });
+    const weights = toTfjsWeights(
+      tf,
+      config,
+      initializeLlamaWeights(config, { seed: 5, standardDeviation: 0.2 }),
+    );
+    const prompt = [
+      [3, 17, 42, 8],
+      [9, 9, 1, 60],
+    ];
+    const before = tf.memory().numTensors;
+    const lastRow = async (logits: Awaited<ReturnType<typeof llamaForward>>) => {
+      const [batch, length, vocabulary] = logits.shape as [number, number, number];
+      const data = await logits.data();
+      return Array.from({ length: batch }, (_, row) =>
+        Array.from(
+          data.slice((row * length + length - 1) * vocabulary, (row * length + length) * vocabulary),
+        ),
+      );
+    };
+    const argmax = (values: number[]) =>
+      values.reduce((best, value, index) => (value > (values[best] as number) ? index : best), 0);
+
+    const plain = prompt.map((row) => [...row]);
+    const plainLogits: number[][][] = [];
+    for (let step = 0; step < 6; step += 1) {
+      const logits = llamaForward(tf, config, weights, plain);
+      const rows = await lastRow(logits);
+      logits.dispose();
+      plainLogits.push(rows);
+      for (const [index, row] of rows.entries()) plain[index]?.push(argmax(row));
+    }
+
+    const cached = prompt.map((row) => [...row]);
+    let cache: LlamaCache | undefined;
+    let input = prompt;
+    for (let step = 0; step < 6; step += 1) {
+      const { logits, cache: next } = llamaForwardCached(tf, config, weights, input, cache);
+      disposeCache(cache);
+      cache = next;
+      const rows = await lastRow(logits);
+      logits.dispose();
+      rows.forEach((row, index) => {
+        const expected = plainLogits[step]?.[index] as number[];
+        expect(
+          Math.max(...row.map((value, position) => Math.abs(value - (expected[position] as number)))),
+        ).toBeLessThan(1e-4);
+      });
+      const tokens = rows.map(argmax);
+      for (const [index, token] of tokens.entries()) cached[index]?.push(token);
+      input = tokens.map((token) => [token]);
+    }
+    disposeCache(cache);
+    expect(cached).toEqual(plain);
+    expect(new Set(plain.flat()).size).toBeGreaterThan(4);
+    expect(tf.memory().numTensors).toBe(before);
+    weights.dispose();
+  });
 });

@@ -33,18 +33,34 @@ export function toTfjsWeights(tf: TfjsModule, config: LlamaConfig, weights: Llam
   };
 }
 
+/** Keys and values of every layer for the positions seen so far, `[batch, kvHeads, length, headDimension]`. */
+export interface LlamaCache {
+  readonly keys: readonly Tensor[];
+  readonly values: readonly Tensor[];
+  /** Positions the cache holds. */
+  readonly length: number;
+}
+
+/** Releases a cache's tensors. */
+export function disposeCache(cache: LlamaCache | undefined): void {
+  for (const tensor of [...(cache?.keys ?? []), ...(cache?.values ?? [])]) tensor.dispose();
+}
+
 /**
- * The Llama-family forward pass in TensorFlow.js, without a cache: token ids `[batch, length]` (all positions
- * from 0) to logits `[batch, length, vocabulary]`. RMSNorm, rotary embedding (rotate-half), grouped-query
- * causal attention, SwiGLU, as Hugging Face's `LlamaForCausalLM` computes them.
+ * One forward pass of new tokens after a cache of earlier ones (positions continue from `cache.length`):
+ * token ids `[batch, length]` to logits `[batch, length, vocabulary]`, and the cache extended by the new
+ * positions. The given cache is left as it is (the caller disposes of it). RMSNorm, rotary embedding
+ * (rotate-half), grouped-query causal attention and SwiGLU, as Hugging Face's `LlamaForCausalLM` computes them.
  */
-export function llamaForward(
+export function llamaForwardCached(
   tf: TfjsModule,
   config: LlamaConfig,
   weights: TfjsLlamaWeights,
   tokenIds: number[][],
-): Tensor {
-  return tf.tidy(() => {
+  cache: LlamaCache | undefined,
+): { readonly logits: Tensor; readonly cache: LlamaCache } {
+  const past = cache?.length ?? 0;
+  const result = tf.tidy(() => {
     const get = (name: string): Tensor => {
       const tensor = weights.tensors.get(name);
       if (tensor === undefined) throw new Error(`missing weight ${name}`);
@@ -52,6 +68,7 @@ export function llamaForward(
     };
     const batch = tokenIds.length;
     const length = tokenIds[0]?.length ?? 0;
+    const total = past + length;
     const { headCount, keyValueHeadCount, headDimension, rmsNormEpsilon } = config;
     const rmsNorm = (x: Tensor, weight: Tensor): Tensor =>
       tf.mul(tf.mul(x, tf.rsqrt(tf.add(tf.mean(tf.square(x), -1, true), rmsNormEpsilon))), weight);
@@ -64,7 +81,7 @@ export function llamaForward(
     const inverse = tf.tensor1d(
       Array.from({ length: half }, (_, index) => config.ropeTheta ** (-(2 * index) / headDimension)),
     );
-    const angles = tf.outerProduct(tf.range(0, length, 1, 'float32'), inverse);
+    const angles = tf.outerProduct(tf.range(past, total, 1, 'float32'), inverse);
     const cos = tf.concat([tf.cos(angles), tf.cos(angles)], -1);
     const sin = tf.concat([tf.sin(angles), tf.sin(angles)], -1);
     const rotate = (x: Tensor): Tensor => {
@@ -73,42 +90,51 @@ export function llamaForward(
     };
     const heads = (x: Tensor, count: number): Tensor =>
       tf.transpose(tf.reshape(x, [batch, length, count, headDimension]), [0, 2, 1, 3]);
-    const mask = tf.linalg.bandPart(tf.ones([length, length]), -1, 0);
-    const negative = tf.mul(tf.sub(1, mask), -1e9);
+    // New position i (absolute past + i) sees every position up to itself.
+    const allowed = tf.lessEqual(
+      tf.expandDims(tf.range(0, total, 1, 'int32'), 0),
+      tf.expandDims(tf.range(past, total, 1, 'int32'), 1),
+    );
+    const negative = tf.mul(tf.sub(1, tf.cast(allowed, 'float32')), -1e9);
     let x = tf.gather(get('model.embed_tokens.weight'), tf.tensor2d(tokenIds, [batch, length], 'int32'));
     const group = headCount / keyValueHeadCount;
+    const keys: Tensor[] = [];
+    const values: Tensor[] = [];
     for (let layer = 0; layer < config.layerCount; layer += 1) {
       const prefix = `model.layers.${layer}`;
       const h = rmsNorm(x, get(`${prefix}.input_layernorm.weight`));
       const q = rotate(
         heads(project(h, `${prefix}.self_attn.q_proj.weight`, `${prefix}.self_attn.q_proj.bias`), headCount),
       );
-      let k = rotate(
+      const newKeys = rotate(
         heads(
           project(h, `${prefix}.self_attn.k_proj.weight`, `${prefix}.self_attn.k_proj.bias`),
           keyValueHeadCount,
         ),
       );
-      let v = heads(
+      const newValues = heads(
         project(h, `${prefix}.self_attn.v_proj.weight`, `${prefix}.self_attn.v_proj.bias`),
         keyValueHeadCount,
       );
-      if (group > 1) {
-        const repeat = (t: Tensor) =>
-          tf.reshape(tf.tile(tf.expandDims(t, 2), [1, 1, group, 1, 1]), [
-            batch,
-            headCount,
-            length,
-            headDimension,
-          ]);
-        k = repeat(k);
-        v = repeat(v);
-      }
+      const allKeys = cache === undefined ? newKeys : tf.concat([cache.keys[layer] as Tensor, newKeys], 2);
+      const allValues =
+        cache === undefined ? newValues : tf.concat([cache.values[layer] as Tensor, newValues], 2);
+      keys.push(allKeys);
+      values.push(allValues);
+      const repeat = (t: Tensor) =>
+        group === 1
+          ? t
+          : tf.reshape(tf.tile(tf.expandDims(t, 2), [1, 1, group, 1, 1]), [
+              batch,
+              headCount,
+              total,
+              headDimension,
+            ]);
       const scores = tf.add(
-        tf.div(tf.matMul(q, tf.transpose(k, [0, 1, 3, 2])), Math.sqrt(headDimension)),
+        tf.div(tf.matMul(q, tf.transpose(repeat(allKeys), [0, 1, 3, 2])), Math.sqrt(headDimension)),
         negative,
       );
-      const attended = tf.matMul(tf.softmax(scores), v);
+      const attended = tf.matMul(tf.softmax(scores), repeat(allValues));
       const merged = tf.reshape(tf.transpose(attended, [0, 2, 1, 3]), [
         batch,
         length,
@@ -123,6 +149,22 @@ export function llamaForward(
         project(tf.mul(gated, project(h2, `${prefix}.mlp.up_proj.weight`)), `${prefix}.mlp.down_proj.weight`),
       );
     }
-    return project(rmsNorm(x, get('model.norm.weight')), 'lm_head.weight');
+    return { logits: project(rmsNorm(x, get('model.norm.weight')), 'lm_head.weight'), keys, values };
   });
+  return {
+    logits: result.logits,
+    cache: { keys: result.keys, values: result.values, length: past + (tokenIds[0]?.length ?? 0) },
+  };
+}
+
+/** The forward pass without a cache: token ids `[batch, length]` (positions from 0) to logits. */
+export function llamaForward(
+  tf: TfjsModule,
+  config: LlamaConfig,
+  weights: TfjsLlamaWeights,
+  tokenIds: number[][],
+): Tensor {
+  const { logits, cache } = llamaForwardCached(tf, config, weights, tokenIds, undefined);
+  disposeCache(cache);
+  return logits;
 }
