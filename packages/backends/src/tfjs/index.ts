@@ -13,6 +13,7 @@ export {
   type TfjsLlamaWeights,
   toTfjsWeights,
 } from './llama-forward.js';
+export { createTfjsPolicy, type TfjsModelSource, type TfjsPolicySettings } from './policy.js';
 export {
   type InitializeTfjsSettings,
   initializeTfjs,

@@ -58,6 +58,7 @@ export function llamaForwardCached(
   weights: TfjsLlamaWeights,
   tokenIds: number[][],
   cache: LlamaCache | undefined,
+  options: { readonly differentiable?: boolean } = {},
 ): { readonly logits: Tensor; readonly cache: LlamaCache } {
   const past = cache?.length ?? 0;
   const result = tf.tidy(() => {
@@ -96,7 +97,14 @@ export function llamaForwardCached(
       tf.expandDims(tf.range(past, total, 1, 'int32'), 1),
     );
     const negative = tf.mul(tf.sub(1, tf.cast(allowed, 'float32')), -1e9);
-    let x = tf.gather(get('model.embed_tokens.weight'), tf.tensor2d(tokenIds, [batch, length], 'int32'));
+    const embedding = get('model.embed_tokens.weight');
+    // gather has no gradient on the wasm backend; a one-hot product has one.
+    let x = options.differentiable
+      ? tf.reshape(
+          tf.matMul(tf.oneHot(tf.tensor1d(tokenIds.flat(), 'int32'), config.vocabularySize), embedding),
+          [batch, length, -1],
+        )
+      : tf.gather(embedding, tf.tensor2d(tokenIds, [batch, length], 'int32'));
     const group = headCount / keyValueHeadCount;
     const keys: Tensor[] = [];
     const values: Tensor[] = [];
@@ -121,15 +129,15 @@ export function llamaForwardCached(
         cache === undefined ? newValues : tf.concat([cache.values[layer] as Tensor, newValues], 2);
       keys.push(allKeys);
       values.push(allValues);
-      const repeat = (t: Tensor) =>
+      // Each key/value head serves `group` consecutive query heads (Hugging Face's repeat_kv). Split and concat
+      // rather than a rank-5 tile, whose gradient tfjs does not have.
+      const repeat = (t: Tensor): Tensor =>
         group === 1
           ? t
-          : tf.reshape(tf.tile(tf.expandDims(t, 2), [1, 1, group, 1, 1]), [
-              batch,
-              headCount,
-              total,
-              headDimension,
-            ]);
+          : tf.concat(
+              tf.split(t, keyValueHeadCount, 1).flatMap((head) => Array.from({ length: group }, () => head)),
+              1,
+            );
       const scores = tf.add(
         tf.div(tf.matMul(q, tf.transpose(repeat(allKeys), [0, 1, 3, 2])), Math.sqrt(headDimension)),
         negative,
@@ -149,7 +157,16 @@ export function llamaForwardCached(
         project(tf.mul(gated, project(h2, `${prefix}.mlp.up_proj.weight`)), `${prefix}.mlp.down_proj.weight`),
       );
     }
-    return { logits: project(rmsNorm(x, get('model.norm.weight')), 'lm_head.weight'), keys, values };
+    const normed = rmsNorm(x, get('model.norm.weight'));
+    // Tied embeddings without a materialised lm_head (trainable weights): the product with the embedding.
+    const logits = weights.tensors.has('lm_head.weight')
+      ? project(normed, 'lm_head.weight')
+      : tf.reshape(tf.matMul(tf.reshape(normed, [batch * length, -1]), embedding, false, true), [
+          batch,
+          length,
+          -1,
+        ]);
+    return { logits, keys, values };
   });
   return {
     logits: result.logits,

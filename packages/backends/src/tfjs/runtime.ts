@@ -64,6 +64,9 @@ export async function initializeTfjs(settings: InitializeTfjsSettings = {}): Pro
     'The tfjs engine of @azr/backends',
     () => import('@tensorflow/tfjs-core'),
   );
+  // tfjs-core's own gradient registration is published only as bundler-style ES modules that Node cannot load;
+  // the @tensorflow/tfjs bundle registers them (into the same engine). Training needs them.
+  await importOptional('@tensorflow/tfjs', 'Training with the tfjs engine', () => import('@tensorflow/tfjs'));
   let backendName: string;
   switch (backend) {
     case 'wasm': {
