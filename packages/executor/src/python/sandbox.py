@@ -296,44 +296,31 @@ def _load(code, entry, args):
     return lambda: function(*eval(arguments, namespace))
 
 
-def run(code, entry, args, limits):
-    try:
-        return _run(code, entry, args, limits)
-    finally:
-        _restore(_SNAPSHOT)
-
-
-def _run(code, entry, args, limits):
-    try:
-        call = _load(code, entry, args)
-        if isinstance(call, str):
-            return call
-        return _encode(call(), limits)
-    except BaseException as error:
-        return _describe(error)
-
-
-def validate(code, entry, args, limits):
-    try:
-        return _validate(code, entry, args, limits)
-    finally:
-        _restore(_SNAPSHOT)
-
-
-def _validate(code, entry, args, limits):
+def _call(code, entry, args, limits, calls):
+    """Loads the program into fresh state and calls it once, or twice and compares; then restores modules."""
     try:
         call = _load(code, entry, args)
         if isinstance(call, str):
             return call
         first = _encode(call(), limits)
-        if first[0] != 'o':
+        if calls == 1 or first[0] != 'o':
             return first
         second = _encode(call(), limits)
         if second == first or second[0] != 'o':
-            return second if second[0] != 'o' else first
+            return second
         return 'n' + first[1:] + '\0' + second[1:]
     except BaseException as error:
         return _describe(error)
+    finally:
+        _restore(_SNAPSHOT)
+
+
+def run(code, entry, args, limits):
+    return _call(code, entry, args, limits, 1)
+
+
+def validate(code, entry, args, limits):
+    return _call(code, entry, args, limits, 2)
 
 
 def _literal_value(node):

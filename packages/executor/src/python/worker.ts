@@ -65,14 +65,14 @@ function startInterpreter(): Interpreter {
     const pending = created.pending;
     created.pending = undefined;
     if (interpreter === created) interpreter = undefined;
-    pending?.resolve(crashed(pending.id, reason));
+    pending?.resolve(crashed(reason));
   };
   thread.on('error', (error) => lost(`the interpreter failed: ${error.message}`));
   thread.on('exit', (code) => lost(`the interpreter stopped (exit code ${code})`));
   return created;
 }
 
-function crashed(_id: number, reason: string): JobResult {
+function crashed(reason: string): JobResult {
   const memory = /memory|allocation/i.test(reason);
   return { ok: false, error: { kind: memory ? 'memory' : 'crashed', message: reason } };
 }
