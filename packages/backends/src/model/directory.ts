@@ -1,4 +1,4 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createByteTokenizer, ModelFormatError, type TokenizerV1 } from '@azr/core';
 import { type LlamaConfig, llamaConfigToJson, parseLlamaConfig } from './config.js';
@@ -55,19 +55,51 @@ export async function readModelDirectory(directory: string): Promise<ModelDirect
 }
 
 /**
- * Writes a model folder that {@link readModelDirectory} and Hugging Face tools read: `config.json` and
- * `model.safetensors` (float32). A model on the byte tokenizer is marked in `config.json`; a Hugging Face
- * tokenizer's files are the caller's to copy.
+ * Writes a model folder that {@link readModelDirectory} and Hugging Face tools read: `config.json`,
+ * `model.safetensors` (float32) and the tokenizer. A model on the byte tokenizer is marked in `config.json`; a
+ * Hugging Face tokenizer's `tokenizer.json` (and `tokenizer_config.json`) is copied from where it was loaded.
  */
 export async function writeModelDirectory(
   directory: string,
-  model: { readonly config: LlamaConfig; readonly weights: LlamaWeights; readonly byteTokenizer: boolean },
+  model: { readonly config: LlamaConfig; readonly weights: LlamaWeights; readonly tokenizer: TokenizerV1 },
 ): Promise<void> {
+  const byteTokenizer = model.tokenizer.tokenizerId === 'azr-byte';
   await mkdir(directory, { recursive: true });
+  if (!byteTokenizer) await copyTokenizerFiles(model.tokenizer, directory);
   const config = {
     ...llamaConfigToJson(model.config),
-    ...(model.byteTokenizer ? { azr_tokenizer: 'byte' } : {}),
+    ...(byteTokenizer ? { azr_tokenizer: 'byte' } : {}),
   };
   await writeFile(join(directory, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
   await writeFile(join(directory, 'model.safetensors'), writeSafetensors(model.weights, { format: 'pt' }));
+}
+
+/**
+ * Copies the files a Hugging Face tokenizer was loaded from (its id is the path of its `tokenizer.json`) into
+ * `directory` as `tokenizer.json` and `tokenizer_config.json`. Throws `ModelFormatError` when they cannot be
+ * found, rather than writing a model folder that cannot be loaded back.
+ */
+export async function copyTokenizerFiles(tokenizer: TokenizerV1, directory: string): Promise<void> {
+  const source = tokenizer.tokenizerId;
+  if (!source.endsWith('tokenizer.json')) {
+    throw new ModelFormatError(
+      `The tokenizer ${source} was not loaded from a tokenizer.json file, so it cannot be saved with the model.`,
+      { path: source },
+    );
+  }
+  try {
+    await copyFile(source, join(directory, 'tokenizer.json'));
+  } catch (error) {
+    throw new ModelFormatError(
+      `Cannot copy the tokenizer from ${source}.`,
+      { path: source },
+      { cause: error },
+    );
+  }
+  const configSource = `${source.slice(0, -'tokenizer.json'.length)}tokenizer_config.json`;
+  try {
+    await copyFile(configSource, join(directory, 'tokenizer_config.json'));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
 }

@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ModelFormatError } from '@azr/core';
+import { createByteTokenizer, ModelFormatError } from '@azr/core';
 import { describe, expect, it } from 'vitest';
 import { fixturesDirectory } from '../testing/fixtures.js';
 import { LLAMA_PRESETS, llamaConfigToJson, parseLlamaConfig } from './config.js';
@@ -181,7 +181,7 @@ describe('model folders', () => {
     try {
       const config = LLAMA_PRESETS.tiny;
       const weights = initializeLlamaWeights(config, { seed: 9 });
-      await writeModelDirectory(directory, { config, weights, byteTokenizer: true });
+      await writeModelDirectory(directory, { config, weights, tokenizer: createByteTokenizer() });
       const model = await readModelDirectory(directory);
       expect(model.config).toEqual(config);
       expect(model.weights).toEqual(weights);

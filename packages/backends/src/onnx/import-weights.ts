@@ -4,7 +4,7 @@ import { ModelFormatError } from '@azr/core';
 import { type LlamaConfig, parseLlamaConfig } from '../model/config.js';
 import { halfToFloat } from '../model/safetensors.js';
 import { checkLlamaWeights, type WeightTensor } from '../model/weights.js';
-import { importOptional } from '../shared/import-optional.js';
+import { loadOnnxProto } from './graph-builder.js';
 
 interface TensorProto {
   name: string;
@@ -94,12 +94,9 @@ export async function importGenaiLlamaWeights(
   modelPath: string,
 ): Promise<{ config: LlamaConfig; weights: Map<string, WeightTensor> }> {
   const directory = dirname(modelPath);
-  const onnx = await importOptional('onnx-proto', 'Reading ONNX initializers', () => import('onnx-proto'));
-  const proto = (
-    onnx as unknown as {
-      onnx: { ModelProto: { decode(bytes: Uint8Array): { graph: { initializer: TensorProto[] } } } };
-    }
-  ).onnx;
+  const proto = (await loadOnnxProto()) as unknown as {
+    ModelProto: { decode(bytes: Uint8Array): { graph: { initializer: TensorProto[] } } };
+  };
   let model: { graph: { initializer: TensorProto[] } };
   try {
     model = proto.ModelProto.decode(await readFile(modelPath));

@@ -1,11 +1,23 @@
 /**
- * `@azr/backends/onnx`: the onnxruntime-node engine.
+ * `@azr/backends/onnx`: the onnxruntime-node engine, for fast generation.
  *
- * Generation for Llama-family decoders, built from a model config and weights or loaded from a Hugging Face
- * style ONNX export, arrives with the backends work; what is here loads the runtime and inspects graphs.
+ * `createOnnxPolicy` runs a Llama-family model from a config and weights (the SDK writes the ONNX graph) or a
+ * decoder exported by others in the Hugging Face key/value-cache layout. It does not train on its own: pair
+ * it with a learner in `createHybridPolicy` (from `@azr/backends`).
  */
 
+export { type DecoderLayout, readDecoderLayout } from './decoder-session.js';
+export {
+  type AttributeValue,
+  type FloatAttribute,
+  float,
+  ONNX_OPSET,
+  type OnnxElementType,
+  OnnxGraphBuilder,
+} from './graph-builder.js';
 export { importGenaiLlamaWeights } from './import-weights.js';
+export { buildLlamaGraph, LLAMA_GRAPH_NAMES } from './llama-graph.js';
+export { createOnnxPolicy, type OnnxModelSource, type OnnxPolicySettings } from './policy.js';
 export {
   type DescribeOnnxModelSettings,
   describeOnnxModel,
@@ -14,3 +26,8 @@ export {
   type OnnxRuntimeModule,
   type OnnxValueDescription,
 } from './runtime.js';
+export {
+  ONNX_EXECUTION_PROVIDERS,
+  type OnnxExecutionProvider,
+  type OnnxSessionSettings,
+} from './session.js';

@@ -1,8 +1,8 @@
 /**
- * `@azr/backends/tfjs`: the TensorFlow.js engine (training through autograd).
+ * `@azr/backends/tfjs`: the TensorFlow.js engine, which trains through autograd.
  *
- * The Llama-family policy arrives with the backends work; what is here starts TensorFlow.js on the right
- * backend.
+ * `createTfjsPolicy` generates and trains a Llama-family model on the wasm backend by default, or on
+ * `@tensorflow/tfjs-node(-gpu)` where installed; `initializeTfjs` starts TensorFlow.js on the chosen backend.
  */
 
 export {

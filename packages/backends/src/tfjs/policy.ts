@@ -1,30 +1,30 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   assertNumberInRange,
   type Completion,
-  ConfigError,
-  createByteTokenizer,
-  createSeededRandom,
   DEFAULT_OPTIMIZER_SETTINGS,
-  type FinishReason,
   type GenerateRequest,
   type GenerateResult,
   type LogProbsRequest,
   type LogProbsResult,
-  ModelFormatError,
   type OptimizerSettings,
   type PolicyCapabilities,
-  type PolicyModelV1,
   ResourceClosedError,
-  type TokenizerV1,
   type TrainBatch,
   type TrainStepResult,
 } from '@azr/core';
-import { LLAMA_PRESETS, type LlamaConfig } from '../model/config.js';
-import { readModelDirectory, writeModelDirectory } from '../model/directory.js';
+import { writeModelDirectory } from '../model/directory.js';
 import { readSafetensors, writeSafetensors } from '../model/safetensors.js';
-import { initializeLlamaWeights, type LlamaWeights } from '../model/weights.js';
+import { checkLlamaWeights, type LlamaWeights } from '../model/weights.js';
+import type { LlamaPolicyModel } from '../shared/llama-policy.js';
+import { type LlamaModelSource, resolveLlamaModel } from '../shared/model-source.js';
+import {
+  assertFitsContext,
+  assertGenerateRequest,
+  CompletionDecoder,
+  encodePrompt,
+} from '../shared/sampling.js';
 import { disposeCache, type LlamaCache, llamaForwardCached, type TfjsLlamaWeights } from './llama-forward.js';
 import { initializeTfjs, type TfjsBackendName, type TfjsModule } from './runtime.js';
 
@@ -32,10 +32,7 @@ type Tensor = ReturnType<TfjsModule['tensor']>;
 type Variable = ReturnType<TfjsModule['variable']>;
 
 /** Where the model of a tfjs policy comes from. */
-export type TfjsModelSource =
-  | { readonly directory: string }
-  | { readonly preset: keyof typeof LLAMA_PRESETS; readonly seed: number }
-  | { readonly config: LlamaConfig; readonly weights: LlamaWeights; readonly tokenizer: TokenizerV1 };
+export type TfjsModelSource = LlamaModelSource;
 
 /** Settings of {@link createTfjsPolicy}. */
 export interface TfjsPolicySettings {
@@ -57,39 +54,12 @@ let nextPolicyNumber = 0;
  * clipping). Saved as a Hugging Face style folder plus the optimizer state; `createTfjsPolicy({ model:
  * { directory } })` loads it back.
  */
-export async function createTfjsPolicy(settings: TfjsPolicySettings): Promise<PolicyModelV1> {
+export async function createTfjsPolicy(settings: TfjsPolicySettings): Promise<LlamaPolicyModel> {
   const { tf } = await initializeTfjs({ backend: settings.backend ?? 'auto' });
   const optimizer: OptimizerSettings = { ...DEFAULT_OPTIMIZER_SETTINGS, ...settings.optimizer };
   assertNumberInRange('optimizer.learningRate', optimizer.learningRate, { minimum: 0 });
-  let config: LlamaConfig;
-  let weights: LlamaWeights;
-  let tokenizer: TokenizerV1;
-  let modelId: string;
   const source = settings.model;
-  if ('directory' in source) {
-    ({ config, weights, tokenizer } = await readModelDirectory(source.directory));
-    modelId = settings.modelId ?? source.directory;
-  } else if ('preset' in source) {
-    config = LLAMA_PRESETS[source.preset];
-    if (config === undefined)
-      throw new ConfigError(`Unknown preset ${source.preset}.`, {
-        field: 'model.preset',
-        allowed: Object.keys(LLAMA_PRESETS),
-      });
-    weights = initializeLlamaWeights(config, { seed: source.seed });
-    tokenizer = createByteTokenizer();
-    modelId = settings.modelId ?? `preset:${source.preset}`;
-  } else {
-    ({ config, weights, tokenizer } = source);
-    modelId = settings.modelId ?? 'custom';
-  }
-  if (tokenizer.vocabularySize > config.vocabularySize) {
-    throw new ModelFormatError(
-      `The tokenizer has ${tokenizer.vocabularySize} tokens, the model ${config.vocabularySize}.`,
-      { path: undefined },
-    );
-  }
-  const byteTokenizer = tokenizer.tokenizerId === 'azr-byte';
+  const { config, weights, tokenizer, modelId } = await resolveLlamaModel(source, settings.modelId);
 
   // Projections are kept as [in, out] variables; saved and loaded as Hugging Face's [out, in].
   const variables = new Map<string, Variable>();
@@ -97,7 +67,7 @@ export async function createTfjsPolicy(settings: TfjsPolicySettings): Promise<Po
   const suffix = `#${nextPolicyNumber++}`;
   for (const [name, { shape, data }] of weights) {
     const tensor = tf.tensor(data, [...shape]);
-    const stored = shape.length === 2 && name !== 'model.embed_tokens.weight' ? tf.transpose(tensor) : tensor;
+    const stored = isProjection(name, shape) ? tf.transpose(tensor) : tensor;
     variables.set(name, tf.variable(stored, true, `${name}${suffix}`));
     if (stored !== tensor) stored.dispose();
     tensor.dispose();
@@ -120,6 +90,16 @@ export async function createTfjsPolicy(settings: TfjsPolicySettings): Promise<Po
     }
   }
   const view: TfjsLlamaWeights = { tensors: variables, dispose: () => undefined };
+  async function readWeights(): Promise<LlamaWeights> {
+    const result: LlamaWeights = new Map();
+    for (const [name, variable] of variables) {
+      const shape = weights.get(name)?.shape ?? variable.shape;
+      const stored = isProjection(name, shape) ? tf.transpose(variable) : variable;
+      result.set(name, { shape, data: Float32Array.from(await stored.data()) });
+      if (stored !== variable) stored.dispose();
+    }
+    return result;
+  }
   let disposed = false;
   const assertOpen = () => {
     if (disposed) throw new ResourceClosedError({ resource: `tfjs policy ${modelId}` });
@@ -131,76 +111,35 @@ export async function createTfjsPolicy(settings: TfjsPolicySettings): Promise<Po
     maxSequenceLength: config.maxPositionEmbeddings,
   };
 
-  function promptIds(prompt: string): number[] {
-    const ids = tokenizer.encode(prompt);
-    return tokenizer.beginningOfSequenceTokenId === undefined
-      ? ids
-      : [tokenizer.beginningOfSequenceTokenId, ...ids];
-  }
-
   async function generateOne(
     prompt: string,
     promptIndex: number,
     request: GenerateRequest,
   ): Promise<Completion> {
-    const ids = promptIds(prompt);
-    if (ids.length + request.maxTokens > config.maxPositionEmbeddings) {
-      throw new ConfigError(
-        `The prompt (${ids.length} tokens) and maxTokens (${request.maxTokens}) exceed the model's ${config.maxPositionEmbeddings} positions.`,
-        { field: 'maxTokens' },
-      );
-    }
-    const random = createSeededRandom((request.seed * 1_000_003 + promptIndex) % Number.MAX_SAFE_INTEGER);
-    const tokenIds: number[] = [];
-    const logProbs: number[] = [];
-    let state = request.constraint?.initialState(prompt);
-    let finishReason: FinishReason = 'length';
+    const ids = encodePrompt(tokenizer, prompt);
+    assertFitsContext(ids.length, request.maxTokens, config.maxPositionEmbeddings);
+    const decoder = new CompletionDecoder(tokenizer, request, prompt, promptIndex, ids);
     let cache: LlamaCache | undefined;
     let input = [ids];
     try {
-      while (tokenIds.length < request.maxTokens) {
+      while (!decoder.finished) {
         request.signal?.throwIfAborted();
         const { logits, cache: next } = llamaForwardCached(tf, config, view, input, cache);
         disposeCache(cache);
         cache = next;
         const lastPosition = (input[0]?.length ?? 1) - 1;
-        const last = tf.tidy(() => {
-          const row = tf.slice(logits, [0, lastPosition, 0], [1, 1, config.vocabularySize]);
-          return tf.logSoftmax(tf.div(tf.reshape(row, [config.vocabularySize]), request.temperature));
-        });
+        const row = tf.tidy(() => tf.slice(logits, [0, lastPosition, 0], [1, 1, config.vocabularySize]));
         logits.dispose();
-        const logProbabilities = Array.from(await last.data());
-        last.dispose();
-        let allowed = request.constraint?.allowedTokenIds(state);
-        if (allowed !== undefined && request.constraint?.isComplete(state))
-          allowed = [...allowed, tokenizer.endOfSequenceTokenId];
-        if (allowed !== undefined && allowed.length === 0) {
-          finishReason = 'constraint';
-          break;
-        }
-        const token = request.greedy
-          ? argmax(logProbabilities, allowed)
-          : sample(logProbabilities, allowed, request.topP, random.nextFloat());
-        tokenIds.push(token);
-        logProbs.push(logProbabilities[token] as number);
-        if (token === tokenizer.endOfSequenceTokenId) {
-          finishReason = 'end-of-sequence';
-          break;
-        }
-        if (request.constraint !== undefined) state = request.constraint.advance(state, token);
-        if (request.stop !== undefined && request.stop.length > 0) {
-          const text = tokenizer.decode(tokenIds);
-          if (request.stop.some((stop) => text.includes(stop))) {
-            finishReason = 'stop';
-            break;
-          }
-        }
+        const values = await row.data();
+        row.dispose();
+        const token = decoder.next(values);
+        if (token === undefined) break;
         input = [[token]];
       }
     } finally {
       disposeCache(cache);
     }
-    return { text: tokenizer.decode(tokenIds), promptTokenIds: ids, tokenIds, logProbs, finishReason };
+    return decoder.completion();
   }
 
   /** Per-token log probabilities of each completion under the current weights, as a tensor per sequence. */
@@ -237,14 +176,13 @@ export async function createTfjsPolicy(settings: TfjsPolicySettings): Promise<Po
     specificationVersion: 'v1',
     provider: 'tfjs',
     modelId,
+    config,
     capabilities,
     tokenizer,
     async doGenerate(request: GenerateRequest): Promise<GenerateResult> {
       assertOpen();
       request.signal?.throwIfAborted();
-      assertNumberInRange('temperature', request.temperature, { minimum: Number.MIN_VALUE });
-      assertNumberInRange('topP', request.topP, { minimum: Number.MIN_VALUE, maximum: 1 });
-      assertNumberInRange('maxTokens', request.maxTokens, { minimum: 1, integer: true });
+      assertGenerateRequest(request);
       const started = performance.now();
       const completions: Completion[] = [];
       for (const [index, prompt] of request.prompts.entries())
@@ -368,33 +306,39 @@ export async function createTfjsPolicy(settings: TfjsPolicySettings): Promise<Po
     },
     async doSave(directory: string): Promise<void> {
       assertOpen();
-      const saved: LlamaWeights = new Map();
       const optimizerTensors = new Map<string, { shape: readonly number[]; data: Float32Array }>();
       for (const [name, variable] of variables) {
-        const original = weights.get(name);
-        const data =
-          original !== undefined && original.shape.length === 2 && name !== 'model.embed_tokens.weight'
-            ? await tf.transpose(variable).data()
-            : await variable.data();
-        saved.set(name, { shape: original?.shape ?? variable.shape, data: Float32Array.from(data) });
         const moment = moments.get(name);
-        if (moment !== undefined) {
-          optimizerTensors.set(`${name}.m`, {
-            shape: variable.shape,
-            data: Float32Array.from(await moment.first.data()),
-          });
-          optimizerTensors.set(`${name}.v`, {
-            shape: variable.shape,
-            data: Float32Array.from(await moment.second.data()),
-          });
-        }
+        if (moment === undefined) continue;
+        optimizerTensors.set(`${name}.m`, {
+          shape: variable.shape,
+          data: Float32Array.from(await moment.first.data()),
+        });
+        optimizerTensors.set(`${name}.v`, {
+          shape: variable.shape,
+          data: Float32Array.from(await moment.second.data()),
+        });
       }
-      await writeModelDirectory(directory, { config, weights: saved, byteTokenizer });
-      await mkdir(directory, { recursive: true });
+      await writeModelDirectory(directory, { config, weights: await readWeights(), tokenizer });
       await writeFile(
         join(directory, OPTIMIZER_FILE),
         writeSafetensors(optimizerTensors, { step: String(optimizerStep) }),
       );
+    },
+    readWeights: async () => {
+      assertOpen();
+      return readWeights();
+    },
+    async writeWeights(replacement: LlamaWeights): Promise<void> {
+      assertOpen();
+      checkLlamaWeights(config, replacement, undefined);
+      tf.tidy(() => {
+        for (const [name, variable] of variables) {
+          const { shape, data } = replacement.get(name) as { shape: readonly number[]; data: Float32Array };
+          const tensor = tf.tensor(data, [...shape]);
+          variable.assign(isProjection(name, shape) ? tf.transpose(tensor) : tensor);
+        }
+      });
     },
     async doDispose(): Promise<void> {
       if (disposed) return;
@@ -427,40 +371,7 @@ async function readOptimizerState(
   };
 }
 
-function argmax(values: readonly number[], allowed: readonly number[] | undefined): number {
-  const candidates = allowed ?? values.map((_, index) => index);
-  let best = candidates[0] as number;
-  for (const candidate of candidates)
-    if ((values[candidate] as number) > (values[best] as number)) best = candidate;
-  return best;
-}
-
-function sample(
-  logProbabilities: readonly number[],
-  allowed: readonly number[] | undefined,
-  topP: number,
-  uniform: number,
-): number {
-  const candidates = (allowed ?? logProbabilities.map((_, index) => index))
-    .map((id) => ({ id, probability: Math.exp(logProbabilities[id] as number) }))
-    .sort((left, right) => right.probability - left.probability || left.id - right.id);
-  let kept = candidates.length;
-  if (topP < 1) {
-    const total = candidates.reduce((sum, candidate) => sum + candidate.probability, 0);
-    let cumulative = 0;
-    for (const [index, candidate] of candidates.entries()) {
-      cumulative += candidate.probability;
-      if (cumulative >= topP * total) {
-        kept = index + 1;
-        break;
-      }
-    }
-  }
-  const nucleus = candidates.slice(0, kept);
-  let threshold = uniform * nucleus.reduce((sum, candidate) => sum + candidate.probability, 0);
-  for (const candidate of nucleus) {
-    threshold -= candidate.probability;
-    if (threshold < 0) return candidate.id;
-  }
-  return (nucleus.at(-1) as { id: number }).id;
+/** Whether a weight is a projection, kept `[in, out]` in tfjs and `[out, in]` on disk. */
+function isProjection(name: string, shape: readonly number[]): boolean {
+  return shape.length === 2 && name !== 'model.embed_tokens.weight';
 }

@@ -1,0 +1,248 @@
+import { ModelFormatError } from '@azr/core';
+import type * as OnnxRuntime from 'onnxruntime-node';
+import { halfToFloat } from '../model/safetensors.js';
+import type { OnnxRuntimeModule } from './runtime.js';
+
+type OnnxTensor = OnnxRuntime.Tensor;
+
+/** One key/value cache tensor of a decoder: the graph input that takes it and the output that extends it. */
+interface CacheSlot {
+  readonly input: string;
+  readonly output: string;
+  /** Dimensions with the batch and sequence axes left as 0. */
+  readonly dims: readonly number[];
+  readonly batchAxis: number;
+  readonly sequenceAxis: number;
+}
+
+/** How a decoder graph names and types its inputs and outputs. */
+export interface DecoderLayout {
+  readonly inputIds: { readonly name: string; readonly type: 'int64' | 'int32' };
+  readonly attentionMask: { readonly name: string; readonly type: 'int64' | 'int32' } | undefined;
+  readonly positionIds: { readonly name: string; readonly type: 'int64' | 'int32' } | undefined;
+  readonly logits: { readonly name: string; readonly type: 'float32' | 'float16' };
+  readonly cacheType: 'float32' | 'float16';
+  readonly cache: readonly CacheSlot[];
+  /** Width of the logits. */
+  readonly vocabularySize: number;
+}
+
+/** A decoder's key/value cache after some positions, for `batch` rows. */
+export interface DecoderCache {
+  readonly tensors: readonly OnnxTensor[];
+  readonly batch: number;
+  readonly length: number;
+}
+
+/** The logits of one run: `row(b, s)` is position `s` of row `b`, as float32. */
+export interface DecoderLogits {
+  readonly sequenceLength: number;
+  row(batchIndex: number, position: number): Float32Array;
+}
+
+type ValueMetadata = OnnxRuntime.InferenceSession.ValueMetadata;
+
+function tensorMetadata(values: readonly ValueMetadata[]): Map<string, { type: string; shape: unknown[] }> {
+  const result = new Map<string, { type: string; shape: unknown[] }>();
+  for (const value of values)
+    if (value.isTensor) result.set(value.name, { type: value.type, shape: [...value.shape] });
+  return result;
+}
+
+/**
+ * Reads the layout of a decoder exported with a key/value cache: the Hugging Face layout
+ * (`past_key_values.N.key/value` `[batch, kvHeads, past, headSize]` in, `present.N.key/value` out), or the older
+ * GPT-2 layout (`past_N` `[2, batch, heads, past, headSize]` in, `present_N` out). Throws `ModelFormatError`
+ * naming what is missing.
+ */
+export function readDecoderLayout(
+  inputs: readonly ValueMetadata[],
+  outputs: readonly ValueMetadata[],
+  path: string | undefined,
+): DecoderLayout {
+  const inputTypes = tensorMetadata(inputs);
+  const outputTypes = tensorMetadata(outputs);
+  const integerInput = (name: string, required: boolean) => {
+    const found = inputTypes.get(name);
+    if (found === undefined) {
+      if (required) throw new ModelFormatError(`The decoder has no "${name}" input.`, { path });
+      return undefined;
+    }
+    if (found.type !== 'int64' && found.type !== 'int32')
+      throw new ModelFormatError(`The decoder's "${name}" is ${found.type}, not an integer.`, { path });
+    return { name, type: found.type as 'int64' | 'int32' };
+  };
+  const inputIds = integerInput('input_ids', true) as { name: string; type: 'int64' | 'int32' };
+  const logitsType = outputTypes.get('logits');
+  if (logitsType === undefined) throw new ModelFormatError('The decoder has no "logits" output.', { path });
+  if (logitsType.type !== 'float32' && logitsType.type !== 'float16')
+    throw new ModelFormatError(`The decoder's logits are ${logitsType.type}.`, { path });
+  const vocabularySize = logitsType.shape.at(-1);
+  if (typeof vocabularySize !== 'number')
+    throw new ModelFormatError('The decoder does not declare the width of its logits.', { path });
+
+  const slots: (CacheSlot & { layer: number; part: number })[] = [];
+  let cacheType: string | undefined;
+  for (const [name, { type, shape }] of inputTypes) {
+    const modern = /^past_key_values\.(\d+)\.(key|value)$/.exec(name);
+    const legacy = /^past_(\d+)$/.exec(name);
+    if (modern === null && legacy === null) continue;
+    const layer = Number((modern ?? legacy)?.[1]);
+    const output = modern ? `present.${layer}.${modern[2]}` : `present_${layer}`;
+    if (!outputTypes.has(output))
+      throw new ModelFormatError(`The decoder takes "${name}" but gives no "${output}".`, { path });
+    const batchAxis = modern ? 0 : 1;
+    const sequenceAxis = modern ? 2 : 3;
+    const expectedRank = modern ? 4 : 5;
+    if (shape.length !== expectedRank)
+      throw new ModelFormatError(`"${name}" has rank ${shape.length}, expected ${expectedRank}.`, { path });
+    const dims = shape.map((dimension, axis) => {
+      if (axis === batchAxis || axis === sequenceAxis) return 0;
+      if (typeof dimension !== 'number')
+        throw new ModelFormatError(`"${name}" does not declare the size of axis ${axis}.`, { path });
+      return dimension;
+    });
+    if (cacheType !== undefined && type !== cacheType)
+      throw new ModelFormatError('The decoder mixes cache element types.', { path });
+    cacheType = type;
+    slots.push({
+      input: name,
+      output,
+      dims,
+      batchAxis,
+      sequenceAxis,
+      layer,
+      part: modern?.[2] === 'value' ? 1 : 0,
+    });
+  }
+  if (slots.length === 0)
+    throw new ModelFormatError(
+      'The decoder has no key/value cache inputs (past_key_values.N.key/value or past_N).',
+      { path },
+    );
+  if (cacheType !== 'float32' && cacheType !== 'float16')
+    throw new ModelFormatError(`The decoder's cache is ${cacheType}.`, { path });
+  slots.sort((left, right) => left.layer - right.layer || left.part - right.part);
+  return {
+    inputIds,
+    attentionMask: integerInput('attention_mask', false),
+    positionIds: integerInput('position_ids', false),
+    logits: { name: 'logits', type: logitsType.type },
+    cacheType,
+    cache: slots.map(({ input, output, dims, batchAxis, sequenceAxis }) => ({
+      input,
+      output,
+      dims,
+      batchAxis,
+      sequenceAxis,
+    })),
+    vocabularySize,
+  };
+}
+
+function integerTensor(
+  runtime: OnnxRuntimeModule,
+  type: 'int64' | 'int32',
+  rows: readonly (readonly number[])[],
+): OnnxTensor {
+  const width = rows[0]?.length ?? 0;
+  const flat = rows.flat();
+  const data = type === 'int64' ? BigInt64Array.from(flat, (value) => BigInt(value)) : Int32Array.from(flat);
+  return new runtime.Tensor(type, data, [rows.length, width]);
+}
+
+/** One step of a decoder: new token ids `[batch, sequence]` after the cache of earlier positions. */
+export interface DecoderStep {
+  readonly tokenIds: readonly (readonly number[])[];
+  /** `[batch, past + sequence]`: 1 for positions to attend to, 0 for padding. */
+  readonly attentionMask: readonly (readonly number[])[];
+  /** `[batch, sequence]`. */
+  readonly positionIds: readonly (readonly number[])[];
+  readonly cache: DecoderCache | undefined;
+}
+
+/** Runs a decoder graph step by step with its key/value cache, whatever its layout and element types. */
+export class DecoderSession {
+  constructor(
+    private readonly runtime: OnnxRuntimeModule,
+    readonly session: OnnxRuntime.InferenceSession,
+    readonly layout: DecoderLayout,
+  ) {}
+
+  /** An empty cache for `batch` rows. */
+  emptyCache(batch: number): DecoderCache {
+    const tensors = this.layout.cache.map((slot) => {
+      const dims = slot.dims.map((size, axis) => (axis === slot.batchAxis ? batch : size));
+      const data = this.layout.cacheType === 'float16' ? new Uint16Array(0) : new Float32Array(0);
+      return new this.runtime.Tensor(this.layout.cacheType, data, dims);
+    });
+    return { tensors, batch, length: 0 };
+  }
+
+  async run(step: DecoderStep): Promise<{ logits: DecoderLogits; cache: DecoderCache }> {
+    const { layout, runtime } = this;
+    const batch = step.tokenIds.length;
+    const sequenceLength = step.tokenIds[0]?.length ?? 0;
+    const cache = step.cache ?? this.emptyCache(batch);
+    const feeds: Record<string, OnnxTensor> = {
+      [layout.inputIds.name]: integerTensor(runtime, layout.inputIds.type, step.tokenIds),
+    };
+    if (layout.attentionMask)
+      feeds[layout.attentionMask.name] = integerTensor(
+        runtime,
+        layout.attentionMask.type,
+        step.attentionMask,
+      );
+    if (layout.positionIds)
+      feeds[layout.positionIds.name] = integerTensor(runtime, layout.positionIds.type, step.positionIds);
+    layout.cache.forEach((slot, index) => {
+      feeds[slot.input] = cache.tensors[index] as OnnxTensor;
+    });
+    const results = await this.session.run(feeds);
+    const logits = results[layout.logits.name] as OnnxTensor;
+    const vocabulary = layout.vocabularySize;
+    const half = layout.logits.type === 'float16';
+    const data = logits.data as Float32Array | Uint16Array;
+    return {
+      logits: {
+        sequenceLength,
+        row: (batchIndex, position) => {
+          const offset = (batchIndex * sequenceLength + position) * vocabulary;
+          if (!half) return (data as Float32Array).subarray(offset, offset + vocabulary);
+          const row = new Float32Array(vocabulary);
+          for (let index = 0; index < vocabulary; index += 1)
+            row[index] = halfToFloat(data[offset + index] as number);
+          return row;
+        },
+      },
+      cache: {
+        tensors: layout.cache.map((slot) => results[slot.output] as OnnxTensor),
+        batch,
+        length: cache.length + sequenceLength,
+      },
+    };
+  }
+
+  /** The cache of the given rows only (in that order), to drop finished rows from a batch. */
+  selectRows(cache: DecoderCache, rows: readonly number[]): DecoderCache {
+    const tensors = this.layout.cache.map((slot, index) => {
+      const tensor = cache.tensors[index] as OnnxTensor;
+      const dims = [...tensor.dims];
+      const outer = dims.slice(0, slot.batchAxis).reduce((total, size) => total * size, 1);
+      const inner = dims.slice(slot.batchAxis + 1).reduce((total, size) => total * size, 1);
+      const source = tensor.data as Float32Array | Uint16Array;
+      const target = new (source.constructor as Float32ArrayConstructor | Uint16ArrayConstructor)(
+        outer * rows.length * inner,
+      );
+      const batch = dims[slot.batchAxis] as number;
+      for (let block = 0; block < outer; block += 1)
+        rows.forEach((row, position) => {
+          const from = (block * batch + row) * inner;
+          target.set(source.subarray(from, from + inner), (block * rows.length + position) * inner);
+        });
+      dims[slot.batchAxis] = rows.length;
+      return new this.runtime.Tensor(this.layout.cacheType, target, dims);
+    });
+    return { tensors, batch: rows.length, length: cache.length };
+  }
+}

@@ -1,0 +1,204 @@
+import type { onnx as OnnxProto } from 'onnx-proto';
+import { importOptional } from '../shared/import-optional.js';
+
+/** Element types the SDK's graphs use. */
+export type OnnxElementType = 'float32' | 'float16' | 'int32' | 'int64' | 'bool';
+
+/** ONNX's TensorProto.DataType codes. */
+export const ONNX_ELEMENT_TYPE_CODES: Readonly<Record<OnnxElementType, number>> = {
+  float32: 1,
+  int32: 6,
+  int64: 7,
+  bool: 9,
+  float16: 10,
+};
+
+/** A float attribute (a plain number is an integer attribute). */
+export interface FloatAttribute {
+  readonly float: number;
+}
+
+/** Attribute values: integers, integer lists, floats and strings. */
+export type AttributeValue = number | readonly number[] | FloatAttribute | string;
+
+/** Marks a number as a float attribute. */
+export function float(value: number): FloatAttribute {
+  return { float: value };
+}
+
+/** The opset the SDK's graphs are written against; onnxruntime-node 1.30 runs it on every provider. */
+export const ONNX_OPSET = 17;
+
+type Dimension = number | string;
+
+/**
+ * A small builder of ONNX graphs: named inputs and outputs, initializers from typed arrays, and nodes whose
+ * outputs get fresh names. The SDK writes its decoder (and, later, its backward pass) with it, so that the
+ * graph onnxruntime runs is generated from the same model description as the other engines.
+ */
+export class OnnxGraphBuilder {
+  private readonly nodes: OnnxProto.INodeProto[] = [];
+  private readonly initializers: OnnxProto.ITensorProto[] = [];
+  private readonly inputs: OnnxProto.IValueInfoProto[] = [];
+  private readonly outputs: OnnxProto.IValueInfoProto[] = [];
+  private readonly constants = new Map<string, string>();
+  private counter = 0;
+
+  constructor(private readonly name: string) {}
+
+  /** Declares a graph input and returns its name. */
+  input(name: string, type: OnnxElementType, shape: readonly Dimension[]): string {
+    this.inputs.push(valueInfo(name, type, shape));
+    return name;
+  }
+
+  /** Declares `value` a graph output named `name` (an Identity node renames it when needed). */
+  output(value: string, name: string, type: OnnxElementType, shape: readonly Dimension[]): void {
+    if (value !== name) this.nodes.push({ opType: 'Identity', input: [value], output: [name], name });
+    this.outputs.push(valueInfo(name, type, shape));
+  }
+
+  /** Adds a float32 initializer (weights travel as raw little-endian bytes) and returns its name. */
+  weight(name: string, dims: readonly number[], data: Float32Array): string {
+    this.initializers.push({
+      name,
+      dims: [...dims],
+      dataType: ONNX_ELEMENT_TYPE_CODES.float32,
+      rawData: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+    });
+    return name;
+  }
+
+  /** A constant int64 tensor (a 1-D list, or a scalar when `scalar`), shared between uses of the same values. */
+  int64s(values: readonly number[], options: { readonly scalar?: boolean } = {}): string {
+    const key = `i64:${options.scalar ? 's' : 'v'}:${values.join(',')}`;
+    return this.constant(key, () => {
+      const data = BigInt64Array.from(values, (value) => BigInt(value));
+      return {
+        dims: options.scalar ? [] : [values.length],
+        dataType: ONNX_ELEMENT_TYPE_CODES.int64,
+        rawData: new Uint8Array(data.buffer),
+      };
+    });
+  }
+
+  /** A constant float32 tensor (a scalar unless `dims` says otherwise). */
+  float32s(values: readonly number[], dims: readonly number[] = []): string {
+    const key = `f32:${dims.join('x')}:${values.join(',')}`;
+    return this.constant(key, () => {
+      const data = Float32Array.from(values);
+      return {
+        dims: [...dims],
+        dataType: ONNX_ELEMENT_TYPE_CODES.float32,
+        rawData: new Uint8Array(data.buffer),
+      };
+    });
+  }
+
+  /** Adds a node with one output and returns that output's name. */
+  node(
+    opType: string,
+    inputs: readonly string[],
+    attributes: Readonly<Record<string, AttributeValue>> = {},
+    options: { readonly domain?: string } = {},
+  ): string {
+    return this.nodeWithOutputs(opType, inputs, 1, attributes, options)[0] as string;
+  }
+
+  /** Adds a node with `outputCount` outputs and returns their names. */
+  nodeWithOutputs(
+    opType: string,
+    inputs: readonly string[],
+    outputCount: number,
+    attributes: Readonly<Record<string, AttributeValue>> = {},
+    options: { readonly domain?: string } = {},
+  ): string[] {
+    const id = this.counter++;
+    const outputs = Array.from({ length: outputCount }, (_, index) => `${opType}_${id}_${index}`);
+    this.nodes.push({
+      name: `${opType}_${id}`,
+      opType,
+      domain: options.domain ?? '',
+      input: [...inputs],
+      output: outputs,
+      attribute: Object.entries(attributes).map(([name, value]) => attribute(name, value)),
+    });
+    return outputs;
+  }
+
+  /** Serialises the model (IR version 8, opset {@link ONNX_OPSET}, plus Microsoft's contrib domain). */
+  async encode(): Promise<Uint8Array> {
+    const onnx = await loadOnnxProto();
+    const model = onnx.ModelProto.create({
+      irVersion: 8,
+      producerName: '@azr/backends',
+      opsetImport: [
+        { domain: '', version: ONNX_OPSET },
+        { domain: 'com.microsoft', version: 1 },
+      ],
+      graph: {
+        name: this.name,
+        node: this.nodes,
+        initializer: this.initializers,
+        input: this.inputs,
+        output: this.outputs,
+      },
+    });
+    return onnx.ModelProto.encode(model).finish();
+  }
+
+  private constant(key: string, create: () => OnnxProto.ITensorProto): string {
+    let name = this.constants.get(key);
+    if (name === undefined) {
+      name = `constant_${this.constants.size}`;
+      this.initializers.push({ ...create(), name });
+      this.constants.set(key, name);
+    }
+    return name;
+  }
+}
+
+/** The ONNX protobuf schema (`onnx-proto`, a CommonJS module: plain Node sees it as the default export). */
+export async function loadOnnxProto(): Promise<typeof OnnxProto> {
+  const module = (await importOptional(
+    'onnx-proto',
+    'Writing and reading ONNX graphs',
+    () => import('onnx-proto'),
+  )) as { onnx?: typeof OnnxProto; default?: { onnx: typeof OnnxProto } };
+  const namespace = module.onnx ?? module.default?.onnx;
+  if (namespace === undefined) throw new Error('onnx-proto has no onnx namespace');
+  return namespace;
+}
+
+function valueInfo(
+  name: string,
+  type: OnnxElementType,
+  shape: readonly Dimension[],
+): OnnxProto.IValueInfoProto {
+  return {
+    name,
+    type: {
+      tensorType: {
+        elemType: ONNX_ELEMENT_TYPE_CODES[type],
+        shape: {
+          dim: shape.map((dimension) =>
+            typeof dimension === 'number' ? { dimValue: dimension } : { dimParam: dimension },
+          ),
+        },
+      },
+    },
+  };
+}
+
+// AttributeProto.AttributeType codes.
+const FLOAT = 1;
+const INT = 2;
+const STRING = 3;
+const INTS = 7;
+
+function attribute(name: string, value: AttributeValue): OnnxProto.IAttributeProto {
+  if (typeof value === 'number') return { name, type: INT, i: value };
+  if (typeof value === 'string') return { name, type: STRING, s: new TextEncoder().encode(value) };
+  if (Array.isArray(value)) return { name, type: INTS, ints: [...value] };
+  return { name, type: FLOAT, f: (value as FloatAttribute).float };
+}

@@ -1,0 +1,404 @@
+import { copyFile, mkdir, readdir, readFile, stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import {
+  assertNumberInRange,
+  type Completion,
+  type GenerateRequest,
+  type GenerateResult,
+  type LogProbsRequest,
+  type LogProbsResult,
+  ModelFormatError,
+  type PolicyCapabilities,
+  ResourceClosedError,
+  type TokenizerV1,
+  type TrainStepResult,
+  UnsupportedCapabilityError,
+} from '@azr/core';
+import type { LlamaConfig } from '../model/config.js';
+import { writeModelDirectory } from '../model/directory.js';
+import { loadHuggingFaceTokenizer } from '../model/tokenizer.js';
+import { checkLlamaWeights, type LlamaWeights } from '../model/weights.js';
+import type { LlamaPolicyModel } from '../shared/llama-policy.js';
+import { type LlamaModelSource, resolveLlamaModel } from '../shared/model-source.js';
+import {
+  assertFitsContext,
+  assertGenerateRequest,
+  CompletionDecoder,
+  encodePrompt,
+  temperedLogSoftmax,
+} from '../shared/sampling.js';
+import { type DecoderCache, DecoderSession, readDecoderLayout } from './decoder-session.js';
+import { buildLlamaGraph } from './llama-graph.js';
+import { loadOnnxRuntime, type OnnxRuntimeModule } from './runtime.js';
+import { type OnnxSessionSettings, openSession } from './session.js';
+
+/**
+ * Where the model of an onnx policy comes from: any Llama-family source (the SDK builds the graph from the
+ * config and weights), or a decoder exported to ONNX by others in the Hugging Face key/value-cache layout
+ * (generation only: the SDK does not own its weights).
+ */
+export type OnnxModelSource =
+  | LlamaModelSource
+  /** An exported decoder (`.onnx`, external data beside it) with `tokenizer.json` in the same folder. */
+  | { readonly file: string };
+
+/** Settings of {@link createOnnxPolicy}. */
+export interface OnnxPolicySettings extends OnnxSessionSettings {
+  /**
+   * The model. A `directory` holding `config.json` and `model.safetensors` is a Llama-family model the SDK
+   * builds a graph for; a directory holding an ONNX export instead (`genai_config.json`'s decoder,
+   * `model.onnx`, `decoder_model_merged.onnx` or the only `.onnx` file) is loaded as that export.
+   */
+  readonly model: OnnxModelSource;
+  /** Prompts decoded together in one batch. Default `16`. */
+  readonly batchSize?: number;
+  /**
+   * Longest sequence of an imported export, when neither `genai_config.json` (`context_length`) nor
+   * `config.json` (`max_position_embeddings`, `n_positions`) beside it says. Ignored for SDK-built graphs.
+   */
+  readonly maxSequenceLength?: number;
+  /** Names the model in events. Default: the folder or file, or `preset:<name>`. */
+  readonly modelId?: string;
+}
+
+/**
+ * A policy on onnxruntime-node: fast generation with a key/value cache, in batches of left-padded prompts
+ * (finished rows leave the batch), seeded nucleus sampling, stop strings and constraints, with per-token log
+ * probabilities. For a Llama-family model the SDK writes the ONNX graph itself from the config and weights
+ * (and rebuilds it when `writeWeights` replaces them, which is how `createHybridPolicy` keeps it in step with
+ * a learner); a decoder exported by others is run as it is. onnxruntime has no training API in Node, so
+ * `doTrainStep` throws `UnsupportedCapabilityError`: pair it with a learner in `createHybridPolicy`.
+ */
+export async function createOnnxPolicy(settings: OnnxPolicySettings): Promise<LlamaPolicyModel> {
+  const runtime = await loadOnnxRuntime();
+  const batchSize = settings.batchSize ?? 16;
+  assertNumberInRange('batchSize', batchSize, { minimum: 1, integer: true });
+  const source = await resolveOnnxSource(settings.model);
+  if (source.kind === 'export') return createExportPolicy(runtime, source.file, settings, batchSize);
+  const resolved = await resolveLlamaModel(source.model, settings.modelId);
+  const { config, tokenizer, modelId } = resolved;
+  let weights = resolved.weights;
+  let decoder = await openLlamaSession(runtime, config, weights, settings);
+  return createPolicy({
+    runtime,
+    provider: 'onnx',
+    modelId,
+    tokenizer,
+    batchSize,
+    config,
+    maxSequenceLength: config.maxPositionEmbeddings,
+    decoder: () => decoder,
+    async readWeights() {
+      return copyWeights(weights);
+    },
+    async writeWeights(replacement) {
+      const checked = checkLlamaWeights(config, copyWeights(replacement), undefined);
+      const next = await openLlamaSession(runtime, config, checked, settings);
+      const previous = decoder;
+      decoder = next;
+      weights = checked;
+      await previous.session.release();
+    },
+    save: (directory) => writeModelDirectory(directory, { config, weights, tokenizer }),
+  });
+}
+
+type ResolvedOnnxSource =
+  | { readonly kind: 'llama'; readonly model: LlamaModelSource }
+  | { readonly kind: 'export'; readonly file: string };
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function readJsonIfPresent(path: string): Promise<Record<string, unknown> | undefined> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+  try {
+    return JSON.parse(text) as Record<string, unknown>;
+  } catch (error) {
+    throw new ModelFormatError(`${path} is not JSON.`, { path }, { cause: error });
+  }
+}
+
+async function resolveOnnxSource(source: OnnxModelSource): Promise<ResolvedOnnxSource> {
+  if ('file' in source) {
+    if (!(await exists(source.file)))
+      throw new ModelFormatError(`No ONNX model at ${source.file}.`, { path: source.file });
+    return { kind: 'export', file: source.file };
+  }
+  if (!('directory' in source)) return { kind: 'llama', model: source };
+  const directory = source.directory;
+  if (await exists(join(directory, 'model.safetensors'))) return { kind: 'llama', model: source };
+  const genai = await readJsonIfPresent(join(directory, 'genai_config.json'));
+  const decoder = (genai?.model as { decoder?: unknown } | undefined)?.decoder;
+  const named =
+    typeof decoder === 'string' ? decoder : (decoder as { filename?: unknown } | undefined)?.filename;
+  let entries: string[];
+  try {
+    entries = await readdir(directory);
+  } catch (error) {
+    throw new ModelFormatError(
+      `Cannot read the model folder ${directory}.`,
+      { path: directory },
+      { cause: error },
+    );
+  }
+  const onnxFiles = entries.filter((entry) => entry.endsWith('.onnx'));
+  const chosen =
+    (typeof named === 'string' && entries.includes(named) ? named : undefined) ??
+    ['model.onnx', 'decoder_model_merged.onnx'].find((name) => onnxFiles.includes(name)) ??
+    (onnxFiles.length === 1 ? onnxFiles[0] : undefined);
+  if (chosen === undefined)
+    throw new ModelFormatError(
+      onnxFiles.length > 1
+        ? `${directory} holds several ONNX files (${onnxFiles.join(', ')}); name one with { file }.`
+        : `${directory} holds neither model.safetensors (with config.json) nor an ONNX decoder.`,
+      { path: directory },
+    );
+  return { kind: 'export', file: join(directory, chosen) };
+}
+
+async function openLlamaSession(
+  runtime: OnnxRuntimeModule,
+  config: LlamaConfig,
+  weights: LlamaWeights,
+  settings: OnnxSessionSettings,
+): Promise<DecoderSession> {
+  const session = await openSession(runtime, await buildLlamaGraph(config, weights), settings);
+  return new DecoderSession(
+    runtime,
+    session,
+    readDecoderLayout(session.inputMetadata, session.outputMetadata, undefined),
+  );
+}
+
+function copyWeights(weights: LlamaWeights): LlamaWeights {
+  return new Map(
+    [...weights].map(([name, { shape, data }]) => [name, { shape: [...shape], data: data.slice() }]),
+  );
+}
+
+async function createExportPolicy(
+  runtime: OnnxRuntimeModule,
+  file: string,
+  settings: OnnxPolicySettings,
+  batchSize: number,
+): Promise<LlamaPolicyModel> {
+  const directory = dirname(file);
+  const tokenizer = await loadHuggingFaceTokenizer(directory);
+  const genai = (await readJsonIfPresent(join(directory, 'genai_config.json')))?.model as
+    | { context_length?: unknown }
+    | undefined;
+  const hub = await readJsonIfPresent(join(directory, 'config.json'));
+  const declared = [
+    settings.maxSequenceLength,
+    genai?.context_length,
+    hub?.max_position_embeddings,
+    hub?.n_positions,
+  ].find((value) => typeof value === 'number' && Number.isInteger(value) && value > 0) as number | undefined;
+  if (declared === undefined)
+    throw new ModelFormatError(
+      `${directory} does not say how long a sequence the model takes; set maxSequenceLength.`,
+      { path: directory },
+    );
+  const session = await openSession(runtime, file, settings);
+  const decoder = new DecoderSession(
+    runtime,
+    session,
+    readDecoderLayout(session.inputMetadata, session.outputMetadata, file),
+  );
+  if (tokenizer.vocabularySize > decoder.layout.vocabularySize)
+    throw new ModelFormatError(
+      `The tokenizer has ${tokenizer.vocabularySize} tokens, the model's logits ${decoder.layout.vocabularySize}.`,
+      { path: file },
+    );
+  const refuse = (capability: string) =>
+    new UnsupportedCapabilityError(
+      `${file} is an imported ONNX export: the SDK runs it but does not own its weights (${capability}).`,
+      { component: 'onnx policy', capability },
+    );
+  return createPolicy({
+    runtime,
+    provider: 'onnx',
+    modelId: settings.modelId ?? file,
+    tokenizer,
+    batchSize,
+    config: undefined,
+    maxSequenceLength: declared,
+    decoder: () => decoder,
+    readWeights: () => Promise.reject(refuse('readWeights')),
+    writeWeights: () => Promise.reject(refuse('writeWeights')),
+    async save(target) {
+      // The export is the model: its folder (graph, external data, tokenizer, configs) is copied as it is.
+      await mkdir(target, { recursive: true });
+      for (const entry of await readdir(directory, { withFileTypes: true }))
+        if (entry.isFile()) await copyFile(join(directory, entry.name), join(target, entry.name));
+      if (basename(file) !== 'model.onnx' && !(await exists(join(directory, 'genai_config.json'))))
+        await copyFile(file, join(target, 'model.onnx'));
+    },
+  });
+}
+
+interface PolicyParts {
+  readonly runtime: OnnxRuntimeModule;
+  readonly provider: string;
+  readonly modelId: string;
+  readonly tokenizer: TokenizerV1;
+  readonly batchSize: number;
+  readonly config: LlamaConfig | undefined;
+  readonly maxSequenceLength: number;
+  /** The current session (replaced when weights are). */
+  decoder(): DecoderSession;
+  readWeights(): Promise<LlamaWeights>;
+  writeWeights(weights: LlamaWeights): Promise<void>;
+  save(directory: string): Promise<void>;
+}
+
+function createPolicy(parts: PolicyParts): LlamaPolicyModel {
+  const { tokenizer, batchSize, maxSequenceLength } = parts;
+  const padding = tokenizer.paddingTokenId ?? tokenizer.endOfSequenceTokenId;
+  let disposed = false;
+  const assertOpen = () => {
+    if (disposed) throw new ResourceClosedError({ resource: `onnx policy ${parts.modelId}` });
+  };
+  const capabilities: PolicyCapabilities = {
+    training: false,
+    constrainedDecoding: true,
+    maxSequenceLength,
+  };
+
+  async function generateBatch(
+    prompts: readonly { prompt: string; index: number }[],
+    request: GenerateRequest,
+  ): Promise<Completion[]> {
+    const decoder = parts.decoder();
+    const decoders = prompts.map(({ prompt, index }) => {
+      const ids = encodePrompt(tokenizer, prompt);
+      assertFitsContext(ids.length, request.maxTokens, maxSequenceLength);
+      return new CompletionDecoder(tokenizer, request, prompt, index, ids);
+    });
+    // Left padding: every row's last prompt token sits at the same position, so one run serves them all.
+    const width = Math.max(...decoders.map((row) => row.promptTokenIds.length));
+    let active = decoders.map((_, row) => row);
+    let masks: number[][] = decoders.map((row) => {
+      const pad = width - row.promptTokenIds.length;
+      return Array.from({ length: width }, (_, position) => (position < pad ? 0 : 1));
+    });
+    const nextPositions = decoders.map((row) => row.promptTokenIds.length);
+    let tokenIds: number[][] = decoders.map((row) => [
+      ...new Array<number>(width - row.promptTokenIds.length).fill(padding),
+      ...row.promptTokenIds,
+    ]);
+    let positionIds = decoders.map((row) => {
+      const pad = width - row.promptTokenIds.length;
+      return Array.from({ length: width }, (_, position) => Math.max(0, position - pad));
+    });
+    let cache: DecoderCache | undefined;
+    while (active.length > 0) {
+      request.signal?.throwIfAborted();
+      const result = await decoder.run({ tokenIds, attentionMask: masks, positionIds, cache });
+      cache = result.cache;
+      const last = result.logits.sequenceLength - 1;
+      const chosen = active.map((row, batchIndex) =>
+        (decoders[row] as CompletionDecoder).next(result.logits.row(batchIndex, last)),
+      );
+      const kept = active.flatMap((row, batchIndex) =>
+        (decoders[row] as CompletionDecoder).finished ? [] : [batchIndex],
+      );
+      if (kept.length === 0) break;
+      if (kept.length < active.length) {
+        cache = decoder.selectRows(cache, kept);
+        masks = kept.map((batchIndex) => masks[batchIndex] as number[]);
+      }
+      active = kept.map((batchIndex) => active[batchIndex] as number);
+      tokenIds = kept.map((batchIndex) => [chosen[batchIndex] as number]);
+      masks = masks.map((mask) => [...mask, 1]);
+      positionIds = active.map((row) => [nextPositions[row] as number]);
+      for (const row of active) nextPositions[row] = (nextPositions[row] as number) + 1;
+    }
+    return decoders.map((row) => row.completion());
+  }
+
+  return {
+    specificationVersion: 'v1',
+    provider: parts.provider,
+    modelId: parts.modelId,
+    config: parts.config,
+    capabilities,
+    tokenizer,
+    async doGenerate(request: GenerateRequest): Promise<GenerateResult> {
+      assertOpen();
+      request.signal?.throwIfAborted();
+      assertGenerateRequest(request);
+      const started = performance.now();
+      const completions: Completion[] = [];
+      const prompts = request.prompts.map((prompt, index) => ({ prompt, index }));
+      for (let start = 0; start < prompts.length; start += batchSize)
+        completions.push(...(await generateBatch(prompts.slice(start, start + batchSize), request)));
+      return { completions, durationMs: performance.now() - started };
+    },
+    async doComputeLogProbs(request: LogProbsRequest): Promise<LogProbsResult> {
+      assertOpen();
+      assertNumberInRange('temperature', request.temperature, { minimum: Number.MIN_VALUE });
+      const decoder = parts.decoder();
+      const logProbs: number[][] = [];
+      for (const sequence of request.sequences) {
+        const count = sequence.completionTokenIds.length;
+        if (count === 0) {
+          logProbs.push([]);
+          continue;
+        }
+        const ids = [...sequence.promptTokenIds, ...sequence.completionTokenIds];
+        assertFitsContext(sequence.promptTokenIds.length, count, maxSequenceLength);
+        const { logits } = await decoder.run({
+          tokenIds: [ids],
+          attentionMask: [ids.map(() => 1)],
+          positionIds: [ids.map((_, position) => position)],
+          cache: undefined,
+        });
+        const start = sequence.promptTokenIds.length - 1;
+        logProbs.push(
+          sequence.completionTokenIds.map(
+            (token, offset) =>
+              temperedLogSoftmax(logits.row(0, start + offset), request.temperature)[token] as number,
+          ),
+        );
+      }
+      return { logProbs };
+    },
+    async doTrainStep(): Promise<TrainStepResult> {
+      assertOpen();
+      throw new UnsupportedCapabilityError(
+        'The onnx engine generates but does not train: onnxruntime-node has no training API. Pair it with a learner in createHybridPolicy({ learner, rollout }).',
+        { component: 'onnx policy', capability: 'training' },
+      );
+    },
+    async doSave(directory: string): Promise<void> {
+      assertOpen();
+      await parts.save(directory);
+    },
+    async readWeights() {
+      assertOpen();
+      return parts.readWeights();
+    },
+    async writeWeights(weights: LlamaWeights) {
+      assertOpen();
+      await parts.writeWeights(weights);
+    },
+    async doDispose(): Promise<void> {
+      if (disposed) return;
+      disposed = true;
+      await parts.decoder().session.release();
+    },
+  };
+}

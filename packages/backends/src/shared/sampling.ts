@@ -1,0 +1,200 @@
+import {
+  assertNumberInRange,
+  type Completion,
+  ConfigError,
+  createSeededRandom,
+  type FinishReason,
+  type GenerateRequest,
+  type RandomSource,
+  type TokenizerV1,
+} from '@azr/core';
+
+/** Natural-log probabilities of `softmax(logits / temperature)`, computed in double precision. */
+export function temperedLogSoftmax(logits: ArrayLike<number>, temperature: number): Float64Array {
+  const result = new Float64Array(logits.length);
+  let largest = Number.NEGATIVE_INFINITY;
+  for (let index = 0; index < logits.length; index += 1) {
+    const value = (logits[index] as number) / temperature;
+    result[index] = value;
+    if (value > largest) largest = value;
+  }
+  let total = 0;
+  for (let index = 0; index < result.length; index += 1)
+    total += Math.exp((result[index] as number) - largest);
+  const normalizer = largest + Math.log(total);
+  for (let index = 0; index < result.length; index += 1)
+    result[index] = (result[index] as number) - normalizer;
+  return result;
+}
+
+/** The most probable of `allowed` (every token when undefined); the lowest id wins a tie. */
+export function argmax(values: ArrayLike<number>, allowed: readonly number[] | undefined): number {
+  let best = -1;
+  let bestValue = Number.NEGATIVE_INFINITY;
+  const consider = (candidate: number) => {
+    const value = values[candidate] as number;
+    if (best === -1 || value > bestValue) {
+      best = candidate;
+      bestValue = value;
+    }
+  };
+  if (allowed === undefined) for (let index = 0; index < values.length; index += 1) consider(index);
+  else for (const candidate of allowed) consider(candidate);
+  return best;
+}
+
+/**
+ * Nucleus sampling among `allowed` with one uniform draw: tokens sorted by probability (ties by id), the
+ * smallest prefix whose mass reaches `topP` of the allowed mass is kept and renormalised. With `topP` 1 the
+ * draw runs over the tokens in id order (the same distribution, without sorting the vocabulary).
+ */
+export function sampleToken(
+  logProbabilities: ArrayLike<number>,
+  allowed: readonly number[] | undefined,
+  topP: number,
+  uniform: number,
+): number {
+  if (topP >= 1) {
+    // No nucleus to find: draw over the allowed tokens in id order, without sorting the vocabulary.
+    const count = allowed?.length ?? logProbabilities.length;
+    const idAt = (position: number) => (allowed === undefined ? position : (allowed[position] as number));
+    let total = 0;
+    for (let position = 0; position < count; position += 1)
+      total += Math.exp(logProbabilities[idAt(position)] as number);
+    let threshold = uniform * total;
+    for (let position = 0; position < count; position += 1) {
+      threshold -= Math.exp(logProbabilities[idAt(position)] as number);
+      if (threshold < 0) return idAt(position);
+    }
+    return idAt(count - 1);
+  }
+  const ids = allowed ?? Array.from({ length: logProbabilities.length }, (_, index) => index);
+  const candidates = ids
+    .map((id) => ({ id, probability: Math.exp(logProbabilities[id] as number) }))
+    .sort((left, right) => right.probability - left.probability || left.id - right.id);
+  let kept = candidates.length;
+  const total = candidates.reduce((sum, candidate) => sum + candidate.probability, 0);
+  let cumulative = 0;
+  for (const [index, candidate] of candidates.entries()) {
+    cumulative += candidate.probability;
+    if (cumulative >= topP * total) {
+      kept = index + 1;
+      break;
+    }
+  }
+  const nucleus = candidates.slice(0, kept);
+  let threshold = uniform * nucleus.reduce((sum, candidate) => sum + candidate.probability, 0);
+  for (const candidate of nucleus) {
+    threshold -= candidate.probability;
+    if (threshold < 0) return candidate.id;
+  }
+  return (nucleus.at(-1) as { id: number }).id;
+}
+
+/**
+ * The decoding state of one completion, shared by every engine so that they sample alike: it turns each
+ * position's logits into a token (greedy or seeded nucleus sampling, within the constraint's allowed tokens),
+ * records the token's tempered log probability, and decides when the completion ends (end of sequence, a stop
+ * string, the constraint, or `maxTokens`). Prompt `i` of a request samples from its own stream, seeded by the
+ * request's seed and `i`, so a completion does not depend on the other prompts of its batch.
+ */
+export class CompletionDecoder {
+  readonly promptTokenIds: readonly number[];
+  private readonly tokenIds: number[] = [];
+  private readonly logProbs: number[] = [];
+  private readonly random: RandomSource;
+  private constraintState: unknown;
+  private finishReason: FinishReason | undefined;
+
+  constructor(
+    private readonly tokenizer: TokenizerV1,
+    private readonly request: GenerateRequest,
+    prompt: string,
+    promptIndex: number,
+    promptTokenIds: readonly number[],
+  ) {
+    this.promptTokenIds = promptTokenIds;
+    this.random = createSeededRandom((request.seed * 1_000_003 + promptIndex) % Number.MAX_SAFE_INTEGER);
+    this.constraintState = request.constraint?.initialState(prompt);
+  }
+
+  /** Whether the completion has ended. */
+  get finished(): boolean {
+    return this.finishReason !== undefined;
+  }
+
+  /** Tokens generated so far. */
+  get length(): number {
+    return this.tokenIds.length;
+  }
+
+  /**
+   * Chooses the next token from the logits of the last position (raw, untempered) and returns it, or returns
+   * `undefined` when the constraint allows no token (the completion then ends without one).
+   */
+  next(logits: ArrayLike<number>): number | undefined {
+    if (this.finishReason !== undefined) throw new Error('next() after the completion finished');
+    const { request, tokenizer } = this;
+    const logProbabilities = temperedLogSoftmax(logits, request.temperature);
+    let allowed = request.constraint?.allowedTokenIds(this.constraintState);
+    if (allowed !== undefined && request.constraint?.isComplete(this.constraintState))
+      allowed = [...allowed, tokenizer.endOfSequenceTokenId];
+    if (allowed !== undefined && allowed.length === 0) {
+      this.finishReason = 'constraint';
+      return undefined;
+    }
+    const token = request.greedy
+      ? argmax(logProbabilities, allowed)
+      : sampleToken(logProbabilities, allowed, request.topP, this.random.nextFloat());
+    this.tokenIds.push(token);
+    this.logProbs.push(logProbabilities[token] as number);
+    if (token === tokenizer.endOfSequenceTokenId) this.finishReason = 'end-of-sequence';
+    else {
+      if (request.constraint !== undefined)
+        this.constraintState = request.constraint.advance(this.constraintState, token);
+      if (request.stop !== undefined && request.stop.length > 0) {
+        const text = tokenizer.decode(this.tokenIds);
+        if (request.stop.some((stop) => text.includes(stop))) this.finishReason = 'stop';
+      }
+      if (this.finishReason === undefined && this.tokenIds.length >= request.maxTokens)
+        this.finishReason = 'length';
+    }
+    return token;
+  }
+
+  /** The completion as the policy contract reports it. */
+  completion(): Completion {
+    return {
+      text: this.tokenizer.decode(this.tokenIds),
+      promptTokenIds: this.promptTokenIds,
+      tokenIds: [...this.tokenIds],
+      logProbs: [...this.logProbs],
+      finishReason: this.finishReason ?? 'length',
+    };
+  }
+}
+
+/** The prompt's token ids as the model sees them: the beginning-of-sequence token first where the tokenizer uses one. */
+export function encodePrompt(tokenizer: TokenizerV1, prompt: string): number[] {
+  const ids = tokenizer.encode(prompt);
+  return tokenizer.beginningOfSequenceTokenId === undefined
+    ? ids
+    : [tokenizer.beginningOfSequenceTokenId, ...ids];
+}
+
+/** Checks the sampling parameters of a generation request, with a `ConfigError` naming the field. */
+export function assertGenerateRequest(request: GenerateRequest): void {
+  assertNumberInRange('temperature', request.temperature, { minimum: Number.MIN_VALUE });
+  assertNumberInRange('topP', request.topP, { minimum: Number.MIN_VALUE, maximum: 1 });
+  assertNumberInRange('maxTokens', request.maxTokens, { minimum: 1, integer: true });
+}
+
+/** Throws a `ConfigError` when a prompt and its completion would not fit in the model's positions. */
+export function assertFitsContext(promptLength: number, maxTokens: number, maxSequenceLength: number): void {
+  if (promptLength + maxTokens > maxSequenceLength) {
+    throw new ConfigError(
+      `The prompt (${promptLength} tokens) and maxTokens (${maxTokens}) exceed the model's ${maxSequenceLength} positions.`,
+      { field: 'maxTokens' },
+    );
+  }
+}
