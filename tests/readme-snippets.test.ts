@@ -1,10 +1,10 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type CanonicalValue, type DeductionTask, taskId } from '@azr/core';
 import { createArithmeticScript, MockPolicyModel } from '@azr/core/test';
 import { afterAll, describe, expect, it } from 'vitest';
-import { repositoryRoot } from './helpers.js';
+import { repositoryRoot, runCommand } from './helpers.js';
 
 const directories: string[] = [];
 afterAll(() => Promise.all(directories.map((directory) => rm(directory, { recursive: true, force: true }))));
@@ -46,4 +46,25 @@ describe('README snippets', () => {
     expect(policy.calls.filter((call) => call.method === 'doTrainStep')).toHaveLength(2);
     expect(policy.weights()).not.toEqual(before);
   });
+
+  it('the quick start of @azr/backends runs as written in plain Node, trains and saves', async () => {
+    const code = await snippet('packages/backends/README.md', '## Quick start', 'js');
+    const directory = await mkdtemp(join(repositoryRoot, 'tests', '.snippet-'));
+    directories.push(directory);
+    await writeFile(join(directory, 'quick-start.mjs'), code);
+    const {
+      code: exitCode,
+      stdout,
+      stderr,
+    } = await runCommand(process.execPath, ['quick-start.mjs'], {
+      cwd: directory,
+    });
+    expect(stderr).not.toMatch(/Error/);
+    expect(exitCode).toBe(0);
+    expect(stdout).toMatch(/^loss -?\d+\.\d{4}; rollout weights synced in \d+\.\d ms$/m);
+    const saved = await readdir(join(directory, 'runs', 'tiny-policy'));
+    expect(saved).toEqual(
+      expect.arrayContaining(['config.json', 'model.safetensors', 'optimizer.safetensors']),
+    );
+  }, 120_000);
 });

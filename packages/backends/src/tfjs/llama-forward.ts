@@ -61,6 +61,7 @@ export function llamaForwardCached(
   options: { readonly differentiable?: boolean } = {},
 ): { readonly logits: Tensor; readonly cache: LlamaCache } {
   const past = cache?.length ?? 0;
+  const product = options.differentiable ? matMulWithPlainGradient(tf) : tf.matMul;
   const result = tf.tidy(() => {
     const get = (name: string): Tensor => {
       const tensor = weights.tensors.get(name);
@@ -74,7 +75,7 @@ export function llamaForwardCached(
     const rmsNorm = (x: Tensor, weight: Tensor): Tensor =>
       tf.mul(tf.mul(x, tf.rsqrt(tf.add(tf.mean(tf.square(x), -1, true), rmsNormEpsilon))), weight);
     const project = (x: Tensor, name: string, bias?: string): Tensor => {
-      const flat = tf.matMul(tf.reshape(x, [batch * length, -1]), get(name));
+      const flat = product(tf.reshape(x, [batch * length, -1]), get(name));
       const withBias = bias !== undefined && weights.tensors.has(bias) ? tf.add(flat, get(bias)) : flat;
       return tf.reshape(withBias, [batch, length, -1]);
     };
@@ -101,7 +102,7 @@ export function llamaForwardCached(
     // gather has no gradient on the wasm backend; a one-hot product has one.
     let x = options.differentiable
       ? tf.reshape(
-          tf.matMul(tf.oneHot(tf.tensor1d(tokenIds.flat(), 'int32'), config.vocabularySize), embedding),
+          product(tf.oneHot(tf.tensor1d(tokenIds.flat(), 'int32'), config.vocabularySize), embedding),
           [batch, length, -1],
         )
       : tf.gather(embedding, tf.tensor2d(tokenIds, [batch, length], 'int32'));
@@ -139,10 +140,10 @@ export function llamaForwardCached(
               1,
             );
       const scores = tf.add(
-        tf.div(tf.matMul(q, tf.transpose(repeat(allKeys), [0, 1, 3, 2])), Math.sqrt(headDimension)),
+        tf.div(product(q, tf.transpose(repeat(allKeys), [0, 1, 3, 2])), Math.sqrt(headDimension)),
         negative,
       );
-      const attended = tf.matMul(tf.softmax(scores), repeat(allValues));
+      const attended = product(tf.softmax(scores), repeat(allValues));
       const merged = tf.reshape(tf.transpose(attended, [0, 2, 1, 3]), [
         batch,
         length,
@@ -158,10 +159,11 @@ export function llamaForwardCached(
       );
     }
     const normed = rmsNorm(x, get('model.norm.weight'));
-    // Tied embeddings without a materialised lm_head (trainable weights): the product with the embedding.
+    // Tied embeddings without a materialised lm_head (trainable weights): the product with the embedding,
+    // transposed explicitly (wasm's matMul with a transpose flag is slow).
     const logits = weights.tensors.has('lm_head.weight')
       ? project(normed, 'lm_head.weight')
-      : tf.reshape(tf.matMul(tf.reshape(normed, [batch * length, -1]), embedding, false, true), [
+      : tf.reshape(product(tf.reshape(normed, [batch * length, -1]), tf.transpose(embedding)), [
           batch,
           length,
           -1,
@@ -184,4 +186,41 @@ export function llamaForward(
   const { logits, cache } = llamaForwardCached(tf, config, weights, tokenIds, undefined);
   disposeCache(cache);
   return logits;
+}
+
+const plainGradientMatMuls = new WeakMap<TfjsModule, (a: Tensor, b: Tensor) => Tensor>();
+
+/**
+ * `matMul` whose gradient transposes its operands explicitly. tfjs's own gradient of `a @ b` multiplies with
+ * the transpose flags set (`dy @ b^T` as `matMul(dy, b, false, true)`), which runs at about 1 GFLOP/s on the
+ * wasm backend, several times slower than a transpose followed by a plain product.
+ */
+export function matMulWithPlainGradient(tf: TfjsModule): (a: Tensor, b: Tensor) => Tensor {
+  let cached = plainGradientMatMuls.get(tf);
+  if (cached === undefined) {
+    const swapLastTwo = (tensor: Tensor): Tensor => {
+      const rank = tensor.rank;
+      const permutation = Array.from({ length: rank }, (_, axis) => axis);
+      permutation[rank - 2] = rank - 1;
+      permutation[rank - 1] = rank - 2;
+      return tf.transpose(tensor, permutation);
+    };
+    // customGrad passes the inputs and then a save function through one variadic parameter list.
+    const body = (a: Tensor, b: Tensor, save: (tensors: Tensor[]) => void) => {
+      save([a, b]);
+      return {
+        value: tf.matMul(a, b),
+        gradFunc: (dy: Tensor, saved: Tensor[]) => {
+          const [left, right] = saved as [Tensor, Tensor];
+          return [tf.matMul(dy, swapLastTwo(right)), tf.matMul(swapLastTwo(left), dy)];
+        },
+      };
+    };
+    cached = tf.customGrad(body as unknown as Parameters<TfjsModule['customGrad']>[0]) as unknown as (
+      a: Tensor,
+      b: Tensor,
+    ) => Tensor;
+    plainGradientMatMuls.set(tf, cached);
+  }
+  return cached;
 }

@@ -3,6 +3,7 @@ import { describePolicyModelConformance } from '@azr/core/test';
 import { describe, expect, it } from 'vitest';
 import { parseLlamaConfig } from '../model/config.js';
 import { initializeLlamaWeights } from '../model/weights.js';
+import { matMulWithPlainGradient } from './llama-forward.js';
 import { createTfjsPolicy } from './policy.js';
 import { initializeTfjs } from './runtime.js';
 
@@ -69,5 +70,61 @@ describe('the tfjs policy', () => {
     await step(3);
     expect(tf.memory().numTensors).toBe(count);
     await policy.doDispose();
+  });
+});
+
+describe('the tfjs policy on a batch', () => {
+  it('scores sequences of different lengths together as it scores each alone', async () => {
+    const policy = await create();
+    const sequences = [
+      { promptTokenIds: [10, 20, 30], completionTokenIds: [40, 50] },
+      { promptTokenIds: [1], completionTokenIds: [2, 3, 4, 5, 6, 7, 8] },
+      { promptTokenIds: [99, 98, 97, 96, 95], completionTokenIds: [256] },
+    ];
+    const together = (await policy.doComputeLogProbs({ sequences, temperature: 0.7 })).logProbs;
+    for (const [index, sequence] of sequences.entries()) {
+      const alone = (await policy.doComputeLogProbs({ sequences: [sequence], temperature: 0.7 })).logProbs[0];
+      expect(together[index]).toHaveLength(sequence.completionTokenIds.length);
+      for (const [position, value] of (alone ?? []).entries())
+        expect(Math.abs(value - (together[index]?.[position] as number))).toBeLessThan(1e-5);
+    }
+    await policy.doDispose();
+  });
+
+  it('differentiates products with explicit transposes exactly as tfjs does with its flags', async () => {
+    const { tf } = await initializeTfjs({ backend: 'wasm' });
+    const product = matMulWithPlainGradient(tf);
+    for (const [leftShape, rightShape] of [
+      [
+        [5, 7],
+        [7, 3],
+      ],
+      [
+        [2, 3, 4, 6],
+        [2, 3, 6, 5],
+      ],
+    ] as const) {
+      const left = tf.randomNormal([...leftShape], 0, 1, 'float32', 1);
+      const right = tf.randomNormal([...rightShape], 0, 1, 'float32', 2);
+      const weight = tf.randomNormal(
+        [...leftShape.slice(0, -1), rightShape.at(-1) as number],
+        0,
+        1,
+        'float32',
+        3,
+      );
+      const loss = (multiply: typeof product) => (a: typeof left, b: typeof right) =>
+        tf.sum(tf.mul(multiply(a, b), weight));
+      const [expectedLeft, expectedRight] = tf.grads(loss(tf.matMul))([left, right]);
+      const [actualLeft, actualRight] = tf.grads(loss(product))([left, right]);
+      for (const [actual, expected] of [
+        [actualLeft, expectedLeft],
+        [actualRight, expectedRight],
+      ] as const) {
+        expect(actual?.shape).toEqual(expected?.shape);
+        const difference = tf.max(tf.abs(tf.sub(actual as typeof left, expected as typeof left)));
+        expect((await difference.data())[0]).toBeLessThan(1e-5);
+      }
+    }
   });
 });

@@ -11,6 +11,7 @@ import {
   type OptimizerSettings,
   type PolicyCapabilities,
   ResourceClosedError,
+  type TokenSequence,
   type TrainBatch,
   type TrainStepResult,
 } from '@azr/core';
@@ -46,6 +47,8 @@ export interface TfjsPolicySettings {
 }
 
 const OPTIMIZER_FILE = 'optimizer.safetensors';
+/** Sequences scored in one forward pass by doComputeLogProbs. */
+const SCORING_BATCH = 16;
 let nextPolicyNumber = 0;
 
 /**
@@ -142,30 +145,41 @@ export async function createTfjsPolicy(settings: TfjsPolicySettings): Promise<Ll
     return decoder.completion();
   }
 
-  /** Per-token log probabilities of each completion under the current weights, as a tensor per sequence. */
-  function sequenceLogProbs(
-    sequence: { promptTokenIds: readonly number[]; completionTokenIds: readonly number[] },
+  /**
+   * The sequences of a scoring or training call as one right-padded batch `[batch, length]`. Position `l` of
+   * row `b` predicts token `l + 1`; a completion token's prediction sits at `prompt length - 1 + t`. Right
+   * padding changes nothing before it under causal attention, so no attention mask is needed. `place` lays a
+   * per-completion-token list out on that grid (zero elsewhere).
+   */
+  function layOut<Sequence extends TokenSequence>(sequences: readonly Sequence[]) {
+    const rows = sequences.map((sequence) => [...sequence.promptTokenIds, ...sequence.completionTokenIds]);
+    const length = Math.max(...rows.map((row) => row.length));
+    const padding = tokenizer.paddingTokenId ?? tokenizer.endOfSequenceTokenId;
+    const ids = rows.map((row) => [...row, ...new Array<number>(length - row.length).fill(padding)]);
+    const targets = ids.map((row) => [...row.slice(1), padding]);
+    const place = (values: (sequence: Sequence, index: number) => readonly number[]) => {
+      const grid = new Float32Array(sequences.length * length);
+      sequences.forEach((sequence, row) => {
+        const start = row * length + sequence.promptTokenIds.length - 1;
+        grid.set(values(sequence, row), start);
+      });
+      return grid;
+    };
+    return { ids, targets, length, place };
+  }
+
+  /** Tempered log probabilities of each position's next token, and the entropy there, `[batch, length]`. */
+  function tokenLogProbs(
+    ids: number[][],
+    targets: number[][],
     temperature: number,
     differentiable: boolean,
   ): { logProbs: Tensor; entropy: Tensor } {
-    const ids = [...sequence.promptTokenIds, ...sequence.completionTokenIds];
-    const { logits, cache } = llamaForwardCached(tf, config, view, [ids], undefined, { differentiable });
+    const { logits, cache } = llamaForwardCached(tf, config, view, ids, undefined, { differentiable });
     disposeCache(cache);
-    const start = sequence.promptTokenIds.length - 1;
-    const count = sequence.completionTokenIds.length;
-    const rows = tf.div(
-      tf.reshape(tf.slice(logits, [0, start, 0], [1, count, config.vocabularySize]), [
-        count,
-        config.vocabularySize,
-      ]),
-      temperature,
-    );
-    const logSoftmax = tf.logSoftmax(rows);
+    const logSoftmax = tf.logSoftmax(tf.div(logits, temperature));
     const chosen = tf.sum(
-      tf.mul(
-        logSoftmax,
-        tf.oneHot(tf.tensor1d([...sequence.completionTokenIds], 'int32'), config.vocabularySize),
-      ),
+      tf.mul(logSoftmax, tf.oneHot(tf.tensor2d(targets, undefined, 'int32'), config.vocabularySize)),
       -1,
     );
     const entropy = tf.neg(tf.sum(tf.mul(tf.exp(logSoftmax), logSoftmax), -1));
@@ -191,64 +205,87 @@ export async function createTfjsPolicy(settings: TfjsPolicySettings): Promise<Ll
     },
     async doComputeLogProbs(request: LogProbsRequest): Promise<LogProbsResult> {
       assertOpen();
-      const logProbs: number[][] = [];
-      for (const sequence of request.sequences) {
-        if (sequence.completionTokenIds.length === 0) {
-          logProbs.push([]);
-          continue;
-        }
-        const { logProbs: values, entropy } = tf.tidy(() =>
-          sequenceLogProbs(sequence, request.temperature, false),
-        );
-        logProbs.push(Array.from(await values.data()));
+      assertNumberInRange('temperature', request.temperature, { minimum: Number.MIN_VALUE });
+      const scored = request.sequences.filter((sequence) => sequence.completionTokenIds.length > 0);
+      const results = new Map<TokenSequence, number[]>();
+      for (let start = 0; start < scored.length; start += SCORING_BATCH) {
+        const chunk = scored.slice(start, start + SCORING_BATCH);
+        const { ids, targets, length } = layOut(chunk);
+        const values = tf.tidy(() => tokenLogProbs(ids, targets, request.temperature, false).logProbs);
+        const grid = await values.data();
         values.dispose();
-        entropy.dispose();
+        chunk.forEach((sequence, row) => {
+          const first = row * length + sequence.promptTokenIds.length - 1;
+          results.set(sequence, Array.from(grid.subarray(first, first + sequence.completionTokenIds.length)));
+        });
       }
-      return { logProbs };
+      return { logProbs: request.sequences.map((sequence) => results.get(sequence) ?? []) };
     },
     async doTrainStep(batch: TrainBatch): Promise<TrainStepResult> {
       assertOpen();
       batch.signal?.throwIfAborted();
       const started = performance.now();
       const sequences = batch.sequences.filter((sequence) => sequence.completionTokenIds.length > 0);
-      const tokenCount = sequences.reduce(
-        (total, sequence) =>
-          total +
-          sequence.completionTokenIds.reduce(
-            (count, _, index) => count + ((sequence.lossMask?.[index] ?? 1) === 0 ? 0 : 1),
-            0,
-          ),
-        0,
-      );
-      const statistics = { policyLoss: 0, entropy: 0, clipped: 0, kl: 0 };
+      if (sequences.length === 0) {
+        return {
+          loss: 0,
+          policyLoss: 0,
+          entropy: 0,
+          clipFraction: 0,
+          approximateKl: 0,
+          gradientNorm: 0,
+          tokenCount: 0,
+          durationMs: performance.now() - started,
+        };
+      }
       const { clipRatio, entropyCoefficient } = batch.loss;
       const trainable = [...variables.values()];
+      const { ids, targets, length, place } = layOut(sequences);
+      const shape: [number, number] = [sequences.length, length];
+      const maskGrid = place((sequence) =>
+        sequence.completionTokenIds.map((_, index) => ((sequence.lossMask?.[index] ?? 1) === 0 ? 0 : 1)),
+      );
+      const tokenCount = maskGrid.reduce((total, value) => total + value, 0);
+      const denominator = Math.max(tokenCount, 1);
+      const mask = tf.tensor2d(maskGrid, shape);
+      const old = tf.tensor2d(
+        place((sequence) => sequence.oldLogProbs),
+        shape,
+      );
+      const advantages = tf.tensor2d(
+        place((sequence) => sequence.advantages),
+        shape,
+      );
+      // Statistics are read after the update; the loss function keeps the tensors they need.
+      let kept: { current: Tensor; entropy: Tensor; surrogate: Tensor; clipped: Tensor } | undefined;
       const { value, grads } = tf.variableGrads(() => {
-        let total: Tensor = tf.scalar(0);
-        for (const sequence of sequences) {
-          const { logProbs: current, entropy } = sequenceLogProbs(sequence, batch.temperature, true);
-          const mask = tf.tensor1d(
-            sequence.completionTokenIds.map((_, index) => sequence.lossMask?.[index] ?? 1),
-          );
-          const old = tf.tensor1d([...sequence.oldLogProbs]);
-          const advantages = tf.tensor1d([...sequence.advantages]);
-          const ratio = tf.exp(tf.sub(current, old));
-          const unclipped = tf.mul(ratio, advantages);
-          const clipped = tf.mul(tf.clipByValue(ratio, 1 - clipRatio, 1 + clipRatio), advantages);
-          const surrogate = tf.neg(tf.minimum(unclipped, clipped));
-          const perToken = tf.sub(surrogate, tf.mul(entropy, entropyCoefficient));
-          total = tf.add(total, tf.sum(tf.mul(perToken, mask)));
-          statistics.policyLoss += tf.sum(tf.mul(surrogate, mask)).dataSync()[0] as number;
-          statistics.entropy += tf.sum(tf.mul(entropy, mask)).dataSync()[0] as number;
-          statistics.clipped += tf
-            .sum(tf.mul(tf.cast(tf.less(clipped, unclipped), 'float32'), mask))
-            .dataSync()[0] as number;
-          statistics.kl += tf.sum(tf.mul(tf.sub(old, current), mask)).dataSync()[0] as number;
-        }
-        return tf.div(total, Math.max(tokenCount, 1)) as ReturnType<TfjsModule['scalar']>;
+        const { logProbs: current, entropy } = tokenLogProbs(ids, targets, batch.temperature, true);
+        const ratio = tf.exp(tf.sub(current, old));
+        const unclipped = tf.mul(ratio, advantages);
+        const clippedObjective = tf.mul(tf.clipByValue(ratio, 1 - clipRatio, 1 + clipRatio), advantages);
+        const surrogate = tf.neg(tf.minimum(unclipped, clippedObjective));
+        const perToken = tf.sub(surrogate, tf.mul(entropy, entropyCoefficient));
+        kept = {
+          current: tf.keep(current),
+          entropy: tf.keep(entropy),
+          surrogate: tf.keep(surrogate),
+          clipped: tf.keep(tf.cast(tf.less(clippedObjective, unclipped), 'float32')),
+        };
+        return tf.div(tf.sum(tf.mul(perToken, mask)), denominator) as ReturnType<TfjsModule['scalar']>;
       }, trainable);
       const loss = (await value.data())[0] as number;
       value.dispose();
+      const statistics = tf.tidy(() => {
+        const { current, entropy, surrogate, clipped } = kept as NonNullable<typeof kept>;
+        const masked = (tensor: Tensor) => tf.sum(tf.mul(tensor, mask)).dataSync()[0] as number;
+        return {
+          policyLoss: masked(surrogate) / denominator,
+          entropy: masked(entropy) / denominator,
+          clipFraction: masked(clipped) / denominator,
+          approximateKl: masked(tf.sub(old, current)) / denominator,
+        };
+      });
+      for (const tensor of [...Object.values(kept ?? {}), mask, old, advantages]) tensor.dispose();
       const gradientNorm = tf.tidy(() =>
         Math.sqrt(
           Object.values(grads).reduce(
@@ -292,13 +329,9 @@ export async function createTfjsPolicy(settings: TfjsPolicySettings): Promise<Ll
         }
       });
       for (const gradient of Object.values(grads)) gradient.dispose();
-      const denominator = Math.max(tokenCount, 1);
       return {
         loss,
-        policyLoss: statistics.policyLoss / denominator,
-        entropy: statistics.entropy / denominator,
-        clipFraction: statistics.clipped / denominator,
-        approximateKl: statistics.kl / denominator,
+        ...statistics,
         gradientNorm,
         tokenCount,
         durationMs: performance.now() - started,

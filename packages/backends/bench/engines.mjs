@@ -1,0 +1,388 @@
+#!/usr/bin/env node
+// Backends benchmark: forward latency, KV-cache sampling and train step of the benchmark model on each engine
+// (onnxruntime-node, TensorFlow.js wasm, the hybrid of both), the weight sync of the hybrid, the machine's
+// measured matmul peak, and PyTorch (Debian's python3-torch) as the peer, all in one run.
+// Usage: npm run bench -w @azr/backends  (after `npm run build`; writes into BENCHMARKS.md at the repository root)
+import { execFileSync, spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createHybridPolicy, initializeLlamaWeights, LLAMA_PRESETS } from '../dist/index.js';
+import {
+  buildLlamaGraph,
+  createOnnxPolicy,
+  LLAMA_GRAPH_NAMES,
+  loadOnnxRuntime,
+  OnnxGraphBuilder,
+} from '../dist/onnx/index.js';
+import { createTfjsPolicy, initializeTfjs, llamaForward, toTfjsWeights } from '../dist/tfjs/index.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const repositoryRoot = join(here, '../../..');
+const config = LLAMA_PRESETS.benchmark;
+const BATCH = 16;
+const CONTEXT = config.maxPositionEmbeddings; // 128
+const PROMPT = 8;
+const NEW_TOKENS = CONTEXT - PROMPT;
+const REPEATS = Number(process.env.AZR_BENCH_REPEATS ?? 5);
+const log = (message) => process.stderr.write(`${message}\n`);
+
+function median(values) {
+  const sorted = [...values].sort((left, right) => left - right);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+async function medianMs(run, repeats) {
+  const times = [];
+  for (let index = 0; index < repeats; index += 1) {
+    const started = performance.now();
+    await run(index);
+    times.push(performance.now() - started);
+  }
+  return median(times);
+}
+
+// The benchmark model has 128 token ids: 127 ASCII characters and an end-of-sequence token.
+const tokenizer = {
+  specificationVersion: 'v1',
+  tokenizerId: 'benchmark-ascii',
+  vocabularySize: 128,
+  endOfSequenceTokenId: 127,
+  beginningOfSequenceTokenId: undefined,
+  paddingTokenId: 127,
+  encode: (text) => Array.from(text, (character) => character.charCodeAt(0) % 127),
+  decode: (ids) => String.fromCharCode(...ids.filter((id) => id < 127)),
+  tokenText: (id) => (id < 127 ? String.fromCharCode(id) : ''),
+};
+// Every completion runs to the full context: the constraint allows every token but end-of-sequence.
+const everyTokenButEnd = Array.from({ length: 127 }, (_, id) => id);
+const noEnd = {
+  specificationVersion: 'v1',
+  constraintId: 'benchmark-no-end',
+  initialState: () => 0,
+  allowedTokenIds: () => everyTokenButEnd,
+  advance: (state) => state + 1,
+  isComplete: () => false,
+};
+const weights = initializeLlamaWeights(config, { seed: 1 });
+const model = { config, weights, tokenizer };
+const prompts = Array.from({ length: BATCH }, (_, index) =>
+  `f(${String(index).padStart(3, '0')})=`.slice(0, PROMPT),
+);
+const generateRequest = (seed) => ({
+  prompts,
+  seed,
+  temperature: 1,
+  topP: 1,
+  maxTokens: NEW_TOKENS,
+  constraint: noEnd,
+});
+
+// Arithmetic of the work, to express speeds as a share of the machine's peak.
+const projectionParameters =
+  config.layerCount *
+    (2 * config.hiddenSize * config.headCount * config.headDimension +
+      2 * config.hiddenSize * config.keyValueHeadCount * config.headDimension +
+      3 * config.hiddenSize * config.intermediateSize) +
+  config.hiddenSize * config.vocabularySize;
+/** FLOPs of a forward pass over `length` new positions after `past` cached ones, per sequence. */
+function forwardFlops(length, past) {
+  const attention =
+    config.layerCount * 4 * config.headCount * config.headDimension * length * (past + length);
+  return 2 * projectionParameters * length + attention;
+}
+const forwardBatchFlops = BATCH * forwardFlops(CONTEXT, 0);
+let samplingFlops = BATCH * forwardFlops(PROMPT, 0);
+for (let position = PROMPT; position < CONTEXT - 1; position += 1)
+  samplingFlops += BATCH * forwardFlops(1, position);
+const trainFlops = 3 * forwardBatchFlops; // forward, and a backward pass of about twice its cost
+
+const runtime = await loadOnnxRuntime();
+
+/**
+ * The fastest run of onnxruntime's MatMul over a few sizes: the machine's practical peak. A peak is a maximum,
+ * and on a shared machine noise only ever slows a run down, so the best run estimates it (the engines' figures
+ * are medians).
+ */
+async function matmulPeak(threads) {
+  let best = 0;
+  for (const size of [512, 1024, 2048]) {
+    const graph = new OnnxGraphBuilder('matmul');
+    const left = graph.input('left', 'float32', [size, size]);
+    const right = graph.weight(
+      'right',
+      [size, size],
+      Float32Array.from({ length: size * size }, (_, i) => (i % 7) / 7),
+    );
+    graph.output(graph.node('MatMul', [left, right]), 'product', 'float32', [size, size]);
+    const session = await runtime.InferenceSession.create(await graph.encode(), {
+      intraOpNumThreads: threads,
+      interOpNumThreads: 1,
+    });
+    const feeds = {
+      left: new runtime.Tensor(
+        'float32',
+        Float32Array.from({ length: size * size }, (_, i) => (i % 5) / 5),
+        [size, size],
+      ),
+    };
+    await session.run(feeds);
+    for (let run = 0; run < (size === 2048 ? 5 : 20); run += 1) {
+      const started = performance.now();
+      await session.run(feeds);
+      best = Math.max(best, (2 * size ** 3) / ((performance.now() - started) / 1000) / 1e9);
+    }
+    await session.release();
+  }
+  return best;
+}
+
+log('matmul peak');
+const peakOneThread = await matmulPeak(1);
+const peakTwoThreads = await matmulPeak(2);
+
+log('onnx forward');
+const ids = Array.from({ length: BATCH * CONTEXT }, (_, index) => (index * 31) % 127);
+const forwardSession = await runtime.InferenceSession.create(await buildLlamaGraph(config, weights), {
+  intraOpNumThreads: 1,
+  interOpNumThreads: 1,
+  graphOptimizationLevel: 'all',
+});
+const int64 = (values) => new runtime.Tensor('int64', BigInt64Array.from(values, BigInt), [BATCH, CONTEXT]);
+const feeds = {
+  [LLAMA_GRAPH_NAMES.inputIds]: int64(ids),
+  [LLAMA_GRAPH_NAMES.attentionMask]: int64(ids.map(() => 1)),
+  [LLAMA_GRAPH_NAMES.positionIds]: int64(ids.map((_, index) => index % CONTEXT)),
+};
+for (let layer = 0; layer < config.layerCount; layer += 1)
+  for (const name of [LLAMA_GRAPH_NAMES.pastKey(layer), LLAMA_GRAPH_NAMES.pastValue(layer)])
+    feeds[name] = new runtime.Tensor('float32', new Float32Array(0), [
+      BATCH,
+      config.keyValueHeadCount,
+      0,
+      config.headDimension,
+    ]);
+await forwardSession.run(feeds);
+const onnxForwardMs = await medianMs(() => forwardSession.run(feeds), REPEATS);
+await forwardSession.release();
+
+log('tfjs forward');
+const { tf } = await initializeTfjs({ backend: 'wasm' });
+const tfjsWeights = toTfjsWeights(tf, config, weights);
+const idRows = Array.from({ length: BATCH }, (_, row) => ids.slice(row * CONTEXT, (row + 1) * CONTEXT));
+const tfjsForward = async () => {
+  const logits = llamaForward(tf, config, tfjsWeights, idRows);
+  await logits.data();
+  logits.dispose();
+};
+await tfjsForward();
+const tfjsForwardMs = await medianMs(tfjsForward, REPEATS);
+tfjsWeights.dispose();
+
+async function samplingRate(policy, repeats) {
+  await policy.doGenerate({ ...generateRequest(0), maxTokens: 4 });
+  let tokens = 0;
+  const ms = await medianMs(async (index) => {
+    const { completions } = await policy.doGenerate(generateRequest(index + 1));
+    tokens = completions.reduce((total, completion) => total + completion.tokenIds.length, 0);
+  }, repeats);
+  return { ms, tokensPerSecond: tokens / (ms / 1000), tokens };
+}
+
+log('onnx sampling');
+const onnx = await createOnnxPolicy({ model, batchSize: BATCH });
+const onnxSampling = await samplingRate(onnx, REPEATS);
+log('tfjs sampling');
+const tfjs = await createTfjsPolicy({ model, backend: 'wasm' });
+const tfjsSampling = await samplingRate(tfjs, Math.max(1, Math.floor(REPEATS / 2)));
+
+// A batch of 16 sampled completions of 120 tokens, as self-play trains on.
+const { completions } = await onnx.doGenerate(generateRequest(99));
+const trainBatch = {
+  sequences: completions.map((completion, index) => ({
+    promptTokenIds: completion.promptTokenIds,
+    completionTokenIds: completion.tokenIds,
+    oldLogProbs: completion.logProbs,
+    advantages: completion.tokenIds.map(() => (index % 2 === 0 ? 1 : -1)),
+  })),
+  temperature: 1,
+  loss: { clipRatio: 0.2, entropyCoefficient: 0 },
+};
+log('tfjs train step');
+await tfjs.doTrainStep(trainBatch);
+const tfjsTrainMs = await medianMs(() => tfjs.doTrainStep(trainBatch), Math.max(1, Math.floor(REPEATS / 2)));
+
+log('hybrid');
+const hybrid = await createHybridPolicy({ learner: tfjs, rollout: onnx });
+await hybrid.syncWeights();
+const syncMs = await medianMs(() => hybrid.syncWeights(), 10);
+const hybridTrainMs = await medianMs(
+  () => hybrid.doTrainStep(trainBatch),
+  Math.max(1, Math.floor(REPEATS / 2)),
+);
+const hybridSampling = await samplingRate(hybrid, REPEATS);
+await hybrid.doDispose();
+
+log('pytorch');
+let torch;
+const python = '/usr/bin/python3';
+const probe = spawnSync(python, ['-c', 'import torch'], { encoding: 'utf8' });
+if (probe.status === 0) {
+  const output = execFileSync(
+    python,
+    [
+      join(here, 'torch_peer.py'),
+      JSON.stringify({
+        ...config,
+        threads: 1,
+        batch: BATCH,
+        contextLength: CONTEXT,
+        promptLength: PROMPT,
+        repeats: REPEATS,
+      }),
+    ],
+    { encoding: 'utf8', maxBuffer: 1 << 20 },
+  );
+  torch = JSON.parse(output.trim().split('\n').at(-1));
+} else {
+  log(`PyTorch is not installed for ${python} (apt-get install python3-torch); the peer column stays empty.`);
+}
+
+const gflops = (flops, ms) => flops / (ms / 1000) / 1e9;
+const share = (flops, ms) => `${((100 * gflops(flops, ms)) / peakOneThread).toFixed(1)}%`;
+const number = (value, digits = 0) =>
+  value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+const versus = (ms, peerMs) => (peerMs === undefined ? 'not measured' : `${number(peerMs / ms, 1)}x`);
+const torchSampleMs = torch?.sampleMs;
+const torchTokensPerSecond = torch ? (BATCH * NEW_TOKENS) / (torch.sampleMs / 1000) : undefined;
+const rows = [
+  [
+    'forward B16 x T128',
+    'onnxruntime-node',
+    `${number(onnxForwardMs, 1)} ms`,
+    gflops(forwardBatchFlops, onnxForwardMs),
+    share(forwardBatchFlops, onnxForwardMs),
+    versus(onnxForwardMs, torch?.forwardMs),
+  ],
+  [
+    'forward B16 x T128',
+    'tfjs wasm',
+    `${number(tfjsForwardMs, 1)} ms`,
+    gflops(forwardBatchFlops, tfjsForwardMs),
+    share(forwardBatchFlops, tfjsForwardMs),
+    versus(tfjsForwardMs, torch?.forwardMs),
+  ],
+  [
+    'KV-cache sampling, 16 x 120 tokens',
+    'onnxruntime-node',
+    `${number(onnxSampling.tokensPerSecond)} tok/s`,
+    gflops(samplingFlops, onnxSampling.ms),
+    share(samplingFlops, onnxSampling.ms),
+    versus(onnxSampling.ms, torchSampleMs),
+  ],
+  [
+    'KV-cache sampling, 16 x 120 tokens',
+    'tfjs wasm (one prompt at a time)',
+    `${number(tfjsSampling.tokensPerSecond)} tok/s`,
+    gflops(samplingFlops, tfjsSampling.ms),
+    share(samplingFlops, tfjsSampling.ms),
+    versus(tfjsSampling.ms, torchSampleMs),
+  ],
+  [
+    'KV-cache sampling, 16 x 120 tokens',
+    'hybrid (onnx rollout)',
+    `${number(hybridSampling.tokensPerSecond)} tok/s`,
+    gflops(samplingFlops, hybridSampling.ms),
+    share(samplingFlops, hybridSampling.ms),
+    versus(hybridSampling.ms, torchSampleMs),
+  ],
+  [
+    'train step, 16 x (8 + 120) tokens',
+    'tfjs wasm',
+    `${number(tfjsTrainMs)} ms`,
+    gflops(trainFlops, tfjsTrainMs),
+    share(trainFlops, tfjsTrainMs),
+    versus(tfjsTrainMs, torch?.trainMs),
+  ],
+  [
+    'train step, 16 x (8 + 120) tokens',
+    'hybrid (tfjs step + weight sync)',
+    `${number(hybridTrainMs)} ms`,
+    gflops(trainFlops, hybridTrainMs),
+    share(trainFlops, hybridTrainMs),
+    versus(hybridTrainMs, torch?.trainMs),
+  ],
+  [
+    'weight sync learner -> rollout',
+    'hybrid (tfjs -> onnx session rebuild)',
+    `${number(syncMs, 1)} ms`,
+    undefined,
+    '',
+    '',
+  ],
+];
+if (torch) {
+  rows.push(
+    [
+      'forward B16 x T128',
+      `PyTorch ${torch.version} (the peer)`,
+      `${number(torch.forwardMs, 1)} ms`,
+      gflops(forwardBatchFlops, torch.forwardMs),
+      share(forwardBatchFlops, torch.forwardMs),
+      '1.0x',
+    ],
+    [
+      'KV-cache sampling, 16 x 120 tokens',
+      `PyTorch ${torch.version} (the peer)`,
+      `${number(torchTokensPerSecond)} tok/s`,
+      gflops(samplingFlops, torch.sampleMs),
+      share(samplingFlops, torch.sampleMs),
+      '1.0x',
+    ],
+    [
+      'train step, 16 x (8 + 120) tokens',
+      `PyTorch ${torch.version} (the peer)`,
+      `${number(torch.trainMs)} ms`,
+      gflops(trainFlops, torch.trainMs),
+      share(trainFlops, torch.trainMs),
+      '1.0x',
+    ],
+  );
+}
+rows.sort((left, right) => left[0].localeCompare(right[0]));
+
+const met = (ok) => (ok ? 'met' : '**not met**');
+const date = new Date().toISOString().slice(0, 10);
+const section = `<!-- backends:start -->
+## @azr/backends: engines on the benchmark model
+
+Machine: ${cpus()[0]?.model.trim() ?? 'unknown CPU'}, ${cpus().length} CPUs, Node ${process.versions.node}. Measured ${date}.
+Command: \`npm run bench -w @azr/backends\` (after \`npm run build\`; PyTorch from \`apt-get install python3-torch\`).
+
+Model \`LLAMA_PRESETS.benchmark\`: vocabulary 128, width 128, 4 layers, 4 heads, context 128, random weights
+(seeded); batch 16. Every engine runs on one thread (onnxruntime \`intraOpThreads: 1\`, tfjs wasm, PyTorch
+\`set_num_threads(1)\`). Sampling draws 120 tokens after an 8-token prompt for each of 16 prompts (end of
+sequence is masked so that every row runs to the full context); the onnx engine decodes the 16 together, the
+tfjs policy one after the other. The train step is one PPO-clip update with AdamW over those 16 completions.
+Medians of ${REPEATS} runs (sampling and forward) and ${Math.max(1, Math.floor(REPEATS / 2))} (train steps, tfjs sampling). GFLOP/s counts the model's
+arithmetic (projections, attention over the full causal window; a train step as 3 forward passes) and the share
+is of the measured single-thread matmul peak.
+
+Measured matmul peak (onnxruntime MatMul on float32 squares of 512, 1024 and 2048, fastest run; a peak is a maximum, and noise on this shared machine only slows runs down): ${number(peakOneThread, 1)} GFLOP/s on 1 thread, ${number(peakTwoThreads, 1)} GFLOP/s on 2.
+
+| measurement | engine | median | GFLOP/s | share of 1-thread peak | vs PyTorch (higher is faster) |
+| --- | --- | ---: | ---: | ---: | ---: |
+${rows.map(([what, engine, value, rate, part, peer]) => `| ${what} | ${engine} | ${value} | ${rate === undefined ? '' : number(rate, 2)} | ${part} | ${peer} |`).join('\n')}
+
+Targets: onnx sampling at least 5,000 tokens/s at batch 16: ${number(onnxSampling.tokensPerSecond)}, ${met(onnxSampling.tokensPerSecond >= 5000)}.
+tfjs (wasm) train step under 3 s: ${number(tfjsTrainMs)} ms, ${met(tfjsTrainMs < 3000)}. Weight sync under 50 ms: ${number(syncMs, 1)} ms, ${met(syncMs < 50)}.
+${torch ? '' : '\nPyTorch was not installed when this ran (`apt-get install python3-torch`): the peer column says so.\n'}<!-- backends:end -->`;
+
+process.stdout.write(`${section}\n`);
+const benchmarksPath = join(repositoryRoot, 'BENCHMARKS.md');
+let document = readFileSync(benchmarksPath, 'utf8');
+document = document.includes('<!-- backends:start -->')
+  ? document.replace(/<!-- backends:start -->[\s\S]*<!-- backends:end -->/, section)
+  : `${document.trimEnd()}\n\n${section}\n`;
+writeFileSync(benchmarksPath, document);
