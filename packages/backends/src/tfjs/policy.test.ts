@@ -127,4 +127,42 @@ describe('the tfjs policy on a batch', () => {
       }
     }
   });
+
+  it('takes the same step whether the batch runs in one pass or one sequence per micro-batch', async () => {
+    const whole = await create();
+    const split = await createTfjsPolicy({
+      model: { config, weights: await whole.readWeights(), tokenizer: createByteTokenizer() },
+      backend: 'wasm',
+      optimizer: { learningRate: 0.01 },
+      microBatchBudget: 1,
+    });
+    const sequences = [
+      { promptTokenIds: [10, 20, 30], completionTokenIds: [40, 50], advantage: 1 },
+      { promptTokenIds: [1], completionTokenIds: [2, 3, 4, 5, 6, 7, 8], advantage: -0.5 },
+      { promptTokenIds: [99, 98, 97, 96, 95], completionTokenIds: [256], advantage: 2 },
+    ].map(({ advantage, ...sequence }) => ({
+      ...sequence,
+      oldLogProbs: sequence.completionTokenIds.map(() => -5.5),
+      advantages: sequence.completionTokenIds.map(() => advantage),
+      lossMask: sequence.completionTokenIds.map((_, index) => (index === 1 ? 0 : 1)),
+    }));
+    const batch = { sequences, temperature: 1, loss: { clipRatio: 0.2, entropyCoefficient: 0.01 } };
+    const [left, right] = [await whole.doTrainStep(batch), await split.doTrainStep(batch)];
+    for (const key of [
+      'loss',
+      'policyLoss',
+      'entropy',
+      'clipFraction',
+      'approximateKl',
+      'gradientNorm',
+    ] as const)
+      expect(Math.abs(left[key] - right[key])).toBeLessThan(1e-5);
+    expect(left.tokenCount).toBe(right.tokenCount);
+    const after = [await whole.readWeights(), await split.readWeights()];
+    for (const [name, { data }] of after[0] ?? [])
+      for (const [index, value] of data.entries())
+        expect(Math.abs(value - (after[1]?.get(name)?.data[index] as number))).toBeLessThan(1e-5);
+    await whole.doDispose();
+    await split.doDispose();
+  });
 });

@@ -13,6 +13,7 @@ import {
   ResourceClosedError,
   type TokenSequence,
   type TrainBatch,
+  type TrainSequence,
   type TrainStepResult,
 } from '@azr/core';
 import { writeModelDirectory } from '../model/directory.js';
@@ -44,11 +45,16 @@ export interface TfjsPolicySettings {
   readonly optimizer?: Partial<OptimizerSettings>;
   /** Names the model in events. Default: the folder, or `preset:<name>`. */
   readonly modelId?: string;
+  /**
+   * Largest `sequences x length^2` of one forward and backward pass (attention memory grows with it): a train
+   * step or scoring call over more is split into micro-batches whose gradients are summed. Default `2**20`
+   * (the benchmark batch, 16 x 128, in one pass; a sequence of 1,024 tokens alone), which keeps the wasm
+   * backend within its memory on the tiny preset.
+   */
+  readonly microBatchBudget?: number;
 }
 
 const OPTIMIZER_FILE = 'optimizer.safetensors';
-/** Sequences scored in one forward pass by doComputeLogProbs. */
-const SCORING_BATCH = 16;
 let nextPolicyNumber = 0;
 
 /**
@@ -61,6 +67,8 @@ export async function createTfjsPolicy(settings: TfjsPolicySettings): Promise<Ll
   const { tf } = await initializeTfjs({ backend: settings.backend ?? 'auto' });
   const optimizer: OptimizerSettings = { ...DEFAULT_OPTIMIZER_SETTINGS, ...settings.optimizer };
   assertNumberInRange('optimizer.learningRate', optimizer.learningRate, { minimum: 0 });
+  const microBatchBudget = settings.microBatchBudget ?? 2 ** 20;
+  assertNumberInRange('microBatchBudget', microBatchBudget, { minimum: 1 });
   const source = settings.model;
   const { config, weights, tokenizer, modelId } = await resolveLlamaModel(source, settings.modelId);
 
@@ -208,8 +216,7 @@ export async function createTfjsPolicy(settings: TfjsPolicySettings): Promise<Ll
       assertNumberInRange('temperature', request.temperature, { minimum: Number.MIN_VALUE });
       const scored = request.sequences.filter((sequence) => sequence.completionTokenIds.length > 0);
       const results = new Map<TokenSequence, number[]>();
-      for (let start = 0; start < scored.length; start += SCORING_BATCH) {
-        const chunk = scored.slice(start, start + SCORING_BATCH);
+      for (const chunk of microBatches(scored, microBatchBudget)) {
         const { ids, targets, length } = layOut(chunk);
         const values = tf.tidy(() => tokenLogProbs(ids, targets, request.temperature, false).logProbs);
         const grid = await values.data();
@@ -240,52 +247,75 @@ export async function createTfjsPolicy(settings: TfjsPolicySettings): Promise<Ll
       }
       const { clipRatio, entropyCoefficient } = batch.loss;
       const trainable = [...variables.values()];
-      const { ids, targets, length, place } = layOut(sequences);
-      const shape: [number, number] = [sequences.length, length];
-      const maskGrid = place((sequence) =>
-        sequence.completionTokenIds.map((_, index) => ((sequence.lossMask?.[index] ?? 1) === 0 ? 0 : 1)),
+      const lossMaskOf = (sequence: TrainSequence): number[] =>
+        sequence.completionTokenIds.map((_, index) => ((sequence.lossMask?.[index] ?? 1) === 0 ? 0 : 1));
+      const tokenCount = sequences.reduce(
+        (total, sequence) => total + lossMaskOf(sequence).reduce((sum, value) => sum + value, 0),
+        0,
       );
-      const tokenCount = maskGrid.reduce((total, value) => total + value, 0);
       const denominator = Math.max(tokenCount, 1);
-      const mask = tf.tensor2d(maskGrid, shape);
-      const old = tf.tensor2d(
-        place((sequence) => sequence.oldLogProbs),
-        shape,
-      );
-      const advantages = tf.tensor2d(
-        place((sequence) => sequence.advantages),
-        shape,
-      );
-      // Statistics are read after the update; the loss function keeps the tensors they need.
-      let kept: { current: Tensor; entropy: Tensor; surrogate: Tensor; clipped: Tensor } | undefined;
-      const { value, grads } = tf.variableGrads(() => {
-        const { logProbs: current, entropy } = tokenLogProbs(ids, targets, batch.temperature, true);
-        const ratio = tf.exp(tf.sub(current, old));
-        const unclipped = tf.mul(ratio, advantages);
-        const clippedObjective = tf.mul(tf.clipByValue(ratio, 1 - clipRatio, 1 + clipRatio), advantages);
-        const surrogate = tf.neg(tf.minimum(unclipped, clippedObjective));
-        const perToken = tf.sub(surrogate, tf.mul(entropy, entropyCoefficient));
-        kept = {
-          current: tf.keep(current),
-          entropy: tf.keep(entropy),
-          surrogate: tf.keep(surrogate),
-          clipped: tf.keep(tf.cast(tf.less(clippedObjective, unclipped), 'float32')),
-        };
-        return tf.div(tf.sum(tf.mul(perToken, mask)), denominator) as ReturnType<TfjsModule['scalar']>;
-      }, trainable);
-      const loss = (await value.data())[0] as number;
-      value.dispose();
-      const statistics = tf.tidy(() => {
-        const { current, entropy, surrogate, clipped } = kept as NonNullable<typeof kept>;
-        const masked = (tensor: Tensor) => tf.sum(tf.mul(tensor, mask)).dataSync()[0] as number;
-        return {
-          policyLoss: masked(surrogate) / denominator,
-          entropy: masked(entropy) / denominator,
-          clipFraction: masked(clipped) / denominator,
-          approximateKl: masked(tf.sub(old, current)) / denominator,
-        };
-      });
-      for (const tensor of [...Object.values(kept ?? {}), mask, old, advantages]) tensor.dispose();
+      // One forward and backward pass per micro-batch, gradients summed: the loss is a token mean over the
+      // whole batch either way, and memory stays bounded for long sequences.
+      const grads: Record<string, Tensor> = {};
+      const sums = { loss: 0, policyLoss: 0, entropy: 0, clipped: 0, kl: 0 };
+      for (const chunk of microBatches(sequences, microBatchBudget)) {
+        batch.signal?.throwIfAborted();
+        const { ids, targets, length, place } = layOut(chunk);
+        const shape: [number, number] = [chunk.length, length];
+        const mask = tf.tensor2d(place(lossMaskOf), shape);
+        const old = tf.tensor2d(
+          place((sequence) => sequence.oldLogProbs),
+          shape,
+        );
+        const advantages = tf.tensor2d(
+          place((sequence) => sequence.advantages),
+          shape,
+        );
+        // Statistics are read after the pass; the loss function keeps the tensors they need.
+        let kept: { current: Tensor; entropy: Tensor; surrogate: Tensor; clipped: Tensor } | undefined;
+        const { value, grads: chunkGrads } = tf.variableGrads(() => {
+          const { logProbs: current, entropy } = tokenLogProbs(ids, targets, batch.temperature, true);
+          const ratio = tf.exp(tf.sub(current, old));
+          const unclipped = tf.mul(ratio, advantages);
+          const clippedObjective = tf.mul(tf.clipByValue(ratio, 1 - clipRatio, 1 + clipRatio), advantages);
+          const surrogate = tf.neg(tf.minimum(unclipped, clippedObjective));
+          const perToken = tf.sub(surrogate, tf.mul(entropy, entropyCoefficient));
+          kept = {
+            current: tf.keep(current),
+            entropy: tf.keep(entropy),
+            surrogate: tf.keep(surrogate),
+            clipped: tf.keep(tf.cast(tf.less(clippedObjective, unclipped), 'float32')),
+          };
+          return tf.div(tf.sum(tf.mul(perToken, mask)), denominator) as ReturnType<TfjsModule['scalar']>;
+        }, trainable);
+        sums.loss += (await value.data())[0] as number;
+        value.dispose();
+        tf.tidy(() => {
+          const { current, entropy, surrogate, clipped } = kept as NonNullable<typeof kept>;
+          const masked = (tensor: Tensor) => tf.sum(tf.mul(tensor, mask)).dataSync()[0] as number;
+          sums.policyLoss += masked(surrogate);
+          sums.entropy += masked(entropy);
+          sums.clipped += masked(clipped);
+          sums.kl += masked(tf.sub(old, current));
+        });
+        for (const tensor of [...Object.values(kept ?? {}), mask, old, advantages]) tensor.dispose();
+        for (const [name, gradient] of Object.entries(chunkGrads)) {
+          const total = grads[name];
+          if (total === undefined) grads[name] = gradient;
+          else {
+            grads[name] = tf.add(total, gradient);
+            total.dispose();
+            gradient.dispose();
+          }
+        }
+      }
+      const loss = sums.loss;
+      const statistics = {
+        policyLoss: sums.policyLoss / denominator,
+        entropy: sums.entropy / denominator,
+        clipFraction: sums.clipped / denominator,
+        approximateKl: sums.kl / denominator,
+      };
       const gradientNorm = tf.tidy(() =>
         Math.sqrt(
           Object.values(grads).reduce(
@@ -407,4 +437,30 @@ async function readOptimizerState(
 /** Whether a weight is a projection, kept `[in, out]` in tfjs and `[out, in]` on disk. */
 function isProjection(name: string, shape: readonly number[]): boolean {
   return shape.length === 2 && name !== 'model.embed_tokens.weight';
+}
+
+/**
+ * Splits sequences, in order, into runs whose `count x longest^2` stays within `budget` (a sequence longer
+ * than the budget allows goes alone).
+ */
+function microBatches<Sequence extends TokenSequence>(
+  sequences: readonly Sequence[],
+  budget: number,
+): Sequence[][] {
+  const chunks: Sequence[][] = [];
+  let current: Sequence[] = [];
+  let longest = 0;
+  for (const sequence of sequences) {
+    const length = sequence.promptTokenIds.length + sequence.completionTokenIds.length;
+    const nextLongest = Math.max(longest, length);
+    if (current.length > 0 && (current.length + 1) * nextLongest ** 2 > budget) {
+      chunks.push(current);
+      current = [];
+      longest = 0;
+    }
+    current.push(sequence);
+    longest = Math.max(longest, length);
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
 }

@@ -51,7 +51,8 @@ function options(
   };
 }
 
-describe('the self-play trainer', () => {
+// Each test runs real trainer steps; under a loaded 2-core machine a few take more than vitest's 5 s default.
+describe('the self-play trainer', { timeout: 60_000 }, () => {
   it('runs steps that exercise all six (mode x role) groups', async () => {
     const trainer = createSelfPlayTrainer(options());
     const results = [await trainer.runStep(), await trainer.runStep()];
