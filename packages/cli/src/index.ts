@@ -2,17 +2,33 @@ import { AzrError } from '@azr/core';
 import { CommanderError } from 'commander';
 import { type CliOutput, createProgram } from './program.js';
 
+export { type EvalOptions, type EvalRecord, evaluateModel } from './commands/eval.js';
 export {
   collectEnvironmentReport,
   type EnvironmentReport,
   formatEnvironmentReport,
   type RuntimeStatus,
 } from './commands/info.js';
+export { starterConfig, writeStarterConfig } from './commands/init.js';
+export { type TrainOptions, type TrainOutcome, train } from './commands/train.js';
+export {
+  DEFAULT_TRAIN_CONFIG,
+  parseTrainConfig,
+  readTrainConfig,
+  resolveTrainConfig,
+  TRAIN_ENGINES,
+  type TrainConfig,
+  type TrainConfigInput,
+  type TrainEngine,
+  trainConfigSchema,
+} from './config/config.js';
 export { type CliOutput, createProgram } from './program.js';
+export { readRunData, renderReport, writeReport } from './report/write-report.js';
 
 const processOutput: CliOutput = {
   out: (text) => process.stdout.write(text),
   error: (text) => process.stderr.write(text),
+  isTerminal: process.stdout.isTTY === true,
 };
 
 /**

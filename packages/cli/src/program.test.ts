@@ -20,7 +20,10 @@ describe('azr', () => {
     const { code, out } = await run('--help');
     expect(code).toBe(0);
     expect(out).toContain('Usage: azr');
-    expect(out).toMatch(/Commands:\n\s+info/);
+    const commands = [...out.slice(out.indexOf('Commands:')).matchAll(/^ {2}(\w+)/gm)].map(
+      (match) => match[1],
+    );
+    expect(commands).toEqual(['train', 'report', 'eval', 'init', 'info', 'help']);
   });
 
   it('prints help when run without arguments', async () => {

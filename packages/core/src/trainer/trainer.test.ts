@@ -90,6 +90,25 @@ describe('the self-play trainer', { timeout: 60_000 }, () => {
     );
   });
 
+  it('reports each step to onStep before checkpointing it, and stops when asked', async () => {
+    const runDirectory = await temporaryDirectory();
+    const trainer = createSelfPlayTrainer(options([], { runDirectory }));
+    const controller = new AbortController();
+    const seen: number[] = [];
+    const outcome = await trainer.run({
+      steps: 5,
+      signal: controller.signal,
+      onStep: async (result) => {
+        seen.push(result.step);
+        expect(result.proposals.length).toBeGreaterThan(0);
+        if (result.step === 2) controller.abort();
+      },
+    });
+    expect(seen).toEqual([1, 2]);
+    expect(outcome.reason).toBe('interrupted');
+    expect((await readFile(join(runDirectory, 'checkpoints', 'latest'), 'utf8')).trim()).toContain('2');
+  });
+
   it('survives degenerate steps: every completion malformed, every reward equal', async () => {
     const trainer = createSelfPlayTrainer(
       options([], { policy: new MockPolicyModel({ script: ['no format at all'] }) }),

@@ -59,6 +59,11 @@ export interface RunOptions {
   readonly untilStep?: number;
   /** Stops the run after the current step; a checkpoint is written first when there is a run directory. */
   readonly signal?: AbortSignal;
+  /**
+   * Called after each step with its outcome (every proposal and solution, with rewards and verdicts), before
+   * that step's checkpoint: for samples, progress displays and custom logging. A throw ends the run.
+   */
+  readonly onStep?: (result: StepResult) => void | Promise<void>;
 }
 
 /** The outcome of one step. */
@@ -289,7 +294,8 @@ function build(
           reason = 'interrupted';
           break;
         }
-        await runStep();
+        const result = await runStep();
+        await runOptions.onStep?.(result);
         if (options.runDirectory !== undefined && state.step % settings.checkpointEvery === 0)
           await checkpoint();
       }

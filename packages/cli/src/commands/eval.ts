@@ -1,0 +1,127 @@
+import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import {
+  ConfigError,
+  type EvaluationReport,
+  evaluate,
+  loadEvaluationSuite,
+  ModelFormatError,
+  type PolicyModelV1,
+  type TaskLanguage,
+} from '@azr/core';
+import { RUN_FILES } from '../train/run-directory.js';
+
+/** Options of `azr eval`. */
+export interface EvalOptions {
+  /** A model folder, an ONNX export's folder, or a run directory (its latest checkpoint). */
+  readonly model: string;
+  /** A JSONL suite (`@azr/core` evaluation format, CRUXEval layout included). */
+  readonly suite: string;
+  readonly language?: TaskLanguage;
+  readonly engine?: 'onnx' | 'tfjs';
+  readonly samples?: number;
+  readonly maxTokens?: number;
+  readonly out?: string;
+}
+
+/** What `azr eval` writes: the report, plus where it came from. */
+export interface EvalRecord extends Omit<EvaluationReport, 'tasks'> {
+  readonly model: string;
+  readonly suite: string;
+  readonly samples: number;
+}
+
+/** The language the suite's first line names; CRUXEval's lines name none and are Python. */
+function suiteLanguage(text: string): TaskLanguage {
+  const first = text.split('\n').find((line) => line.trim() !== '');
+  try {
+    const language = (JSON.parse(first ?? '{}') as { language?: unknown }).language;
+    if (language === 'javascript' || language === 'python') return language;
+  } catch {
+    // loadEvaluationSuite names the bad line.
+  }
+  return 'python';
+}
+
+const exists = (path: string) =>
+  access(path).then(
+    () => true,
+    () => false,
+  );
+
+/** The folder holding the model to evaluate: a model folder, or the policy of a run's latest checkpoint. */
+export async function resolveModelFolder(path: string): Promise<string> {
+  if ((await exists(join(path, 'model.safetensors'))) || (await exists(join(path, 'model.onnx'))))
+    return path;
+  const pointer = join(path, RUN_FILES.checkpoints, 'latest');
+  if (await exists(pointer)) {
+    const name = (await readFile(pointer, 'utf8')).trim();
+    return join(path, RUN_FILES.checkpoints, name, 'policy');
+  }
+  if (await exists(join(path, 'genai_config.json'))) return path;
+  throw new ModelFormatError(
+    `${path} is neither a model folder (model.safetensors or an ONNX export) nor a run directory with a checkpoint.`,
+    { path },
+  );
+}
+
+async function loadPolicy(folder: string, engine: 'onnx' | 'tfjs'): Promise<PolicyModelV1> {
+  if (engine === 'tfjs') {
+    const { createTfjsPolicy } = await import('@azr/backends/tfjs');
+    return createTfjsPolicy({ model: { directory: folder } });
+  }
+  const { createOnnxPolicy } = await import('@azr/backends/onnx');
+  return createOnnxPolicy({ model: { directory: folder } });
+}
+
+/** `azr eval`: accuracy per mode of a model on a suite; printed, and written as JSON with `out`. */
+export async function evaluateModel(
+  options: EvalOptions,
+  write: (text: string) => void,
+): Promise<EvalRecord> {
+  let text: string;
+  try {
+    text = await readFile(options.suite, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`Cannot read the suite ${options.suite}: ${(error as Error).message}`, {
+      field: 'suite',
+    });
+  }
+  const language = options.language ?? suiteLanguage(text);
+  const { createJavaScriptExecutor, createPythonExecutor } = await import('@azr/executor');
+  const executor = language === 'python' ? createPythonExecutor() : createJavaScriptExecutor();
+  let policy: PolicyModelV1 | undefined;
+  try {
+    const tasks = await loadEvaluationSuite(text, executor, { language });
+    if (tasks.length === 0) throw new ConfigError(`${options.suite} holds no tasks.`, { field: 'suite' });
+    const folder = await resolveModelFolder(options.model);
+    policy = await loadPolicy(folder, options.engine ?? 'onnx');
+    const samples = options.samples ?? 1;
+    write(
+      `evaluating ${folder} on ${tasks.length} tasks of ${options.suite} (${samples === 1 ? 'greedy' : `${samples} samples`})\n`,
+    );
+    const report = await evaluate({
+      policy,
+      executor,
+      tasks,
+      samples,
+      ...(options.maxTokens === undefined ? {} : { maxTokens: options.maxTokens }),
+    });
+    const record: EvalRecord = { model: folder, suite: options.suite, samples, modes: report.modes };
+    for (const [mode, result] of Object.entries(report.modes)) {
+      const ks = Object.entries(result.passAtK)
+        .map(([k, value]) => `pass@${k} ${(100 * value).toFixed(1)}%`)
+        .join('  ');
+      write(`${mode.padEnd(10)} ${String(result.tasks).padStart(5)} tasks  ${ks}\n`);
+    }
+    if (options.out !== undefined) {
+      await mkdir(dirname(options.out), { recursive: true });
+      await writeFile(options.out, `${JSON.stringify(record, null, 2)}\n`);
+      write(`written to ${options.out}\n`);
+    }
+    return record;
+  } finally {
+    await policy?.doDispose();
+    await executor.close();
+  }
+}

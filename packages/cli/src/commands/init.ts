@@ -1,0 +1,57 @@
+import { access, writeFile } from 'node:fs/promises';
+import { ConfigError } from '@azr/core';
+import { DEFAULT_TRAIN_CONFIG } from '../config/config.js';
+
+/** The commented starter config `azr init` writes (JSON with comments, which `azr train` reads). */
+export function starterConfig(): string {
+  const defaults = DEFAULT_TRAIN_CONFIG;
+  return `// azr.config.json: settings of \`azr train\`. Every field is optional; what is shown is the default.
+// Command-line options (--steps, --seed, --engine, --language, --model, --out) override these.
+{
+  // The model: a tiny Llama-family model from scratch ({ "preset": "tiny" }), or a Hugging Face style folder
+  // with config.json, model.safetensors and tokenizer.json ({ "directory": "models/my-model" }).
+  "model": { "preset": "tiny" },
+
+  // hybrid: generate on onnxruntime, train on TensorFlow.js. tfjs: TensorFlow.js alone.
+  "engine": "${defaults.engine}",
+
+  // The language of the proposed programs: javascript (isolated-vm) or python (Pyodide).
+  "language": "${defaults.language}",
+
+  // Self-play steps in total, and the seed of every random choice.
+  "steps": ${defaults.steps},
+  "seed": ${defaults.seed},
+
+  // Where the run goes (default: runs/azr-<date>-<time>).
+  // "out": "runs/first",
+
+  "trainer": {
+    // Proposals per mode per step, and tasks solved per mode per step (the paper: 64).
+    "batchSize": ${defaults.trainer.batchSize},
+    // Solver rollouts that estimate each valid proposal's solve rate (the learnability reward).
+    "learnabilityRollouts": ${defaults.trainer.learnabilityRollouts},
+    // Sampling of every completion.
+    "sampling": { "temperature": 1, "topP": 1, "maxTokens": ${defaults.trainer.sampling?.maxTokens} },
+    // Steps between checkpoints (one is also written at the end and on Ctrl-C).
+    "checkpointEvery": ${defaults.trainer.checkpointEvery}
+  },
+
+  // AdamW. A model trained from scratch needs a far larger learning rate than the paper's 1e-6.
+  "optimizer": { "learningRate": ${defaults.optimizer.learningRate}, "maxGradientNorm": 1 },
+
+  // Sandbox worker processes, and the time limit of one program run.
+  "executor": { "workers": ${defaults.executor.workers}, "timeoutMs": 100 }
+}
+`;
+}
+
+/** `azr init`: writes the starter config; refuses to overwrite one unless `force`. */
+export async function writeStarterConfig(path: string, force: boolean): Promise<void> {
+  const present = await access(path).then(
+    () => true,
+    () => false,
+  );
+  if (present && !force)
+    throw new ConfigError(`${path} already exists; pass --force to overwrite it.`, { field: 'path' });
+  await writeFile(path, starterConfig());
+}

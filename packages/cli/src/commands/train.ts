@@ -1,0 +1,158 @@
+import { access } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import {
+  createJsonlMetricsSink,
+  createSelfPlayTrainer,
+  createUhOhMonitor,
+  type ExecutorV1,
+  type MetricsSinkV1,
+  type PolicyModelV1,
+  resumeSelfPlayTrainer,
+  type SelfPlayTrainer,
+} from '@azr/core';
+import {
+  readTrainConfig,
+  resolveTrainConfig,
+  type TrainConfig,
+  type TrainConfigInput,
+  type TrainEngine,
+} from '../config/config.js';
+import { writeReport } from '../report/write-report.js';
+import { createTrainingPolicy, modelSource } from '../train/policy.js';
+import { createProgressSink, type ProgressOutput } from '../train/progress.js';
+import {
+  assertFreshRunDirectory,
+  createFlaggedSink,
+  createRunDirectory,
+  defaultRunDirectory,
+  RUN_FILES,
+  readRunConfig,
+  truncateRunLogs,
+  writeBuffers,
+  writeSamples,
+} from '../train/run-directory.js';
+
+/** Options of `azr train`, as parsed from the command line. */
+export interface TrainOptions {
+  readonly config?: string;
+  readonly model?: string;
+  readonly engine?: TrainEngine;
+  readonly language?: 'javascript' | 'python';
+  readonly steps?: number;
+  readonly seed?: number;
+  readonly out?: string;
+  readonly resume?: string;
+}
+
+/** What `azr train` hands back (for tests): where the run is and how it ended. */
+export interface TrainOutcome {
+  readonly runDirectory: string;
+  readonly step: number;
+  readonly reason: 'completed' | 'interrupted';
+}
+
+async function createExecutor(config: TrainConfig): Promise<ExecutorV1> {
+  const { createJavaScriptExecutor, createPythonExecutor } = await import('@azr/executor');
+  const settings = {
+    ...(config.executor.workers === undefined ? {} : { workers: config.executor.workers }),
+    ...(config.executor.timeoutMs === undefined ? {} : { timeoutMs: config.executor.timeoutMs }),
+  };
+  return config.language === 'python' ? createPythonExecutor(settings) : createJavaScriptExecutor(settings);
+}
+
+/**
+ * `azr train`: the whole Absolute Zero loop with the real executor and a real model, into a run directory
+ * (config, metrics, samples, buffers, checkpoints, flagged outputs, report). `signal` stops it after the current
+ * step, with a checkpoint (the CLI wires it to Ctrl-C).
+ */
+export async function train(
+  options: TrainOptions,
+  output: ProgressOutput,
+  signal?: AbortSignal,
+): Promise<TrainOutcome> {
+  let runDirectory: string;
+  let config: TrainConfig;
+  if (options.resume !== undefined) {
+    runDirectory = options.resume;
+    const recorded = await readRunConfig(runDirectory);
+    config = options.steps === undefined ? recorded : { ...recorded, steps: options.steps };
+  } else {
+    let file: TrainConfigInput = {};
+    const configPath =
+      options.config ??
+      ((await access('azr.config.json').then(
+        () => true,
+        () => false,
+      ))
+        ? 'azr.config.json'
+        : undefined);
+    if (configPath !== undefined) {
+      file = await readTrainConfig(configPath);
+      // A model folder named in a config file is relative to that file; the run records it absolute.
+      if (file.model !== undefined && 'directory' in file.model)
+        file = { ...file, model: { directory: resolve(dirname(configPath), file.model.directory) } };
+    }
+    config = resolveTrainConfig(file, {
+      ...(options.engine === undefined ? {} : { engine: options.engine }),
+      ...(options.language === undefined ? {} : { language: options.language }),
+      ...(options.steps === undefined ? {} : { steps: options.steps }),
+      ...(options.seed === undefined ? {} : { seed: options.seed }),
+      ...(options.model === undefined ? {} : { modelDirectory: resolve(options.model) }),
+    });
+    runDirectory = options.out ?? file.out ?? defaultRunDirectory();
+  }
+
+  const executor = await createExecutor(config);
+  let policy: PolicyModelV1 | undefined;
+  let trainer: SelfPlayTrainer;
+  const sinks = (): MetricsSinkV1[] => [
+    createJsonlMetricsSink(join(runDirectory, RUN_FILES.metrics)),
+    createFlaggedSink(runDirectory),
+    createProgressSink(output, config.steps),
+  ];
+  try {
+    if (options.resume !== undefined) {
+      trainer = await resumeSelfPlayTrainer({
+        runDirectory,
+        executor,
+        sinks: sinks(),
+        monitors: [createUhOhMonitor()],
+        runId: basename(runDirectory),
+        loadPolicy: async (directory) => {
+          policy = await createTrainingPolicy(config.engine, { directory }, config.optimizer);
+          return policy;
+        },
+      });
+      await truncateRunLogs(runDirectory, trainer.step);
+    } else {
+      await assertFreshRunDirectory(runDirectory);
+      policy = await createTrainingPolicy(config.engine, modelSource(config), config.optimizer);
+      await createRunDirectory(runDirectory, config);
+      output.write(`run directory: ${runDirectory}\n`);
+      trainer = createSelfPlayTrainer({
+        policy,
+        executor,
+        settings: { ...config.trainer, seed: config.seed, language: config.language },
+        sinks: sinks(),
+        monitors: [createUhOhMonitor()],
+        runDirectory,
+        runId: basename(runDirectory),
+      });
+    }
+    const { reason } = await trainer.run({
+      untilStep: config.steps,
+      ...(signal === undefined ? {} : { signal }),
+      onStep: (result) => writeSamples(runDirectory, result),
+    });
+    await writeBuffers(runDirectory, trainer);
+    const report = await writeReport(runDirectory);
+    output.write(
+      `${reason === 'completed' ? 'finished' : 'stopped'} at step ${trainer.step}; checkpoint in ${join(runDirectory, RUN_FILES.checkpoints)}, report in ${report}\n`,
+    );
+    if (reason === 'interrupted') output.write(`continue with: azr train --resume ${runDirectory}\n`);
+    return { runDirectory, step: trainer.step, reason };
+  } finally {
+    await policy?.doDispose();
+    await executor.close();
+  }
+}

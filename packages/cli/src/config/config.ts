@@ -1,0 +1,199 @@
+import { readFile } from 'node:fs/promises';
+import { ConfigError, type OptimizerSettings, type TrainerSettingsInput } from '@azr/core';
+import { type ParseError, parse, printParseErrorCode } from 'jsonc-parser';
+import { z } from 'zod';
+
+/** Engines `azr train` can train with. */
+export const TRAIN_ENGINES = ['hybrid', 'tfjs', 'onnx'] as const;
+export type TrainEngine = (typeof TRAIN_ENGINES)[number];
+
+const positiveInteger = z.number().int().positive();
+const probability = z.number().gt(0).lte(1);
+
+const modelSchema = z.union([
+  z.strictObject({
+    preset: z.enum(['tiny']),
+    seed: z.number().int().nonnegative().optional(),
+  }),
+  z.strictObject({ directory: z.string().min(1) }),
+]);
+
+const trainerSchema = z.strictObject({
+  batchSize: positiveInteger.optional(),
+  references: positiveInteger.optional(),
+  learnabilityRollouts: positiveInteger.optional(),
+  sampling: z
+    .strictObject({
+      temperature: z.number().positive().optional(),
+      topP: probability.optional(),
+      maxTokens: positiveInteger.optional(),
+    })
+    .optional(),
+  advantageEstimator: z.enum(['trr++', 'grpo']).optional(),
+  loss: z
+    .strictObject({
+      clipRatio: z.number().min(0).max(1).optional(),
+      entropyCoefficient: z.number().min(0).optional(),
+    })
+    .optional(),
+  rewards: z
+    .strictObject({
+      wellFormedWrongReward: z.number().optional(),
+      malformedReward: z.number().optional(),
+      proposerRewardVariant: z.enum(['paper', 'reference-code']).optional(),
+    })
+    .optional(),
+  miniBatchSize: positiveInteger.optional(),
+  bufferCapacity: positiveInteger.optional(),
+  bufferEviction: z.enum(['evict-oldest', 'reject-new']).optional(),
+  checkpointEvery: positiveInteger.optional(),
+});
+
+const optimizerSchema = z.strictObject({
+  learningRate: z.number().positive().optional(),
+  beta1: z.number().min(0).lt(1).optional(),
+  beta2: z.number().min(0).lt(1).optional(),
+  epsilon: z.number().positive().optional(),
+  weightDecay: z.number().min(0).optional(),
+  maxGradientNorm: z.number().positive().optional(),
+});
+
+const executorSchema = z.strictObject({
+  workers: positiveInteger.optional(),
+  timeoutMs: positiveInteger.optional(),
+});
+
+/** The schema of `azr.config.json` (comments allowed). Every field is optional; see {@link DEFAULT_TRAIN_CONFIG}. */
+export const trainConfigSchema = z.strictObject({
+  $schema: z.string().optional(),
+  model: modelSchema.optional(),
+  engine: z.enum(TRAIN_ENGINES).optional(),
+  language: z.enum(['javascript', 'python']).optional(),
+  steps: positiveInteger.optional(),
+  seed: z.number().int().nonnegative().optional(),
+  out: z.string().min(1).optional(),
+  trainer: trainerSchema.optional(),
+  optimizer: optimizerSchema.optional(),
+  executor: executorSchema.optional(),
+});
+
+/** A config as written (every field optional). */
+export type TrainConfigInput = z.infer<typeof trainConfigSchema>;
+
+/** A config with every default filled in: what a run directory's `config.json` records. */
+export interface TrainConfig {
+  readonly model: { readonly preset: 'tiny'; readonly seed: number } | { readonly directory: string };
+  readonly engine: TrainEngine;
+  readonly language: 'javascript' | 'python';
+  readonly steps: number;
+  readonly seed: number;
+  readonly trainer: Omit<TrainerSettingsInput, 'seed' | 'language'>;
+  readonly optimizer: Partial<OptimizerSettings>;
+  readonly executor: { readonly workers?: number; readonly timeoutMs?: number };
+}
+
+/** A copy without the properties whose value is `undefined` (zod's optional fields), at every depth. */
+function compact<T>(value: T): T {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return value;
+  return Object.fromEntries(
+    Object.entries(value)
+      .filter(([, entry]) => entry !== undefined)
+      .map(([key, entry]) => [key, compact(entry)]),
+  ) as T;
+}
+
+/**
+ * The embedded default: a tiny Llama-family model trained from scratch on the CPU (generation on onnxruntime,
+ * updates on TensorFlow.js), JavaScript tasks, short completions, a learning rate for a model that starts from
+ * random weights.
+ */
+export const DEFAULT_TRAIN_CONFIG: TrainConfig = Object.freeze({
+  model: { preset: 'tiny', seed: 0 },
+  engine: 'hybrid',
+  language: 'javascript',
+  steps: 10,
+  seed: 0,
+  trainer: { batchSize: 8, learnabilityRollouts: 4, sampling: { maxTokens: 192 }, checkpointEvery: 5 },
+  optimizer: { learningRate: 1e-4 },
+  executor: { workers: 2 },
+}) as TrainConfig;
+
+/** Formats zod issues as `field.path: message` lines. */
+function describeIssues(error: z.ZodError, source: string): string {
+  return error.issues
+    .map((issue) => {
+      const path = issue.path.map(String).join('.') || '(top level)';
+      return `${source}: ${path}: ${issue.message}`;
+    })
+    .join('\n');
+}
+
+/** Validates a config object, with a `ConfigError` that names each bad field. */
+export function parseTrainConfig(value: unknown, source: string): TrainConfigInput {
+  const result = trainConfigSchema.safeParse(value);
+  if (!result.success) {
+    const first = result.error.issues[0];
+    throw new ConfigError(describeIssues(result.error, source), {
+      field: first ? first.path.map(String).join('.') : '',
+    });
+  }
+  return result.data;
+}
+
+/** Reads `azr.config.json` (JSON with comments). A missing file, bad JSON or a bad field is a `ConfigError`. */
+export async function readTrainConfig(path: string): Promise<TrainConfigInput> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`Cannot read the config file ${path}: ${(error as Error).message}`, {
+      field: 'config',
+    });
+  }
+  const errors: ParseError[] = [];
+  const value = parse(text, errors, { allowTrailingComma: true, disallowComments: false });
+  const firstError = errors[0];
+  if (firstError !== undefined) {
+    const before = text.slice(0, firstError.offset);
+    const line = before.split('\n').length;
+    const column = firstError.offset - before.lastIndexOf('\n');
+    throw new ConfigError(
+      `${path}:${line}:${column}: ${printParseErrorCode(firstError.error)} (the file must be JSON; comments are allowed).`,
+      { field: 'config' },
+    );
+  }
+  return parseTrainConfig(value, path);
+}
+
+/** Fills in defaults: the config file's values over the embedded default, and command-line options over both. */
+export function resolveTrainConfig(
+  file: TrainConfigInput,
+  overrides: Partial<Pick<TrainConfig, 'engine' | 'language' | 'steps' | 'seed'>> & {
+    readonly modelDirectory?: string;
+  },
+): TrainConfig {
+  const seed = overrides.seed ?? file.seed ?? DEFAULT_TRAIN_CONFIG.seed;
+  const model =
+    overrides.modelDirectory !== undefined
+      ? { directory: overrides.modelDirectory }
+      : file.model !== undefined
+        ? 'preset' in file.model
+          ? { preset: file.model.preset, seed: file.model.seed ?? seed }
+          : { directory: file.model.directory }
+        : { preset: 'tiny' as const, seed };
+  const defaults = DEFAULT_TRAIN_CONFIG;
+  return {
+    model,
+    engine: overrides.engine ?? file.engine ?? defaults.engine,
+    language: overrides.language ?? file.language ?? defaults.language,
+    steps: overrides.steps ?? file.steps ?? defaults.steps,
+    seed,
+    trainer: compact({
+      ...defaults.trainer,
+      ...file.trainer,
+      sampling: { ...defaults.trainer.sampling, ...file.trainer?.sampling },
+    }) as TrainConfig['trainer'],
+    optimizer: compact({ ...defaults.optimizer, ...file.optimizer }) as TrainConfig['optimizer'],
+    executor: compact({ ...defaults.executor, ...file.executor }) as TrainConfig['executor'],
+  };
+}

@@ -1,0 +1,108 @@
+import type { StepEndEvent, TrainerEvent } from '@azr/core';
+import { describe, expect, it } from 'vitest';
+import type { SampleRecord } from '../train/run-directory.js';
+import { renderLineChart } from './charts.js';
+import { buildCharts, renderReport } from './write-report.js';
+
+function stepEnd(step: number, solveRate: number): StepEndEvent {
+  return {
+    type: 'step-end',
+    step,
+    loss: 0.1,
+    durationMs: 1000 * step,
+    tokensPerSecond: 100 + step,
+    groups: (['deduction', 'abduction', 'induction'] as const).flatMap((mode) => [
+      {
+        mode,
+        role: 'propose' as const,
+        count: 2,
+        wellFormedRate: 1,
+        validRate: 0.5,
+        solveRate: 0.25,
+        meanReward: 0.1,
+        advantageMean: 0,
+        advantageStandardDeviation: 1,
+        tokens: 10,
+      },
+      {
+        mode,
+        role: 'solve' as const,
+        count: 2,
+        wellFormedRate: 1,
+        validRate: undefined,
+        solveRate,
+        meanReward: solveRate,
+        advantageMean: 0,
+        advantageStandardDeviation: 1,
+        tokens: 10,
+      },
+    ]),
+  };
+}
+
+function proposal(step: number, program: string): SampleRecord {
+  return {
+    step,
+    mode: 'deduction',
+    role: 'propose',
+    completion: '<think>hmm</think><answer>x</answer> </pre><script>alert(1)</script>',
+    tokens: 12,
+    reward: 0.5,
+    verdict: 'valid',
+    reason: undefined,
+    task: { mode: 'deduction', program, input: '1', output: '2' },
+    solveRate: 0.5,
+  };
+}
+
+const events: TrainerEvent[] = [
+  { type: 'run-start', runId: 'r', step: 0, resumed: false, settings: {} },
+  stepEnd(1, 0.25),
+  stepEnd(2, 0.5),
+  stepEnd(2, 0.75), // a step recorded twice: the later record wins
+  stepEnd(3, 1),
+];
+const data = {
+  directory: 'runs/r',
+  config: { engine: 'hybrid' },
+  events,
+  samples: [
+    proposal(1, 'function f(a) { return a; }'),
+    proposal(3, 'function f(a) { return a + 1; }'),
+    proposal(3, 'function f(a) { return a; }'),
+  ],
+  flagged: [],
+  evaluation: { model: 'm', suite: 's', modes: { deduction: { tasks: 4, passAtK: { 1: 0.5 } } } },
+};
+
+describe('the run report', () => {
+  it('charts the run: one point per step, distinct programs counted once', () => {
+    const charts = new Map(buildCharts(data).map((chart) => [chart.id, chart]));
+    expect(charts.get('solve-rate')?.series[0]?.points).toEqual([
+      [1, 0.25],
+      [2, 0.75],
+      [3, 1],
+    ]);
+    expect(charts.get('diversity')?.series[0]?.points).toEqual([
+      [1, 1],
+      [2, 1],
+      [3, 2],
+    ]);
+    expect(charts.get('program-length')?.series[0]?.points.map(([, length]) => length)).toEqual([
+      27,
+      undefined,
+      29,
+    ]);
+    const svg = renderLineChart(charts.get('solve-rate') as NonNullable<ReturnType<typeof charts.get>>);
+    expect(svg.match(/class="series"/g)).toHaveLength(3);
+    expect(svg).toContain('data-points="3"');
+  });
+
+  it('escapes model text, and shows the evaluation', () => {
+    const html = renderReport(data);
+    expect(html).not.toContain('<script>alert(1)</script>');
+    expect(html).toContain('&lt;/pre&gt;&lt;script&gt;alert(1)&lt;/script&gt;');
+    expect(html).toContain('<td>deduction</td><td>4</td><td>50.0%</td>');
+    expect(html.match(/<script>/g)).toHaveLength(1);
+  });
+});

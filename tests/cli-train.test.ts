@@ -1,0 +1,249 @@
+import { spawn } from 'node:child_process';
+import { access, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { initializeLlamaWeights, parseLlamaConfig, writeModelDirectory } from '@azr/backends';
+import { createByteTokenizer } from '@azr/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { repositoryRoot, runCommand } from './helpers.js';
+
+const azr = join(repositoryRoot, 'packages/cli/bin/azr.js');
+const directories: string[] = [];
+afterAll(() => Promise.all(directories.map((directory) => rm(directory, { recursive: true, force: true }))));
+
+async function temporaryDirectory(prefix: string): Promise<string> {
+  const directory = await mkdtemp(join(tmpdir(), prefix));
+  directories.push(directory);
+  return directory;
+}
+
+let workspace: string;
+let modelDirectory: string;
+
+// A micro Llama-family model on the byte tokenizer, so that the end-to-end runs take seconds, and a config that
+// keeps each step small. The default tiny preset is what `azr train` with no options trains.
+beforeAll(async () => {
+  workspace = await temporaryDirectory('azr-cli-');
+  modelDirectory = join(workspace, 'micro-model');
+  const config = parseLlamaConfig({
+    model_type: 'llama',
+    vocab_size: 257,
+    hidden_size: 32,
+    intermediate_size: 64,
+    num_hidden_layers: 2,
+    num_attention_heads: 4,
+    num_key_value_heads: 2,
+    max_position_embeddings: 4096,
+    tie_word_embeddings: true,
+    eos_token_id: 256,
+  });
+  await writeModelDirectory(modelDirectory, {
+    config,
+    weights: initializeLlamaWeights(config, { seed: 1 }),
+    tokenizer: createByteTokenizer(),
+  });
+  await writeFile(
+    join(workspace, 'azr.config.json'),
+    `// a small run for the tests
+{
+  "model": { "directory": "micro-model" },
+  "trainer": { "batchSize": 2, "learnabilityRollouts": 2, "sampling": { "maxTokens": 24 }, "checkpointEvery": 2 },
+  "optimizer": { "learningRate": 0.001 },
+  "executor": { "workers": 1 },
+}
+`,
+  );
+});
+
+interface Run {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `azr` in the workspace; `onLine` may act on each line of its output (kill or interrupt it). */
+function runAzr(
+  args: readonly string[],
+  onLine?: (line: string, child: ReturnType<typeof spawn>) => void,
+): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [azr, ...args], {
+      cwd: workspace,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    let pending = '';
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (chunk: string) => {
+      stdout += chunk;
+      pending += chunk;
+      const lines = pending.split('\n');
+      pending = lines.pop() ?? '';
+      for (const line of lines) onLine?.(line, child);
+    });
+    child.stderr.on('data', (chunk) => {
+      stderr += String(chunk);
+    });
+    child.on('error', reject);
+    child.on('exit', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+}
+
+async function stepEnds(runDirectory: string): Promise<number[]> {
+  const lines = (await readFile(join(runDirectory, 'metrics.jsonl'), 'utf8')).trim().split('\n');
+  return lines
+    .map((line) => JSON.parse(line) as { type: string; step: number })
+    .filter((event) => event.type === 'step-end')
+    .map((event) => event.step);
+}
+
+async function sampleSteps(runDirectory: string): Promise<number[]> {
+  const lines = (await readFile(join(runDirectory, 'samples.jsonl'), 'utf8')).trim().split('\n');
+  return [...new Set(lines.map((line) => (JSON.parse(line) as { step: number }).step))];
+}
+
+describe('azr train', { timeout: 240_000 }, () => {
+  it('trains, printing progress, and leaves a complete run directory with a report', async () => {
+    const run = await runAzr(['train', '--steps', '2', '--out', 'runs/first']);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(
+      /^step 1\/2 {2}valid d +\d+% a +\d+% i +\d+% {2}solve .* tok\/s .*s\/step {2}ETA /m,
+    );
+    expect(run.stdout).toMatch(/^step 2\/2 /m);
+    const directory = join(workspace, 'runs/first');
+    expect(await readdir(directory)).toEqual(
+      expect.arrayContaining([
+        'config.json',
+        'metrics.jsonl',
+        'samples.jsonl',
+        'buffers',
+        'checkpoints',
+        'report.html',
+      ]),
+    );
+    const config = JSON.parse(await readFile(join(directory, 'config.json'), 'utf8'));
+    expect(config).toMatchObject({ model: { directory: modelDirectory }, engine: 'hybrid', steps: 2 });
+    expect(config.trainer).toMatchObject({ batchSize: 2, checkpointEvery: 2 });
+    expect(await stepEnds(directory)).toEqual([1, 2]);
+    expect(await sampleSteps(directory)).toEqual([1, 2]);
+    expect((await readdir(join(directory, 'buffers'))).sort()).toEqual([
+      'abduction.jsonl',
+      'deduction.jsonl',
+      'induction.jsonl',
+    ]);
+    const report = await readFile(join(directory, 'report.html'), 'utf8');
+    expect(report).toContain('id="solve-rate"');
+    expect(report).not.toMatch(/<(script|link|img)[^>]+(src|href)=/);
+  });
+
+  it('stops at Ctrl-C with a checkpoint, and --resume continues with no step lost or repeated', async () => {
+    let interrupted = false;
+    const first = await runAzr(['train', '--steps', '4', '--out', 'runs/interrupted'], (line, child) => {
+      if (!interrupted && line.startsWith('step 1/4')) {
+        interrupted = true;
+        child.kill('SIGINT');
+      }
+    });
+    expect(first.code).toBe(0);
+    expect(first.stderr).toContain('stopping after this step');
+    expect(first.stdout).toContain('continue with: azr train --resume runs/interrupted');
+    const directory = join(workspace, 'runs/interrupted');
+    const stopped = await stepEnds(directory);
+    expect(stopped.length).toBeGreaterThanOrEqual(1);
+    expect(stopped.length).toBeLessThan(4);
+
+    const resumed = await runAzr(['train', '--resume', 'runs/interrupted']);
+    expect(resumed.stderr).toBe('');
+    expect(resumed.code).toBe(0);
+    expect(resumed.stdout).toMatch(/^resuming run interrupted at step \d, until step 4$/m);
+    expect(await stepEnds(directory)).toEqual([1, 2, 3, 4]);
+    expect(await sampleSteps(directory)).toEqual([1, 2, 3, 4]);
+  });
+
+  it('resumes a killed run from its last checkpoint, dropping the records of the steps it lost', async () => {
+    let killed = false;
+    const first = await runAzr(['train', '--steps', '4', '--out', 'runs/killed'], (line, child) => {
+      // Checkpoints come every 2 steps: step 3 is recorded but not checkpointed when the kill lands.
+      if (!killed && line.startsWith('step 3/4')) {
+        killed = true;
+        child.kill('SIGKILL');
+      }
+    });
+    expect(first.signal).toBe('SIGKILL');
+    const directory = join(workspace, 'runs/killed');
+    expect(await stepEnds(directory)).toEqual([1, 2, 3]);
+    const resumed = await runAzr(['train', '--resume', 'runs/killed']);
+    expect(resumed.code).toBe(0);
+    expect(resumed.stdout).toMatch(/^resuming run killed at step 2, until step 4$/m);
+    expect(await stepEnds(directory)).toEqual([1, 2, 3, 4]);
+    expect(await sampleSteps(directory)).toEqual([1, 2, 3, 4]);
+  });
+});
+
+describe('azr errors', { timeout: 60_000 }, () => {
+  const oneClearLine = (run: { code: number; stderr: string }, pattern: RegExp) => {
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).toMatch(pattern);
+    expect(run.stderr).not.toMatch(/\n\s+at /); // no stack trace
+  };
+
+  it('names the field of a bad config', async () => {
+    const config = join(workspace, 'bad.config.json');
+    await writeFile(config, '{ "steps": "ten", "trainer": { "batchSise": 4 } }');
+    const run = await runCommand(process.execPath, [azr, 'train', '--config', config], { cwd: workspace });
+    oneClearLine(run, /^azr: .*bad\.config\.json: steps: .*number/m);
+    expect(run.stderr).toMatch(/trainer: .*batchSise/);
+    await writeFile(config, '{ "steps": 3,, }');
+    oneClearLine(
+      await runCommand(process.execPath, [azr, 'train', '--config', config], { cwd: workspace }),
+      /^azr: .*bad\.config\.json:1:\d+: /m,
+    );
+  });
+
+  it('names a model folder with no model in it', async () => {
+    const empty = await temporaryDirectory('azr-empty-model-');
+    const run = await runCommand(
+      process.execPath,
+      [azr, 'train', '--model', empty, '--out', join(empty, 'run')],
+      {
+        cwd: workspace,
+      },
+    );
+    oneClearLine(run, /^azr: .*has no model\.safetensors/m);
+    await expect(access(join(empty, 'run'))).rejects.toThrow();
+  });
+
+  it('names a corrupted checkpoint', async () => {
+    const directory = join(workspace, 'runs/first');
+    const latest = (await readFile(join(directory, 'checkpoints', 'latest'), 'utf8')).trim();
+    await writeFile(join(directory, 'checkpoints', latest, 'state.json'), '{ not json');
+    const run = await runCommand(process.execPath, [azr, 'train', '--resume', 'runs/first'], {
+      cwd: workspace,
+    });
+    oneClearLine(run, /^azr: .*(checkpoint|state\.json)/im);
+  });
+
+  it('rejects unknown options and bad values', async () => {
+    oneClearLine(
+      await runCommand(process.execPath, [azr, 'train', '--stepz', '3']),
+      /unknown option '--stepz'/,
+    );
+    oneClearLine(
+      await runCommand(process.execPath, [azr, 'train', '--steps', '0']),
+      /--steps must be an integer/,
+    );
+    oneClearLine(
+      await runCommand(process.execPath, [azr, 'train', '--engine', 'quantum']),
+      /argument 'quantum' is invalid.*hybrid, tfjs, onnx/,
+    );
+    oneClearLine(
+      await runCommand(process.execPath, [azr, 'train', '--resume', 'runs/first', '--seed', '3'], {
+        cwd: workspace,
+      }),
+      /--resume continues a run with its recorded config; drop --seed/,
+    );
+  });
+});
