@@ -67,4 +67,24 @@ describe('README snippets', () => {
       expect.arrayContaining(['config.json', 'model.safetensors', 'optimizer.safetensors']),
     );
   }, 120_000);
+
+  it('the quick start of @azr/executor gives the results its comments say', async () => {
+    const code = await snippet('packages/executor/README.md', '## Quick start', 'ts');
+    // Each `await call;` followed by `// result` becomes a recorded check of that result.
+    const checked = code.replace(
+      /^await (.+);\n\/\/ (.+)$/gm,
+      (_, call: string, expected: string) => `__check(await ${call}, ${JSON.stringify(expected)});`,
+    );
+    expect(checked.match(/__check\(/g)).toHaveLength(4);
+    const directory = await mkdtemp(join(repositoryRoot, 'tests', '.snippet-'));
+    directories.push(directory);
+    const file = join(directory, 'executor-quick-start.mjs');
+    await writeFile(
+      file,
+      `const checks = [];\nconst __check = (actual, expected) => checks.push([actual, expected]);\n${checked}\nexport { checks };\n`,
+    );
+    const { checks } = (await import(pathToFileURL(file).href)) as { checks: [unknown, string][] };
+    for (const [actual, expected] of checks)
+      expect(actual, expected).toMatchObject(new Function(`return (${expected});`)() as object);
+  });
 });

@@ -1,0 +1,44 @@
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { repositoryRoot, runCommand } from './helpers.js';
+
+/** Runs an example as a user would (`node index.mjs` in its folder). */
+async function runExample(name: string, args: readonly string[] = []) {
+  const result = await runCommand(process.execPath, ['index.mjs', ...args], {
+    cwd: join(repositoryRoot, 'examples', name),
+  });
+  expect(result.stderr.replace(/^.*ExperimentalWarning.*$/gm, '').trim(), result.stderr).toBe('');
+  expect(result.code).toBe(0);
+  return result.stdout;
+}
+
+describe('the examples', { timeout: 180_000 }, () => {
+  it('custom-loop trains a real model through a loop composed by hand', async () => {
+    const out = await runExample('custom-loop', ['2']);
+    expect(out).toMatch(
+      /^step 1: solved \d\/4, mean reward -?\d\.\d\d, loss -?\d\.\d{4}, weights synced in \d+ ms\nstep 2: /m,
+    );
+  });
+
+  it('custom-task-mode runs the trainer with a mode of its own next to a built-in one', async () => {
+    const out = await runExample('custom-task-mode', ['2']);
+    expect(out).toMatch(/^step 2: short-deduction\/propose: 2 sequences, .*; abduction\/solve: /m);
+    expect(out).toMatch(/^buffers: short-deduction \d+, abduction \d+$/m);
+  });
+
+  it('executor-only checks answers with the sandbox alone', async () => {
+    const out = await runExample('executor-only');
+    expect(out).toContain('predicted output [4.0, 4, 4]: correct');
+    expect(out).toContain('predicted output [3, 4, 4]: wrong');
+    expect(out).toContain('guessed input ["abcd", "efgh", "ijkl"]: correct');
+    expect(out).toContain('sandbox sees: "undefinedundefined"');
+  });
+
+  it('huggingface-model loads a model folder in both engines, which agree, and trains it', async () => {
+    const out = await runExample('huggingface-model');
+    if (out.startsWith('No model folder given')) return; // the shared fixtures are absent
+    expect(out).toContain('loaded llama: 2 layers, width 16, vocabulary 32000');
+    expect(out.match(/onnx and tfjs agree/g)).toHaveLength(2);
+    expect(out).toMatch(/^trained one step: loss -?\d\.\d{4}, \d+ tokens, synced in \d+ ms$/m);
+  });
+});
