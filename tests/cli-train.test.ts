@@ -183,6 +183,50 @@ describe('azr train', { timeout: 240_000 }, () => {
   });
 });
 
+const fixtures = process.env.AZR_FIXTURES ?? join(repositoryRoot, '../shared/fixtures');
+const hasFixtures = await access(fixtures).then(
+  () => true,
+  () => false,
+);
+
+describe.runIf(hasFixtures)('azr train on models exported to ONNX', { timeout: 240_000 }, () => {
+  it('trains a genai-builder Llama export from its initializers, and checkpoints it as safetensors', async () => {
+    const config = join(workspace, 'llama.config.json');
+    await writeFile(
+      config,
+      JSON.stringify({
+        model: { directory: join(fixtures, 'tiny-random-LlamaForCausalLM-fp16-onnx') },
+        trainer: { batchSize: 1, learnabilityRollouts: 1, sampling: { maxTokens: 8 } },
+        executor: { workers: 1 },
+      }),
+    );
+    const run = await runAzr(['train', '--config', config, '--steps', '1', '--out', 'runs/llama-export']);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const checkpoints = join(workspace, 'runs/llama-export/checkpoints');
+    const latest = (await readFile(join(checkpoints, 'latest'), 'utf8')).trim();
+    expect((await readdir(join(checkpoints, latest, 'policy'))).sort()).toEqual([
+      'config.json',
+      'model.safetensors',
+      'optimizer.safetensors',
+      'tokenizer.json',
+      'tokenizer_config.json',
+    ]);
+  });
+
+  it('says that another export can be evaluated but not trained', async () => {
+    const run = await runCommand(
+      process.execPath,
+      [azr, 'train', '--model', join(fixtures, 'tiny-random-gpt2-fp32-onnx'), '--out', 'runs/gpt2'],
+      { cwd: workspace },
+    );
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(
+      /^azr: .*not a genai-builder Llama: azr can evaluate it \(azr eval\) but not train it\.$/m,
+    );
+  });
+});
+
 describe('azr errors', { timeout: 60_000 }, () => {
   const oneClearLine = (run: { code: number; stderr: string }, pattern: RegExp) => {
     expect(run.code).not.toBe(0);

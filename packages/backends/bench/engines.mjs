@@ -154,6 +154,7 @@ const feeds = {
   [LLAMA_GRAPH_NAMES.inputIds]: int64(ids),
   [LLAMA_GRAPH_NAMES.attentionMask]: int64(ids.map(() => 1)),
   [LLAMA_GRAPH_NAMES.positionIds]: int64(ids.map((_, index) => index % CONTEXT)),
+  [LLAMA_GRAPH_NAMES.logitsToKeep]: new runtime.Tensor('int64', BigInt64Array.of(BigInt(CONTEXT)), [1]),
 };
 for (let layer = 0; layer < config.layerCount; layer += 1)
   for (const name of [LLAMA_GRAPH_NAMES.pastKey(layer), LLAMA_GRAPH_NAMES.pastValue(layer)])

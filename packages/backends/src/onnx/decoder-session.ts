@@ -20,6 +20,11 @@ export interface DecoderLayout {
   readonly inputIds: { readonly name: string; readonly type: 'int64' | 'int32' };
   readonly attentionMask: { readonly name: string; readonly type: 'int64' | 'int32' } | undefined;
   readonly positionIds: { readonly name: string; readonly type: 'int64' | 'int32' } | undefined;
+  /**
+   * `logits_to_keep` (int64 `[1]`), when the graph has it: logits are computed for the last that many positions
+   * only (generation needs one; the SDK's graphs have it, as Hugging Face's models have the argument).
+   */
+  readonly logitsToKeep: string | undefined;
   readonly logits: { readonly name: string; readonly type: 'float32' | 'float16' };
   readonly cacheType: 'float32' | 'float16';
   readonly cache: readonly CacheSlot[];
@@ -34,7 +39,10 @@ export interface DecoderCache {
   readonly length: number;
 }
 
-/** The logits of one run: `row(b, s)` is position `s` of row `b`, as float32. */
+/**
+ * The logits of one run: `row(b, s)` is position `s` of row `b`, as float32. With `logitsToKeep`, the positions
+ * are the last `sequenceLength` of the step.
+ */
 export interface DecoderLogits {
   readonly sequenceLength: number;
   row(batchIndex: number, position: number): Float32Array;
@@ -127,6 +135,7 @@ export function readDecoderLayout(
     inputIds,
     attentionMask: integerInput('attention_mask', false),
     positionIds: integerInput('position_ids', false),
+    logitsToKeep: inputTypes.has('logits_to_keep') ? 'logits_to_keep' : undefined,
     logits: { name: 'logits', type: logitsType.type },
     cacheType,
     cache: slots.map(({ input, output, dims, batchAxis, sequenceAxis }) => ({
@@ -159,6 +168,8 @@ export interface DecoderStep {
   /** `[batch, sequence]`. */
   readonly positionIds: readonly (readonly number[])[];
   readonly cache: DecoderCache | undefined;
+  /** Logits wanted for the last this many positions (all when undefined; graphs without the input give all). */
+  readonly logitsToKeep?: number;
 }
 
 /** Runs a decoder graph step by step with its key/value cache, whatever its layout and element types. */
@@ -198,16 +209,23 @@ export class DecoderSession {
     layout.cache.forEach((slot, index) => {
       feeds[slot.input] = cache.tensors[index] as OnnxTensor;
     });
+    if (layout.logitsToKeep !== undefined)
+      feeds[layout.logitsToKeep] = new runtime.Tensor(
+        'int64',
+        BigInt64Array.of(BigInt(Math.min(step.logitsToKeep ?? sequenceLength, sequenceLength))),
+        [1],
+      );
     const results = await this.session.run(feeds);
     const logits = results[layout.logits.name] as OnnxTensor;
+    const logitsLength = logits.dims[1] as number;
     const vocabulary = layout.vocabularySize;
     const half = layout.logits.type === 'float16';
     const data = logits.data as Float32Array | Uint16Array;
     return {
       logits: {
-        sequenceLength,
+        sequenceLength: logitsLength,
         row: (batchIndex, position) => {
-          const offset = (batchIndex * sequenceLength + position) * vocabulary;
+          const offset = (batchIndex * logitsLength + position) * vocabulary;
           if (!half) return (data as Float32Array).subarray(offset, offset + vocabulary);
           const row = new Float32Array(vocabulary);
           for (let index = 0; index < vocabulary; index += 1)

@@ -7,6 +7,7 @@ export const LLAMA_GRAPH_NAMES = {
   inputIds: 'input_ids',
   attentionMask: 'attention_mask',
   positionIds: 'position_ids',
+  logitsToKeep: 'logits_to_keep',
   logits: 'logits',
   pastKey: (layer: number) => `past_key_values.${layer}.key`,
   pastValue: (layer: number) => `past_key_values.${layer}.value`,
@@ -32,7 +33,8 @@ function transposeMatrix(data: Float32Array, rows: number, columns: number): Flo
  * Writes the ONNX graph of a Llama-family decoder with a key/value cache, in the Hugging Face layout:
  * `input_ids`, `attention_mask` (past and new positions), `position_ids` (int64) and
  * `past_key_values.N.key/value` (float32 `[batch, kvHeads, past, headDimension]`) in; `logits`
- * (`[batch, sequence, vocabulary]`) and `present.N.key/value` out. The same computation as the tfjs forward
+ * (`[batch, kept, vocabulary]`) and `present.N.key/value` out. `logits_to_keep` (int64 `[1]`, as in Hugging
+ * Face's models) says for how many of the last positions logits are computed. The same computation as the tfjs forward
  * pass and Hugging Face's `LlamaForCausalLM`: RMSNorm, rotate-half rotary embedding, grouped-query causal
  * attention with the attention mask, SwiGLU. Standard operators only (opset 17); onnxruntime fuses the
  * RMSNorm pattern itself. Projections are stored `[in, out]` so that every product is a plain MatMul.
@@ -211,7 +213,15 @@ export async function buildLlamaGraph(config: LlamaConfig, weights: LlamaWeights
     x = graph.node('Add', [x, linear(graph.node('Mul', [swish, up]), `${prefix}.mlp.down_proj.weight`)]);
   }
 
-  const normed = rmsNorm(x, vector('model.norm.weight'));
+  // Logits of the last `logits_to_keep` positions only: generation needs one row, not the whole prompt's.
+  const logitsToKeep = graph.input(names.logitsToKeep, 'int64', [1]);
+  const lastPositions = graph.node('Slice', [
+    x,
+    graph.node('Neg', [logitsToKeep]),
+    graph.int64s([Number.MAX_SAFE_INTEGER]),
+    graph.int64s([1]),
+  ]);
+  const normed = rmsNorm(lastPositions, vector('model.norm.weight'));
   const head = config.tieWordEmbeddings
     ? graph.weight(
         'lm_head.weight',
@@ -221,7 +231,7 @@ export async function buildLlamaGraph(config: LlamaConfig, weights: LlamaWeights
     : projection('lm_head.weight');
   graph.output(graph.node('MatMul', [normed, head]), names.logits, 'float32', [
     'batch',
-    'sequence',
+    'kept_sequence',
     vocabularySize,
   ]);
   return graph.encode();

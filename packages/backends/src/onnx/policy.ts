@@ -306,7 +306,13 @@ function createPolicy(parts: PolicyParts): LlamaPolicyModel {
     let cache: DecoderCache | undefined;
     while (active.length > 0) {
       request.signal?.throwIfAborted();
-      const result = await decoder.run({ tokenIds, attentionMask: masks, positionIds, cache });
+      const result = await decoder.run({
+        tokenIds,
+        attentionMask: masks,
+        positionIds,
+        cache,
+        logitsToKeep: 1,
+      });
       cache = result.cache;
       const last = result.logits.sequenceLength - 1;
       const chosen = active.map((row, batchIndex) =>

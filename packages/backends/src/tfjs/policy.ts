@@ -216,7 +216,7 @@ export async function createTfjsPolicy(settings: TfjsPolicySettings): Promise<Ll
       assertNumberInRange('temperature', request.temperature, { minimum: Number.MIN_VALUE });
       const scored = request.sequences.filter((sequence) => sequence.completionTokenIds.length > 0);
       const results = new Map<TokenSequence, number[]>();
-      for (const chunk of microBatches(scored, microBatchBudget)) {
+      for (const chunk of microBatches(scored, microBatchBudget, config.vocabularySize)) {
         const { ids, targets, length } = layOut(chunk);
         const values = tf.tidy(() => tokenLogProbs(ids, targets, request.temperature, false).logProbs);
         const grid = await values.data();
@@ -258,7 +258,7 @@ export async function createTfjsPolicy(settings: TfjsPolicySettings): Promise<Ll
       // whole batch either way, and memory stays bounded for long sequences.
       const grads: Record<string, Tensor> = {};
       const sums = { loss: 0, policyLoss: 0, entropy: 0, clipped: 0, kl: 0 };
-      for (const chunk of microBatches(sequences, microBatchBudget)) {
+      for (const chunk of microBatches(sequences, microBatchBudget, config.vocabularySize)) {
         batch.signal?.throwIfAborted();
         const { ids, targets, length, place } = layOut(chunk);
         const shape: [number, number] = [chunk.length, length];
@@ -439,13 +439,17 @@ function isProjection(name: string, shape: readonly number[]): boolean {
   return shape.length === 2 && name !== 'model.embed_tokens.weight';
 }
 
+/** Largest `sequences x length x vocabulary` of one pass: logits and their gradients are this big, several times. */
+const LOGITS_BUDGET = 2 ** 24;
+
 /**
- * Splits sequences, in order, into runs whose `count x longest^2` stays within `budget` (a sequence longer
- * than the budget allows goes alone).
+ * Splits sequences, in order, into runs whose `count x longest^2` stays within `budget` and whose logits
+ * (`count x longest x vocabulary`) within {@link LOGITS_BUDGET} (a sequence longer than that allows goes alone).
  */
 function microBatches<Sequence extends TokenSequence>(
   sequences: readonly Sequence[],
   budget: number,
+  vocabularySize: number,
 ): Sequence[][] {
   const chunks: Sequence[][] = [];
   let current: Sequence[] = [];
@@ -453,7 +457,11 @@ function microBatches<Sequence extends TokenSequence>(
   for (const sequence of sequences) {
     const length = sequence.promptTokenIds.length + sequence.completionTokenIds.length;
     const nextLongest = Math.max(longest, length);
-    if (current.length > 0 && (current.length + 1) * nextLongest ** 2 > budget) {
+    const count = current.length + 1;
+    if (
+      current.length > 0 &&
+      (count * nextLongest ** 2 > budget || count * nextLongest * vocabularySize > LOGITS_BUDGET)
+    ) {
       chunks.push(current);
       current = [];
       longest = 0;

@@ -1,16 +1,22 @@
-import { access } from 'node:fs/promises';
+import { access, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createHybridPolicy, type LlamaModelSource, type LlamaPolicyModel } from '@azr/backends';
+import {
+  createHybridPolicy,
+  type LlamaModelSource,
+  type LlamaPolicyModel,
+  loadHuggingFaceTokenizer,
+} from '@azr/backends';
 import { ConfigError, ModelFormatError, type OptimizerSettings, type PolicyModelV1 } from '@azr/core';
 import type { TrainConfig, TrainEngine } from '../config/config.js';
 
 /** Creates the policy a training run asks for: from the config's model, or from a checkpoint folder. */
 export async function createTrainingPolicy(
   engine: TrainEngine,
-  source: LlamaModelSource,
+  requested: LlamaModelSource,
   optimizer: Partial<OptimizerSettings>,
 ): Promise<PolicyModelV1> {
-  if ('directory' in source) await assertTrainableDirectory(source.directory);
+  let source = requested;
+  if ('directory' in source) source = await trainableSource(source.directory);
   const { createTfjsPolicy } = await import('@azr/backends/tfjs');
   if (engine === 'onnx')
     throw new ConfigError(
@@ -44,18 +50,25 @@ export function modelSource(config: TrainConfig): LlamaModelSource {
 }
 
 /**
- * A training run needs a model it owns the weights of: `config.json` and `model.safetensors`. An ONNX export
- * can be evaluated (`azr eval`) but not trained; say so rather than fail deep inside a backend.
+ * A training run needs a model whose weights it can update: a Hugging Face style folder (`config.json`,
+ * `model.safetensors`), or a Llama exported to ONNX by onnxruntime-genai's model builder, whose weights are read
+ * from its initializers (checkpoints then save them as safetensors). Any other export can be evaluated
+ * (`azr eval`) but not trained; say so rather than fail deep inside a backend.
  */
-async function assertTrainableDirectory(directory: string): Promise<void> {
+async function trainableSource(directory: string): Promise<LlamaModelSource> {
   const exists = async (name: string) =>
     access(join(directory, name)).then(
       () => true,
       () => false,
     );
-  if (await exists('model.safetensors')) return;
-  const hint = (await exists('model.onnx'))
-    ? ' It holds an ONNX export, which azr can run (azr eval) but not train: training needs the weights as safetensors.'
+  if (await exists('model.safetensors')) return { directory };
+  if ((await exists('model.onnx')) && (await exists('genai_config.json'))) {
+    const { importGenaiLlamaWeights } = await import('@azr/backends/onnx');
+    const { config, weights } = await importGenaiLlamaWeights(join(directory, 'model.onnx'));
+    return { config, weights, tokenizer: await loadHuggingFaceTokenizer(directory) };
+  }
+  const hint = (await readdir(directory).catch(() => [])).some((name) => name.endsWith('.onnx'))
+    ? ' It holds an ONNX export that is not a genai-builder Llama: azr can evaluate it (azr eval) but not train it.'
     : '';
   throw new ModelFormatError(
     `${directory} has no model.safetensors (with config.json and tokenizer.json).${hint}`,
