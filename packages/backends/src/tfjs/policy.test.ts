@@ -165,4 +165,43 @@ describe('the tfjs policy on a batch', () => {
     await whole.doDispose();
     await split.doDispose();
   });
+
+  it('skips the backward pass of zero-advantage sequences, and still reports them and decays the weights', async () => {
+    const policy = await createTfjsPolicy({
+      model: {
+        config,
+        weights: initializeLlamaWeights(config, { seed: 3, standardDeviation: 0.1 }),
+        tokenizer: createByteTokenizer(),
+      },
+      backend: 'wasm',
+      optimizer: { learningRate: 0.01, weightDecay: 0.1 },
+    });
+    const sequences = [
+      { promptTokenIds: [10, 20, 30], completionTokenIds: [40, 50, 60] },
+      { promptTokenIds: [1], completionTokenIds: [2, 3] },
+    ];
+    const current = (await policy.doComputeLogProbs({ sequences, temperature: 1 })).logProbs;
+    const before = await policy.readWeights();
+    const result = await policy.doTrainStep({
+      sequences: sequences.map((sequence) => ({
+        ...sequence,
+        oldLogProbs: sequence.completionTokenIds.map(() => -5),
+        advantages: sequence.completionTokenIds.map(() => 0),
+      })),
+      temperature: 1,
+      loss: { clipRatio: 0.2, entropyCoefficient: 0 },
+    });
+    const kl = current.flat().reduce((total, value) => total + (-5 - value), 0) / 5;
+    expect(result).toMatchObject({ loss: 0, policyLoss: 0, clipFraction: 0, gradientNorm: 0, tokenCount: 5 });
+    expect(Math.abs(result.approximateKl - kl)).toBeLessThan(1e-5);
+    expect(result.entropy).toBeGreaterThan(0);
+    // Zero gradients: AdamW's first step moves nothing but the decoupled weight decay (none on norms).
+    const after = await policy.readWeights();
+    for (const [name, { data }] of before) {
+      const factor = name.endsWith('norm.weight') ? 1 : 1 - 0.01 * 0.1;
+      for (const [index, value] of data.entries())
+        expect(Math.abs((after.get(name)?.data[index] as number) - value * factor)).toBeLessThan(1e-6);
+    }
+    await policy.doDispose();
+  });
 });

@@ -258,7 +258,34 @@ export async function createTfjsPolicy(settings: TfjsPolicySettings): Promise<Ll
       // whole batch either way, and memory stays bounded for long sequences.
       const grads: Record<string, Tensor> = {};
       const sums = { loss: 0, policyLoss: 0, entropy: 0, clipped: 0, kl: 0 };
-      for (const chunk of microBatches(sequences, microBatchBudget, config.vocabularySize)) {
+      // A sequence whose counted tokens all have advantage 0 adds nothing to the gradient (without an entropy
+      // bonus): early in self-play, when every proposal is invalid, that is most of the batch. Such sequences
+      // get a forward pass for the statistics, not a backward pass.
+      const inert = (sequence: TrainSequence) =>
+        entropyCoefficient === 0 &&
+        lossMaskOf(sequence).every((counted, index) => counted === 0 || sequence.advantages[index] === 0);
+      for (const chunk of microBatches(sequences.filter(inert), microBatchBudget, config.vocabularySize)) {
+        batch.signal?.throwIfAborted();
+        const { ids, targets, length, place } = layOut(chunk);
+        const grid = (values: (sequence: TrainSequence) => readonly number[]) => place(values);
+        const [counted, old] = [grid(lossMaskOf), grid((sequence) => sequence.oldLogProbs)];
+        const { logProbs: current, entropy } = tf.tidy(() =>
+          tokenLogProbs(ids, targets, batch.temperature, false),
+        );
+        const [currentValues, entropyValues] = [await current.data(), await entropy.data()];
+        current.dispose();
+        entropy.dispose();
+        for (let index = 0; index < chunk.length * length; index += 1) {
+          if (counted[index] === 0) continue;
+          sums.entropy += entropyValues[index] as number;
+          sums.kl += (old[index] as number) - (currentValues[index] as number);
+        }
+      }
+      for (const chunk of microBatches(
+        sequences.filter((sequence) => !inert(sequence)),
+        microBatchBudget,
+        config.vocabularySize,
+      )) {
         batch.signal?.throwIfAborted();
         const { ids, targets, length, place } = layOut(chunk);
         const shape: [number, number] = [chunk.length, length];
@@ -330,8 +357,8 @@ export async function createTfjsPolicy(settings: TfjsPolicySettings): Promise<Ll
       const correction2 = 1 - optimizer.beta2 ** optimizerStep;
       tf.tidy(() => {
         for (const [name, variable] of variables) {
-          const gradient = grads[variable.name];
-          if (gradient === undefined) continue;
+          // No gradient (every sequence was inert): AdamW still decays the weights and moves on its moments.
+          const gradient = grads[variable.name] ?? tf.zerosLike(variable);
           let moment = moments.get(name);
           if (moment === undefined) {
             moment = {

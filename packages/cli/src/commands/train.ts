@@ -145,6 +145,12 @@ export async function train(
       onStep: (result) => writeSamples(runDirectory, result),
     });
     await writeBuffers(runDirectory, trainer);
+    if (trainer.step === 0) {
+      output.write(
+        `stopped before the first step: nothing to resume (remove ${runDirectory} to start over).\n`,
+      );
+      return { runDirectory, step: 0, reason };
+    }
     const report = await writeReport(runDirectory);
     output.write(
       `${reason === 'completed' ? 'finished' : 'stopped'} at step ${trainer.step}; checkpoint in ${join(runDirectory, RUN_FILES.checkpoints)}, report in ${report}\n`,
