@@ -1,6 +1,7 @@
 import type { LlamaConfig } from '../model/config.js';
 import type { LlamaWeights } from '../model/weights.js';
 import { OnnxGraphBuilder } from './graph-builder.js';
+import { transposeMatrix } from './layout.js';
 
 /** Names of the decoder's inputs and outputs: the common Hugging Face export layout. */
 export const LLAMA_GRAPH_NAMES = {
@@ -19,16 +20,6 @@ export const LLAMA_GRAPH_NAMES = {
 // a padding position) then softmaxes to a uniform row instead of NaN.
 const MASKED = -3.4028234663852886e38;
 
-function transposeMatrix(data: Float32Array, rows: number, columns: number): Float32Array {
-  const result = new Float32Array(data.length);
-  for (let row = 0; row < rows; row += 1) {
-    const offset = row * columns;
-    for (let column = 0; column < columns; column += 1)
-      result[column * rows + row] = data[offset + column] as number;
-  }
-  return result;
-}
-
 /**
  * Writes the ONNX graph of a Llama-family decoder with a key/value cache, in the Hugging Face layout:
  * `input_ids`, `attention_mask` (past and new positions), `position_ids` (int64) and
@@ -39,7 +30,15 @@ function transposeMatrix(data: Float32Array, rows: number, columns: number): Flo
  * attention with the attention mask, SwiGLU. Standard operators only (opset 17); onnxruntime fuses the
  * RMSNorm pattern itself. Projections are stored `[in, out]` so that every product is a plain MatMul.
  */
-export async function buildLlamaGraph(config: LlamaConfig, weights: LlamaWeights): Promise<Uint8Array> {
+export async function buildLlamaGraph(
+  config: LlamaConfig,
+  weights: LlamaWeights,
+  options: {
+    /** `huggingface` (default): projections `[out, in]`; `graph`: already `[in, out]` (what training keeps). */
+    readonly layout?: 'huggingface' | 'graph';
+  } = {},
+): Promise<Uint8Array> {
+  const graphLayout = options.layout === 'graph';
   const graph = new OnnxGraphBuilder('azr-llama-decoder');
   const { headCount, keyValueHeadCount, headDimension, hiddenSize, vocabularySize, rmsNormEpsilon } = config;
   const names = LLAMA_GRAPH_NAMES;
@@ -51,6 +50,7 @@ export async function buildLlamaGraph(config: LlamaConfig, weights: LlamaWeights
   // Projections are [out, in] in Hugging Face's layout: stored transposed.
   const projection = (name: string) => {
     const { shape, data } = tensor(name);
+    if (graphLayout) return graph.weight(name, shape, data);
     const [out, input] = shape as [number, number];
     return graph.weight(name, [input, out], transposeMatrix(data, out, input));
   };

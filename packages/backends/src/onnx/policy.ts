@@ -3,14 +3,17 @@ import { basename, dirname, join } from 'node:path';
 import {
   assertNumberInRange,
   type Completion,
+  DEFAULT_OPTIMIZER_SETTINGS,
   type GenerateRequest,
   type GenerateResult,
   type LogProbsRequest,
   type LogProbsResult,
   ModelFormatError,
+  type OptimizerSettings,
   type PolicyCapabilities,
   ResourceClosedError,
   type TokenizerV1,
+  type TrainBatch,
   type TrainStepResult,
   UnsupportedCapabilityError,
 } from '@azr/core';
@@ -20,6 +23,7 @@ import { loadHuggingFaceTokenizer } from '../model/tokenizer.js';
 import { checkLlamaWeights, type LlamaWeights } from '../model/weights.js';
 import type { LlamaPolicyModel } from '../shared/llama-policy.js';
 import { type LlamaModelSource, resolveLlamaModel } from '../shared/model-source.js';
+import { type OptimizerState, readOptimizerState, writeOptimizerState } from '../shared/optimizer-state.js';
 import {
   assertFitsContext,
   assertGenerateRequest,
@@ -28,9 +32,11 @@ import {
   temperedLogSoftmax,
 } from '../shared/sampling.js';
 import { type DecoderCache, DecoderSession, readDecoderLayout } from './decoder-session.js';
+import { toGraphLayout, toHuggingFaceLayout } from './layout.js';
 import { buildLlamaGraph } from './llama-graph.js';
 import { loadOnnxRuntime, type OnnxRuntimeModule } from './runtime.js';
 import { type OnnxSessionSettings, openSession } from './session.js';
+import { createOnnxTrainer, type OnnxTrainer } from './trainer.js';
 
 /**
  * Where the model of an onnx policy comes from: any Llama-family source (the SDK builds the graph from the
@@ -59,15 +65,22 @@ export interface OnnxPolicySettings extends OnnxSessionSettings {
   readonly maxSequenceLength?: number;
   /** Names the model in events. Default: the folder or file, or `preset:<name>`. */
   readonly modelId?: string;
+  /** AdamW with global-norm clipping; defaults are `DEFAULT_OPTIMIZER_SETTINGS` (learning rate 1e-6). */
+  readonly optimizer?: Partial<OptimizerSettings>;
+  /**
+   * Largest `sequences x length^2` of one training pass: bigger batches are split into micro-batches whose
+   * gradients are summed. Default `2**22`.
+   */
+  readonly microBatchBudget?: number;
 }
 
 /**
- * A policy on onnxruntime-node: fast generation with a key/value cache, in batches of left-padded prompts
- * (finished rows leave the batch), seeded nucleus sampling, stop strings and constraints, with per-token log
- * probabilities. For a Llama-family model the SDK writes the ONNX graph itself from the config and weights
- * (and rebuilds it when `writeWeights` replaces them, which is how `createHybridPolicy` keeps it in step with
- * a learner); a decoder exported by others is run as it is. onnxruntime has no training API in Node, so
- * `doTrainStep` throws `UnsupportedCapabilityError`: pair it with a learner in `createHybridPolicy`.
+ * A policy on onnxruntime-node. Generation: a key/value cache, batches of left-padded prompts (finished rows
+ * leave the batch), seeded nucleus sampling, stop strings and constraints, per-token log probabilities. For a
+ * Llama-family model the SDK writes both ONNX graphs itself from the config: the decoder, and a training graph
+ * with the PPO-clip loss and the gradient of every weight (derived by hand for this architecture), so
+ * `doTrainStep` trains on onnxruntime alone (AdamW in JavaScript, the rollout session rebuilt from the updated
+ * weights). A decoder exported by others is run as it is and does not train.
  */
 export async function createOnnxPolicy(settings: OnnxPolicySettings): Promise<LlamaPolicyModel> {
   const runtime = await loadOnnxRuntime();
@@ -77,8 +90,34 @@ export async function createOnnxPolicy(settings: OnnxPolicySettings): Promise<Ll
   if (source.kind === 'export') return createExportPolicy(runtime, source.file, settings, batchSize);
   const resolved = await resolveLlamaModel(source.model, settings.modelId);
   const { config, tokenizer, modelId } = resolved;
-  let weights = resolved.weights;
+  const optimizer: OptimizerSettings = { ...DEFAULT_OPTIMIZER_SETTINGS, ...settings.optimizer };
+  assertNumberInRange('optimizer.learningRate', optimizer.learningRate, { minimum: 0 });
+  const microBatchBudget = settings.microBatchBudget ?? 2 ** 22;
+  assertNumberInRange('microBatchBudget', microBatchBudget, { minimum: 1 });
+  // The weights live once, in the graph layout: the trainer updates these arrays, the rollout graph is built
+  // from them.
+  let weights = toGraphLayout(resolved.weights);
   let decoder = await openLlamaSession(runtime, config, weights, settings);
+  const savedState =
+    'directory' in source.model ? await readOptimizerState(source.model.directory) : undefined;
+  let trainer: OnnxTrainer | undefined;
+  const trainerFor = async (state: OptimizerState | undefined) =>
+    createOnnxTrainer({
+      runtime,
+      config,
+      weights,
+      optimizer,
+      session: settings,
+      padding: tokenizer.paddingTokenId ?? tokenizer.endOfSequenceTokenId,
+      microBatchBudget,
+      ...(state === undefined ? {} : { state }),
+    });
+  const refreshDecoder = async () => {
+    const next = await openLlamaSession(runtime, config, weights, settings);
+    const previous = decoder;
+    decoder = next;
+    await previous.session.release();
+  };
   return createPolicy({
     runtime,
     provider: 'onnx',
@@ -89,17 +128,33 @@ export async function createOnnxPolicy(settings: OnnxPolicySettings): Promise<Ll
     maxSequenceLength: config.maxPositionEmbeddings,
     decoder: () => decoder,
     async readWeights() {
-      return copyWeights(weights);
+      return toHuggingFaceLayout(weights);
     },
     async writeWeights(replacement) {
-      const checked = checkLlamaWeights(config, copyWeights(replacement), undefined);
-      const next = await openLlamaSession(runtime, config, checked, settings);
-      const previous = decoder;
-      decoder = next;
-      weights = checked;
-      await previous.session.release();
+      const checked = checkLlamaWeights(config, replacement, undefined);
+      const state = trainer?.state() ?? savedState;
+      await trainer?.release();
+      trainer = undefined;
+      weights = toGraphLayout(checked);
+      await refreshDecoder();
+      if (state !== undefined) trainer = await trainerFor(state);
     },
-    save: (directory) => writeModelDirectory(directory, { config, weights, tokenizer }),
+    async train(batch) {
+      const started = performance.now();
+      trainer ??= await trainerFor(savedState);
+      const result = await trainer.step(batch);
+      // Generation samples from the updated policy: the rollout session is rebuilt from the same arrays.
+      await refreshDecoder();
+      return { ...result, durationMs: performance.now() - started };
+    },
+    async save(directory) {
+      await writeModelDirectory(directory, { config, weights: toHuggingFaceLayout(weights), tokenizer });
+      const state = trainer?.state() ?? savedState;
+      if (state !== undefined) await writeOptimizerState(directory, state);
+    },
+    async release() {
+      await trainer?.release();
+    },
   });
 }
 
@@ -168,23 +223,22 @@ async function resolveOnnxSource(source: OnnxModelSource): Promise<ResolvedOnnxS
   return { kind: 'export', file: join(directory, chosen) };
 }
 
+/** The rollout session of graph-layout weights. */
 async function openLlamaSession(
   runtime: OnnxRuntimeModule,
   config: LlamaConfig,
   weights: LlamaWeights,
   settings: OnnxSessionSettings,
 ): Promise<DecoderSession> {
-  const session = await openSession(runtime, await buildLlamaGraph(config, weights), settings);
+  const session = await openSession(
+    runtime,
+    await buildLlamaGraph(config, weights, { layout: 'graph' }),
+    settings,
+  );
   return new DecoderSession(
     runtime,
     session,
     readDecoderLayout(session.inputMetadata, session.outputMetadata, undefined),
-  );
-}
-
-function copyWeights(weights: LlamaWeights): LlamaWeights {
-  return new Map(
-    [...weights].map(([name, { shape, data }]) => [name, { shape: [...shape], data: data.slice() }]),
   );
 }
 
@@ -261,7 +315,10 @@ interface PolicyParts {
   decoder(): DecoderSession;
   readWeights(): Promise<LlamaWeights>;
   writeWeights(weights: LlamaWeights): Promise<void>;
+  /** One policy-gradient update; absent for exports, which do not train. */
+  train?(batch: TrainBatch): Promise<TrainStepResult>;
   save(directory: string): Promise<void>;
+  release?(): Promise<void>;
 }
 
 function createPolicy(parts: PolicyParts): LlamaPolicyModel {
@@ -272,7 +329,7 @@ function createPolicy(parts: PolicyParts): LlamaPolicyModel {
     if (disposed) throw new ResourceClosedError({ resource: `onnx policy ${parts.modelId}` });
   };
   const capabilities: PolicyCapabilities = {
-    training: false,
+    training: parts.train !== undefined,
     constrainedDecoding: true,
     maxSequenceLength,
   };
@@ -382,12 +439,15 @@ function createPolicy(parts: PolicyParts): LlamaPolicyModel {
       }
       return { logProbs };
     },
-    async doTrainStep(): Promise<TrainStepResult> {
+    async doTrainStep(batch: TrainBatch): Promise<TrainStepResult> {
       assertOpen();
-      throw new UnsupportedCapabilityError(
-        'The onnx engine generates but does not train: onnxruntime-node has no training API. Pair it with a learner in createHybridPolicy({ learner, rollout }).',
-        { component: 'onnx policy', capability: 'training' },
-      );
+      batch.signal?.throwIfAborted();
+      if (parts.train === undefined)
+        throw new UnsupportedCapabilityError(
+          `${parts.modelId} is an imported ONNX export: the SDK runs it but does not own its weights, so it cannot train it. Convert it to a model folder (config.json, model.safetensors) to train.`,
+          { component: 'onnx policy', capability: 'training' },
+        );
+      return parts.train(batch);
     },
     async doSave(directory: string): Promise<void> {
       assertOpen();
@@ -404,6 +464,7 @@ function createPolicy(parts: PolicyParts): LlamaPolicyModel {
     async doDispose(): Promise<void> {
       if (disposed) return;
       disposed = true;
+      await parts.release?.();
       await parts.decoder().session.release();
     },
   };

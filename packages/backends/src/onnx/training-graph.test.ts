@@ -3,14 +3,10 @@ import { type LlamaConfig, parseLlamaConfig } from '../model/config.js';
 import { initializeLlamaWeights, type LlamaWeights } from '../model/weights.js';
 import { llamaForwardCached, toTfjsWeights } from '../tfjs/llama-forward.js';
 import { initializeTfjs } from '../tfjs/runtime.js';
+import { isGraphProjection, toGraphLayout } from './layout.js';
 import { loadOnnxRuntime } from './runtime.js';
 import { openSession } from './session.js';
-import {
-  buildLlamaTrainingGraph,
-  graphLayoutShape,
-  isGraphProjection,
-  TRAINING_GRAPH_NAMES,
-} from './training-graph.js';
+import { buildLlamaTrainingGraph, TRAINING_GRAPH_NAMES } from './training-graph.js';
 
 interface Batch {
   readonly ids: number[][];
@@ -21,23 +17,6 @@ interface Batch {
   readonly temperature: number;
   readonly clipRatio: number;
   readonly entropyCoefficient: number;
-}
-
-function toGraphLayout(weights: LlamaWeights): Map<string, Float32Array> {
-  const result = new Map<string, Float32Array>();
-  for (const [name, { shape, data }] of weights) {
-    if (!isGraphProjection(name, shape)) {
-      result.set(name, data);
-      continue;
-    }
-    const [rows, columns] = shape as [number, number];
-    const transposed = new Float32Array(data.length);
-    for (let row = 0; row < rows; row += 1)
-      for (let column = 0; column < columns; column += 1)
-        transposed[column * rows + row] = data[row * columns + column] as number;
-    result.set(name, transposed);
-  }
-  return result;
 }
 
 /** The loss and every gradient (graph layout) from the ONNX training graph. */
@@ -63,15 +42,14 @@ async function onnxGradients(config: LlamaConfig, weights: LlamaWeights, batch: 
     [names.entropyCoefficient]: scalar(batch.entropyCoefficient),
     [names.denominator]: scalar(counted),
   };
-  for (const [name, data] of toGraphLayout(weights)) {
-    const shape = weights.get(name)?.shape as readonly number[];
-    feeds[name] = new runtime.Tensor('float32', data, [...graphLayoutShape(name, shape)]);
-  }
+  for (const [name, { shape, data }] of toGraphLayout(weights))
+    feeds[name] = new runtime.Tensor('float32', data, [...shape]);
   const results = await session.run(feeds);
   await session.release();
   const gradients = new Map<string, Float32Array>();
   for (const name of weights.keys()) gradients.set(name, results[names.gradient(name)]?.data as Float32Array);
-  return { loss: (results[names.loss]?.data as Float32Array)[0] as number, gradients };
+  const loss = results[names.loss] as { data: Float32Array };
+  return { loss: loss.data[0] as number, gradients };
 }
 
 /** The same loss and its gradients through TensorFlow.js autograd, in the graph layout. */

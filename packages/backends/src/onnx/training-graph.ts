@@ -1,6 +1,9 @@
 import type { LlamaConfig } from '../model/config.js';
 import { llamaWeightShapes } from '../model/weights.js';
 import { OnnxGraphBuilder } from './graph-builder.js';
+import { graphLayoutShape } from './layout.js';
+
+export { graphLayoutShape, isGraphProjection } from './layout.js';
 
 /**
  * Names of the training graph's inputs and outputs. Weights come in as inputs named after their Hugging Face
@@ -29,16 +32,6 @@ export const TRAINING_GRAPH_NAMES = {
   weight: (name: string) => name,
   gradient: (name: string) => `grad.${name}`,
 } as const;
-
-/** Whether a weight is stored transposed in the graph layout (`[in, out]`, so that products need no flag). */
-export function isGraphProjection(name: string, shape: readonly number[]): boolean {
-  return shape.length === 2 && name !== 'model.embed_tokens.weight';
-}
-
-/** The shape of a weight in the graph layout: projections `[in, out]`, everything else as Hugging Face has it. */
-export function graphLayoutShape(name: string, shape: readonly number[]): readonly number[] {
-  return isGraphProjection(name, shape) ? [shape[1] as number, shape[0] as number] : shape;
-}
 
 /**
  * Writes the ONNX graph of one policy-gradient step of a Llama-family model: the forward pass over right-padded

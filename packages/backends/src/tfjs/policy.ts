@@ -1,5 +1,3 @@
-import { readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import {
   assertNumberInRange,
   type Completion,
@@ -17,10 +15,11 @@ import {
   type TrainStepResult,
 } from '@azr/core';
 import { writeModelDirectory } from '../model/directory.js';
-import { readSafetensors, writeSafetensors } from '../model/safetensors.js';
 import { checkLlamaWeights, type LlamaWeights } from '../model/weights.js';
+import { layOutBatch, microBatches } from '../shared/batching.js';
 import type { LlamaPolicyModel } from '../shared/llama-policy.js';
 import { type LlamaModelSource, resolveLlamaModel } from '../shared/model-source.js';
+import { readOptimizerState, writeOptimizerState } from '../shared/optimizer-state.js';
 import {
   assertFitsContext,
   assertGenerateRequest,
@@ -54,7 +53,6 @@ export interface TfjsPolicySettings {
   readonly microBatchBudget?: number;
 }
 
-const OPTIMIZER_FILE = 'optimizer.safetensors';
 let nextPolicyNumber = 0;
 
 /**
@@ -90,17 +88,17 @@ export async function createTfjsPolicy(settings: TfjsPolicySettings): Promise<Ll
     if (state !== undefined) {
       optimizerStep = state.step;
       for (const [name, variable] of variables) {
-        const first = state.tensors.get(`${name}.m`);
-        const second = state.tensors.get(`${name}.v`);
-        if (first && second)
+        const moment = state.moments.get(name);
+        if (moment !== undefined)
           moments.set(name, {
-            first: tf.variable(tf.tensor(first.data, variable.shape), false),
-            second: tf.variable(tf.tensor(second.data, variable.shape), false),
+            first: tf.variable(tf.tensor(moment.first, variable.shape), false),
+            second: tf.variable(tf.tensor(moment.second, variable.shape), false),
           });
       }
     }
   }
   const view: TfjsLlamaWeights = { tensors: variables, dispose: () => undefined };
+  const padding = tokenizer.paddingTokenId ?? tokenizer.endOfSequenceTokenId;
   async function readWeights(): Promise<LlamaWeights> {
     const result: LlamaWeights = new Map();
     for (const [name, variable] of variables) {
@@ -153,29 +151,6 @@ export async function createTfjsPolicy(settings: TfjsPolicySettings): Promise<Ll
     return decoder.completion();
   }
 
-  /**
-   * The sequences of a scoring or training call as one right-padded batch `[batch, length]`. Position `l` of
-   * row `b` predicts token `l + 1`; a completion token's prediction sits at `prompt length - 1 + t`. Right
-   * padding changes nothing before it under causal attention, so no attention mask is needed. `place` lays a
-   * per-completion-token list out on that grid (zero elsewhere).
-   */
-  function layOut<Sequence extends TokenSequence>(sequences: readonly Sequence[]) {
-    const rows = sequences.map((sequence) => [...sequence.promptTokenIds, ...sequence.completionTokenIds]);
-    const length = Math.max(...rows.map((row) => row.length));
-    const padding = tokenizer.paddingTokenId ?? tokenizer.endOfSequenceTokenId;
-    const ids = rows.map((row) => [...row, ...new Array<number>(length - row.length).fill(padding)]);
-    const targets = ids.map((row) => [...row.slice(1), padding]);
-    const place = (values: (sequence: Sequence, index: number) => readonly number[]) => {
-      const grid = new Float32Array(sequences.length * length);
-      sequences.forEach((sequence, row) => {
-        const start = row * length + sequence.promptTokenIds.length - 1;
-        grid.set(values(sequence, row), start);
-      });
-      return grid;
-    };
-    return { ids, targets, length, place };
-  }
-
   /** Tempered log probabilities of each position's next token, and the entropy there, `[batch, length]`. */
   function tokenLogProbs(
     ids: number[][],
@@ -217,7 +192,7 @@ export async function createTfjsPolicy(settings: TfjsPolicySettings): Promise<Ll
       const scored = request.sequences.filter((sequence) => sequence.completionTokenIds.length > 0);
       const results = new Map<TokenSequence, number[]>();
       for (const chunk of microBatches(scored, microBatchBudget, config.vocabularySize)) {
-        const { ids, targets, length } = layOut(chunk);
+        const { ids, targets, length } = layOutBatch(chunk, padding);
         const values = tf.tidy(() => tokenLogProbs(ids, targets, request.temperature, false).logProbs);
         const grid = await values.data();
         values.dispose();
@@ -266,7 +241,7 @@ export async function createTfjsPolicy(settings: TfjsPolicySettings): Promise<Ll
         lossMaskOf(sequence).every((counted, index) => counted === 0 || sequence.advantages[index] === 0);
       for (const chunk of microBatches(sequences.filter(inert), microBatchBudget, config.vocabularySize)) {
         batch.signal?.throwIfAborted();
-        const { ids, targets, length, place } = layOut(chunk);
+        const { ids, targets, length, place } = layOutBatch(chunk, padding);
         const grid = (values: (sequence: TrainSequence) => readonly number[]) => place(values);
         const [counted, old] = [grid(lossMaskOf), grid((sequence) => sequence.oldLogProbs)];
         const { logProbs: current, entropy } = tf.tidy(() =>
@@ -287,7 +262,7 @@ export async function createTfjsPolicy(settings: TfjsPolicySettings): Promise<Ll
         config.vocabularySize,
       )) {
         batch.signal?.throwIfAborted();
-        const { ids, targets, length, place } = layOut(chunk);
+        const { ids, targets, length, place } = layOutBatch(chunk, padding);
         const shape: [number, number] = [chunk.length, length];
         const mask = tf.tensor2d(place(lossMaskOf), shape);
         const old = tf.tensor2d(
@@ -396,24 +371,21 @@ export async function createTfjsPolicy(settings: TfjsPolicySettings): Promise<Ll
     },
     async doSave(directory: string): Promise<void> {
       assertOpen();
-      const optimizerTensors = new Map<string, { shape: readonly number[]; data: Float32Array }>();
+      const state = new Map<
+        string,
+        { shape: readonly number[]; first: Float32Array; second: Float32Array }
+      >();
       for (const [name, variable] of variables) {
         const moment = moments.get(name);
         if (moment === undefined) continue;
-        optimizerTensors.set(`${name}.m`, {
+        state.set(name, {
           shape: variable.shape,
-          data: Float32Array.from(await moment.first.data()),
-        });
-        optimizerTensors.set(`${name}.v`, {
-          shape: variable.shape,
-          data: Float32Array.from(await moment.second.data()),
+          first: Float32Array.from(await moment.first.data()),
+          second: Float32Array.from(await moment.second.data()),
         });
       }
       await writeModelDirectory(directory, { config, weights: await readWeights(), tokenizer });
-      await writeFile(
-        join(directory, OPTIMIZER_FILE),
-        writeSafetensors(optimizerTensors, { step: String(optimizerStep) }),
-      );
+      await writeOptimizerState(directory, { step: optimizerStep, moments: state });
     },
     readWeights: async () => {
       assertOpen();
@@ -442,60 +414,7 @@ export async function createTfjsPolicy(settings: TfjsPolicySettings): Promise<Ll
   };
 }
 
-async function readOptimizerState(
-  directory: string,
-): Promise<{ step: number; tensors: Map<string, { data: Float32Array }> } | undefined> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await readFile(join(directory, OPTIMIZER_FILE));
-  } catch {
-    return undefined;
-  }
-  const headerLength = Number(new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true));
-  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headerLength))) as {
-    __metadata__?: { step?: string };
-  };
-  return {
-    step: Number(header.__metadata__?.step ?? 0),
-    tensors: readSafetensors(bytes, join(directory, OPTIMIZER_FILE)),
-  };
-}
-
 /** Whether a weight is a projection, kept `[in, out]` in tfjs and `[out, in]` on disk. */
 function isProjection(name: string, shape: readonly number[]): boolean {
   return shape.length === 2 && name !== 'model.embed_tokens.weight';
-}
-
-/** Largest `sequences x length x vocabulary` of one pass: logits and their gradients are this big, several times. */
-const LOGITS_BUDGET = 2 ** 24;
-
-/**
- * Splits sequences, in order, into runs whose `count x longest^2` stays within `budget` and whose logits
- * (`count x longest x vocabulary`) within {@link LOGITS_BUDGET} (a sequence longer than that allows goes alone).
- */
-function microBatches<Sequence extends TokenSequence>(
-  sequences: readonly Sequence[],
-  budget: number,
-  vocabularySize: number,
-): Sequence[][] {
-  const chunks: Sequence[][] = [];
-  let current: Sequence[] = [];
-  let longest = 0;
-  for (const sequence of sequences) {
-    const length = sequence.promptTokenIds.length + sequence.completionTokenIds.length;
-    const nextLongest = Math.max(longest, length);
-    const count = current.length + 1;
-    if (
-      current.length > 0 &&
-      (count * nextLongest ** 2 > budget || count * nextLongest * vocabularySize > LOGITS_BUDGET)
-    ) {
-      chunks.push(current);
-      current = [];
-      longest = 0;
-    }
-    current.push(sequence);
-    longest = Math.max(longest, length);
-  }
-  if (current.length > 0) chunks.push(current);
-  return chunks;
 }

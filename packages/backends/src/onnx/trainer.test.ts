@@ -1,0 +1,75 @@
+import { createByteTokenizer, type TrainBatch } from '@azr/core';
+import { describe, expect, it } from 'vitest';
+import { parseLlamaConfig } from '../model/config.js';
+import { initializeLlamaWeights } from '../model/weights.js';
+import { createTfjsPolicy } from '../tfjs/policy.js';
+import { createOnnxPolicy } from './policy.js';
+
+const config = parseLlamaConfig({
+  model_type: 'llama',
+  vocab_size: 257,
+  hidden_size: 32,
+  intermediate_size: 64,
+  num_hidden_layers: 2,
+  num_attention_heads: 4,
+  num_key_value_heads: 2,
+  max_position_embeddings: 256,
+  tie_word_embeddings: true,
+  eos_token_id: 256,
+});
+
+describe('training on the onnx engine', () => {
+  it('drives the loss of a fixed batch down step for step as the tfjs engine does', async () => {
+    const model = {
+      config,
+      weights: initializeLlamaWeights(config, { seed: 21, standardDeviation: 0.1 }),
+      tokenizer: createByteTokenizer(),
+    };
+    const optimizer = { learningRate: 3e-3 };
+    const onnx = await createOnnxPolicy({ model, optimizer });
+    const tfjs = await createTfjsPolicy({ model, backend: 'wasm', optimizer });
+    const { completions } = await onnx.doGenerate({
+      prompts: ['let a = ', 'def f(x):', 'return [', '//'],
+      seed: 2,
+      temperature: 1,
+      topP: 1,
+      maxTokens: 10,
+    });
+    const batch: TrainBatch = {
+      sequences: completions.map((completion, index) => ({
+        promptTokenIds: completion.promptTokenIds,
+        completionTokenIds: completion.tokenIds,
+        oldLogProbs: completion.logProbs,
+        advantages: completion.tokenIds.map(() => (index % 2 === 0 ? 1 : -0.5)),
+      })),
+      temperature: 1,
+      loss: { clipRatio: 0.2, entropyCoefficient: 0.001 },
+    };
+    const losses: [number, number][] = [];
+    for (let step = 0; step < 120; step += 1) {
+      const [left, right] = [await onnx.doTrainStep(batch), await tfjs.doTrainStep(batch)];
+      losses.push([left.loss, right.loss]);
+      expect(left.tokenCount).toBe(right.tokenCount);
+    }
+    const [first, last] = [losses[0] as [number, number], losses.at(-1) as [number, number]];
+    expect(last[0]).toBeLessThan(first[0] - 0.05);
+    // The two engines follow the same trajectory: measured at most 7e-7 apart over these 120 steps (the loss
+    // goes from -0.255 to -0.405); float32 differences could compound through AdamW, hence the margin.
+    for (const [step, [left, right]] of losses.entries())
+      expect(Math.abs(left - right), `step ${step}`).toBeLessThan(1e-4);
+    // Generation follows the trained weights: the reinforced completion became more likely.
+    const scored = await onnx.doComputeLogProbs({
+      sequences: [
+        {
+          promptTokenIds: completions[0]?.promptTokenIds ?? [],
+          completionTokenIds: completions[0]?.tokenIds ?? [],
+        },
+      ],
+      temperature: 1,
+    });
+    const sum = (values: readonly number[]) => values.reduce((total, value) => total + value, 0);
+    expect(sum(scored.logProbs[0] ?? [])).toBeGreaterThan(sum(completions[0]?.logProbs ?? []));
+    await onnx.doDispose();
+    await tfjs.doDispose();
+  }, 120_000);
+});

@@ -1,0 +1,172 @@
+import type { OptimizerSettings, TrainBatch, TrainSequence, TrainStepResult } from '@azr/core';
+import type * as OnnxRuntime from 'onnxruntime-node';
+import type { LlamaConfig } from '../model/config.js';
+import type { LlamaWeights } from '../model/weights.js';
+import { layOutBatch, microBatches } from '../shared/batching.js';
+import type { OptimizerState } from '../shared/optimizer-state.js';
+import type { OnnxRuntimeModule } from './runtime.js';
+import { type OnnxSessionSettings, openSession } from './session.js';
+import { buildLlamaTrainingGraph, TRAINING_GRAPH_NAMES } from './training-graph.js';
+
+type OnnxTensor = OnnxRuntime.Tensor;
+
+/** Everything an onnx training step needs besides the batch. */
+export interface OnnxTrainerOptions {
+  readonly runtime: OnnxRuntimeModule;
+  readonly config: LlamaConfig;
+  /** The weights in the graph layout. The trainer updates their arrays in place. */
+  readonly weights: LlamaWeights;
+  readonly optimizer: OptimizerSettings;
+  readonly session: OnnxSessionSettings;
+  readonly padding: number;
+  /** Largest `sequences x length^2` of one pass; bigger batches are split and their gradients summed. */
+  readonly microBatchBudget: number;
+  /** AdamW's state to continue from (a saved policy's). */
+  readonly state?: OptimizerState;
+}
+
+/** The onnx engine's trainer: the training graph's gradients, then AdamW on the weights in typed arrays. */
+export interface OnnxTrainer {
+  step(batch: TrainBatch): Promise<TrainStepResult>;
+  /** AdamW's state, for saving. */
+  state(): OptimizerState;
+  release(): Promise<void>;
+}
+
+/**
+ * Trains a Llama-family model on onnxruntime: each micro-batch runs the training graph (forward pass, PPO-clip
+ * loss, every gradient), gradients are summed over micro-batches, clipped to the global norm, and AdamW
+ * (decoupled weight decay, none on norms and biases) updates the weights in place. The weights are graph inputs,
+ * so the session is built once; they live in JavaScript typed arrays that onnxruntime reads without a copy.
+ * AdamW runs in JavaScript over those arrays (one pass per weight; an ONNX-graph AdamW is not written yet).
+ */
+export async function createOnnxTrainer(options: OnnxTrainerOptions): Promise<OnnxTrainer> {
+  const { runtime, config, weights, optimizer } = options;
+  const names = TRAINING_GRAPH_NAMES;
+  let session: OnnxRuntime.InferenceSession | undefined;
+  const moments = new Map<string, { first: Float32Array; second: Float32Array }>();
+  for (const [name, moment] of options.state?.moments ?? [])
+    if (weights.get(name)?.data.length === moment.first.length)
+      moments.set(name, { first: moment.first.slice(), second: moment.second.slice() });
+  let optimizerStep = options.state?.step ?? 0;
+  const decayed = (name: string) => !(name.endsWith('norm.weight') || name.endsWith('.bias'));
+
+  async function run(chunk: readonly TrainSequence[], batch: TrainBatch, denominator: number) {
+    session ??= await openSession(runtime, await buildLlamaTrainingGraph(config), options.session);
+    const { ids, targets, length, place } = layOutBatch(chunk, options.padding);
+    const dims = [chunk.length, length];
+    const integers = (rows: number[][]) =>
+      new runtime.Tensor('int64', BigInt64Array.from(rows.flat(), BigInt), dims);
+    const floats = (values: Float32Array) => new runtime.Tensor('float32', values, dims);
+    const scalar = (value: number) => new runtime.Tensor('float32', Float32Array.of(value), [1]);
+    const feeds: Record<string, OnnxTensor> = {
+      [names.inputIds]: integers(ids),
+      [names.targets]: integers(targets),
+      [names.mask]: floats(
+        place((sequence) =>
+          sequence.completionTokenIds.map((_, index) => ((sequence.lossMask?.[index] ?? 1) === 0 ? 0 : 1)),
+        ),
+      ),
+      [names.oldLogProbs]: floats(place((sequence) => sequence.oldLogProbs)),
+      [names.advantages]: floats(place((sequence) => sequence.advantages)),
+      [names.temperature]: scalar(batch.temperature),
+      [names.clipRatio]: scalar(batch.loss.clipRatio),
+      [names.entropyCoefficient]: scalar(batch.loss.entropyCoefficient),
+      [names.denominator]: scalar(denominator),
+    };
+    for (const [name, { shape, data }] of weights)
+      feeds[names.weight(name)] = new runtime.Tensor('float32', data, [...shape]);
+    return session.run(feeds);
+  }
+
+  return {
+    async step(batch) {
+      const started = performance.now();
+      const sequences = batch.sequences.filter((sequence) => sequence.completionTokenIds.length > 0);
+      const tokenCount = sequences.reduce(
+        (total, sequence) =>
+          total +
+          sequence.completionTokenIds.reduce(
+            (count, _, index) => count + ((sequence.lossMask?.[index] ?? 1) === 0 ? 0 : 1),
+            0,
+          ),
+        0,
+      );
+      const denominator = Math.max(tokenCount, 1);
+      const gradients = new Map<string, Float32Array>();
+      const sums = { loss: 0, policyLoss: 0, entropy: 0, clipped: 0, kl: 0 };
+      const value = (results: OnnxRuntime.InferenceSession.ReturnType, name: string) =>
+        (results[name]?.data as Float32Array)[0] as number;
+      for (const chunk of microBatches(sequences, options.microBatchBudget, config.vocabularySize)) {
+        batch.signal?.throwIfAborted();
+        const results = await run(chunk, batch, denominator);
+        sums.loss += value(results, names.loss);
+        sums.policyLoss += value(results, names.policyLossSum);
+        sums.entropy += value(results, names.entropySum);
+        sums.clipped += value(results, names.clippedSum);
+        sums.kl += value(results, names.klSum);
+        for (const name of weights.keys()) {
+          const gradient = results[names.gradient(name)]?.data as Float32Array;
+          const total = gradients.get(name);
+          if (total === undefined) gradients.set(name, gradient);
+          else
+            for (let index = 0; index < total.length; index += 1)
+              total[index] = (total[index] as number) + (gradient[index] as number);
+        }
+      }
+      let squares = 0;
+      for (const gradient of gradients.values()) for (const entry of gradient) squares += entry * entry;
+      const gradientNorm = Math.sqrt(squares);
+      const scale = gradientNorm > optimizer.maxGradientNorm ? optimizer.maxGradientNorm / gradientNorm : 1;
+      optimizerStep += 1;
+      const { learningRate, beta1, beta2, epsilon, weightDecay } = optimizer;
+      const correction1 = 1 - beta1 ** optimizerStep;
+      const correction2 = 1 - beta2 ** optimizerStep;
+      for (const [name, { data }] of weights) {
+        const gradient = gradients.get(name);
+        let moment = moments.get(name);
+        if (moment === undefined) {
+          moment = { first: new Float32Array(data.length), second: new Float32Array(data.length) };
+          moments.set(name, moment);
+        }
+        const { first, second } = moment;
+        const decay = decayed(name) ? 1 - learningRate * weightDecay : 1;
+        for (let index = 0; index < data.length; index += 1) {
+          const g = gradient === undefined ? 0 : (gradient[index] as number) * scale;
+          const m = beta1 * (first[index] as number) + (1 - beta1) * g;
+          const v = beta2 * (second[index] as number) + (1 - beta2) * g * g;
+          first[index] = m;
+          second[index] = v;
+          data[index] =
+            (data[index] as number) * decay -
+            (learningRate * (m / correction1)) / (Math.sqrt(v / correction2) + epsilon);
+        }
+      }
+      return {
+        loss: sums.loss,
+        policyLoss: sums.policyLoss / denominator,
+        entropy: sums.entropy / denominator,
+        clipFraction: sums.clipped / denominator,
+        approximateKl: sums.kl / denominator,
+        gradientNorm,
+        tokenCount,
+        durationMs: performance.now() - started,
+      };
+    },
+    state() {
+      return {
+        step: optimizerStep,
+        moments: new Map(
+          [...moments].map(([name, { first, second }]) => [
+            name,
+            { shape: weights.get(name)?.shape ?? [first.length], first, second },
+          ]),
+        ),
+      };
+    },
+    async release() {
+      await session?.release();
+      session = undefined;
+    },
+  };
+}

@@ -1,0 +1,57 @@
+import type { TokenSequence } from '@azr/core';
+
+/**
+ * Sequences of a scoring or training call as one right-padded batch `[batch, length]`. Position `l` of row `b`
+ * predicts token `l + 1` (`targets`); a completion token's prediction sits at `prompt length - 1 + t`. Right
+ * padding changes nothing before it under causal attention, so no attention mask is needed. `place` lays a
+ * per-completion-token list out on that grid (zero elsewhere).
+ */
+export function layOutBatch<Sequence extends TokenSequence>(sequences: readonly Sequence[], padding: number) {
+  const rows = sequences.map((sequence) => [...sequence.promptTokenIds, ...sequence.completionTokenIds]);
+  const length = Math.max(...rows.map((row) => row.length));
+  const ids = rows.map((row) => [...row, ...new Array<number>(length - row.length).fill(padding)]);
+  const targets = ids.map((row) => [...row.slice(1), padding]);
+  const place = (values: (sequence: Sequence, index: number) => readonly number[]) => {
+    const grid = new Float32Array(sequences.length * length);
+    sequences.forEach((sequence, row) => {
+      const start = row * length + sequence.promptTokenIds.length - 1;
+      grid.set(values(sequence, row), start);
+    });
+    return grid;
+  };
+  return { ids, targets, length, place };
+}
+
+/** Largest `sequences x length x vocabulary` of one pass: logits and their gradients are this big, several times. */
+const LOGITS_BUDGET = 2 ** 24;
+
+/**
+ * Splits sequences, in order, into runs whose `count x longest^2` stays within `budget` and whose logits
+ * (`count x longest x vocabulary`) within {@link LOGITS_BUDGET} (a sequence longer than that allows goes alone).
+ */
+export function microBatches<Sequence extends TokenSequence>(
+  sequences: readonly Sequence[],
+  budget: number,
+  vocabularySize: number,
+): Sequence[][] {
+  const chunks: Sequence[][] = [];
+  let current: Sequence[] = [];
+  let longest = 0;
+  for (const sequence of sequences) {
+    const length = sequence.promptTokenIds.length + sequence.completionTokenIds.length;
+    const nextLongest = Math.max(longest, length);
+    const count = current.length + 1;
+    if (
+      current.length > 0 &&
+      (count * nextLongest ** 2 > budget || count * nextLongest * vocabularySize > LOGITS_BUDGET)
+    ) {
+      chunks.push(current);
+      current = [];
+      longest = 0;
+    }
+    current.push(sequence);
+    longest = Math.max(longest, length);
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
+}
