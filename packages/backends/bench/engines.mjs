@@ -214,6 +214,45 @@ log('tfjs train step');
 await tfjs.doTrainStep(trainBatch);
 const tfjsTrainMs = await medianMs(() => tfjs.doTrainStep(trainBatch), Math.max(1, Math.floor(REPEATS / 2)));
 
+log('onnx train step');
+await onnx.doTrainStep(trainBatch);
+const onnxTrainMs = await medianMs(() => onnx.doTrainStep(trainBatch), REPEATS);
+const onnxTwoThreads = await createOnnxPolicy({ model, batchSize: BATCH, intraOpThreads: 2 });
+await onnxTwoThreads.doTrainStep(trainBatch);
+const onnxTrainTwoThreadsMs = await medianMs(() => onnxTwoThreads.doTrainStep(trainBatch), REPEATS);
+await onnxTwoThreads.doDispose();
+const onnxBestTrainMs = Math.min(onnxTrainMs, onnxTrainTwoThreadsMs);
+// After an update the rollout session is rebuilt from the new weights before the next generation: the one copy
+// of the weights the onnx engine makes. Measured as the extra time of a one-token generation right after a step.
+const oneToken = { ...generateRequest(7), prompts: prompts.slice(0, 1), maxTokens: 1 };
+const plainGenerateMs = await medianMs(() => onnx.doGenerate(oneToken), REPEATS);
+const refreshTimes = [];
+for (let index = 0; index < REPEATS; index += 1) {
+  await onnx.doTrainStep(trainBatch);
+  const started = performance.now();
+  await onnx.doGenerate(oneToken);
+  refreshTimes.push(performance.now() - started - plainGenerateMs);
+}
+const refreshMs = median(refreshTimes);
+const memory = JSON.parse(
+  execFileSync(process.execPath, [join(here, 'train-memory.mjs'), '1'], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 20,
+  }),
+);
+// What a step needs to hold: weights, their gradients and both AdamW moments (4 copies), and the activations the
+// backward pass reads, counted from the training graph (per layer: the normalised inputs, projections, rotary
+// outputs, attention probabilities, MLP intermediates; then the logits and their softmax).
+const parameters = [...weights.values()].reduce((total, tensor) => total + tensor.data.length, 0);
+const positions = BATCH * CONTEXT;
+const perLayer =
+  positions * (8 * config.hiddenSize + 5 * config.intermediateSize) +
+  BATCH * config.headCount * CONTEXT * CONTEXT * 2;
+const activations = config.layerCount * perLayer + positions * config.vocabularySize * 4;
+const neededBytes = 4 * (4 * parameters + activations);
+const peakStepBytes = memory.peak - memory.before;
+const arithmeticMs = (trainFlops / (peakTwoThreads * 1e9)) * 1000;
+
 log('hybrid');
 const hybrid = await createHybridPolicy({ learner: tfjs, rollout: onnx });
 await hybrid.syncWeights();
@@ -308,11 +347,35 @@ const rows = [
   ],
   [
     'train step, 16 x (8 + 120) tokens',
+    'onnxruntime-node, 1 thread (training graph + AdamW)',
+    `${number(onnxTrainMs)} ms`,
+    gflops(trainFlops, onnxTrainMs),
+    share(trainFlops, onnxTrainMs),
+    versus(onnxTrainMs, torch?.trainMs),
+  ],
+  [
+    'train step, 16 x (8 + 120) tokens',
+    'onnxruntime-node, 2 threads',
+    `${number(onnxTrainTwoThreadsMs)} ms`,
+    gflops(trainFlops, onnxTrainTwoThreadsMs),
+    `${((100 * gflops(trainFlops, onnxTrainTwoThreadsMs)) / peakTwoThreads).toFixed(1)}% of 2-thread peak`,
+    versus(onnxTrainTwoThreadsMs, torch?.trainMs),
+  ],
+  [
+    'train step, 16 x (8 + 120) tokens',
     'hybrid (tfjs step + weight sync)',
     `${number(hybridTrainMs)} ms`,
     gflops(trainFlops, hybridTrainMs),
     share(trainFlops, hybridTrainMs),
     versus(hybridTrainMs, torch?.trainMs),
+  ],
+  [
+    'rollout session rebuilt after an onnx update',
+    'onnxruntime-node',
+    `${number(refreshMs, 1)} ms`,
+    undefined,
+    '',
+    '',
   ],
   [
     'weight sync learner -> rollout',
@@ -378,6 +441,9 @@ ${rows.map(([what, engine, value, rate, part, peer]) => `| ${what} | ${engine} |
 
 Targets: onnx sampling at least 5,000 tokens/s at batch 16: ${number(onnxSampling.tokensPerSecond)}, ${met(onnxSampling.tokensPerSecond >= 5000)}.
 tfjs (wasm) train step under 3 s: ${number(tfjsTrainMs)} ms, ${met(tfjsTrainMs < 3000)}. Weight sync under 50 ms: ${number(syncMs, 1)} ms, ${met(syncMs < 50)}.
+onnx train step at least 5x faster than tfjs wasm: ${number(tfjsTrainMs / onnxBestTrainMs, 1)}x (${number(onnxBestTrainMs)} ms against ${number(tfjsTrainMs)} ms), ${met(tfjsTrainMs / onnxBestTrainMs >= 5)}.
+onnx train step within 5x of the time its arithmetic takes at the 2-thread peak (${number(arithmeticMs, 1)} ms): ${number(onnxBestTrainMs / arithmeticMs, 1)}x, ${met(onnxBestTrainMs <= 5 * arithmeticMs)}.
+onnx train step peak memory (resident set above the process before the first step, in a process of its own): ${number(peakStepBytes / 2 ** 20, 1)} MiB, against ${number(neededBytes / 2 ** 20, 1)} MiB for weights, gradients, AdamW moments and the activations the backward pass reads: ${number(peakStepBytes / neededBytes, 2)}x (target at most 3x), ${met(peakStepBytes <= 3 * neededBytes)}.
 ${torch ? '' : '\nPyTorch was not installed when this ran (`apt-get install python3-torch`): the peer column says so.\n'}<!-- backends:end -->`;
 
 process.stdout.write(`${section}\n`);

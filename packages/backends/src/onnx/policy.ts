@@ -101,6 +101,7 @@ export async function createOnnxPolicy(settings: OnnxPolicySettings): Promise<Ll
   const savedState =
     'directory' in source.model ? await readOptimizerState(source.model.directory) : undefined;
   let trainer: OnnxTrainer | undefined;
+  let stale = false;
   const trainerFor = async (state: OptimizerState | undefined) =>
     createOnnxTrainer({
       runtime,
@@ -126,7 +127,16 @@ export async function createOnnxPolicy(settings: OnnxPolicySettings): Promise<Ll
     batchSize,
     config,
     maxSequenceLength: config.maxPositionEmbeddings,
-    decoder: () => decoder,
+    // Rebuilt from the updated weights when generation next needs it, so that several updates in a row (mini-batches)
+    // pay for one rebuild.
+    decoder: async () => {
+      if (stale) {
+        stale = false;
+        await refreshDecoder();
+      }
+      return decoder;
+    },
+    current: () => decoder,
     async readWeights() {
       return toHuggingFaceLayout(weights);
     },
@@ -136,6 +146,7 @@ export async function createOnnxPolicy(settings: OnnxPolicySettings): Promise<Ll
       await trainer?.release();
       trainer = undefined;
       weights = toGraphLayout(checked);
+      stale = false;
       await refreshDecoder();
       if (state !== undefined) trainer = await trainerFor(state);
     },
@@ -143,8 +154,8 @@ export async function createOnnxPolicy(settings: OnnxPolicySettings): Promise<Ll
       const started = performance.now();
       trainer ??= await trainerFor(savedState);
       const result = await trainer.step(batch);
-      // Generation samples from the updated policy: the rollout session is rebuilt from the same arrays.
-      await refreshDecoder();
+      // Generation samples from the updated policy: its session is rebuilt from the same arrays before it runs.
+      stale = true;
       return { ...result, durationMs: performance.now() - started };
     },
     async save(directory) {
@@ -289,7 +300,8 @@ async function createExportPolicy(
     batchSize,
     config: undefined,
     maxSequenceLength: declared,
-    decoder: () => decoder,
+    decoder: async () => decoder,
+    current: () => decoder,
     readWeights: () => Promise.reject(refuse('readWeights')),
     writeWeights: () => Promise.reject(refuse('writeWeights')),
     async save(target) {
@@ -311,8 +323,10 @@ interface PolicyParts {
   readonly batchSize: number;
   readonly config: LlamaConfig | undefined;
   readonly maxSequenceLength: number;
-  /** The current session (replaced when weights are). */
-  decoder(): DecoderSession;
+  /** The session to run now (rebuilt first when the weights changed since). */
+  decoder(): Promise<DecoderSession>;
+  /** The session as it is, for releasing it. */
+  current(): DecoderSession;
   readWeights(): Promise<LlamaWeights>;
   writeWeights(weights: LlamaWeights): Promise<void>;
   /** One policy-gradient update; absent for exports, which do not train. */
@@ -338,7 +352,7 @@ function createPolicy(parts: PolicyParts): LlamaPolicyModel {
     prompts: readonly { prompt: string; index: number }[],
     request: GenerateRequest,
   ): Promise<Completion[]> {
-    const decoder = parts.decoder();
+    const decoder = await parts.decoder();
     const decoders = prompts.map(({ prompt, index }) => {
       const ids = encodePrompt(tokenizer, prompt);
       assertFitsContext(ids.length, request.maxTokens, maxSequenceLength);
@@ -413,7 +427,7 @@ function createPolicy(parts: PolicyParts): LlamaPolicyModel {
     async doComputeLogProbs(request: LogProbsRequest): Promise<LogProbsResult> {
       assertOpen();
       assertNumberInRange('temperature', request.temperature, { minimum: Number.MIN_VALUE });
-      const decoder = parts.decoder();
+      const decoder = await parts.decoder();
       const logProbs: number[][] = [];
       for (const sequence of request.sequences) {
         const count = sequence.completionTokenIds.length;
@@ -465,7 +479,7 @@ function createPolicy(parts: PolicyParts): LlamaPolicyModel {
       if (disposed) return;
       disposed = true;
       await parts.release?.();
-      await parts.decoder().session.release();
+      await parts.current().session.release();
     },
   };
 }
