@@ -125,7 +125,7 @@ describe('azr train', { timeout: 240_000 }, () => {
       ]),
     );
     const config = JSON.parse(await readFile(join(directory, 'config.json'), 'utf8'));
-    expect(config).toMatchObject({ model: { directory: modelDirectory }, engine: 'hybrid', steps: 2 });
+    expect(config).toMatchObject({ model: { directory: modelDirectory }, engine: 'onnx', steps: 2 });
     expect(config.trainer).toMatchObject({ batchSize: 2, checkpointEvery: 2 });
     expect(await stepEnds(directory)).toEqual([1, 2]);
     expect(await sampleSteps(directory)).toEqual([1, 2]);
@@ -165,13 +165,17 @@ describe('azr train', { timeout: 240_000 }, () => {
 
   it('resumes a killed run from its last checkpoint, dropping the records of the steps it lost', async () => {
     let killed = false;
-    const first = await runAzr(['train', '--steps', '4', '--out', 'runs/killed'], (line, child) => {
-      // Checkpoints come every 2 steps: step 3 is recorded but not checkpointed when the kill lands.
-      if (!killed && line.startsWith('step 3/4')) {
-        killed = true;
-        child.kill('SIGKILL');
-      }
-    });
+    // The hybrid engine here (onnx generation, tfjs updates), to cover it end to end, resume included.
+    const first = await runAzr(
+      ['train', '--steps', '4', '--engine', 'hybrid', '--out', 'runs/killed'],
+      (line, child) => {
+        // Checkpoints come every 2 steps: step 3 is recorded but not checkpointed when the kill lands.
+        if (!killed && line.startsWith('step 3/4')) {
+          killed = true;
+          child.kill('SIGKILL');
+        }
+      },
+    );
     expect(first.signal).toBe('SIGKILL');
     const directory = join(workspace, 'runs/killed');
     expect(await stepEnds(directory)).toEqual([1, 2, 3]);

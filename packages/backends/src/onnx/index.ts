@@ -1,9 +1,9 @@
 /**
- * `@azr/backends/onnx`: the onnxruntime-node engine, for fast generation.
+ * `@azr/backends/onnx`: the onnxruntime-node engine.
  *
- * `createOnnxPolicy` runs a Llama-family model from a config and weights (the SDK writes the ONNX graph) or a
- * decoder exported by others in the Hugging Face key/value-cache layout. It does not train on its own: pair
- * it with a learner in `createHybridPolicy` (from `@azr/backends`).
+ * `createOnnxPolicy` runs a Llama-family model from a config and weights (the SDK writes the decoder graph and
+ * a training graph with every gradient, so it generates and trains) or a decoder exported by others in the
+ * Hugging Face key/value-cache layout (generation only).
  */
 
 export { type DecoderLayout, readDecoderLayout } from './decoder-session.js';
@@ -16,6 +16,7 @@ export {
   OnnxGraphBuilder,
 } from './graph-builder.js';
 export { importGenaiLlamaWeights } from './import-weights.js';
+export { graphLayoutShape, isGraphProjection, toGraphLayout, toHuggingFaceLayout } from './layout.js';
 export { buildLlamaGraph, LLAMA_GRAPH_NAMES } from './llama-graph.js';
 export { createOnnxPolicy, type OnnxModelSource, type OnnxPolicySettings } from './policy.js';
 export {
@@ -31,3 +32,4 @@ export {
   type OnnxExecutionProvider,
   type OnnxSessionSettings,
 } from './session.js';
+export { buildLlamaTrainingGraph, TRAINING_GRAPH_NAMES } from './training-graph.js';

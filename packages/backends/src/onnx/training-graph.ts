@@ -3,8 +3,6 @@ import { llamaWeightShapes } from '../model/weights.js';
 import { OnnxGraphBuilder } from './graph-builder.js';
 import { graphLayoutShape } from './layout.js';
 
-export { graphLayoutShape, isGraphProjection } from './layout.js';
-
 /**
  * Names of the training graph's inputs and outputs. Weights come in as inputs named after their Hugging Face
  * names, in the graph layout (see {@link graphLayoutShape}); each has a gradient output `grad.<name>`.

@@ -12,8 +12,12 @@ export function starterConfig(): string {
   // with config.json, model.safetensors and tokenizer.json ({ "directory": "models/my-model" }).
   "model": { "preset": "tiny" },
 
-  // hybrid: generate on onnxruntime, train on TensorFlow.js. tfjs: TensorFlow.js alone.
+  // onnx: generate and train on onnxruntime. hybrid: generate on onnxruntime, train on TensorFlow.js (for
+  // @tensorflow/tfjs-node-gpu users). tfjs: TensorFlow.js alone.
   "engine": "${defaults.engine}",
+
+  // Threads of one onnxruntime operator.
+  "threads": ${defaults.threads},
 
   // The language of the proposed programs: javascript (isolated-vm) or python (Pyodide).
   "language": "${defaults.language}",

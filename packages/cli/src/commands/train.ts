@@ -119,14 +119,19 @@ export async function train(
         monitors: [createUhOhMonitor()],
         runId: basename(runDirectory),
         loadPolicy: async (directory) => {
-          policy = await createTrainingPolicy(config.engine, { directory }, config.optimizer);
+          policy = await createTrainingPolicy(config.engine, { directory }, config.optimizer, config.threads);
           return policy;
         },
       });
       await truncateRunLogs(runDirectory, trainer.step);
     } else {
       await assertFreshRunDirectory(runDirectory);
-      policy = await createTrainingPolicy(config.engine, modelSource(config), config.optimizer);
+      policy = await createTrainingPolicy(
+        config.engine,
+        modelSource(config),
+        config.optimizer,
+        config.threads,
+      );
       await createRunDirectory(runDirectory, config);
       output.write(`run directory: ${runDirectory}\n`);
       trainer = createSelfPlayTrainer({

@@ -71,6 +71,7 @@ export const trainConfigSchema = z.strictObject({
   language: z.enum(['javascript', 'python']).optional(),
   steps: positiveInteger.optional(),
   seed: z.number().int().nonnegative().optional(),
+  threads: positiveInteger.optional(),
   out: z.string().min(1).optional(),
   trainer: trainerSchema.optional(),
   optimizer: optimizerSchema.optional(),
@@ -87,6 +88,8 @@ export interface TrainConfig {
   readonly language: 'javascript' | 'python';
   readonly steps: number;
   readonly seed: number;
+  /** Threads of one onnxruntime operator. */
+  readonly threads: number;
   readonly trainer: Omit<TrainerSettingsInput, 'seed' | 'language'>;
   readonly optimizer: Partial<OptimizerSettings>;
   readonly executor: { readonly workers?: number; readonly timeoutMs?: number };
@@ -103,16 +106,17 @@ function compact<T>(value: T): T {
 }
 
 /**
- * The embedded default: a tiny Llama-family model trained from scratch on the CPU (generation on onnxruntime,
- * updates on TensorFlow.js), JavaScript tasks, short completions, a learning rate for a model that starts from
+ * The embedded default: a tiny Llama-family model trained from scratch on the CPU, generation and updates on
+ * onnxruntime (2 threads), JavaScript tasks, short completions, a learning rate for a model that starts from
  * random weights.
  */
 export const DEFAULT_TRAIN_CONFIG: TrainConfig = Object.freeze({
   model: { preset: 'tiny', seed: 0 },
-  engine: 'hybrid',
+  engine: 'onnx',
   language: 'javascript',
   steps: 10,
   seed: 0,
+  threads: 2,
   trainer: { batchSize: 8, learnabilityRollouts: 4, sampling: { maxTokens: 192 }, checkpointEvery: 5 },
   optimizer: { learningRate: 1e-4 },
   executor: { workers: 2 },
@@ -188,6 +192,7 @@ export function resolveTrainConfig(
     language: overrides.language ?? file.language ?? defaults.language,
     steps: overrides.steps ?? file.steps ?? defaults.steps,
     seed,
+    threads: file.threads ?? defaults.threads,
     trainer: compact({
       ...defaults.trainer,
       ...file.trainer,

@@ -6,7 +6,7 @@ import {
   type LlamaPolicyModel,
   loadHuggingFaceTokenizer,
 } from '@azr/backends';
-import { ConfigError, ModelFormatError, type OptimizerSettings, type PolicyModelV1 } from '@azr/core';
+import { ModelFormatError, type OptimizerSettings, type PolicyModelV1 } from '@azr/core';
 import type { TrainConfig, TrainEngine } from '../config/config.js';
 
 /** Creates the policy a training run asks for: from the config's model, or from a checkpoint folder. */
@@ -14,15 +14,16 @@ export async function createTrainingPolicy(
   engine: TrainEngine,
   requested: LlamaModelSource,
   optimizer: Partial<OptimizerSettings>,
+  /** onnxruntime's threads per operator. */
+  threads = 1,
 ): Promise<PolicyModelV1> {
   let source = requested;
   if ('directory' in source) source = await trainableSource(source.directory);
+  if (engine === 'onnx') {
+    const { createOnnxPolicy } = await import('@azr/backends/onnx');
+    return createOnnxPolicy({ model: source, optimizer, intraOpThreads: threads });
+  }
   const { createTfjsPolicy } = await import('@azr/backends/tfjs');
-  if (engine === 'onnx')
-    throw new ConfigError(
-      'The onnx engine generates but cannot train yet (onnxruntime-node has no training API); use --engine hybrid, which generates on onnxruntime and trains on TensorFlow.js.',
-      { field: 'engine', allowed: ['hybrid', 'tfjs'] },
-    );
   const learner = await createTfjsPolicy({ model: source, backend: 'auto', optimizer });
   if (engine === 'tfjs') return learner;
   const { createOnnxPolicy } = await import('@azr/backends/onnx');
@@ -34,6 +35,7 @@ export async function createTrainingPolicy(
         weights: await learner.readWeights(),
         tokenizer: learner.tokenizer,
       },
+      intraOpThreads: threads,
     });
   } catch (error) {
     await learner.doDispose();
