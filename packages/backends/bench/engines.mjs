@@ -10,6 +10,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createHybridPolicy, initializeLlamaWeights, LLAMA_PRESETS } from '../dist/index.js';
 import {
+  ADAMW_GRAPH_NAMES,
+  applyAdamW,
+  buildAdamWGraph,
   buildLlamaGraph,
   createOnnxPolicy,
   LLAMA_GRAPH_NAMES,
@@ -253,6 +256,69 @@ const neededBytes = 4 * (4 * parameters + activations);
 const peakStepBytes = memory.peak - memory.before;
 const arithmeticMs = (trainFlops / (peakTwoThreads * 1e9)) * 1000;
 
+log('AdamW: JavaScript against an ONNX graph');
+// The trainer's optimizer runs in JavaScript over typed arrays; the same update as an ONNX graph is measured
+// beside it, with the copies back into the arrays that keeping the weights in one place requires.
+const adamwOptimizer = {
+  learningRate: 1e-3,
+  beta1: 0.9,
+  beta2: 0.999,
+  epsilon: 1e-8,
+  weightDecay: 0.01,
+  maxGradientNorm: 1,
+};
+const adamwWeights = new Map(
+  [...weights].map(([name, { shape, data }]) => [name, { shape, data: data.slice() }]),
+);
+const adamwGradients = new Map(
+  [...weights].map(([name, { data }]) => [name, data.map((value) => value * 0.1)]),
+);
+const adamwMoments = new Map();
+const javascriptAdamWMs = await medianMs(
+  (index) => applyAdamW(adamwWeights, adamwGradients, adamwMoments, index + 1, adamwOptimizer, 1),
+  10,
+);
+async function graphAdamWMs(threads) {
+  const shapes = new Map([...adamwWeights].map(([name, { shape }]) => [name, shape]));
+  const session = await runtime.InferenceSession.create(await buildAdamWGraph(shapes), {
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    graphOptimizationLevel: 'all',
+  });
+  const names = ADAMW_GRAPH_NAMES;
+  const scalar = (value) => new runtime.Tensor('float32', Float32Array.of(value), [1]);
+  const ms = await medianMs(async (index) => {
+    const feeds = {
+      [names.learningRate]: scalar(adamwOptimizer.learningRate),
+      [names.beta1]: scalar(adamwOptimizer.beta1),
+      [names.beta2]: scalar(adamwOptimizer.beta2),
+      [names.epsilon]: scalar(adamwOptimizer.epsilon),
+      [names.decay]: scalar(1 - adamwOptimizer.learningRate * adamwOptimizer.weightDecay),
+      [names.correction1]: scalar(1 - adamwOptimizer.beta1 ** (index + 1)),
+      [names.correction2]: scalar(1 - adamwOptimizer.beta2 ** (index + 1)),
+      [names.scale]: scalar(1),
+    };
+    for (const [name, { shape, data }] of adamwWeights) {
+      const moment = adamwMoments.get(name);
+      feeds[names.weight(name)] = new runtime.Tensor('float32', data, [...shape]);
+      feeds[names.gradient(name)] = new runtime.Tensor('float32', adamwGradients.get(name), [...shape]);
+      feeds[names.first(name)] = new runtime.Tensor('float32', moment.first, [...shape]);
+      feeds[names.second(name)] = new runtime.Tensor('float32', moment.second, [...shape]);
+    }
+    const results = await session.run(feeds);
+    for (const [name, { data }] of adamwWeights) {
+      const moment = adamwMoments.get(name);
+      data.set(results[names.updated('weight', name)].data);
+      moment.first.set(results[names.updated('first', name)].data);
+      moment.second.set(results[names.updated('second', name)].data);
+    }
+  }, 10);
+  await session.release();
+  return ms;
+}
+const graphAdamWOneThreadMs = await graphAdamWMs(1);
+const graphAdamWTwoThreadsMs = await graphAdamWMs(2);
+
 log('hybrid');
 const hybrid = await createHybridPolicy({ learner: tfjs, rollout: onnx });
 await hybrid.syncWeights();
@@ -373,6 +439,30 @@ const rows = [
     'rollout session rebuilt after an onnx update',
     'onnxruntime-node',
     `${number(refreshMs, 1)} ms`,
+    undefined,
+    '',
+    '',
+  ],
+  [
+    'AdamW update of every weight',
+    'JavaScript over typed arrays (what the onnx trainer runs)',
+    `${number(javascriptAdamWMs, 1)} ms`,
+    undefined,
+    '',
+    '',
+  ],
+  [
+    'AdamW update of every weight',
+    'ONNX graph, 1 thread (copies back included)',
+    `${number(graphAdamWOneThreadMs, 1)} ms`,
+    undefined,
+    '',
+    '',
+  ],
+  [
+    'AdamW update of every weight',
+    'ONNX graph, 2 threads (copies back included)',
+    `${number(graphAdamWTwoThreadsMs, 1)} ms`,
     undefined,
     '',
     '',

@@ -6,6 +6,7 @@
  * Hugging Face key/value-cache layout (generation only).
  */
 
+export { ADAMW_GRAPH_NAMES, type AdamWMoments, applyAdamW, buildAdamWGraph } from './adamw.js';
 export { type DecoderLayout, readDecoderLayout } from './decoder-session.js';
 export {
   type AttributeValue,

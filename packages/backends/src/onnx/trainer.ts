@@ -4,6 +4,7 @@ import type { LlamaConfig } from '../model/config.js';
 import type { LlamaWeights } from '../model/weights.js';
 import { layOutBatch, microBatches } from '../shared/batching.js';
 import type { OptimizerState } from '../shared/optimizer-state.js';
+import { applyAdamW } from './adamw.js';
 import type { OnnxRuntimeModule } from './runtime.js';
 import { type OnnxSessionSettings, openSession } from './session.js';
 import { buildLlamaTrainingGraph, TRAINING_GRAPH_NAMES } from './training-graph.js';
@@ -49,7 +50,6 @@ export async function createOnnxTrainer(options: OnnxTrainerOptions): Promise<On
     if (weights.get(name)?.data.length === moment.first.length)
       moments.set(name, { first: moment.first.slice(), second: moment.second.slice() });
   let optimizerStep = options.state?.step ?? 0;
-  const decayed = (name: string) => !(name.endsWith('norm.weight') || name.endsWith('.bias'));
 
   async function run(chunk: readonly TrainSequence[], batch: TrainBatch, denominator: number) {
     session ??= await openSession(runtime, await buildLlamaTrainingGraph(config), options.session);
@@ -96,7 +96,7 @@ export async function createOnnxTrainer(options: OnnxTrainerOptions): Promise<On
       const gradients = new Map<string, Float32Array>();
       const sums = { loss: 0, policyLoss: 0, entropy: 0, clipped: 0, kl: 0 };
       const value = (results: OnnxRuntime.InferenceSession.ReturnType, name: string) =>
-        (results[name]?.data as Float32Array)[0] as number;
+        ((results[name] as OnnxTensor).data as Float32Array)[0] as number;
       for (const chunk of microBatches(sequences, options.microBatchBudget, config.vocabularySize)) {
         batch.signal?.throwIfAborted();
         const results = await run(chunk, batch, denominator);
@@ -106,7 +106,7 @@ export async function createOnnxTrainer(options: OnnxTrainerOptions): Promise<On
         sums.clipped += value(results, names.clippedSum);
         sums.kl += value(results, names.klSum);
         for (const name of weights.keys()) {
-          const gradient = results[names.gradient(name)]?.data as Float32Array;
+          const gradient = (results[names.gradient(name)] as OnnxTensor).data as Float32Array;
           const total = gradients.get(name);
           if (total === undefined) gradients.set(name, gradient);
           else
@@ -119,29 +119,7 @@ export async function createOnnxTrainer(options: OnnxTrainerOptions): Promise<On
       const gradientNorm = Math.sqrt(squares);
       const scale = gradientNorm > optimizer.maxGradientNorm ? optimizer.maxGradientNorm / gradientNorm : 1;
       optimizerStep += 1;
-      const { learningRate, beta1, beta2, epsilon, weightDecay } = optimizer;
-      const correction1 = 1 - beta1 ** optimizerStep;
-      const correction2 = 1 - beta2 ** optimizerStep;
-      for (const [name, { data }] of weights) {
-        const gradient = gradients.get(name);
-        let moment = moments.get(name);
-        if (moment === undefined) {
-          moment = { first: new Float32Array(data.length), second: new Float32Array(data.length) };
-          moments.set(name, moment);
-        }
-        const { first, second } = moment;
-        const decay = decayed(name) ? 1 - learningRate * weightDecay : 1;
-        for (let index = 0; index < data.length; index += 1) {
-          const g = gradient === undefined ? 0 : (gradient[index] as number) * scale;
-          const m = beta1 * (first[index] as number) + (1 - beta1) * g;
-          const v = beta2 * (second[index] as number) + (1 - beta2) * g * g;
-          first[index] = m;
-          second[index] = v;
-          data[index] =
-            (data[index] as number) * decay -
-            (learningRate * (m / correction1)) / (Math.sqrt(v / correction2) + epsilon);
-        }
-      }
+      applyAdamW(weights, gradients, moments, optimizerStep, optimizer, scale);
       return {
         loss: sums.loss,
         policyLoss: sums.policyLoss / denominator,

@@ -43,7 +43,6 @@ export async function buildLlamaTrainingGraph(config: LlamaConfig): Promise<Uint
   const graph = new OnnxGraphBuilder('azr-llama-training-step');
   const names = TRAINING_GRAPH_NAMES;
   const { headCount, keyValueHeadCount, headDimension, hiddenSize, vocabularySize, rmsNormEpsilon } = config;
-  const group = headCount / keyValueHeadCount;
   const half = headDimension / 2;
   const node = graph.node.bind(graph);
   const i64 = (values: readonly number[]) => graph.int64s(values);
