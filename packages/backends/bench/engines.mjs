@@ -516,10 +516,10 @@ Command: \`npm run bench -w @azr/backends\` (after \`npm run build\`; PyTorch fr
 
 Model \`LLAMA_PRESETS.benchmark\`: vocabulary 128, width 128, 4 layers, 4 heads, context 128, random weights
 (seeded); batch 16. Every engine runs on one thread (onnxruntime \`intraOpThreads: 1\`, tfjs wasm, PyTorch
-\`set_num_threads(1)\`). Sampling draws 120 tokens after an 8-token prompt for each of 16 prompts (end of
+\`set_num_threads(1)\`) unless its row says 2 threads. Sampling draws 120 tokens after an 8-token prompt for each of 16 prompts (end of
 sequence is masked so that every row runs to the full context); the onnx engine decodes the 16 together, the
 tfjs policy one after the other. The train step is one PPO-clip update with AdamW over those 16 completions.
-Medians of ${REPEATS} runs (sampling and forward) and ${Math.max(1, Math.floor(REPEATS / 2))} (train steps, tfjs sampling). GFLOP/s counts the model's
+Medians of ${REPEATS} runs (sampling and forward) and ${Math.max(1, Math.floor(REPEATS / 2))} (tfjs and hybrid train steps, tfjs sampling). GFLOP/s counts the model's
 arithmetic (projections, attention over the full causal window; a train step as 3 forward passes) and the share
 is of the measured single-thread matmul peak.
 
