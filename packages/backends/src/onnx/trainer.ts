@@ -2,7 +2,7 @@ import type { OptimizerSettings, TrainBatch, TrainSequence, TrainStepResult } fr
 import type * as OnnxRuntime from 'onnxruntime-node';
 import type { LlamaConfig } from '../model/config.js';
 import type { LlamaWeights } from '../model/weights.js';
-import { layOutBatch, microBatches } from '../shared/batching.js';
+import { countedTokens, countedTokenTotal, layOutBatch, microBatches } from '../shared/batching.js';
 import type { OptimizerState } from '../shared/optimizer-state.js';
 import { applyAdamW } from './adamw.js';
 import type { OnnxRuntimeModule } from './runtime.js';
@@ -62,11 +62,7 @@ export async function createOnnxTrainer(options: OnnxTrainerOptions): Promise<On
     const feeds: Record<string, OnnxTensor> = {
       [names.inputIds]: integers(ids),
       [names.targets]: integers(targets),
-      [names.mask]: floats(
-        place((sequence) =>
-          sequence.completionTokenIds.map((_, index) => ((sequence.lossMask?.[index] ?? 1) === 0 ? 0 : 1)),
-        ),
-      ),
+      [names.mask]: floats(place(countedTokens)),
       [names.oldLogProbs]: floats(place((sequence) => sequence.oldLogProbs)),
       [names.advantages]: floats(place((sequence) => sequence.advantages)),
       [names.temperature]: scalar(batch.temperature),
@@ -83,15 +79,7 @@ export async function createOnnxTrainer(options: OnnxTrainerOptions): Promise<On
     async step(batch) {
       const started = performance.now();
       const sequences = batch.sequences.filter((sequence) => sequence.completionTokenIds.length > 0);
-      const tokenCount = sequences.reduce(
-        (total, sequence) =>
-          total +
-          sequence.completionTokenIds.reduce(
-            (count, _, index) => count + ((sequence.lossMask?.[index] ?? 1) === 0 ? 0 : 1),
-            0,
-          ),
-        0,
-      );
+      const tokenCount = countedTokenTotal(sequences);
       const denominator = Math.max(tokenCount, 1);
       const gradients = new Map<string, Float32Array>();
       const sums = { loss: 0, policyLoss: 0, entropy: 0, clipped: 0, kl: 0 };

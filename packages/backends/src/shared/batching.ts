@@ -1,4 +1,4 @@
-import type { TokenSequence } from '@azr/core';
+import type { TokenSequence, TrainSequence } from '@azr/core';
 
 /**
  * Sequences of a scoring or training call as one right-padded batch `[batch, length]`. Position `l` of row `b`
@@ -54,4 +54,17 @@ export function microBatches<Sequence extends TokenSequence>(
   }
   if (current.length > 0) chunks.push(current);
   return chunks;
+}
+
+/** Which completion tokens of a training sequence count in the loss: its `lossMask`, or all of them (1 or 0 each). */
+export function countedTokens(sequence: TrainSequence): number[] {
+  return sequence.completionTokenIds.map((_, index) => ((sequence.lossMask?.[index] ?? 1) === 0 ? 0 : 1));
+}
+
+/** How many tokens of a batch count in the loss: the denominator of its token mean. */
+export function countedTokenTotal(sequences: readonly TrainSequence[]): number {
+  return sequences.reduce(
+    (total, sequence) => total + countedTokens(sequence).reduce((sum, value) => sum + value, 0),
+    0,
+  );
 }

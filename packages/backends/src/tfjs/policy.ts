@@ -16,7 +16,7 @@ import {
 } from '@azr/core';
 import { writeModelDirectory } from '../model/directory.js';
 import { checkLlamaWeights, type LlamaWeights } from '../model/weights.js';
-import { layOutBatch, microBatches } from '../shared/batching.js';
+import { countedTokens, countedTokenTotal, layOutBatch, microBatches } from '../shared/batching.js';
 import type { LlamaPolicyModel } from '../shared/llama-policy.js';
 import { type LlamaModelSource, resolveLlamaModel } from '../shared/model-source.js';
 import { readOptimizerState, writeOptimizerState } from '../shared/optimizer-state.js';
@@ -222,12 +222,8 @@ export async function createTfjsPolicy(settings: TfjsPolicySettings): Promise<Ll
       }
       const { clipRatio, entropyCoefficient } = batch.loss;
       const trainable = [...variables.values()];
-      const lossMaskOf = (sequence: TrainSequence): number[] =>
-        sequence.completionTokenIds.map((_, index) => ((sequence.lossMask?.[index] ?? 1) === 0 ? 0 : 1));
-      const tokenCount = sequences.reduce(
-        (total, sequence) => total + lossMaskOf(sequence).reduce((sum, value) => sum + value, 0),
-        0,
-      );
+      const lossMaskOf = countedTokens;
+      const tokenCount = countedTokenTotal(sequences);
       const denominator = Math.max(tokenCount, 1);
       // One forward and backward pass per micro-batch, gradients summed: the loss is a token mean over the
       // whole batch either way, and memory stays bounded for long sequences.
