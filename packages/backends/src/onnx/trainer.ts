@@ -79,6 +79,18 @@ export async function createOnnxTrainer(options: OnnxTrainerOptions): Promise<On
     async step(batch) {
       const started = performance.now();
       const sequences = batch.sequences.filter((sequence) => sequence.completionTokenIds.length > 0);
+      if (sequences.length === 0)
+        // Nothing to learn from: no update (the tfjs engine does the same).
+        return {
+          loss: 0,
+          policyLoss: 0,
+          entropy: 0,
+          clipFraction: 0,
+          approximateKl: 0,
+          gradientNorm: 0,
+          tokenCount: 0,
+          durationMs: performance.now() - started,
+        };
       const tokenCount = countedTokenTotal(sequences);
       const denominator = Math.max(tokenCount, 1);
       const gradients = new Map<string, Float32Array>();

@@ -222,7 +222,6 @@ export async function createTfjsPolicy(settings: TfjsPolicySettings): Promise<Ll
       }
       const { clipRatio, entropyCoefficient } = batch.loss;
       const trainable = [...variables.values()];
-      const lossMaskOf = countedTokens;
       const tokenCount = countedTokenTotal(sequences);
       const denominator = Math.max(tokenCount, 1);
       // One forward and backward pass per micro-batch, gradients summed: the loss is a token mean over the
@@ -234,12 +233,11 @@ export async function createTfjsPolicy(settings: TfjsPolicySettings): Promise<Ll
       // get a forward pass for the statistics, not a backward pass.
       const inert = (sequence: TrainSequence) =>
         entropyCoefficient === 0 &&
-        lossMaskOf(sequence).every((counted, index) => counted === 0 || sequence.advantages[index] === 0);
+        countedTokens(sequence).every((counted, index) => counted === 0 || sequence.advantages[index] === 0);
       for (const chunk of microBatches(sequences.filter(inert), microBatchBudget, config.vocabularySize)) {
         batch.signal?.throwIfAborted();
         const { ids, targets, length, place } = layOutBatch(chunk, padding);
-        const grid = (values: (sequence: TrainSequence) => readonly number[]) => place(values);
-        const [counted, old] = [grid(lossMaskOf), grid((sequence) => sequence.oldLogProbs)];
+        const [counted, old] = [place(countedTokens), place((sequence) => sequence.oldLogProbs)];
         const { logProbs: current, entropy } = tf.tidy(() =>
           tokenLogProbs(ids, targets, batch.temperature, false),
         );
@@ -260,7 +258,7 @@ export async function createTfjsPolicy(settings: TfjsPolicySettings): Promise<Ll
         batch.signal?.throwIfAborted();
         const { ids, targets, length, place } = layOutBatch(chunk, padding);
         const shape: [number, number] = [chunk.length, length];
-        const mask = tf.tensor2d(place(lossMaskOf), shape);
+        const mask = tf.tensor2d(place(countedTokens), shape);
         const old = tf.tensor2d(
           place((sequence) => sequence.oldLogProbs),
           shape,
