@@ -13,6 +13,7 @@ import { describe, expect, it } from 'vitest';
 import { parseLlamaConfig } from '../model/config.js';
 import { initializeLlamaWeights } from '../model/weights.js';
 import { fixturesDirectory } from '../testing/fixtures.js';
+import { SMALL_TEST_CONFIG } from '../testing/small-model.js';
 import { llamaForward, toTfjsWeights } from '../tfjs/llama-forward.js';
 import { initializeTfjs } from '../tfjs/runtime.js';
 import { DecoderSession, readDecoderLayout } from './decoder-session.js';
@@ -22,18 +23,7 @@ import { createOnnxPolicy } from './policy.js';
 import { loadOnnxRuntime } from './runtime.js';
 import { openSession } from './session.js';
 
-const config = parseLlamaConfig({
-  model_type: 'azr-tiny',
-  vocab_size: 257,
-  hidden_size: 32,
-  intermediate_size: 64,
-  num_hidden_layers: 2,
-  num_attention_heads: 4,
-  num_key_value_heads: 2,
-  max_position_embeddings: 256,
-  tie_word_embeddings: true,
-  eos_token_id: 256,
-});
+const config = SMALL_TEST_CONFIG;
 const model = {
   config,
   weights: initializeLlamaWeights(config, { seed: 3, standardDeviation: 0.1 }),
@@ -48,26 +38,23 @@ const fixtures = fixturesDirectory();
 const gpt2 = fixtures && join(fixtures, 'tiny-random-gpt2-fp32-onnx');
 const llama = fixtures && join(fixtures, 'tiny-random-LlamaForCausalLM-fp16-onnx');
 
-if (gpt2 !== undefined && llama !== undefined) {
+// Without ../shared/fixtures these are skipped, and fixturesDirectory() says so.
+describe.runIf(gpt2 !== undefined && llama !== undefined)('onnx policy on exports by others', () => {
   describePolicyModelConformance(
     'onnx policy (GPT-2 export, past_N layout)',
-    () => createOnnxPolicy({ model: { directory: gpt2 } }),
+    () => createOnnxPolicy({ model: { directory: gpt2 as string } }),
     { load: (directory) => createOnnxPolicy({ model: { directory } }) },
   );
   describePolicyModelConformance(
     'onnx policy (float16 Llama export, past_key_values layout)',
-    () => createOnnxPolicy({ model: { directory: llama } }),
+    () => createOnnxPolicy({ model: { directory: llama as string } }),
     {
       load: (directory) => createOnnxPolicy({ model: { directory } }),
       // Generation runs the float16 graph step by step, scoring runs it on the whole sequence at once.
       logProbTolerance: 2e-2,
     },
   );
-} else {
-  describe.skip('onnx policy on the shared fixtures (../shared/fixtures is absent)', () => {
-    it('loads the exports', () => undefined);
-  });
-}
+});
 
 /** Logits of one forward pass (positions from 0, no padding) of the SDK's graph. */
 async function onnxLogits(

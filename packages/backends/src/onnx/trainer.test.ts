@@ -1,22 +1,11 @@
 import { createByteTokenizer, type TrainBatch } from '@azr/core';
 import { describe, expect, it } from 'vitest';
-import { parseLlamaConfig } from '../model/config.js';
 import { initializeLlamaWeights } from '../model/weights.js';
+import { SMALL_TEST_CONFIG } from '../testing/small-model.js';
 import { createTfjsPolicy } from '../tfjs/policy.js';
 import { createOnnxPolicy } from './policy.js';
 
-const config = parseLlamaConfig({
-  model_type: 'llama',
-  vocab_size: 257,
-  hidden_size: 32,
-  intermediate_size: 64,
-  num_hidden_layers: 2,
-  num_attention_heads: 4,
-  num_key_value_heads: 2,
-  max_position_embeddings: 256,
-  tie_word_embeddings: true,
-  eos_token_id: 256,
-});
+const config = SMALL_TEST_CONFIG;
 
 describe('training on the onnx engine', () => {
   it('drives the loss of a fixed batch down step for step as the tfjs engine does', async () => {

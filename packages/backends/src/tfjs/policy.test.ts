@@ -1,24 +1,13 @@
 import { createByteTokenizer } from '@azr/core';
 import { describePolicyModelConformance } from '@azr/core/test';
 import { describe, expect, it } from 'vitest';
-import { parseLlamaConfig } from '../model/config.js';
 import { initializeLlamaWeights } from '../model/weights.js';
+import { SMALL_TEST_CONFIG } from '../testing/small-model.js';
 import { matMulWithPlainGradient } from './llama-forward.js';
 import { createTfjsPolicy } from './policy.js';
 import { initializeTfjs } from './runtime.js';
 
-const config = parseLlamaConfig({
-  model_type: 'azr-tiny',
-  vocab_size: 257,
-  hidden_size: 32,
-  intermediate_size: 64,
-  num_hidden_layers: 2,
-  num_attention_heads: 4,
-  num_key_value_heads: 2,
-  max_position_embeddings: 256,
-  tie_word_embeddings: true,
-  eos_token_id: 256,
-});
+const config = SMALL_TEST_CONFIG;
 
 function create() {
   return createTfjsPolicy({
