@@ -2,10 +2,8 @@ import { spawn } from 'node:child_process';
 import { access, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { initializeLlamaWeights, parseLlamaConfig, writeModelDirectory } from '@azr/backends';
-import { createByteTokenizer } from '@azr/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { repositoryRoot, runCommand } from './helpers.js';
+import { repositoryRoot, runCommand, sharedFixtures, writeMicroModel } from './helpers.js';
 
 const azr = join(repositoryRoot, 'packages/cli/bin/azr.js');
 const directories: string[] = [];
@@ -25,23 +23,7 @@ let modelDirectory: string;
 beforeAll(async () => {
   workspace = await temporaryDirectory('azr-cli-');
   modelDirectory = join(workspace, 'micro-model');
-  const config = parseLlamaConfig({
-    model_type: 'llama',
-    vocab_size: 257,
-    hidden_size: 32,
-    intermediate_size: 64,
-    num_hidden_layers: 2,
-    num_attention_heads: 4,
-    num_key_value_heads: 2,
-    max_position_embeddings: 4096,
-    tie_word_embeddings: true,
-    eos_token_id: 256,
-  });
-  await writeModelDirectory(modelDirectory, {
-    config,
-    weights: initializeLlamaWeights(config, { seed: 1 }),
-    tokenizer: createByteTokenizer(),
-  });
+  await writeMicroModel(modelDirectory, 1);
   await writeFile(
     join(workspace, 'azr.config.json'),
     `// a small run for the tests
@@ -187,11 +169,8 @@ describe('azr train', { timeout: 240_000 }, () => {
   });
 });
 
-const fixtures = process.env.AZR_FIXTURES ?? join(repositoryRoot, '../shared/fixtures');
-const hasFixtures = await access(fixtures).then(
-  () => true,
-  () => false,
-);
+const fixtures = sharedFixtures as string;
+const hasFixtures = sharedFixtures !== undefined;
 
 describe.runIf(hasFixtures)('azr train on models exported to ONNX', { timeout: 240_000 }, () => {
   it('trains a genai-builder Llama export from its initializers, and checkpoints it as safetensors', async () => {

@@ -1,13 +1,6 @@
-import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { repositoryRoot, runCommand } from './helpers.js';
-
-const fixtures = process.env.AZR_FIXTURES ?? join(repositoryRoot, '../shared/fixtures');
-const hasFixtures = await access(fixtures).then(
-  () => true,
-  () => false,
-);
+import { repositoryRoot, runCommand, sharedFixtures } from './helpers.js';
 
 /** Runs an example as a user would (`node index.mjs` in its folder). */
 async function runExample(name: string, args: readonly string[] = []) {
@@ -42,7 +35,7 @@ describe('the examples', { timeout: 180_000 }, () => {
   });
 
   // It makes its model folder from the shared fixtures' Llama.
-  it.runIf(hasFixtures)(
+  it.runIf(sharedFixtures !== undefined)(
     'huggingface-model loads a model folder in both engines, which agree, and trains it',
     async () => {
       const out = await runExample('huggingface-model');

@@ -2,11 +2,10 @@ import { access, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { initializeLlamaWeights, parseLlamaConfig, writeModelDirectory } from '@azr/backends';
 import { evaluateModel, train, writeReport } from '@azr/cli';
-import { createByteTokenizer } from '@azr/core';
 import { chromium } from 'playwright-core';
 import { afterAll, describe, expect, it } from 'vitest';
+import { writeMicroModel } from './helpers.js';
 
 const browserPath = process.env.AZR_CHROMIUM ?? '/usr/bin/chromium';
 const hasBrowser = await access(browserPath).then(
@@ -24,24 +23,7 @@ describe.runIf(hasBrowser || process.env.CI)(
     it('loads without errors or network requests, and draws every chart with the run data', async () => {
       const workspace = await mkdtemp(join(tmpdir(), 'azr-report-'));
       directories.push(workspace);
-      const config = parseLlamaConfig({
-        model_type: 'llama',
-        vocab_size: 257,
-        hidden_size: 32,
-        intermediate_size: 64,
-        num_hidden_layers: 2,
-        num_attention_heads: 4,
-        num_key_value_heads: 2,
-        max_position_embeddings: 4096,
-        tie_word_embeddings: true,
-        eos_token_id: 256,
-      });
-      const model = join(workspace, 'model');
-      await writeModelDirectory(model, {
-        config,
-        weights: initializeLlamaWeights(config, { seed: 2 }),
-        tokenizer: createByteTokenizer(),
-      });
+      await writeMicroModel(join(workspace, 'model'), 2);
       const configFile = join(workspace, 'azr.config.json');
       await writeFile(
         configFile,
