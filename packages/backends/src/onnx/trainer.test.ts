@@ -61,4 +61,27 @@ describe('training on the onnx engine', () => {
     await onnx.doDispose();
     await tfjs.doDispose();
   }, 120_000);
+
+  it('leaves the weights alone on a batch with no completion tokens, on both engines', async () => {
+    const model = {
+      config,
+      weights: initializeLlamaWeights(config, { seed: 4, standardDeviation: 0.1 }),
+      tokenizer: createByteTokenizer(),
+    };
+    const batch: TrainBatch = {
+      sequences: [{ promptTokenIds: [1, 2, 3], completionTokenIds: [], oldLogProbs: [], advantages: [] }],
+      temperature: 1,
+      loss: { clipRatio: 0.2, entropyCoefficient: 0 },
+    };
+    for (const policy of [
+      await createOnnxPolicy({ model, optimizer: { learningRate: 0.1 } }),
+      await createTfjsPolicy({ model, backend: 'wasm', optimizer: { learningRate: 0.1 } }),
+    ]) {
+      const result = await policy.doTrainStep(batch);
+      expect(result).toMatchObject({ loss: 0, tokenCount: 0, gradientNorm: 0 });
+      const after = await policy.readWeights();
+      for (const [name, { data }] of model.weights) expect(after.get(name)?.data, name).toEqual(data);
+      await policy.doDispose();
+    }
+  });
 });

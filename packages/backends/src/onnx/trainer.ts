@@ -2,7 +2,14 @@ import type { OptimizerSettings, TrainBatch, TrainSequence, TrainStepResult } fr
 import type * as OnnxRuntime from 'onnxruntime-node';
 import type { LlamaConfig } from '../model/config.js';
 import type { LlamaWeights } from '../model/weights.js';
-import { countedTokens, countedTokenTotal, layOutBatch, microBatches } from '../shared/batching.js';
+import {
+  countedTokens,
+  countedTokenTotal,
+  emptyTrainStepResult,
+  layOutBatch,
+  microBatches,
+  trainableSequences,
+} from '../shared/batching.js';
 import type { OptimizerState } from '../shared/optimizer-state.js';
 import { applyAdamW } from './adamw.js';
 import type { OnnxRuntimeModule } from './runtime.js';
@@ -78,19 +85,8 @@ export async function createOnnxTrainer(options: OnnxTrainerOptions): Promise<On
   return {
     async step(batch) {
       const started = performance.now();
-      const sequences = batch.sequences.filter((sequence) => sequence.completionTokenIds.length > 0);
-      if (sequences.length === 0)
-        // Nothing to learn from: no update (the tfjs engine does the same).
-        return {
-          loss: 0,
-          policyLoss: 0,
-          entropy: 0,
-          clipFraction: 0,
-          approximateKl: 0,
-          gradientNorm: 0,
-          tokenCount: 0,
-          durationMs: performance.now() - started,
-        };
+      const sequences = trainableSequences(batch);
+      if (sequences.length === 0) return emptyTrainStepResult(started);
       const tokenCount = countedTokenTotal(sequences);
       const denominator = Math.max(tokenCount, 1);
       const gradients = new Map<string, Float32Array>();

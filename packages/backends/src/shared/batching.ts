@@ -1,4 +1,4 @@
-import type { TokenSequence, TrainSequence } from '@azr/core';
+import type { TokenSequence, TrainBatch, TrainSequence, TrainStepResult } from '@azr/core';
 
 /**
  * Sequences of a scoring or training call as one right-padded batch `[batch, length]`. Position `l` of row `b`
@@ -67,4 +67,23 @@ export function countedTokenTotal(sequences: readonly TrainSequence[]): number {
     (total, sequence) => total + countedTokens(sequence).reduce((sum, value) => sum + value, 0),
     0,
   );
+}
+
+/** The sequences of a training batch that have completion tokens: the ones an update learns from. */
+export function trainableSequences(batch: TrainBatch): TrainSequence[] {
+  return batch.sequences.filter((sequence) => sequence.completionTokenIds.length > 0);
+}
+
+/** The result of an update over a batch with no completion tokens: both engines skip such an update. */
+export function emptyTrainStepResult(startedAt: number): TrainStepResult {
+  return {
+    loss: 0,
+    policyLoss: 0,
+    entropy: 0,
+    clipFraction: 0,
+    approximateKl: 0,
+    gradientNorm: 0,
+    tokenCount: 0,
+    durationMs: performance.now() - startedAt,
+  };
 }

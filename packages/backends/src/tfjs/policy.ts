@@ -16,7 +16,14 @@ import {
 } from '@azr/core';
 import { writeModelDirectory } from '../model/directory.js';
 import { checkLlamaWeights, type LlamaWeights } from '../model/weights.js';
-import { countedTokens, countedTokenTotal, layOutBatch, microBatches } from '../shared/batching.js';
+import {
+  countedTokens,
+  countedTokenTotal,
+  emptyTrainStepResult,
+  layOutBatch,
+  microBatches,
+  trainableSequences,
+} from '../shared/batching.js';
 import type { LlamaPolicyModel } from '../shared/llama-policy.js';
 import { type LlamaModelSource, resolveLlamaModel } from '../shared/model-source.js';
 import { readOptimizerState, writeOptimizerState } from '../shared/optimizer-state.js';
@@ -207,19 +214,8 @@ export async function createTfjsPolicy(settings: TfjsPolicySettings): Promise<Ll
       assertOpen();
       batch.signal?.throwIfAborted();
       const started = performance.now();
-      const sequences = batch.sequences.filter((sequence) => sequence.completionTokenIds.length > 0);
-      if (sequences.length === 0) {
-        return {
-          loss: 0,
-          policyLoss: 0,
-          entropy: 0,
-          clipFraction: 0,
-          approximateKl: 0,
-          gradientNorm: 0,
-          tokenCount: 0,
-          durationMs: performance.now() - started,
-        };
-      }
+      const sequences = trainableSequences(batch);
+      if (sequences.length === 0) return emptyTrainStepResult(started);
       const { clipRatio, entropyCoefficient } = batch.loss;
       const trainable = [...variables.values()];
       const tokenCount = countedTokenTotal(sequences);
