@@ -198,7 +198,8 @@ describe('the ONNX training graph', () => {
     const weights = initializeLlamaWeights(config, { seed: 9, standardDeviation: 0.5 });
     const batch = makeBatch(config, 3, { entropyCoefficient: 0.05 });
     const { gradients } = await onnxGradients(config, weights, batch);
-    const step = 1e-2;
+    // Small enough that no perturbation crosses a kink of the clipped objective (1e-2 did, for one seed).
+    const step = 1e-3;
     let checked = 0;
     for (const [name, tensor] of weights) {
       // The entry with the largest gradient of each tensor (graph layout index -> Hugging Face index).
