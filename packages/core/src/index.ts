@@ -20,6 +20,12 @@ export {
 } from './buffers/task-buffer.js';
 export { zeroInductionTask, zeroTriplet } from './buffers/zero-triplet.js';
 export * from './canonical/index.js';
+export {
+  automatonAccepts,
+  type CharacterAutomaton,
+  createAutomatonConstraint,
+  runAutomaton,
+} from './constraints/automaton-constraint.js';
 export * from './errors/index.js';
 export {
   type EvaluationOptions,

@@ -1,3 +1,4 @@
+import { ConfigError } from '../errors/errors.js';
 import { DEFAULT_ANSWER_FORMAT } from '../settings/defaults.js';
 import { assertNumberInRange } from '../settings/validate.js';
 import type { AnswerFormat } from '../spec/answer-format.js';
@@ -8,6 +9,7 @@ import type { TaskModeV1 } from '../spec/task-mode.js';
 import { createAbductionMode } from '../task-modes/abduction.js';
 import { createDeductionMode } from '../task-modes/deduction.js';
 import { createInductionMode } from '../task-modes/induction.js';
+import { constrainedBy } from '../trainer/runtime.js';
 
 /** Settings of {@link evaluate}. */
 export interface EvaluationOptions {
@@ -88,6 +90,13 @@ export async function evaluate(options: EvaluationOptions): Promise<EvaluationRe
   for (const [name, mode] of modes) {
     const tasks = options.tasks.filter((task) => task.mode === name);
     if (tasks.length === 0) continue;
+    const constraint = mode.constraint?.('solve', options.policy.tokenizer);
+    if (constraint !== undefined && !options.policy.capabilities.constrainedDecoding) {
+      throw new ConfigError(
+        `The task mode ${name} holds answers to a constraint, which the policy ${options.policy.modelId} does not support.`,
+        { field: 'modes' },
+      );
+    }
     const prompts = tasks.flatMap((task) =>
       Array.from({ length: samples }, () => mode.buildSolvePrompt(task, { format })),
     );
@@ -98,6 +107,7 @@ export async function evaluate(options: EvaluationOptions): Promise<EvaluationRe
       temperature: options.temperature ?? 1,
       topP: 1,
       maxTokens: options.maxTokens ?? 512,
+      ...constrainedBy(constraint),
     });
     const verdicts = await Promise.all(
       completions.map(async (completion, index) => {

@@ -1,7 +1,9 @@
 import type { AnswerFormat } from './answer-format.js';
 import type { ExecutorV1 } from './executor.js';
-import type { TaskBase, TaskModeName } from './task.js';
+import type { GenerationConstraintV1 } from './generation-constraint.js';
+import type { TaskBase, TaskModeName, TaskRole } from './task.js';
 import type { TaskLanguage } from './task-language.js';
+import type { TokenizerV1 } from './tokenizer.js';
 
 /** What a propose prompt is built from. */
 export interface ProposeContext {
@@ -73,4 +75,28 @@ export interface TaskModeV1<TTask extends TaskBase = TaskBase, TProposal = unkno
   parseAnswer(completion: string, task: TTask, context: SolveContext): ParseResult<TAnswer>;
   /** Checks an answer through the executor. */
   checkAnswer(task: TTask, answer: TAnswer, executor: ExecutorV1): Promise<AnswerVerdict>;
+  /**
+   * Optional: the constraint that generation of a role's completions is held to (a grammar of proposals, the
+   * answer format), for the given tokenizer, or `undefined` for free generation. The trainer and `evaluate`
+   * pass it with every request of the role; a policy without `capabilities.constrainedDecoding` is then
+   * refused with a `ConfigError` before the run starts.
+   */
+  constraint?(role: TaskRole, tokenizer: TokenizerV1): GenerationConstraintV1 | undefined;
+  /**
+   * Optional: the tasks the mode's buffer starts from, instead of the zero triplet (a mode whose language
+   * cannot express the identity on "Hello world" brings its own).
+   */
+  seedTasks?(language: TaskLanguage): readonly TTask[];
+  /**
+   * Optional: a size measure of a task's program (for example its operator count), reported per step as the
+   * mean over valid proposals so that a run shows whether proposed tasks get harder.
+   */
+  difficulty?(task: TTask): number | undefined;
+  /**
+   * Optional: what makes a task new. Two tasks with equal keys are the same task for the trainer's
+   * `rejectDuplicates` (default key: the task id, which compares content). A mode whose programs can be
+   * compared by what they compute (the mini language) keys on that, so that a proposer cannot earn rewards by
+   * rewriting a known task.
+   */
+  noveltyKey?(task: TTask): string;
 }

@@ -39,6 +39,11 @@ export interface GroupStatistics {
   readonly advantageStandardDeviation: number | undefined;
   /** Completion tokens generated for the group. */
   readonly tokens: number;
+  /**
+   * For proposers of a mode that measures difficulty ({@link TaskModeV1.difficulty}): the mean difficulty of
+   * the step's valid proposals; otherwise absent.
+   */
+  readonly meanDifficulty?: number;
 }
 
 /** Emitted once when a run starts or resumes. */

@@ -3,6 +3,21 @@ export { createDeductionMode } from './deduction.js';
 export { createInductionMode, type InductionModeSettings, type InductionProposal } from './induction.js';
 export { LANGUAGE_SYNTAX, type LanguageSyntax } from './language.js';
 export { canonicalToLiteral } from './literal.js';
+export {
+  DIGIT_AUTOMATON,
+  EXPRESSION_AUTOMATON,
+  evaluateMiniExpression,
+  inputListAutomaton,
+  isMiniExpression,
+  MINI_LANGUAGE,
+  miniBehavior,
+  miniExpression,
+  miniOperatorCount,
+  miniProgram,
+  PROPOSAL_AUTOMATON,
+  sampleMiniExpression,
+} from './mini/grammar.js';
+export { createMiniTaskModes, type MiniTaskModesSettings } from './mini/modes.js';
 export type { ProgramInputModeSettings, ProgramInputProposal } from './program-input-mode.js';
 export { taskId } from './task-id.js';
 export {

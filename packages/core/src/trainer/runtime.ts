@@ -1,6 +1,7 @@
 import type { TaskBuffer } from '../buffers/task-buffer.js';
 import type { AdvantageEstimatorV1 } from '../spec/advantage-estimator.js';
 import type { ExecutorV1 } from '../spec/executor.js';
+import type { GenerationConstraintV1 } from '../spec/generation-constraint.js';
 import type { MonitorV1 } from '../spec/monitor.js';
 import type { Completion, PolicyModelV1 } from '../spec/policy-model.js';
 import type { RandomSource } from '../spec/random-source.js';
@@ -23,6 +24,11 @@ export interface TrainerRuntime {
   readonly estimator: AdvantageEstimatorV1;
   readonly monitors: readonly MonitorV1[];
   readonly emit: (event: TrainerEvent) => Promise<void>;
+  /** The generation constraint of a mode's role, if the mode has one. */
+  readonly constraintOf: (
+    mode: TaskModeV1<TaskBase, unknown, unknown>,
+    role: TaskRole,
+  ) => GenerationConstraintV1 | undefined;
 }
 
 /** One trained sequence of a step: a prompt, its completion, and what became of it. */
@@ -55,6 +61,13 @@ export interface SolveRollout extends Rollout {
   readonly task: TaskBase;
   correct: boolean;
   reason: string | undefined;
+}
+
+/** The `constraint` field of a generate request: absent when there is none. */
+export function constrainedBy(constraint: GenerationConstraintV1 | undefined): {
+  readonly constraint?: GenerationConstraintV1;
+} {
+  return constraint === undefined ? {} : { constraint };
 }
 
 /** A fresh generation seed drawn from the run's random source. */

@@ -30,6 +30,19 @@ export interface TrainerSettings {
   readonly references: number;
   /** Solver rollouts that estimate a valid proposal's solve rate (never trained on). Default `8`. */
   readonly learnabilityRollouts: number;
+  /**
+   * Also train the solver on the learnability rollouts (one group of `learnabilityRollouts` per new task, with
+   * the solver's reward), instead of using them only to estimate solve rates. The paper does not; it multiplies
+   * the solver's signal at no extra generation cost, which a model learning from zero needs. Default `false`.
+   */
+  readonly trainOnLearnabilityRollouts: boolean;
+  /**
+   * Reject a proposal whose task the buffer already holds (or an earlier proposal of the step made), as
+   * invalid, instead of accepting it silently into a deduplicated buffer. Tasks compare by the mode's
+   * `noveltyKey`, or by id. The paper's buffers deduplicate without penalty; a small model otherwise learns to
+   * propose the same easy task again and again. Default `false`.
+   */
+  readonly rejectDuplicates: boolean;
   /** Sampling of every completion. Default temperature 1, top-p 1, 512 tokens. */
   readonly sampling: SamplingSettings;
   readonly format: AnswerFormat;
@@ -55,6 +68,8 @@ export const DEFAULT_TRAINER_SETTINGS: TrainerSettings = Object.freeze({
   batchSize: 8,
   references: 6,
   learnabilityRollouts: 8,
+  trainOnLearnabilityRollouts: false,
+  rejectDuplicates: false,
   sampling: DEFAULT_SAMPLING_SETTINGS,
   format: DEFAULT_ANSWER_FORMAT,
   rewards: DEFAULT_REWARD_SETTINGS,
@@ -93,6 +108,8 @@ export function resolveTrainerSettings(input: TrainerSettingsInput = {}): Traine
   assertNumberInRange('batchSize', merged.batchSize, { minimum: 1, integer: true });
   assertNumberInRange('references', merged.references, { minimum: 1, integer: true });
   assertNumberInRange('learnabilityRollouts', merged.learnabilityRollouts, { minimum: 1, integer: true });
+  for (const field of ['trainOnLearnabilityRollouts', 'rejectDuplicates'] as const)
+    if (typeof merged[field] !== 'boolean') assertOneOf(field, String(merged[field]), ['true', 'false']);
   assertNumberInRange('sampling.temperature', merged.sampling.temperature, { minimum: Number.MIN_VALUE });
   assertNumberInRange('sampling.topP', merged.sampling.topP, { minimum: Number.MIN_VALUE, maximum: 1 });
   assertNumberInRange('sampling.maxTokens', merged.sampling.maxTokens, { minimum: 1, integer: true });

@@ -73,6 +73,28 @@ describe('the self-play trainer', { timeout: 60_000 }, () => {
     expect(results.every((result) => Number.isFinite(result.loss))).toBe(true);
   });
 
+  it('trains on the learnability rollouts as well when asked', async () => {
+    const trainedSequences = async (trainOnLearnabilityRollouts: boolean) => {
+      const policy = new MockPolicyModel({ seed: 1, script: createArithmeticScript() });
+      const base = options();
+      const trainer = createSelfPlayTrainer({
+        ...base,
+        policy,
+        settings: { ...base.settings, trainOnLearnabilityRollouts },
+      });
+      const result = await trainer.runStep();
+      const batches = policy.calls.flatMap((call) => (call.method === 'doTrainStep' ? [call.batch] : []));
+      const valid = result.proposals.filter((proposal) => proposal.status === 'valid').length;
+      return { count: batches.reduce((total, batch) => total + batch.sequences.length, 0), valid };
+    };
+    const paper = await trainedSequences(false);
+    const more = await trainedSequences(true);
+    expect(more.valid).toBe(paper.valid);
+    expect(paper.valid).toBeGreaterThan(0);
+    // The same run, plus learnabilityRollouts (4) solver sequences per valid proposal.
+    expect(more.count - paper.count).toBe(4 * paper.valid);
+  });
+
   it('gives identical event streams for the same seed and settings, and another stream for another seed', async () => {
     const first: TrainerEvent[] = [];
     const second: TrainerEvent[] = [];

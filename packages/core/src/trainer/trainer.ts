@@ -5,11 +5,12 @@ import { ConfigError } from '../errors/errors.js';
 import { createSeededRandom, restoreSeededRandom } from '../random/seeded-random.js';
 import { createProposerReward, createSolverReward } from '../rewards/rewards.js';
 import type { ExecutorV1 } from '../spec/executor.js';
+import type { GenerationConstraintV1 } from '../spec/generation-constraint.js';
 import type { MetricsSinkV1 } from '../spec/metrics-sink.js';
 import type { MonitorV1 } from '../spec/monitor.js';
 import type { PolicyModelV1 } from '../spec/policy-model.js';
 import type { RandomSource } from '../spec/random-source.js';
-import type { TaskBase, TaskModeName } from '../spec/task.js';
+import { TASK_ROLES, type TaskBase, type TaskModeName } from '../spec/task.js';
 import type { TaskModeV1 } from '../spec/task-mode.js';
 import type { GroupStatistics, TrainerEvent, TrainerPhase } from '../spec/trainer-event.js';
 import { assertSpecificationVersion } from '../spec-version.js';
@@ -97,15 +98,24 @@ function mean(values: readonly number[]): number | undefined {
 }
 
 function statistics(
-  mode: TaskModeName,
+  taskMode: TaskModeV1<TaskBase, unknown, unknown>,
   role: 'propose' | 'solve',
   rollouts: readonly Rollout[],
 ): GroupStatistics {
+  const mode = taskMode.name;
   const mine = rollouts.filter((rollout) => rollout.mode === mode && rollout.role === role);
   const advantages = mine.map((rollout) => rollout.advantage);
   const advantageMean = mean(advantages);
   const proposals = mine as unknown as readonly ProposalRollout[];
   const solutions = mine as unknown as readonly SolveRollout[];
+  const difficulties =
+    role === 'propose' && taskMode.difficulty !== undefined
+      ? proposals.flatMap((proposal) => {
+          const value = proposal.task === undefined ? undefined : taskMode.difficulty?.(proposal.task);
+          return value === undefined ? [] : [value];
+        })
+      : [];
+  const meanDifficulty = mean(difficulties);
   return {
     mode,
     role,
@@ -128,6 +138,7 @@ function statistics(
         ? undefined
         : Math.sqrt(mean(advantages.map((value) => (value - advantageMean) ** 2)) ?? 0),
     tokens: mine.reduce((total, rollout) => total + rollout.completion.tokenIds.length, 0),
+    ...(meanDifficulty === undefined ? {} : { meanDifficulty }),
   };
 }
 
@@ -174,6 +185,19 @@ function build(
       });
     }
   }
+  const constraints = new Map<string, GenerationConstraintV1 | undefined>();
+  for (const mode of modes) {
+    for (const role of TASK_ROLES) {
+      const constraint = mode.constraint?.(role, options.policy.tokenizer);
+      if (constraint !== undefined && !options.policy.capabilities.constrainedDecoding) {
+        throw new ConfigError(
+          `The task mode ${mode.name} holds its ${role} completions to a constraint, which the policy ${options.policy.modelId} does not support.`,
+          { field: 'modes' },
+        );
+      }
+      constraints.set(`${mode.name}:${role}`, constraint);
+    }
+  }
   const sinks = options.sinks ?? [];
   const now = options.now ?? (() => performance.now());
   const runId = options.runId ?? 'run';
@@ -191,6 +215,7 @@ function build(
     emit: async (event: TrainerEvent) => {
       for (const sink of sinks) await sink.write(event);
     },
+    constraintOf: (mode, role) => constraints.get(`${mode.name}:${role}`),
   };
   let started = false;
 
@@ -234,14 +259,16 @@ function build(
     const stepStart = now();
     const proposals = await timed(step, 'propose', () => propose(runtime, step));
     await timed(step, 'validate', () => validate(runtime, step, proposals));
-    const learnabilityTokens = await timed(step, 'learnability', () =>
-      estimateLearnability(runtime, proposals),
+    const learnability = await timed(step, 'learnability', () =>
+      estimateLearnability(runtime, step, proposals),
     );
     const solutions = await timed(step, 'solve', () => solve(runtime, step));
     const rollouts: Rollout[] = [...proposals, ...solutions];
-    await timed(step, 'reward', () => reward(runtime, proposals, solutions));
-    await timed(step, 'advantage', () => advantage(runtime, rollouts));
-    const loss = await timed(step, 'update', () => update(runtime, rollouts));
+    const extra = settings.trainOnLearnabilityRollouts ? [...learnability.rollouts] : [];
+    const trained: Rollout[] = [...rollouts, ...extra];
+    await timed(step, 'reward', () => reward(runtime, proposals, [...solutions, ...extra]));
+    await timed(step, 'advantage', () => advantage(runtime, trained));
+    const loss = await timed(step, 'update', () => update(runtime, trained));
     for (const rollout of rollouts) {
       for (const monitor of runtime.monitors) {
         for (const flag of monitor.inspect({
@@ -255,12 +282,13 @@ function build(
       }
     }
     const groups = modes.flatMap((mode) => [
-      statistics(mode.name, 'propose', rollouts),
-      statistics(mode.name, 'solve', rollouts),
+      statistics(mode, 'propose', rollouts),
+      statistics(mode, 'solve', rollouts),
     ]);
     const durationMs = now() - stepStart;
     const tokens =
-      rollouts.reduce((total, rollout) => total + rollout.completion.tokenIds.length, 0) + learnabilityTokens;
+      rollouts.reduce((total, rollout) => total + rollout.completion.tokenIds.length, 0) +
+      learnability.tokens;
     state.step = step;
     await runtime.emit({
       type: 'step-end',
@@ -322,9 +350,10 @@ export function createSelfPlayTrainer(options: SelfPlayTrainerOptions): SelfPlay
       capacity: settings.bufferCapacity,
       eviction: settings.bufferEviction,
     });
-    if (mode.name === 'deduction') buffer.add(zeroTriplet('deduction', settings.language));
-    if (mode.name === 'abduction') buffer.add(zeroTriplet('abduction', settings.language));
-    if (mode.name === 'induction') buffer.add(zeroInductionTask(settings.language));
+    if (mode.seedTasks !== undefined) buffer.addAll(mode.seedTasks(settings.language));
+    else if (mode.name === 'deduction') buffer.add(zeroTriplet('deduction', settings.language));
+    else if (mode.name === 'abduction') buffer.add(zeroTriplet('abduction', settings.language));
+    else if (mode.name === 'induction') buffer.add(zeroInductionTask(settings.language));
     buffers.set(mode.name, buffer);
   }
   for (const seed of options.seeds ?? []) {

@@ -1,7 +1,7 @@
 import type { TaskBase } from '../../spec/task.js';
 import type { ProposeContext } from '../../spec/task-mode.js';
 import { LANGUAGE_SYNTAX } from '../../task-modes/language.js';
-import { nextSeed, type ProposalRollout, type TrainerRuntime } from '../runtime.js';
+import { constrainedBy, nextSeed, type ProposalRollout, type TrainerRuntime } from '../runtime.js';
 
 /** The programs an induction proposer draws from: the deduction and abduction buffers, else its own. */
 function inductionPool(runtime: TrainerRuntime, mode: string): TaskBase[] {
@@ -40,6 +40,7 @@ export async function propose(runtime: TrainerRuntime, step: number): Promise<Pr
       temperature: settings.sampling.temperature,
       topP: settings.sampling.topP,
       maxTokens: settings.sampling.maxTokens,
+      ...constrainedBy(runtime.constraintOf(mode, 'propose')),
     });
     completions.forEach((completion, index) => {
       rollouts.push({

@@ -1,5 +1,5 @@
 import type { TaskBase } from '../../spec/task.js';
-import { nextSeed, type SolveRollout, type TrainerRuntime } from '../runtime.js';
+import { constrainedBy, nextSeed, type SolveRollout, type TrainerRuntime } from '../runtime.js';
 
 /**
  * Phase 4: every mode solves `batchSize` tasks from its buffer, newest first (the reference's `max_new`:
@@ -22,6 +22,7 @@ export async function solve(runtime: TrainerRuntime, step: number): Promise<Solv
       temperature: settings.sampling.temperature,
       topP: settings.sampling.topP,
       maxTokens: settings.sampling.maxTokens,
+      ...constrainedBy(runtime.constraintOf(mode, 'solve')),
     });
     const verdicts = await Promise.all(
       completions.map(async (completion, index) => {

@@ -41,7 +41,27 @@ export async function validate(
     }),
   );
   // Added in proposal order, so that the buffers do not depend on which validation finished first.
+  const known = new Map<string, Set<string>>();
   for (const proposal of proposals) {
-    if (proposal.task !== undefined) runtime.buffers.get(proposal.mode)?.add(proposal.task as TaskBase);
+    const task = proposal.task;
+    if (task === undefined) continue;
+    const buffer = runtime.buffers.get(proposal.mode);
+    if (runtime.settings.rejectDuplicates && buffer !== undefined) {
+      const mode = modes.get(proposal.mode);
+      const key = (each: TaskBase) => mode?.noveltyKey?.(each) ?? each.id;
+      let keys = known.get(proposal.mode);
+      if (keys === undefined) {
+        keys = new Set(buffer.tasks().map(key));
+        known.set(proposal.mode, keys);
+      }
+      if (keys.has(key(task))) {
+        proposal.status = 'invalid';
+        proposal.reason = 'a duplicate: the buffer already holds this task';
+        proposal.task = undefined;
+        continue;
+      }
+      keys.add(key(task));
+    }
+    buffer?.add(task as TaskBase);
   }
 }

@@ -1,0 +1,337 @@
+import { describe, expect, it } from 'vitest';
+import {
+  automatonAccepts,
+  createAutomatonConstraint,
+  runAutomaton,
+} from '../../constraints/automaton-constraint.js';
+import { ConfigError } from '../../errors/errors.js';
+import { createSeededRandom } from '../../random/seeded-random.js';
+import type { CanonicalValue } from '../../spec/canonical-value.js';
+import type { GenerationConstraintV1 } from '../../spec/generation-constraint.js';
+import type { DeductionTask, TaskBase } from '../../spec/task.js';
+import type { TokenizerV1 } from '../../spec/tokenizer.js';
+import { MockExecutor } from '../../test/mock-executor.js';
+import { MockPolicyModel } from '../../test/mock-policy-model.js';
+import { createByteTokenizer } from '../../tokenizer/byte-tokenizer.js';
+import { createSelfPlayTrainer } from '../../trainer/trainer.js';
+import {
+  DIGIT_AUTOMATON,
+  EXPRESSION_AUTOMATON,
+  evaluateMiniExpression,
+  inputListAutomaton,
+  isMiniExpression,
+  miniBehavior,
+  miniExpression,
+  miniOperatorCount,
+  miniProgram,
+  PROPOSAL_AUTOMATON,
+  sampleMiniExpression,
+} from './grammar.js';
+import { createMiniTaskModes } from './modes.js';
+
+const bytes = createByteTokenizer();
+const format = { reasoningTag: 'think', answerTag: 'answer' };
+
+/** Walks a constraint with uniformly random allowed tokens (end-of-sequence once complete), as a sampler would. */
+function randomWalk(constraint: GenerationConstraintV1, tokenizer: TokenizerV1, seed: number): string {
+  const random = createSeededRandom(seed);
+  let state = constraint.initialState('');
+  const ids: number[] = [];
+  for (let step = 0; step < 64; step += 1) {
+    const allowed = [...(constraint.allowedTokenIds(state) ?? [])];
+    if (constraint.isComplete(state)) allowed.push(tokenizer.endOfSequenceTokenId);
+    const token = allowed[random.nextInt(0, allowed.length - 1)] as number;
+    if (token === tokenizer.endOfSequenceTokenId) break;
+    ids.push(token);
+    state = constraint.advance(state, token);
+  }
+  return tokenizer.decode(ids);
+}
+
+describe('the mini language', () => {
+  it('accepts expressions of up to four single-digit or x operands, and nothing else', () => {
+    for (const text of ['x', '7', 'x+1', 'x*x-3', '9-4+x*2', 'x-x-x-x'])
+      expect(isMiniExpression(text), text).toBe(true);
+    for (const text of ['', 'x+', '12', 'xx', 'x%3', 'x/2', '-x', 'x+1+2+3+4', 'x +1', '(x)', 'y'])
+      expect(isMiniExpression(text), text).toBe(false);
+  });
+
+  it('reads proposals and induction input lists', () => {
+    expect(automatonAccepts(PROPOSAL_AUTOMATON, 'x*2;3')).toBe(true);
+    expect(automatonAccepts(PROPOSAL_AUTOMATON, 'x*2;')).toBe(false);
+    expect(automatonAccepts(PROPOSAL_AUTOMATON, 'x*;3')).toBe(false);
+    expect(automatonAccepts(PROPOSAL_AUTOMATON, 'x;34')).toBe(false);
+    const three = inputListAutomaton(3);
+    expect(automatonAccepts(three, '3,0,7')).toBe(true);
+    expect(automatonAccepts(three, '3,3,7')).toBe(false);
+    expect(automatonAccepts(three, '3,0')).toBe(false);
+    expect(automatonAccepts(three, '3,0,7,1')).toBe(false);
+    expect(automatonAccepts(DIGIT_AUTOMATON, '4')).toBe(true);
+    expect(automatonAccepts(DIGIT_AUTOMATON, '44')).toBe(false);
+  });
+
+  it('writes programs in both languages and reads their expressions back', () => {
+    expect(miniProgram('x*2+1', 'javascript')).toBe('function f(x) {\n  return ((x*2+1) % 10 + 10) % 10;\n}');
+    expect(miniProgram('x*2+1', 'python')).toBe('def f(x):\n    return (x*2+1) % 10');
+    expect(miniExpression(miniProgram('x-3', 'python'))).toBe('x-3');
+    expect(miniExpression('function f(a) {\n  return a;\n}')).toBeUndefined();
+    expect(miniOperatorCount('x*2+1')).toBe(2);
+  });
+
+  it('maps every digit to a digit with every sampled program, as Python would', () => {
+    const random = createSeededRandom(3);
+    for (let index = 0; index < 300; index += 1) {
+      const expression = sampleMiniExpression(random, index % 4);
+      expect(isMiniExpression(expression), expression).toBe(true);
+      expect(miniOperatorCount(expression)).toBe(index % 4);
+      const body = /return (.+);/.exec(miniProgram(expression, 'javascript'))?.[1];
+      const f = new Function('x', `return ${body};`) as (x: number) => number;
+      // Python's semantics: the remainder of a positive modulus is non-negative.
+      const python = new Function('x', `const e = ${expression}; return ((e % 10) + 10) % 10;`) as (
+        x: number,
+      ) => number;
+      for (let x = 0; x <= 9; x += 1) {
+        const output = f(x);
+        expect([0, 1, 2, 3, 4, 5, 6, 7, 8, 9], `${expression} on ${x}`).toContain(output);
+        expect(Object.is(output, python(x))).toBe(true);
+      }
+    }
+  });
+});
+
+describe('the mini evaluator', () => {
+  it('computes what the program computes, and names functions by their behaviour', () => {
+    const random = createSeededRandom(5);
+    for (let index = 0; index < 200; index += 1) {
+      const expression = sampleMiniExpression(random, index % 4);
+      const body = /return (.+);/.exec(miniProgram(expression, 'javascript'))?.[1];
+      const f = new Function('x', `return ${body};`) as (x: number) => number;
+      for (let x = 0; x <= 9; x += 1) expect(evaluateMiniExpression(expression, x), expression).toBe(f(x));
+    }
+    expect(miniBehavior('x')).toBe('0123456789');
+    expect(miniBehavior('x+0*7')).toBe(miniBehavior('x'));
+    expect(miniBehavior('x-1')).toBe('9012345678');
+    expect(miniBehavior('2+3*x*x')).toBe('2549070945');
+  });
+});
+
+describe('automaton constraints', () => {
+  it('allow exactly the tokens whose text the automaton reads, with the byte tokenizer', () => {
+    const constraint = createAutomatonConstraint('proposal', PROPOSAL_AUTOMATON, bytes);
+    const text = (ids: readonly number[] | undefined) => ids?.map((id) => bytes.tokenText(id)).join('');
+    const start = constraint.initialState('prompt');
+    expect(text(constraint.allowedTokenIds(start))).toBe('0123456789x');
+    expect(constraint.isComplete(start)).toBe(false);
+    const operand = constraint.advance(start, 'x'.charCodeAt(0));
+    expect(text(constraint.allowedTokenIds(operand))).toBe('*+-;');
+    const input = constraint.advance(constraint.advance(operand, ';'.charCodeAt(0)), '7'.charCodeAt(0));
+    expect(constraint.allowedTokenIds(input)).toEqual([]);
+    expect(constraint.isComplete(input)).toBe(true);
+    expect(() => constraint.advance(input, '1'.charCodeAt(0))).toThrow(ConfigError);
+  });
+
+  it('handle tokens of several characters', () => {
+    const vocabulary = ['x', '+', '1', '10', 'x+', '+1', ';', '<eos>'];
+    const tokenizer: TokenizerV1 = {
+      ...bytes,
+      tokenizerId: 'words',
+      vocabularySize: vocabulary.length,
+      endOfSequenceTokenId: 7,
+      tokenText: (id) => vocabulary[id] ?? '',
+      decode: (ids) => ids.map((id) => (id === 7 ? '' : vocabulary[id])).join(''),
+    };
+    const constraint = createAutomatonConstraint('expression', EXPRESSION_AUTOMATON, tokenizer);
+    const start = constraint.initialState('');
+    expect(constraint.allowedTokenIds(start)?.map((id) => vocabulary[id])).toEqual(['x', '1', 'x+']);
+    const afterX = constraint.advance(start, 4);
+    expect(constraint.allowedTokenIds(afterX)?.map((id) => vocabulary[id])).toEqual(['x', '1', 'x+']);
+    const afterOperand = constraint.advance(afterX, 2);
+    expect(constraint.allowedTokenIds(afterOperand)?.map((id) => vocabulary[id])).toEqual(['+', '+1']);
+    expect(constraint.isComplete(afterOperand)).toBe(true);
+  });
+
+  it('only ever produce words of the language, whatever the sampler picks', () => {
+    for (const [automaton, make] of [
+      [PROPOSAL_AUTOMATON, () => createAutomatonConstraint('proposal', PROPOSAL_AUTOMATON, bytes)],
+      [DIGIT_AUTOMATON, () => createAutomatonConstraint('digit', DIGIT_AUTOMATON, bytes)],
+      [inputListAutomaton(6), () => createAutomatonConstraint('inputs', inputListAutomaton(6), bytes)],
+    ] as const) {
+      const constraint = make() as GenerationConstraintV1;
+      for (let seed = 0; seed < 100; seed += 1) {
+        const text = randomWalk(constraint, bytes, seed);
+        expect(automatonAccepts(automaton as never, text), text).toBe(true);
+      }
+    }
+    expect(runAutomaton(EXPRESSION_AUTOMATON, 'x+')).toBeDefined();
+  });
+});
+
+describe('the mini task modes', () => {
+  const [deduction, abduction, induction] = createMiniTaskModes();
+  const task = (expression: string, input: string, output: string): DeductionTask => ({
+    mode: 'deduction',
+    language: 'javascript',
+    program: miniProgram(expression, 'javascript'),
+    entry: 'f',
+    input,
+    output: output as CanonicalValue,
+    id: expression,
+    step: 0,
+  });
+
+  it('write short prompts', () => {
+    const context = {
+      language: 'javascript' as const,
+      references: [task('x', '5', '5'), task('x*2', '3', '6')],
+      bannedWords: [],
+      format,
+    };
+    expect(deduction.buildProposePrompt(context)).toBe('#DP\nx;5\nx*2;3\n>');
+    expect(deduction.buildSolvePrompt(task('x*2', '3', '6'), { format })).toBe('#DS\nf(x)=x*2\nf(3)=');
+    expect(abduction.buildSolvePrompt({ ...task('x*2', '3', '6'), mode: 'abduction' }, { format })).toBe(
+      '#AS\nf(x)=x*2\n6=f(',
+    );
+    expect(induction.buildProposePrompt({ ...context, references: [task('x+1', '0', '1')] })).toBe(
+      '#IP\nf(x)=x+1\n>',
+    );
+  });
+
+  it('parse completions of the grammar and call anything else malformed', () => {
+    const context = { language: 'python' as const, references: [], bannedWords: [], format };
+    expect(deduction.parseProposal('x+1;4', context)).toEqual({
+      ok: true,
+      value: { program: 'def f(x):\n    return (x+1) % 10', input: '4' },
+      wellFormed: true,
+    });
+    expect(deduction.parseProposal('x+;4', context)).toMatchObject({ ok: false, wellFormed: false });
+    expect(deduction.parseAnswer('7', task('x', '1', '1'), { format })).toMatchObject({
+      ok: true,
+      value: '7',
+    });
+    expect(deduction.parseAnswer('-2', task('x', '1', '1'), { format })).toMatchObject({ ok: false });
+    expect(abduction.parseAnswer('12', task('x', '1', '1') as never, { format })).toMatchObject({
+      ok: false,
+    });
+  });
+
+  it('validate and check through the executor, and reject held-out tasks', async () => {
+    const executor = new MockExecutor();
+    const heldOut: TaskBase[] = [task('x*3', '2', '6'), { ...task('x-1', '0', '9'), mode: 'induction' }];
+    const [held, , heldInduction] = createMiniTaskModes({ heldOut });
+    const context = { language: 'javascript' as const, step: 4 };
+    const valid = await held.validateProposal(
+      { program: miniProgram('x*3', 'javascript'), input: '4' },
+      executor,
+      context,
+    );
+    expect(valid).toMatchObject({ ok: true, task: { output: '2', step: 4 } });
+    expect(held.difficulty?.((valid as { task: DeductionTask }).task)).toBe(1);
+    expect(
+      await held.validateProposal(
+        { program: miniProgram('x*3', 'javascript'), input: '2' },
+        executor,
+        context,
+      ),
+    ).toEqual({ ok: false, reason: 'a held-out evaluation task' });
+    expect(
+      await held.validateProposal(
+        { program: miniProgram('x-1', 'javascript'), input: '7' },
+        executor,
+        context,
+      ),
+    ).toEqual({ ok: false, reason: 'a held-out evaluation task' });
+    const inductionTask = await heldInduction.validateProposal(
+      { program: miniProgram('x+2', 'javascript'), inputs: ['1', '2', '3', '4', '8', '9'] },
+      executor,
+      context,
+    );
+    expect(inductionTask).toMatchObject({ ok: true, task: { shownCount: 3, message: '' } });
+    const solved = (inductionTask as { task: Parameters<typeof heldInduction.checkAnswer>[0] }).task;
+    expect(heldInduction.buildSolvePrompt(solved, { format })).toBe('#IS\nf(1)=3\nf(2)=4\nf(3)=5\nf(x)=');
+    expect(await heldInduction.checkAnswer(solved, miniProgram('2+x', 'javascript'), executor)).toEqual({
+      correct: true,
+    });
+    expect(
+      (await heldInduction.checkAnswer(solved, miniProgram('x*2', 'javascript'), executor)).correct,
+    ).toBe(false);
+  });
+
+  it('drive the trainer with constrained generation: every proposal is a program from the first step', async () => {
+    const policy = new MockPolicyModel({ seed: 2 });
+    const trainer = createSelfPlayTrainer({
+      policy,
+      executor: new MockExecutor(),
+      modes: createMiniTaskModes() as never,
+      settings: { seed: 1, batchSize: 4, learnabilityRollouts: 2, sampling: { maxTokens: 24 } },
+    });
+    expect(
+      trainer.buffers
+        .get('deduction')
+        ?.tasks()
+        .map((seed) => miniExpression(seed.program)),
+    ).toEqual(['x']);
+    const result = await trainer.runStep();
+    expect(result.proposals.every((proposal) => proposal.wellFormed)).toBe(true);
+    expect(result.solutions.every((solution) => solution.wellFormed)).toBe(true);
+    const deductionProposers = result.groups.find(
+      (group) => group.mode === 'deduction' && group.role === 'propose',
+    );
+    expect(deductionProposers?.meanDifficulty).toBeGreaterThanOrEqual(0);
+    const request = policy.calls.find((call) => call.method === 'doGenerate');
+    expect(request?.method === 'doGenerate' && request.request.constraint?.constraintId).toBe(
+      'mini-D:propose',
+    );
+  });
+
+  it('let the trainer reject proposals that rewrite a known task, when asked', async () => {
+    // Every proposer rewrites the seed: x+0 on 5 computes what x on 5 does.
+    const script = (prompt: string) =>
+      prompt.startsWith('#IP') ? '1,4,7,0,9,2' : prompt.startsWith('#') && prompt[2] === 'P' ? 'x+0;5' : '5';
+    const statuses = async (rejectDuplicates: boolean) => {
+      const trainer = createSelfPlayTrainer({
+        policy: new MockPolicyModel({ script }),
+        executor: new MockExecutor(),
+        modes: createMiniTaskModes() as never,
+        settings: { seed: 1, batchSize: 2, learnabilityRollouts: 2, rejectDuplicates },
+      });
+      const result = await trainer.runStep();
+      return result.proposals.map((proposal) =>
+        `${proposal.mode} ${proposal.status} ${proposal.reason ?? ''}`.trim(),
+      );
+    };
+    expect(await statuses(false)).toEqual([
+      'deduction valid',
+      'deduction valid',
+      'abduction valid',
+      'abduction valid',
+      'induction valid',
+      'induction valid',
+    ]);
+    const duplicate = 'invalid a duplicate: the buffer already holds this task';
+    expect(await statuses(true)).toEqual([
+      `deduction ${duplicate}`,
+      `deduction ${duplicate}`,
+      `abduction ${duplicate}`,
+      `abduction ${duplicate}`,
+      // The seed's inputs and outputs: the identity on 1,4,7,0,9,2 is the seed induction task.
+      `induction ${duplicate}`,
+      `induction ${duplicate}`,
+    ]);
+  });
+
+  it('are refused for a policy that cannot constrain its generation', () => {
+    const policy = new MockPolicyModel();
+    Object.defineProperty(policy, 'capabilities', {
+      value: { ...policy.capabilities, constrainedDecoding: false },
+    });
+    expect(() =>
+      createSelfPlayTrainer({ policy, executor: new MockExecutor(), modes: createMiniTaskModes() as never }),
+    ).toThrow(ConfigError);
+    const free = createSelfPlayTrainer({
+      policy,
+      executor: new MockExecutor(),
+      modes: createMiniTaskModes({ constrained: false }) as never,
+    });
+    expect(free.step).toBe(0);
+  });
+});

@@ -1,0 +1,277 @@
+import {
+  automatonAccepts,
+  type CharacterAutomaton,
+  createAutomatonConstraint,
+} from '../../constraints/automaton-constraint.js';
+import { assertNumberInRange } from '../../settings/validate.js';
+import type { CanonicalValue } from '../../spec/canonical-value.js';
+import type { GenerationConstraintV1 } from '../../spec/generation-constraint.js';
+import type { AbductionTask, DeductionTask, InductionTask, TaskBase, TaskRole } from '../../spec/task.js';
+import type { TaskLanguage } from '../../spec/task-language.js';
+import type { ParseResult, ProposalValidation, TaskModeV1 } from '../../spec/task-mode.js';
+import type { TokenizerV1 } from '../../spec/tokenizer.js';
+import { createAbductionMode } from '../abduction.js';
+import { createDeductionMode } from '../deduction.js';
+import { createInductionMode } from '../induction.js';
+import { canonicalToLiteral } from '../literal.js';
+import type { ProgramInputProposal } from '../program-input-mode.js';
+import { taskId } from '../task-id.js';
+import {
+  DIGIT_AUTOMATON,
+  EXPRESSION_AUTOMATON,
+  inputListAutomaton,
+  miniBehavior,
+  miniExpression,
+  miniOperatorCount,
+  miniProgram,
+  PROPOSAL_AUTOMATON,
+} from './grammar.js';
+
+/** Settings of {@link createMiniTaskModes}. */
+export interface MiniTaskModesSettings {
+  /**
+   * Hold every completion to the mini language while it is generated (a grammar constraint on the logits),
+   * so that proposals are programs and answers are literals from the first step. Default `true`. Turned off,
+   * the model writes freely and a completion outside the grammar is malformed (format penalty).
+   */
+  readonly constrained?: boolean;
+  /**
+   * Tasks that training must never produce, such as a held-out evaluation suite: a deduction or abduction
+   * proposal with the program and input of one of them, or with the program of a held-out induction task, is
+   * rejected as invalid. Tasks outside the mini language are ignored.
+   */
+  readonly heldOut?: readonly TaskBase[];
+  /** Inputs of an induction task (different digits). Default `6`. */
+  readonly inductionInputs?: number;
+  /** Pairs an induction solver sees; the rest are held out for checking. Default `3`. */
+  readonly inductionShown?: number;
+}
+
+/** What a completion must be, role by role: read on its first line, trimmed. */
+function readWord<State>(
+  completion: string,
+  automaton: CharacterAutomaton<State>,
+  what: string,
+): ParseResult<string> {
+  const word = (completion.split('\n')[0] ?? '').trim();
+  return automatonAccepts(automaton, word)
+    ? { ok: true, value: word, wellFormed: true }
+    : { ok: false, reason: `not ${what} of the mini language: ${JSON.stringify(word)}`, wellFormed: false };
+}
+
+function heldOutKeys(tasks: readonly TaskBase[]): Set<string> {
+  const keys = new Set<string>();
+  for (const task of tasks) {
+    const expression = miniExpression(task.program);
+    if (expression === undefined) continue;
+    const input = (task as Partial<DeductionTask>).input;
+    keys.add(task.mode === 'induction' || input === undefined ? expression : `${expression};${input.trim()}`);
+  }
+  return keys;
+}
+
+/** The difficulty the modes report for a task: its program's operator count. */
+function operatorCount(task: TaskBase): number | undefined {
+  const expression = miniExpression(task.program);
+  return expression === undefined ? undefined : miniOperatorCount(expression);
+}
+
+function seedTask<TTask extends DeductionTask | AbductionTask>(
+  mode: TTask['mode'],
+  language: TaskLanguage,
+): TTask {
+  const content = {
+    mode,
+    language,
+    program: miniProgram('x', language),
+    entry: 'f',
+    input: '5',
+    output: '5' as CanonicalValue,
+  };
+  return { ...content, id: taskId(content), step: 0 } as TTask;
+}
+
+/**
+ * The three task modes in the mini language, for models that start from random weights (the tiny preset):
+ * short prompts (tens of tokens instead of a thousand), programs `f(x) = E mod 10` from a digit to a digit (see
+ * {@link MINI_LANGUAGE}), and a grammar constraint that makes every proposal a program and every answer a
+ * literal, so that rewards carry signal from the first step. The programs are real JavaScript or Python,
+ * checked by the executor like any other; the departures from the paper are the compact prompts, no
+ * reasoning block, and an induction task without a message (a model this small writes none worth reading).
+ *
+ * Prompts (`d` a digit, `E` an expression):
+ *
+ * | mode, role | prompt | completion |
+ * |---|---|---|
+ * | deduction or abduction, propose | `#DP` (or `#AP`), then reference tasks `E;d`, one per line, then `>` | `E;d` |
+ * | deduction, solve | `#DS`, `f(x)=E`, `f(d)=` | the output, a digit |
+ * | abduction, solve | `#AS`, `f(x)=E`, `<output>=f(` | an input digit |
+ * | induction, propose | `#IP`, `f(x)=E`, `>` | different digits, `3,0,7,1,9,4` |
+ * | induction, solve | `#IS`, the shown pairs `f(d)=<output>`, `f(x)=` | `E` |
+ *
+ * The identity `x` on `5` seeds the buffers, as the identity on "Hello world" does in the paper.
+ */
+export function createMiniTaskModes(
+  settings: MiniTaskModesSettings = {},
+): [
+  TaskModeV1<DeductionTask, ProgramInputProposal, string>,
+  TaskModeV1<AbductionTask, ProgramInputProposal, string>,
+  TaskModeV1<InductionTask, { readonly program: string; readonly inputs: readonly string[] }, string>,
+] {
+  const constrained = settings.constrained ?? true;
+  const inputCount = assertNumberInRange('inductionInputs', settings.inductionInputs ?? 6, {
+    minimum: 2,
+    maximum: 10,
+    integer: true,
+  });
+  const shownCount = assertNumberInRange('inductionShown', settings.inductionShown ?? 3, {
+    minimum: 1,
+    maximum: inputCount - 1,
+    integer: true,
+  });
+  const heldOut = heldOutKeys(settings.heldOut ?? []);
+  const inputList = inputListAutomaton(inputCount);
+  const constraints = new WeakMap<TokenizerV1, Map<string, GenerationConstraintV1>>();
+  const constraint =
+    (automata: Readonly<Record<TaskRole, CharacterAutomaton<never>>>, name: string) =>
+    (role: TaskRole, tokenizer: TokenizerV1): GenerationConstraintV1 | undefined => {
+      if (!constrained) return undefined;
+      let byRole = constraints.get(tokenizer);
+      if (byRole === undefined) {
+        byRole = new Map();
+        constraints.set(tokenizer, byRole);
+      }
+      const key = `${name}:${role}`;
+      let made = byRole.get(key);
+      if (made === undefined) {
+        made = createAutomatonConstraint(`mini-${key}`, automata[role], tokenizer) as GenerationConstraintV1;
+        byRole.set(key, made);
+      }
+      return made;
+    };
+  const deduction = createDeductionMode();
+  const abduction = createAbductionMode();
+  const induction = createInductionMode({ inputCount, shownCount });
+
+  function programInputMode<TTask extends DeductionTask | AbductionTask>(
+    base: TaskModeV1<TTask, ProgramInputProposal, string>,
+    header: string,
+    solvePrompt: (expression: string, task: TTask) => string,
+    answer: CharacterAutomaton<never>,
+    answerName: string,
+  ): TaskModeV1<TTask, ProgramInputProposal, string> {
+    return {
+      specificationVersion: 'v1',
+      name: base.name,
+      languages: ['javascript', 'python'],
+      buildProposePrompt: (context) =>
+        [
+          `#${header}P`,
+          ...context.references.flatMap((reference) => {
+            const expression = miniExpression(reference.program);
+            const input = (reference as Partial<DeductionTask>).input;
+            return expression === undefined || input === undefined ? [] : [`${expression};${input}`];
+          }),
+          '>',
+        ].join('\n'),
+      parseProposal(completion, context) {
+        const word = readWord(completion, PROPOSAL_AUTOMATON, 'a task');
+        if (!word.ok) return word;
+        const [expression, input] = word.value.split(';') as [string, string];
+        return {
+          ok: true,
+          value: { program: miniProgram(expression, context.language), input },
+          wellFormed: true,
+        };
+      },
+      async validateProposal(proposal, executor, context): Promise<ProposalValidation<TTask>> {
+        const expression = miniExpression(proposal.program);
+        if (expression === undefined) return { ok: false, reason: 'not a program of the mini language' };
+        if (heldOut.has(expression) || heldOut.has(`${expression};${proposal.input}`))
+          return { ok: false, reason: 'a held-out evaluation task' };
+        return base.validateProposal(proposal, executor, context);
+      },
+      buildSolvePrompt: (task) =>
+        `#${header}S\nf(x)=${miniExpression(task.program) ?? task.program}\n${solvePrompt('', task)}`,
+      parseAnswer: (completion) => readWord(completion, answer, answerName),
+      checkAnswer: (task, answerText, executor) => base.checkAnswer(task, answerText, executor),
+      constraint: constraint({ propose: PROPOSAL_AUTOMATON, solve: answer } as never, header),
+      seedTasks: (language) => [seedTask<TTask>(base.name as TTask['mode'], language)],
+      difficulty: operatorCount,
+      // The same function called with the same input is the same task, however it is written.
+      noveltyKey: (task) => `${miniBehavior(miniExpression(task.program) ?? task.program)};${task.input}`,
+    };
+  }
+
+  return [
+    programInputMode(
+      deduction,
+      'D',
+      (_expression, task) => `f(${task.input})=`,
+      DIGIT_AUTOMATON as never,
+      'a digit',
+    ),
+    programInputMode(
+      abduction,
+      'A',
+      (_expression, task) => `${canonicalToLiteral(task.output, task.language)}=f(`,
+      DIGIT_AUTOMATON as never,
+      'a digit',
+    ),
+    {
+      specificationVersion: 'v1',
+      name: 'induction',
+      languages: ['javascript', 'python'],
+      buildProposePrompt(context) {
+        const program = context.references[0]?.program ?? '';
+        return `#IP\nf(x)=${miniExpression(program) ?? program}\n>`;
+      },
+      parseProposal(completion, context) {
+        const program = context.references[0]?.program;
+        if (program === undefined)
+          return { ok: false, reason: 'the context holds no reference program', wellFormed: true };
+        const word = readWord(completion, inputList, `${inputCount} different digits`);
+        return word.ok
+          ? { ok: true, value: { program, inputs: word.value.split(',') }, wellFormed: true }
+          : word;
+      },
+      async validateProposal(proposal, executor, context) {
+        const expression = miniExpression(proposal.program);
+        if (expression === undefined) return { ok: false, reason: 'not a program of the mini language' };
+        if (heldOut.has(expression)) return { ok: false, reason: 'a held-out evaluation task' };
+        return induction.validateProposal({ ...proposal, message: '' }, executor, context);
+      },
+      buildSolvePrompt: (task) =>
+        [
+          '#IS',
+          ...task.pairs
+            .slice(0, task.shownCount)
+            .map((pair) => `f(${pair.input})=${canonicalToLiteral(pair.output, task.language)}`),
+          'f(x)=',
+        ].join('\n'),
+      parseAnswer(completion, task) {
+        const word = readWord(completion, EXPRESSION_AUTOMATON, 'an expression');
+        return word.ok ? { ...word, value: miniProgram(word.value, task.language) } : word;
+      },
+      checkAnswer: (task, program, executor) => induction.checkAnswer(task, program, executor),
+      constraint: constraint({ propose: inputList, solve: EXPRESSION_AUTOMATON } as never, 'I'),
+      seedTasks(language) {
+        const inputs = [...'1470925836'].slice(0, inputCount);
+        const content = {
+          mode: 'induction' as const,
+          language,
+          program: miniProgram('x', language),
+          entry: 'f',
+          pairs: inputs.map((input) => ({ input, output: input as CanonicalValue })),
+          shownCount,
+          message: '',
+        };
+        return [{ ...content, id: taskId(content), step: 0 }];
+      },
+      difficulty: operatorCount,
+      // Induction tasks are their pairs: any program that gives them is the same task.
+      noveltyKey: (task) =>
+        `${task.pairs.map((pair) => `${pair.input}>${pair.output}`).join(',')}/${task.shownCount}`,
+    },
+  ];
+}
