@@ -121,6 +121,49 @@ describe('azr train', { timeout: 240_000 }, () => {
     expect(report).not.toMatch(/<(script|link|img)[^>]+(src|href)=/);
   });
 
+  it('trains the tiny preset on mini tasks: grammar-held proposals, a held-out suite evaluated before and after', async () => {
+    const config = join(workspace, 'mini.config.json');
+    await writeFile(
+      config,
+      JSON.stringify({
+        model: { preset: 'tiny' },
+        trainer: { batchSize: 4, learnabilityRollouts: 2, checkpointEvery: 2 },
+        executor: { workers: 1 },
+      }),
+    );
+    const run = await runAzr(['train', '--config', config, '--steps', '2', '--out', 'runs/mini']);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(
+      /^held-out suite before training: deduction \d+\.\d%, abduction \d+\.\d%, induction \d+\.\d%$/m,
+    );
+    expect(run.stdout).toMatch(/^held-out suite after step 2: deduction /m);
+    const directory = join(workspace, 'runs/mini');
+    const recorded = JSON.parse(await readFile(join(directory, 'config.json'), 'utf8'));
+    expect(recorded.tasks).toEqual({ kind: 'mini', constrained: true });
+    const samples = (await readFile(join(directory, 'samples.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map(
+        (line) => JSON.parse(line) as { role: string; completion: string; verdict: string; reason?: string },
+      );
+    // Every proposal is a program of the grammar: valid, or refused only as a held-out task.
+    for (const sample of samples.filter((each) => each.role === 'propose'))
+      expect(
+        sample.verdict === 'valid' || sample.reason === 'a held-out evaluation task',
+        sample.completion,
+      ).toBe(true);
+    for (const name of ['evaluation-initial.json', 'evaluation.json']) {
+      const evaluation = JSON.parse(await readFile(join(directory, name), 'utf8'));
+      expect(evaluation.suite).toMatch(/suites[\\/]mini-javascript\.jsonl$/);
+      expect(evaluation.modes.deduction.tasks).toBe(60);
+      expect(evaluation.modes.induction.tasks).toBe(45);
+    }
+    const report = await readFile(join(directory, 'report.html'), 'utf8');
+    expect(report).toContain('id="program-size"');
+    expect(report).toContain('<th>before training</th>');
+  });
+
   it('stops at Ctrl-C with a checkpoint, and --resume continues with no step lost or repeated', async () => {
     let interrupted = false;
     const first = await runAzr(['train', '--steps', '4', '--out', 'runs/interrupted'], (line, child) => {

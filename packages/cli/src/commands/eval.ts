@@ -2,14 +2,18 @@ import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import {
   ConfigError,
+  createMiniTaskModes,
   type EvaluationReport,
   evaluate,
   loadEvaluationSuite,
   ModelFormatError,
   type PolicyModelV1,
+  type TaskBase,
   type TaskLanguage,
+  type TaskModeV1,
 } from '@azr/core';
 import { RUN_FILES } from '../train/run-directory.js';
+import { isMiniSuite } from '../train/task-modes.js';
 
 /** Options of `azr eval`. */
 export interface EvalOptions {
@@ -100,11 +104,16 @@ export async function evaluateModel(
     write(
       `evaluating ${folder} on ${tasks.length} tasks of ${options.suite} (${samples === 1 ? 'greedy' : `${samples} samples`})\n`,
     );
+    // A suite in the mini language is evaluated with the mini modes' prompts and constraints, as trained.
+    const modes = isMiniSuite(tasks)
+      ? (createMiniTaskModes() as unknown as TaskModeV1<TaskBase, unknown, unknown>[])
+      : undefined;
     const report = await evaluate({
       policy,
       executor,
       tasks,
       samples,
+      ...(modes === undefined ? {} : { modes }),
       ...(options.maxTokens === undefined ? {} : { maxTokens: options.maxTokens }),
     });
     const record: EvalRecord = { model: folder, suite: options.suite, samples, modes: report.modes };

@@ -32,19 +32,31 @@ export function starterConfig(): string {
   "trainer": {
     // Proposals per mode per step, and tasks solved per mode per step (the paper: 64).
     "batchSize": ${defaults.trainer.batchSize},
-    // Solver rollouts that estimate each valid proposal's solve rate (the learnability reward).
+    // Solver rollouts that estimate each valid proposal's solve rate (the learnability reward), and whether
+    // the solver also trains on them (the paper does not; a model learning from zero needs the signal).
     "learnabilityRollouts": ${defaults.trainer.learnabilityRollouts},
+    "trainOnLearnabilityRollouts": ${defaults.trainer.trainOnLearnabilityRollouts ?? false},
+    // Reject a proposal that repeats a known task (for mini tasks: one that computes the same function on the
+    // same input), so that the proposer cannot earn rewards by rewriting an easy task.
+    "rejectDuplicates": ${defaults.trainer.rejectDuplicates ?? false},
     // Sampling of every completion.
     "sampling": { "temperature": 1, "topP": 1, "maxTokens": ${defaults.trainer.sampling?.maxTokens} },
     // Steps between checkpoints (one is also written at the end and on Ctrl-C).
     "checkpointEvery": ${defaults.trainer.checkpointEvery}
   },
 
-  // AdamW. A model trained from scratch needs a far larger learning rate than the paper's 1e-6.
+  // AdamW. A model trained from scratch needs a far larger learning rate than the paper's 1e-6 (a model folder
+  // defaults to 1e-4, with the paper's full tasks and 10 steps).
   "optimizer": { "learningRate": ${defaults.optimizer.learningRate}, "maxGradientNorm": 1 },
 
   // Sandbox worker processes, and the time limit of one program run.
-  "executor": { "workers": ${defaults.executor.workers}, "timeoutMs": 100 }
+  "executor": { "workers": ${defaults.executor.workers}, "timeoutMs": 100 },
+
+  // The tasks. mini: one-line programs f(x) = E mod 10 over digits, short prompts, generation held to the
+  // grammar ("constrained": false turns that off), a held-out suite never proposed in training and evaluated
+  // before and after the run ("heldOut": a JSONL suite; default the one bundled with the CLI). The default for
+  // the tiny preset. full: the paper's prompts and free programs, the default for a model folder.
+  "tasks": { "kind": "${defaults.tasks.kind}", "constrained": ${defaults.tasks.constrained} }
 }
 `;
 }

@@ -1,10 +1,11 @@
-import { access } from 'node:fs/promises';
+import { access, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import {
   createJsonlMetricsSink,
   createSelfPlayTrainer,
   createUhOhMonitor,
   type ExecutorV1,
+  evaluate,
   type MetricsSinkV1,
   type PolicyModelV1,
   resumeSelfPlayTrainer,
@@ -31,6 +32,8 @@ import {
   writeBuffers,
   writeSamples,
 } from '../train/run-directory.js';
+import { createTaskModes, type RunTaskModes } from '../train/task-modes.js';
+import type { EvalRecord } from './eval.js';
 
 /** Options of `azr train`, as parsed from the command line. */
 export interface TrainOptions {
@@ -49,6 +52,34 @@ export interface TrainOutcome {
   readonly runDirectory: string;
   readonly step: number;
   readonly reason: 'completed' | 'interrupted';
+}
+
+/** Greedy accuracy on the run's held-out suite, as `azr eval` records it. */
+async function evaluateHeldOut(
+  policy: PolicyModelV1,
+  executor: ExecutorV1,
+  taskModes: RunTaskModes,
+  config: TrainConfig,
+): Promise<EvalRecord> {
+  const heldOut = taskModes.heldOut as NonNullable<RunTaskModes['heldOut']>;
+  const report = await evaluate({
+    policy,
+    executor,
+    tasks: heldOut.tasks,
+    modes: taskModes.modes,
+    maxTokens: config.trainer.sampling?.maxTokens ?? 32,
+  });
+  return { model: 'this run', suite: heldOut.path, samples: 1, modes: report.modes };
+}
+
+async function writeEvaluation(path: string, record: EvalRecord): Promise<void> {
+  await writeFile(path, `${JSON.stringify(record, null, 2)}\n`);
+}
+
+function describeAccuracy(record: EvalRecord): string {
+  return Object.entries(record.modes)
+    .map(([mode, result]) => `${mode} ${(100 * (result.passAtK[1] ?? 0)).toFixed(1)}%`)
+    .join(', ');
 }
 
 async function createExecutor(config: TrainConfig): Promise<ExecutorV1> {
@@ -103,6 +134,13 @@ export async function train(
   }
 
   const executor = await createExecutor(config);
+  let taskModes: RunTaskModes;
+  try {
+    taskModes = await createTaskModes(config.tasks, config.language, executor);
+  } catch (error) {
+    await executor.close();
+    throw error;
+  }
   let policy: PolicyModelV1 | undefined;
   let trainer: SelfPlayTrainer;
   const sinks = (): MetricsSinkV1[] => [
@@ -115,6 +153,7 @@ export async function train(
       trainer = await resumeSelfPlayTrainer({
         runDirectory,
         executor,
+        modes: taskModes.modes,
         sinks: sinks(),
         monitors: [createUhOhMonitor()],
         runId: basename(runDirectory),
@@ -134,9 +173,15 @@ export async function train(
       );
       await createRunDirectory(runDirectory, config);
       output.write(`run directory: ${runDirectory}\n`);
+      if (taskModes.heldOut !== undefined) {
+        const record = await evaluateHeldOut(policy, executor, taskModes, config);
+        await writeEvaluation(join(runDirectory, RUN_FILES.initialEvaluation), record);
+        output.write(`held-out suite before training: ${describeAccuracy(record)}\n`);
+      }
       trainer = createSelfPlayTrainer({
         policy,
         executor,
+        modes: taskModes.modes,
         settings: { ...config.trainer, seed: config.seed, language: config.language },
         sinks: sinks(),
         monitors: [createUhOhMonitor()],
@@ -155,6 +200,11 @@ export async function train(
         `stopped before the first step: nothing to resume (remove ${runDirectory} to start over).\n`,
       );
       return { runDirectory, step: 0, reason };
+    }
+    if (taskModes.heldOut !== undefined && policy !== undefined) {
+      const record = await evaluateHeldOut(policy, executor, taskModes, config);
+      await writeEvaluation(join(runDirectory, RUN_FILES.evaluation), record);
+      output.write(`held-out suite after step ${trainer.step}: ${describeAccuracy(record)}\n`);
     }
     const report = await writeReport(runDirectory);
     output.write(

@@ -70,9 +70,11 @@ describe('azr.config.json', () => {
       optimizer: { learningRate: 0.01 },
     });
     expect(resolved.trainer.sampling).toEqual({ maxTokens: 192, temperature: 0.7 });
-    expect(resolveTrainConfig({ model: { preset: 'tiny' } }, { modelDirectory: '/models/x' }).model).toEqual({
-      directory: '/models/x',
-    });
+    const folder = resolveTrainConfig({ model: { preset: 'tiny' } }, { modelDirectory: '/models/x' });
+    expect(folder.model).toEqual({ directory: '/models/x' });
+    // A model folder gets the paper's tasks and a pretrained model's defaults.
+    expect(folder).toMatchObject({ steps: 10, optimizer: { learningRate: 0.0001 }, tasks: { kind: 'full' } });
+    expect(folder.trainer.trainOnLearnabilityRollouts).toBeUndefined();
   });
 
   it('azr init writes a starter config that azr train reads as the defaults, and keeps an existing one', async () => {
@@ -85,7 +87,7 @@ describe('azr.config.json', () => {
     expect(resolveTrainConfig(await readTrainConfig(path), {})).toEqual({
       ...DEFAULT_TRAIN_CONFIG,
       trainer: { ...DEFAULT_TRAIN_CONFIG.trainer, sampling: { temperature: 1, topP: 1, maxTokens: 192 } },
-      optimizer: { learningRate: 0.0001, maxGradientNorm: 1 },
+      optimizer: { learningRate: 0.001, maxGradientNorm: 1 },
       executor: { workers: 2, timeoutMs: 100 },
     });
   });

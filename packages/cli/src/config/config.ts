@@ -22,6 +22,8 @@ const trainerSchema = z.strictObject({
   batchSize: positiveInteger.optional(),
   references: positiveInteger.optional(),
   learnabilityRollouts: positiveInteger.optional(),
+  trainOnLearnabilityRollouts: z.boolean().optional(),
+  rejectDuplicates: z.boolean().optional(),
   sampling: z
     .strictObject({
       temperature: z.number().positive().optional(),
@@ -58,6 +60,12 @@ const optimizerSchema = z.strictObject({
   maxGradientNorm: z.number().positive().optional(),
 });
 
+const tasksSchema = z.strictObject({
+  kind: z.enum(['mini', 'full']).optional(),
+  constrained: z.boolean().optional(),
+  heldOut: z.string().min(1).optional(),
+});
+
 const executorSchema = z.strictObject({
   workers: positiveInteger.optional(),
   timeoutMs: positiveInteger.optional(),
@@ -76,6 +84,7 @@ export const trainConfigSchema = z.strictObject({
   trainer: trainerSchema.optional(),
   optimizer: optimizerSchema.optional(),
   executor: executorSchema.optional(),
+  tasks: tasksSchema.optional(),
 });
 
 /** A config as written (every field optional). */
@@ -93,6 +102,25 @@ export interface TrainConfig {
   readonly trainer: Omit<TrainerSettingsInput, 'seed' | 'language'>;
   readonly optimizer: Partial<OptimizerSettings>;
   readonly executor: { readonly workers?: number; readonly timeoutMs?: number };
+  readonly tasks: TasksConfig;
+}
+
+/**
+ * The tasks of a run. `mini`: the mini language for models that start from random weights (short prompts,
+ * one-line programs over digits, grammar-constrained generation; `createMiniTaskModes` in `@azr/core`);
+ * `full`: the paper's prompts and free programs, for pretrained models.
+ */
+export interface TasksConfig {
+  /** Default `mini` for the tiny preset, `full` for a model folder. */
+  readonly kind: 'mini' | 'full';
+  /** Mini tasks only: hold generation to the grammar. Default `true`. */
+  readonly constrained: boolean;
+  /**
+   * Mini tasks only: a JSONL evaluation suite whose tasks training must never propose. Default: the suite
+   * bundled with the CLI for the run's language (`suites/mini-<language>.jsonl`), the one
+   * `npm run bench:learning` evaluates on.
+   */
+  readonly heldOut?: string;
 }
 
 /** A copy without the properties whose value is `undefined` (zod's optional fields), at every depth. */
@@ -106,20 +134,46 @@ function compact<T>(value: T): T {
 }
 
 /**
+ * The defaults that depend on the tasks: mini tasks (the tiny preset learning from zero) train long, with a
+ * learning rate for random weights, on the learnability rollouts too, rejecting rewritten tasks; full tasks
+ * (a pretrained model folder) keep the paper's loop with a small learning rate and a short default run.
+ */
+const TASK_DEFAULTS = {
+  mini: {
+    steps: 600,
+    trainer: {
+      batchSize: 8,
+      learnabilityRollouts: 4,
+      trainOnLearnabilityRollouts: true,
+      rejectDuplicates: true,
+      sampling: { maxTokens: 192 },
+      checkpointEvery: 50,
+    },
+    optimizer: { learningRate: 1e-3 },
+  },
+  full: {
+    steps: 10,
+    trainer: { batchSize: 8, learnabilityRollouts: 4, sampling: { maxTokens: 192 }, checkpointEvery: 5 },
+    optimizer: { learningRate: 1e-4 },
+  },
+} as const satisfies Record<TasksConfig['kind'], Pick<TrainConfig, 'steps' | 'trainer' | 'optimizer'>>;
+
+/**
  * The embedded default: a tiny Llama-family model trained from scratch on the CPU, generation and updates on
- * onnxruntime (2 threads), JavaScript tasks, short completions, a learning rate for a model that starts from
- * random weights.
+ * onnxruntime (2 threads), mini JavaScript tasks with constrained generation, 600 steps (about 10 minutes on
+ * 2 cores).
  */
 export const DEFAULT_TRAIN_CONFIG: TrainConfig = Object.freeze({
   model: { preset: 'tiny', seed: 0 },
   engine: 'onnx',
   language: 'javascript',
-  steps: 10,
+  steps: TASK_DEFAULTS.mini.steps,
   seed: 0,
   threads: 2,
-  trainer: { batchSize: 8, learnabilityRollouts: 4, sampling: { maxTokens: 192 }, checkpointEvery: 5 },
-  optimizer: { learningRate: 1e-4 },
+  trainer: TASK_DEFAULTS.mini.trainer,
+  optimizer: TASK_DEFAULTS.mini.optimizer,
   executor: { workers: 2 },
+  tasks: { kind: 'mini', constrained: true },
 }) as TrainConfig;
 
 /** Formats zod issues as `field.path: message` lines. */
@@ -185,7 +239,8 @@ export function resolveTrainConfig(
           ? { preset: file.model.preset, seed: file.model.seed ?? seed }
           : { directory: file.model.directory }
         : { preset: 'tiny' as const, seed };
-  const defaults = DEFAULT_TRAIN_CONFIG;
+  const kind = file.tasks?.kind ?? ('preset' in model ? 'mini' : 'full');
+  const defaults = { ...DEFAULT_TRAIN_CONFIG, ...TASK_DEFAULTS[kind] };
   return {
     model,
     engine: overrides.engine ?? file.engine ?? defaults.engine,
@@ -200,5 +255,10 @@ export function resolveTrainConfig(
     }) as TrainConfig['trainer'],
     optimizer: compact({ ...defaults.optimizer, ...file.optimizer }) as TrainConfig['optimizer'],
     executor: compact({ ...defaults.executor, ...file.executor }) as TrainConfig['executor'],
+    tasks: {
+      kind,
+      constrained: file.tasks?.constrained ?? true,
+      ...(file.tasks?.heldOut === undefined ? {} : { heldOut: file.tasks.heldOut }),
+    },
   };
 }

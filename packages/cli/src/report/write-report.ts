@@ -43,6 +43,8 @@ export interface RunData {
   readonly samples: readonly SampleRecord[];
   readonly flagged: readonly MonitorFlagEvent[];
   readonly evaluation: unknown;
+  /** The evaluation of the model before training, where the run made one. */
+  readonly initialEvaluation?: unknown;
 }
 
 /** Reads a run directory. Throws `ModelFormatError` when it has no metrics at all. */
@@ -59,6 +61,7 @@ export async function readRunData(directory: string): Promise<RunData> {
     samples: await readJsonl<SampleRecord>(join(directory, RUN_FILES.samples)),
     flagged: await readJsonl<MonitorFlagEvent>(join(directory, RUN_FILES.flagged)),
     evaluation: await readJson(join(directory, RUN_FILES.evaluation)),
+    initialEvaluation: await readJson(join(directory, RUN_FILES.initialEvaluation)),
   };
 }
 
@@ -83,6 +86,26 @@ function groupSeries(
   }));
 }
 
+/**
+ * A trailing moving average over `window` steps (gaps skipped), so that per-step rates measured on a handful of
+ * rollouts read as curves.
+ */
+export function smoothSeries(series: readonly ChartSeries[], window: number): ChartSeries[] {
+  if (window <= 1) return [...series];
+  return series.map((line) => ({
+    name: line.name,
+    points: line.points.map(([x], index) => {
+      const values = line.points
+        .slice(Math.max(0, index - window + 1), index + 1)
+        .flatMap(([, y]) => (y === undefined ? [] : [y]));
+      return [
+        x,
+        values.length === 0 ? undefined : values.reduce((a, b) => a + b, 0) / values.length,
+      ] as const;
+    }),
+  }));
+}
+
 function programOf(task: unknown): string | undefined {
   if (task === null || typeof task !== 'object') return undefined;
   const program = (task as { program?: unknown }).program;
@@ -93,6 +116,12 @@ function programOf(task: unknown): string | undefined {
 export function buildCharts(data: RunData): LineChart[] {
   const steps = stepEvents(data.events);
   const percent = (value: number) => `${Math.round(value * 100)}%`;
+  // Long runs are smoothed over about 2% of their steps.
+  const window = Math.max(1, Math.round(steps.length / 50));
+  const smoothed = window > 1 ? ` (moving average over ${window} steps)` : '';
+  const measuresDifficulty = steps.some((event) =>
+    event.groups.some((group) => group.meanDifficulty !== undefined),
+  );
   const validProposals = data.samples.filter(
     (sample) => sample.role === 'propose' && sample.verdict === 'valid',
   );
@@ -123,15 +152,21 @@ export function buildCharts(data: RunData): LineChart[] {
   return [
     {
       id: 'solve-rate',
-      title: 'Solve rate per mode (solver role)',
-      series: groupSeries(steps, 'solve', (group) => group.solveRate),
+      title: `Solve rate per mode (solver role)${smoothed}`,
+      series: smoothSeries(
+        groupSeries(steps, 'solve', (group) => group.solveRate),
+        window,
+      ),
       yRange: [0, 1],
       yFormat: percent,
     },
     {
       id: 'valid-rate',
-      title: 'Valid-proposal rate per mode (proposer role)',
-      series: groupSeries(steps, 'propose', (group) => group.validRate),
+      title: `Valid-proposal rate per mode (proposer role)${smoothed}`,
+      series: smoothSeries(
+        groupSeries(steps, 'propose', (group) => group.validRate),
+        window,
+      ),
       yRange: [0, 1],
       yFormat: percent,
     },
@@ -147,12 +182,26 @@ export function buildCharts(data: RunData): LineChart[] {
     },
     {
       id: 'difficulty',
-      title:
-        'Task difficulty: solve rate the learnability rollouts measured on valid proposals (lower is harder)',
-      series: groupSeries(steps, 'propose', (group) => group.solveRate),
+      title: `Task difficulty: solve rate the learnability rollouts measured on valid proposals (lower is harder)${smoothed}`,
+      series: smoothSeries(
+        groupSeries(steps, 'propose', (group) => group.solveRate),
+        window,
+      ),
       yRange: [0, 1],
       yFormat: percent,
     },
+    ...(measuresDifficulty
+      ? [
+          {
+            id: 'program-size',
+            title: `Task difficulty: the modes' size measure of valid proposed programs (operators in the mini language)${smoothed}`,
+            series: smoothSeries(
+              groupSeries(steps, 'propose', (group) => group.meanDifficulty),
+              window,
+            ),
+          },
+        ]
+      : []),
     {
       id: 'program-length',
       title: 'Mean length of valid proposed programs (characters)',
@@ -180,21 +229,29 @@ export function buildCharts(data: RunData): LineChart[] {
   ];
 }
 
-function renderEvaluation(evaluation: unknown): string {
+type EvaluationRecord = {
+  suite?: string;
+  model?: string;
+  modes?: Record<string, { tasks?: number; passAtK?: Record<string, number> }>;
+};
+
+function renderEvaluation(evaluation: unknown, initial?: unknown): string {
+  if (evaluation === undefined && initial !== undefined) evaluation = initial;
   if (evaluation === undefined)
     return `<p class="empty">No evaluation yet: <code>azr eval --model ${RUN_FILES.checkpoints}/... --suite suite.jsonl --out ${RUN_FILES.evaluation}</code> writes one here.</p>`;
-  const record = evaluation as {
-    suite?: string;
-    model?: string;
-    modes?: Record<string, { tasks?: number; passAtK?: Record<string, number> }>;
-  };
+  const record = evaluation as EvaluationRecord;
+  const before = initial === undefined || initial === evaluation ? undefined : (initial as EvaluationRecord);
+  const format = (value: number | undefined) => (value === undefined ? '' : `${(100 * value).toFixed(1)}%`);
+  const onlyInitial = evaluation === initial && initial !== undefined;
   const rows = Object.entries(record.modes ?? {})
     .map(([mode, result]) => {
       const accuracy = result.passAtK?.['1'];
-      return `<tr><td>${escapeHtml(mode)}</td><td>${result.tasks ?? ''}</td><td>${accuracy === undefined ? '' : `${(100 * accuracy).toFixed(1)}%`}</td></tr>`;
+      const untrained = before?.modes?.[mode]?.passAtK?.['1'];
+      return `<tr><td>${escapeHtml(mode)}</td><td>${result.tasks ?? ''}</td>${before === undefined ? '' : `<td>${format(untrained)}</td>`}<td>${format(accuracy)}</td></tr>`;
     })
     .join('');
-  return `<p>${escapeHtml(record.model ?? '')} on ${escapeHtml(record.suite ?? '')}</p><table><thead><tr><th>mode</th><th>tasks</th><th>accuracy (pass@1)</th></tr></thead><tbody>${rows}</tbody></table>`;
+  const beforeHeader = before === undefined ? '' : '<th>before training</th>';
+  return `<p>${escapeHtml(record.model ?? '')} on ${escapeHtml(record.suite ?? '')}${onlyInitial ? ' (the untrained model: the run has not finished)' : ''}</p><table><thead><tr><th>mode</th><th>tasks</th>${beforeHeader}<th>accuracy (pass@1)</th></tr></thead><tbody>${rows}</tbody></table>`;
 }
 
 function renderTask(task: unknown): string {
@@ -300,7 +357,7 @@ export function renderReport(data: RunData): string {
 <h2>Learning curves</h2>
 <div class="charts">${buildCharts(data).map(renderLineChart).join('\n')}</div>
 <h2>Evaluation</h2>
-${renderEvaluation(data.evaluation)}
+${renderEvaluation(data.evaluation, data.initialEvaluation)}
 <h2>Flagged outputs</h2>
 ${renderFlagged(data.flagged)}
 <h2>Proposed tasks and solutions</h2>

@@ -27,8 +27,10 @@ export const RUN_FILES = {
   /** Checkpoints (written by the trainer). */
   checkpoints: 'checkpoints',
   report: 'report.html',
-  /** Evaluation results (`azr eval --out`), shown in the report. */
+  /** Evaluation results (`azr eval --out`, or the held-out suite at the end of a mini run), shown in the report. */
   evaluation: 'evaluation.json',
+  /** A mini run's held-out evaluation of the untrained model, before step 1: the report's "before". */
+  initialEvaluation: 'evaluation-initial.json',
 } as const;
 
 /** A run directory name that sorts by start time: `runs/azr-20261124-213000`. */
@@ -63,7 +65,9 @@ export async function createRunDirectory(directory: string, config: TrainConfig)
 export async function readRunConfig(directory: string): Promise<TrainConfig> {
   const path = join(directory, RUN_FILES.config);
   try {
-    return JSON.parse(await readFile(path, 'utf8')) as TrainConfig;
+    const config = JSON.parse(await readFile(path, 'utf8')) as TrainConfig;
+    // Runs recorded before task kinds existed used the paper's tasks.
+    return config.tasks === undefined ? { ...config, tasks: { kind: 'full', constrained: true } } : config;
   } catch (error) {
     throw new ModelFormatError(
       `${directory} is not an azr run directory (no readable ${RUN_FILES.config}).`,
