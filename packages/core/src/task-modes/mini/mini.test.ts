@@ -240,6 +240,18 @@ describe('the mini task modes', () => {
         context,
       ),
     ).toEqual({ ok: false, reason: 'a held-out evaluation task' });
+    // Rewritten, a held-out task is still held out: 3*x+0 on 2 computes what x*3 on 2 does, x+9 is x-1.
+    for (const [expression, input] of [
+      ['3*x+0', '2'],
+      ['x+9', '5'],
+    ])
+      expect(
+        await held.validateProposal(
+          { program: miniProgram(expression, 'javascript'), input },
+          executor,
+          context,
+        ),
+      ).toEqual({ ok: false, reason: 'a held-out evaluation task' });
     const inductionTask = await heldInduction.validateProposal(
       { program: miniProgram('x+2', 'javascript'), inputs: ['1', '2', '3', '4', '8', '9'] },
       executor,

@@ -37,8 +37,10 @@ export interface MiniTaskModesSettings {
   readonly constrained?: boolean;
   /**
    * Tasks that training must never produce, such as a held-out evaluation suite: a deduction or abduction
-   * proposal with the program and input of one of them, or with the program of a held-out induction task, is
-   * rejected as invalid. Tasks outside the mini language are ignored.
+   * proposal that computes the function of one of them on its input, or the function of a held-out induction
+   * task on any input, is rejected as invalid, and so is an induction proposal for such a function (programs
+   * compare by what they compute, so a rewritten held-out task is still held out). Tasks outside the mini
+   * language are ignored.
    */
   readonly heldOut?: readonly TaskBase[];
   /** Inputs of an induction task (different digits). Default `6`. */
@@ -59,13 +61,18 @@ function readWord<State>(
     : { ok: false, reason: `not ${what} of the mini language: ${JSON.stringify(word)}`, wellFormed: false };
 }
 
+/**
+ * The keys of held-out tasks, by what their programs compute (two programs that compute the same function are
+ * the same program here): `behaviour;input` for a deduction or abduction task, `behaviour` for an induction task.
+ */
 function heldOutKeys(tasks: readonly TaskBase[]): Set<string> {
   const keys = new Set<string>();
   for (const task of tasks) {
     const expression = miniExpression(task.program);
     if (expression === undefined) continue;
     const input = (task as Partial<DeductionTask>).input;
-    keys.add(task.mode === 'induction' || input === undefined ? expression : `${expression};${input.trim()}`);
+    const behaviour = miniBehavior(expression);
+    keys.add(task.mode === 'induction' || input === undefined ? behaviour : `${behaviour};${input.trim()}`);
   }
   return keys;
 }
@@ -187,7 +194,8 @@ export function createMiniTaskModes(
       async validateProposal(proposal, executor, context): Promise<ProposalValidation<TTask>> {
         const expression = miniExpression(proposal.program);
         if (expression === undefined) return { ok: false, reason: 'not a program of the mini language' };
-        if (heldOut.has(expression) || heldOut.has(`${expression};${proposal.input}`))
+        const behaviour = miniBehavior(expression);
+        if (heldOut.has(behaviour) || heldOut.has(`${behaviour};${proposal.input}`))
           return { ok: false, reason: 'a held-out evaluation task' };
         return base.validateProposal(proposal, executor, context);
       },
@@ -238,7 +246,7 @@ export function createMiniTaskModes(
       async validateProposal(proposal, executor, context) {
         const expression = miniExpression(proposal.program);
         if (expression === undefined) return { ok: false, reason: 'not a program of the mini language' };
-        if (heldOut.has(expression)) return { ok: false, reason: 'a held-out evaluation task' };
+        if (heldOut.has(miniBehavior(expression))) return { ok: false, reason: 'a held-out evaluation task' };
         return induction.validateProposal({ ...proposal, message: '' }, executor, context);
       },
       buildSolvePrompt: (task) =>
