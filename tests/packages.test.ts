@@ -9,34 +9,31 @@ interface PackReport {
 }
 
 describe('published packages', () => {
-  it.each(PACKAGES)(
-    '%s ships its build, types, README (the CLI, its suites) and nothing else',
-    async (name) => {
-      const { code, stdout, stderr } = await runCommand('npm', [
-        'pack',
-        '--dry-run',
-        '--json',
-        '--ignore-scripts',
-        '-w',
-        name,
-      ]);
-      expect(code, stderr).toBe(0);
-      const [report] = JSON.parse(stdout.slice(stdout.indexOf('['))) as PackReport[];
-      const paths = (report as PackReport).files.map((file) => file.path);
-      expect(paths).toContain('package.json');
-      expect(paths).toContain('README.md');
-      expect(paths).toContain('dist/index.js');
-      expect(paths).toContain('dist/index.d.ts');
-      // The CLI's held-out suites, which its runs exclude from training and evaluate on.
-      if (name === '@azr/cli') expect(paths).toContain('suites/mini-javascript.jsonl');
-      for (const path of paths) {
-        expect(path).toMatch(
-          /^(package\.json|README\.md|CHANGELOG\.md|LICENSE|dist\/.+|bin\/azr\.js|suites\/mini-(javascript|python)\.jsonl)$/,
-        );
-        expect(path).not.toMatch(/\.test\.|test-d|testing\//);
-      }
-    },
-  );
+  it.each(PACKAGES)('%s ships its build, types, README and nothing else', async (name) => {
+    const { code, stdout, stderr } = await runCommand('npm', [
+      'pack',
+      '--dry-run',
+      '--json',
+      '--ignore-scripts',
+      '-w',
+      name,
+    ]);
+    expect(code, stderr).toBe(0);
+    const [report] = JSON.parse(stdout.slice(stdout.indexOf('['))) as PackReport[];
+    const paths = (report as PackReport).files.map((file) => file.path);
+    expect(paths).toContain('package.json');
+    expect(paths).toContain('README.md');
+    expect(paths).toContain('dist/index.js');
+    expect(paths).toContain('dist/index.d.ts');
+    // The CLI's held-out suites, which its runs exclude from training and evaluate on.
+    if (name === '@azr/cli') expect(paths).toContain('suites/mini-javascript.jsonl');
+    for (const path of paths) {
+      expect(path).toMatch(
+        /^(package\.json|README\.md|CHANGELOG\.md|LICENSE|dist\/.+|bin\/azr\.js|suites\/mini-(javascript|python)\.jsonl)$/,
+      );
+      expect(path).not.toMatch(/\.test\.|test-d|testing\//);
+    }
+  });
 
   it('runs the azr bin that npm links into node_modules/.bin', async () => {
     const { code, stdout } = await runCommand('node_modules/.bin/azr', ['--help']);
