@@ -244,7 +244,7 @@ describe('the mini task modes', () => {
     for (const [expression, input] of [
       ['3*x+0', '2'],
       ['x+9', '5'],
-    ])
+    ] as const)
       expect(
         await held.validateProposal(
           { program: miniProgram(expression, 'javascript'), input },
