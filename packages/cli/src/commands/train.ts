@@ -60,6 +60,7 @@ async function evaluateHeldOut(
   executor: ExecutorV1,
   taskModes: RunTaskModes,
   config: TrainConfig,
+  runDirectory: string,
 ): Promise<EvalRecord> {
   const heldOut = taskModes.heldOut as NonNullable<RunTaskModes['heldOut']>;
   const report = await evaluate({
@@ -69,7 +70,7 @@ async function evaluateHeldOut(
     modes: taskModes.modes,
     maxTokens: config.trainer.sampling?.maxTokens ?? 32,
   });
-  return { model: 'this run', suite: heldOut.path, samples: 1, modes: report.modes };
+  return { model: runDirectory, suite: heldOut.path, samples: 1, modes: report.modes };
 }
 
 async function writeEvaluation(path: string, record: EvalRecord): Promise<void> {
@@ -174,7 +175,7 @@ export async function train(
       await createRunDirectory(runDirectory, config);
       output.write(`run directory: ${runDirectory}\n`);
       if (taskModes.heldOut !== undefined) {
-        const record = await evaluateHeldOut(policy, executor, taskModes, config);
+        const record = await evaluateHeldOut(policy, executor, taskModes, config, runDirectory);
         await writeEvaluation(join(runDirectory, RUN_FILES.initialEvaluation), record);
         output.write(`held-out suite before training: ${describeAccuracy(record)}\n`);
       }
@@ -202,7 +203,7 @@ export async function train(
       return { runDirectory, step: 0, reason };
     }
     if (taskModes.heldOut !== undefined && policy !== undefined) {
-      const record = await evaluateHeldOut(policy, executor, taskModes, config);
+      const record = await evaluateHeldOut(policy, executor, taskModes, config, runDirectory);
       await writeEvaluation(join(runDirectory, RUN_FILES.evaluation), record);
       output.write(`held-out suite after step ${trainer.step}: ${describeAccuracy(record)}\n`);
     }
