@@ -85,6 +85,15 @@ export async function loadHuggingFaceTokenizer(
   const addBos = config.add_bos_token === true;
   // Added tokens that are not special (phi-2's runs of spaces) are ordinary text.
   const special = new Set(added.filter((token) => token.special === true).map((token) => token.id));
+  const decode = (ids: readonly number[]) =>
+    tokenizer.decode(
+      ids.filter((id) => !special.has(id)),
+      { skip_special_tokens: false },
+    );
+  // What a token adds after other text: decoded alone, a SentencePiece token loses its leading space ("▁-"
+  // reads "-", but " -" after "1"), so it is decoded after a fixed anchor and the anchor is cut off.
+  const anchor = tokenizer.encode('a', { add_special_tokens: false }).ids;
+  const anchorText = decode(anchor);
   return {
     specificationVersion: 'v1',
     tokenizerId: tokenizerPath,
@@ -93,11 +102,7 @@ export async function loadHuggingFaceTokenizer(
     beginningOfSequenceTokenId: addBos ? specialId(vocabulary, config.bos_token) : undefined,
     paddingTokenId: specialId(vocabulary, config.pad_token) ?? endOfSequence,
     encode: (text) => tokenizer.encode(text, { add_special_tokens: false }).ids,
-    decode: (ids) =>
-      tokenizer.decode(
-        ids.filter((id) => !special.has(id)),
-        { skip_special_tokens: false },
-      ),
-    tokenText: (id) => (special.has(id) ? '' : tokenizer.decode([id], { skip_special_tokens: false })),
+    decode,
+    tokenText: (id) => (special.has(id) ? '' : decode([...anchor, id]).slice(anchorText.length)),
   };
 }

@@ -2,9 +2,11 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createAutomatonConstraint, runAutomaton } from '../constraints/automaton-constraint.js';
 import { AzrError } from '../errors/azr-error.js';
 import { UnsupportedCapabilityError } from '../errors/errors.js';
 import type { Completion, GenerateRequest, PolicyModelV1, TrainSequence } from '../spec/policy-model.js';
+import { PROPOSAL_AUTOMATON } from '../task-modes/mini/grammar.js';
 import type { ConformanceCheck } from './executor-conformance.js';
 
 /** Options of the policy model conformance suite. */
@@ -141,6 +143,29 @@ export function policyModelConformanceChecks(
           two.completions.map((completion) => completion.tokenIds),
           one.completions.map((completion) => completion.tokenIds),
         );
+      },
+    },
+    {
+      name: 'holds sampled and greedy completions to a constraint, when it declares constrained decoding',
+      run: async (model) => {
+        if (!model.capabilities.constrainedDecoding) return;
+        // The mini language's proposals (`x*3+1;4`): a grammar whose words need several tokens.
+        const constraint = createAutomatonConstraint('conformance', PROPOSAL_AUTOMATON, model.tokenizer);
+        for (const greedy of [false, true]) {
+          const { completions } = await model.doGenerate(
+            request(prompts, 16, { constraint, greedy, seed: 3 }),
+          );
+          for (const completion of completions) {
+            const text = model.tokenizer.decode(
+              completion.tokenIds.filter((id) => id !== model.tokenizer.endOfSequenceTokenId),
+            );
+            const state = runAutomaton(PROPOSAL_AUTOMATON, text);
+            assert.ok(state !== undefined, `${JSON.stringify(text)} leaves the grammar`);
+            assert.equal(completion.logProbs.length, completion.tokenIds.length);
+            if (completion.finishReason !== 'length')
+              assert.ok(PROPOSAL_AUTOMATON.accepting(state), `${JSON.stringify(text)} ended unfinished`);
+          }
+        }
       },
     },
     {
