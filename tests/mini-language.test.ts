@@ -69,6 +69,20 @@ describe('the mini language with the real executors', { timeout: 120_000 }, () =
         expect(verdict, `${task.mode} ${task.program}`).toEqual({ correct: true });
       }
     }
+    // No suite task repeats another by what it computes, and no held-out induction function (forbidden to
+    // training on every input) is a constant or the identity, the easiest tasks training has.
+    const tasks = suites.javascript as TaskBase[];
+    const behaviour = (task: TaskBase) => miniBehavior(miniExpression(task.program) ?? '');
+    const withInput = tasks
+      .filter((task) => task.mode !== 'induction')
+      .map((task) => `${behaviour(task)};${(task as unknown as { input: string }).input}`);
+    expect(new Set(withInput).size).toBe(withInput.length);
+    const functions = tasks.filter((task) => task.mode === 'induction').map(behaviour);
+    expect(new Set(functions).size).toBe(functions.length);
+    for (const computed of functions) {
+      expect(new Set(computed).size, computed).toBeGreaterThan(1);
+      expect(computed).not.toBe(miniBehavior('x'));
+    }
     const strip = (tasks: TaskBase[]) =>
       tasks.map((task) => ({ ...task, id: '', language: '', program: miniExpression(task.program) }));
     expect(strip(suites.python as TaskBase[])).toEqual(strip(suites.javascript as TaskBase[]));

@@ -7,7 +7,8 @@
 // learning curves (from each run's metrics) into BENCHMARKS.md.
 // Usage: npm run bench:learning  (after `npx turbo run build`; about 3 x the default run's time)
 // Options: --seeds 0,1,2  --steps N (default: the default config's)  --out <folder for the runs>
-//          --config <azr.config.json> (to measure another configuration; the table then says so)
+//          --config <azr.config.json> (measures another configuration: the section is printed, and BENCHMARKS.md,
+//          which records the default run, is left as it is)
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -241,10 +242,14 @@ Learning curves, mean over seeds (training solve rate of each mode's solver, pro
 |---|---|---|---|---|---|
 ${curveRows.join('\n')}
 <!-- learning:end -->`;
-const benchmarksPath = join(repositoryRoot, 'BENCHMARKS.md');
-let document = await readFile(benchmarksPath, 'utf8').catch(() => '# Benchmarks\n');
-document = document.includes('<!-- learning:start -->')
-  ? document.replace(/<!-- learning:start -->[\s\S]*<!-- learning:end -->/, section)
-  : `${document.trimEnd()}\n\n${section}\n`;
-await writeFile(benchmarksPath, document);
-process.stdout.write(`written to ${benchmarksPath}; runs in ${outRoot}\n`);
+if (values.config !== undefined) {
+  process.stdout.write(`${section}\nnot written to BENCHMARKS.md (a --config run); runs in ${outRoot}\n`);
+} else {
+  const benchmarksPath = join(repositoryRoot, 'BENCHMARKS.md');
+  let document = await readFile(benchmarksPath, 'utf8').catch(() => '# Benchmarks\n');
+  document = document.includes('<!-- learning:start -->')
+    ? document.replace(/<!-- learning:start -->[\s\S]*<!-- learning:end -->/, section)
+    : `${document.trimEnd()}\n\n${section}\n`;
+  await writeFile(benchmarksPath, document);
+  process.stdout.write(`written to ${benchmarksPath}; runs in ${outRoot}\n`);
+}

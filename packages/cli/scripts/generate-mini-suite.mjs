@@ -6,9 +6,16 @@
 // Layout: for deduction and abduction, 15 tasks at each difficulty 0-3 (the program's operator count), each
 // a program and one digit, drawn uniformly (operands are x half of the time); for induction, 15 programs at
 // each difficulty 1-3, with 6 different digits, 3 pairs shown (difficulty 0, `x` or a constant, is left out:
-// holding those programs out would forbid the identity the loop starts from). No task repeats another.
+// holding those programs out would forbid the identity the loop starts from, and for the same reason no
+// induction program computes a constant or the identity). No task repeats another by what it computes.
 import { writeFile } from 'node:fs/promises';
-import { createSeededRandom, miniOperatorCount, miniProgram, sampleMiniExpression } from '@azr/core';
+import {
+  createSeededRandom,
+  miniBehavior,
+  miniOperatorCount,
+  miniProgram,
+  sampleMiniExpression,
+} from '@azr/core';
 import { createJavaScriptExecutor, createPythonExecutor } from '@azr/executor';
 
 const SEED = 20_261_129;
@@ -21,8 +28,9 @@ async function generate(language) {
     language === 'python' ? createPythonExecutor({ workers: 1 }) : createJavaScriptExecutor({ workers: 1 });
   const random = createSeededRandom(SEED);
   const lines = [];
-  // The seed task (`x` on 5) is what every run starts from, so it cannot be held out.
-  const used = new Set(['x;5']);
+  // Tasks compare by what their programs compute, as the mini modes' held-out check does. The seed task (the
+  // identity on 5) is what every run starts from, so it cannot be held out.
+  const used = new Set([`${miniBehavior('x')};5`]);
   const run = async (expression, input) => {
     const result = await executor.run({ code: miniProgram(expression, language), entry: 'f', args: input });
     if (!result.ok) throw new Error(`${expression} on ${input}: ${result.error.message}`);
@@ -35,7 +43,7 @@ async function generate(language) {
         while (made < PER_LEVEL) {
           const expression = sampleMiniExpression(random, level);
           const input = String(random.nextInt(0, 9));
-          const key = `${expression};${input}`;
+          const key = `${miniBehavior(expression)};${input}`;
           if (used.has(key)) continue;
           used.add(key);
           const output = await run(expression, input);
@@ -56,8 +64,12 @@ async function generate(language) {
       let made = 0;
       while (made < PER_LEVEL) {
         const expression = sampleMiniExpression(random, level);
-        if (programs.has(expression)) continue;
-        programs.add(expression);
+        const behaviour = miniBehavior(expression);
+        // A held-out induction function is forbidden to training on every input, so it must be neither a
+        // constant nor the identity (written with operators, as 3*9 or x*1): those are the easiest tasks there are.
+        if (programs.has(behaviour) || new Set(behaviour).size === 1 || behaviour === miniBehavior('x'))
+          continue;
+        programs.add(behaviour);
         const digits = [...'0123456789'];
         const inputs = [];
         while (inputs.length < INDUCTION_INPUTS)
