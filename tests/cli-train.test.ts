@@ -273,6 +273,18 @@ describe('azr errors', { timeout: 60_000 }, () => {
     );
   });
 
+  it('names a held-out suite it cannot read, relative to the config file, before creating the run', async () => {
+    const folder = await temporaryDirectory('azr-held-out-');
+    const config = join(folder, 'azr.config.json');
+    await writeFile(config, '{ "tasks": { "heldOut": "missing.jsonl" } }');
+    const out = join(folder, 'run');
+    const run = await runCommand(process.execPath, [azr, 'train', '--config', config, '--out', out], {
+      cwd: workspace,
+    });
+    oneClearLine(run, new RegExp(`^azr: Cannot read the suite ${join(folder, 'missing.jsonl')}`, 'm'));
+    await expect(access(out)).rejects.toThrow();
+  });
+
   it('names a model folder with no model in it', async () => {
     const empty = await temporaryDirectory('azr-empty-model-');
     const run = await runCommand(

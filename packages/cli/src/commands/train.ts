@@ -120,9 +120,15 @@ export async function train(
         : undefined);
     if (configPath !== undefined) {
       file = await readTrainConfig(configPath);
-      // A model folder named in a config file is relative to that file; the run records it absolute.
+      // A model folder or held-out suite named in a config file is relative to that file; the run records it
+      // absolute.
       if (file.model !== undefined && 'directory' in file.model)
         file = { ...file, model: { directory: resolve(dirname(configPath), file.model.directory) } };
+      if (file.tasks?.heldOut !== undefined)
+        file = {
+          ...file,
+          tasks: { ...file.tasks, heldOut: resolve(dirname(configPath), file.tasks.heldOut) },
+        };
     }
     config = resolveTrainConfig(file, {
       ...(options.engine === undefined ? {} : { engine: options.engine }),

@@ -2,7 +2,7 @@ import type { StepEndEvent, TrainerEvent } from '@azr/core';
 import { describe, expect, it } from 'vitest';
 import type { SampleRecord } from '../train/run-directory.js';
 import { renderLineChart } from './charts.js';
-import { buildCharts, renderReport } from './write-report.js';
+import { buildCharts, renderReport, smoothSeries } from './write-report.js';
 
 function stepEnd(step: number, solveRate: number): StepEndEvent {
   return {
@@ -96,6 +96,34 @@ describe('the run report', () => {
     const svg = renderLineChart(charts.get('solve-rate') as NonNullable<ReturnType<typeof charts.get>>);
     expect(svg.match(/class="series"/g)).toHaveLength(3);
     expect(svg).toContain('data-points="3"');
+  });
+
+  it('smooths a rate over a trailing window, skipping steps with no value', () => {
+    const [line] = smoothSeries(
+      [
+        {
+          name: 'rate',
+          points: [
+            [1, 0],
+            [2, 1],
+            [3, undefined],
+            [4, 0.5],
+            [5, undefined],
+            [6, undefined],
+          ],
+        },
+      ],
+      2,
+    );
+    expect(line?.points).toEqual([
+      [1, 0],
+      [2, 0.5],
+      [3, 1],
+      [4, 0.5],
+      [5, 0.5],
+      [6, undefined],
+    ]);
+    expect(smoothSeries([{ name: 'rate', points: [[1, 0.3]] }], 1)[0]?.points).toEqual([[1, 0.3]]);
   });
 
   it('escapes model text, and shows the evaluation', () => {
