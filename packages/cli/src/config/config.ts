@@ -160,7 +160,7 @@ const TASK_DEFAULTS = {
 
 /**
  * The embedded default: a tiny Llama-family model trained from scratch on the CPU, generation and updates on
- * onnxruntime (2 threads), mini JavaScript tasks with constrained generation, 600 steps (7-8 minutes on
+ * onnxruntime (2 threads), mini JavaScript tasks with constrained generation, 600 steps (about 7 minutes on
  * 2 cores).
  */
 export const DEFAULT_TRAIN_CONFIG: TrainConfig = Object.freeze({
