@@ -7,8 +7,8 @@ import {
   countedTokenTotal,
   emptyTrainStepResult,
   layOutBatch,
-  microBatches,
   trainableSequences,
+  trainingMicroBatches,
 } from '../shared/batching.js';
 import type { OptimizerState } from '../shared/optimizer-state.js';
 import { applyAdamW } from './adamw.js';
@@ -93,7 +93,7 @@ export async function createOnnxTrainer(options: OnnxTrainerOptions): Promise<On
       const sums = { loss: 0, policyLoss: 0, entropy: 0, clipped: 0, kl: 0 };
       const value = (results: OnnxRuntime.InferenceSession.ReturnType, name: string) =>
         ((results[name] as OnnxTensor).data as Float32Array)[0] as number;
-      for (const chunk of microBatches(sequences, options.microBatchBudget, config.vocabularySize)) {
+      for (const chunk of trainingMicroBatches(sequences, options.microBatchBudget, config.vocabularySize)) {
         batch.signal?.throwIfAborted();
         const results = await run(chunk, batch, denominator);
         sums.loss += value(results, names.loss);

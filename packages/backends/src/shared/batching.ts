@@ -56,6 +56,33 @@ export function microBatches<Sequence extends TokenSequence>(
   return chunks;
 }
 
+/**
+ * Micro-batches for a training step, whose gradients and statistics are sums and so do not depend on order:
+ * sequences sorted by length, then split as {@link microBatches} does and also wherever a run's longest
+ * sequence would pass twice its shortest, so that short sequences (a solver's answer) are not padded to the
+ * length of long ones (a proposer's prompt with its references).
+ */
+export function trainingMicroBatches<Sequence extends TokenSequence>(
+  sequences: readonly Sequence[],
+  budget: number,
+  vocabularySize: number,
+): Sequence[][] {
+  const length = (sequence: Sequence) => sequence.promptTokenIds.length + sequence.completionTokenIds.length;
+  const sorted = [...sequences].sort((first, second) => length(first) - length(second));
+  const runs: Sequence[][] = [];
+  let current: Sequence[] = [];
+  for (const sequence of sorted) {
+    const first = current[0];
+    if (first !== undefined && length(sequence) > 2 * length(first)) {
+      runs.push(current);
+      current = [];
+    }
+    current.push(sequence);
+  }
+  if (current.length > 0) runs.push(current);
+  return runs.flatMap((run) => microBatches(run, budget, vocabularySize));
+}
+
 /** Which completion tokens of a training sequence count in the loss: its `lossMask`, or all of them (1 or 0 each). */
 export function countedTokens(sequence: TrainSequence): number[] {
   return sequence.completionTokenIds.map((_, index) => ((sequence.lossMask?.[index] ?? 1) === 0 ? 0 : 1));

@@ -23,6 +23,7 @@ import {
   layOutBatch,
   microBatches,
   trainableSequences,
+  trainingMicroBatches,
 } from '../shared/batching.js';
 import type { LlamaPolicyModel } from '../shared/llama-policy.js';
 import { type LlamaModelSource, resolveLlamaModel } from '../shared/model-source.js';
@@ -230,7 +231,11 @@ export async function createTfjsPolicy(settings: TfjsPolicySettings): Promise<Ll
       const inert = (sequence: TrainSequence) =>
         entropyCoefficient === 0 &&
         countedTokens(sequence).every((counted, index) => counted === 0 || sequence.advantages[index] === 0);
-      for (const chunk of microBatches(sequences.filter(inert), microBatchBudget, config.vocabularySize)) {
+      for (const chunk of trainingMicroBatches(
+        sequences.filter(inert),
+        microBatchBudget,
+        config.vocabularySize,
+      )) {
         batch.signal?.throwIfAborted();
         const { ids, targets, length, place } = layOutBatch(chunk, padding);
         const [counted, old] = [place(countedTokens), place((sequence) => sequence.oldLogProbs)];
@@ -246,7 +251,7 @@ export async function createTfjsPolicy(settings: TfjsPolicySettings): Promise<Ll
           sums.kl += (old[index] as number) - (currentValues[index] as number);
         }
       }
-      for (const chunk of microBatches(
+      for (const chunk of trainingMicroBatches(
         sequences.filter((sequence) => !inert(sequence)),
         microBatchBudget,
         config.vocabularySize,
