@@ -77,6 +77,19 @@ describe('GRPO', () => {
     expect(advantages).toEqual([1, -1, 0]);
   });
 
+  it('normalises single-rollout prompts (proposals) per (mode x role) group, so that proposers learn', () => {
+    const advantages = createGrpoAdvantageEstimator({ epsilon: 0 }).compute([
+      sample('deduction', 'propose', 1, 1, 'a'),
+      sample('deduction', 'propose', -1, 1, 'b'),
+      sample('deduction', 'solve', 1, 1, 't'),
+      sample('deduction', 'solve', -0.5, 1, 't'),
+      sample('abduction', 'propose', 0.5, 1, 'a'),
+    ]);
+    // Two proposals of deduction against each other; the solve group of task t alone; a lone abduction
+    // proposal has no one to be compared with.
+    expect(advantages.map((value) => Number(value.toFixed(6)))).toEqual([1, -1, 1, -1, 0]);
+  });
+
   it('is chosen by name, with the names listed for an unknown one', () => {
     expect(createAdvantageEstimator('grpo').estimatorId).toBe('grpo');
     expect(createAdvantageEstimator('trr++').estimatorId).toBe('trr++');

@@ -81,19 +81,30 @@ export function createTrrAdvantageEstimator(settings: AdvantageSettings = {}): A
   };
 }
 
-/** GRPO-style: the rollouts of the same prompt (within one mode and role) are normalised together. */
+/**
+ * GRPO-style: the rollouts of the same prompt (within one mode and role) are normalised together. A prompt with
+ * a single rollout, such as a proposal, has nothing to be compared with inside its own group (its advantage
+ * would always be 0, and the proposer would never learn): those are normalised together per (mode x role)
+ * group, as TRR++ does.
+ */
 export function createGrpoAdvantageEstimator(settings: AdvantageSettings = {}): AdvantageEstimatorV1 {
   const epsilon = assertNumberInRange('advantages.epsilon', settings.epsilon ?? 1e-8, { minimum: 0 });
+  const roleKey = (sample: AdvantageSample) => `${sample.group.mode}\u0000${sample.group.role}`;
+  const promptKey = (sample: AdvantageSample) => `${roleKey(sample)}\u0000${sample.promptId}`;
   return {
     specificationVersion: 'v1',
     estimatorId: 'grpo',
-    compute: (samples) =>
-      normalise(
+    compute(samples) {
+      const sizes = new Map<string, number>();
+      for (const sample of samples) sizes.set(promptKey(sample), (sizes.get(promptKey(sample)) ?? 0) + 1);
+      return normalise(
         samples,
-        (sample) => `${sample.group.mode}\u0000${sample.group.role}\u0000${sample.promptId}`,
+        (sample) =>
+          (sizes.get(promptKey(sample)) ?? 0) > 1 ? promptKey(sample) : `${roleKey(sample)}\u0000single`,
         false,
         epsilon,
-      ),
+      );
+    },
   };
 }
 
