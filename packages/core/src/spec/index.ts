@@ -64,6 +64,7 @@ export {
 export { TASK_LANGUAGES, type TaskLanguage } from './task-language.js';
 export type {
   AnswerVerdict,
+  ConstraintContext,
   ParseResult,
   ProposalValidation,
   ProposeContext,

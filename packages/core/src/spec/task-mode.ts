@@ -19,6 +19,11 @@ export interface ProposeContext {
 }
 
 /** What a solve prompt and answer check need besides the task. */
+/** When a constraint is asked for during training: the step whose completions it holds. */
+export interface ConstraintContext {
+  readonly step: number;
+}
+
 export interface SolveContext {
   readonly format: AnswerFormat;
 }
@@ -35,7 +40,16 @@ export type ParseResult<TValue> =
 /** The result of validating a proposal: a task, or why it was rejected. */
 export type ProposalValidation<TTask extends TaskBase> =
   | { readonly ok: true; readonly task: TTask }
-  | { readonly ok: false; readonly reason: string };
+  | {
+      readonly ok: false;
+      readonly reason: string;
+      /**
+       * Set the proposal aside instead of penalising it: it is neither rewarded nor trained on, and enters no
+       * buffer. For proposals that are fine as tasks but must stay out of training, such as a held-out
+       * evaluation task: a penalty would teach the proposer where the held-out tasks are.
+       */
+      readonly exclude?: boolean;
+    };
 
 /** The verdict on one answer. */
 export interface AnswerVerdict {
@@ -79,9 +93,14 @@ export interface TaskModeV1<TTask extends TaskBase = TaskBase, TProposal = unkno
    * Optional: the constraint that generation of a role's completions is held to (a grammar of proposals, the
    * answer format), for the given tokenizer, or `undefined` for free generation. The trainer and `evaluate`
    * pass it with every request of the role; a policy without `capabilities.constrainedDecoding` is then
-   * refused with a `ConfigError` before the run starts.
+   * refused with a `ConfigError` before the run starts. The trainer passes the step it generates for, so that
+   * a constraint can follow a curriculum; without a step (`evaluate`), the mode's full language.
    */
-  constraint?(role: TaskRole, tokenizer: TokenizerV1): GenerationConstraintV1 | undefined;
+  constraint?(
+    role: TaskRole,
+    tokenizer: TokenizerV1,
+    context?: ConstraintContext,
+  ): GenerationConstraintV1 | undefined;
   /**
    * Optional: the tasks the mode's buffer starts from, instead of the zero triplet (a mode whose language
    * cannot express the identity on "Hello world" brings its own).

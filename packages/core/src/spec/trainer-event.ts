@@ -30,7 +30,7 @@ export interface GroupStatistics {
   readonly count: number;
   /** Share of completions that followed the answer format. */
   readonly wellFormedRate: number | undefined;
-  /** For proposers: share of proposals that became tasks. */
+  /** For proposers: share of proposals that became tasks, among those not excluded. */
   readonly validRate: number | undefined;
   /** For solvers: share of correct answers; for proposers: mean learnability solve rate of valid proposals. */
   readonly solveRate: number | undefined;
@@ -44,6 +44,11 @@ export interface GroupStatistics {
    * the step's valid proposals; otherwise absent.
    */
   readonly meanDifficulty?: number;
+  /**
+   * For proposers: proposals the mode's validation set aside (held-out tasks, `ProposalValidation.exclude`),
+   * which no other figure of the group counts. Absent when there were none.
+   */
+  readonly excluded?: number;
 }
 
 /** Emitted once when a run starts or resumes. */

@@ -7,6 +7,7 @@ export {
   DIGIT_AUTOMATON,
   EXPRESSION_AUTOMATON,
   evaluateMiniExpression,
+  expressionAutomaton,
   inputListAutomaton,
   isMiniExpression,
   MINI_LANGUAGE,
@@ -15,9 +16,15 @@ export {
   miniOperatorCount,
   miniProgram,
   PROPOSAL_AUTOMATON,
+  proposalAutomaton,
   sampleMiniExpression,
 } from './mini/grammar.js';
-export { createMiniTaskModes, type MiniTaskModesSettings } from './mini/modes.js';
+export {
+  createMiniTaskModes,
+  type MiniCurriculum,
+  type MiniTaskModesSettings,
+  miniOperatorLimit,
+} from './mini/modes.js';
 export type { ProgramInputModeSettings, ProgramInputProposal } from './program-input-mode.js';
 export { taskId } from './task-id.js';
 export {

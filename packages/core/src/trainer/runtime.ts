@@ -24,10 +24,11 @@ export interface TrainerRuntime {
   readonly estimator: AdvantageEstimatorV1;
   readonly monitors: readonly MonitorV1[];
   readonly emit: (event: TrainerEvent) => Promise<void>;
-  /** The generation constraint of a mode's role, if the mode has one. */
+  /** The generation constraint of a mode's role at a step, if the mode has one. */
   readonly constraintOf: (
     mode: TaskModeV1<TaskBase, unknown, unknown>,
     role: TaskRole,
+    step: number,
   ) => GenerationConstraintV1 | undefined;
 }
 
@@ -48,7 +49,8 @@ export interface Rollout {
 export interface ProposalRollout extends Rollout {
   readonly role: 'propose';
   readonly context: ProposeContext;
-  status: 'malformed' | 'invalid' | 'valid';
+  /** `excluded`: set aside by the mode's validation (a held-out task); neither rewarded nor trained on. */
+  status: 'malformed' | 'invalid' | 'valid' | 'excluded';
   reason: string | undefined;
   task: TaskBase | undefined;
   /** Mean correctness of the learnability rollouts, for valid proposals. */

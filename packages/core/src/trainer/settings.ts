@@ -26,6 +26,11 @@ export interface TrainerSettings {
   readonly language: TaskLanguage;
   /** Proposals per mode per step, and solve tasks per mode per step. Default `8` (the paper: 64). */
   readonly batchSize: number;
+  /**
+   * Solver rollouts of each solve task (one group per task). The paper samples one answer per task; several
+   * give a model that learns from zero more signal per task for little generation. Default `1`.
+   */
+  readonly solveRollouts: number;
   /** Reference tasks shown to a deduction or abduction proposer. Default `6`, as in the paper. */
   readonly references: number;
   /** Solver rollouts that estimate a valid proposal's solve rate (never trained on). Default `8`. */
@@ -66,6 +71,7 @@ export const DEFAULT_TRAINER_SETTINGS: TrainerSettings = Object.freeze({
   seed: 0,
   language: 'javascript',
   batchSize: 8,
+  solveRollouts: 1,
   references: 6,
   learnabilityRollouts: 8,
   trainOnLearnabilityRollouts: false,
@@ -106,6 +112,7 @@ export function resolveTrainerSettings(input: TrainerSettingsInput = {}): Traine
   assertNumberInRange('seed', merged.seed, { integer: true, minimum: 0, maximum: Number.MAX_SAFE_INTEGER });
   assertOneOf('language', merged.language, TASK_LANGUAGES);
   assertNumberInRange('batchSize', merged.batchSize, { minimum: 1, integer: true });
+  assertNumberInRange('solveRollouts', merged.solveRollouts, { minimum: 1, integer: true });
   assertNumberInRange('references', merged.references, { minimum: 1, integer: true });
   assertNumberInRange('learnabilityRollouts', merged.learnabilityRollouts, { minimum: 1, integer: true });
   for (const field of ['trainOnLearnabilityRollouts', 'rejectDuplicates'] as const)

@@ -4,7 +4,12 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError, ModelFormatError } from '../errors/errors.js';
 import { createUhOhMonitor } from '../monitors/uh-oh.js';
+import type { TaskBase } from '../spec/task.js';
+import type { TaskModeV1 } from '../spec/task-mode.js';
 import type { TrainerEvent } from '../spec/trainer-event.js';
+import { createAbductionMode } from '../task-modes/abduction.js';
+import { createDeductionMode } from '../task-modes/deduction.js';
+import { createInductionMode } from '../task-modes/induction.js';
 import { createArithmeticScript } from '../test/arithmetic-script.js';
 import { MockExecutor } from '../test/mock-executor.js';
 import { MockPolicyModel } from '../test/mock-policy-model.js';
@@ -93,6 +98,57 @@ describe('the self-play trainer', { timeout: 60_000 }, () => {
     expect(paper.valid).toBeGreaterThan(0);
     // The same run, plus learnabilityRollouts (4) solver sequences per valid proposal.
     expect(more.count - paper.count).toBe(4 * paper.valid);
+  });
+
+  it('samples solveRollouts answers of each solve task, one group per task', async () => {
+    const trainer = createSelfPlayTrainer(options([], {}));
+    const base = options();
+    const repeated = createSelfPlayTrainer({ ...base, settings: { ...base.settings, solveRollouts: 3 } });
+    const single = (await trainer.runStep()).solutions;
+    const triple = (await repeated.runStep()).solutions;
+    expect(triple).toHaveLength(3 * single.length);
+    for (let index = 0; index < triple.length; index += 3) {
+      const group = triple.slice(index, index + 3);
+      expect(new Set(group.map((rollout) => rollout.task.id)).size).toBe(1);
+      expect(new Set(group.map((rollout) => rollout.promptId)).size).toBe(1);
+    }
+    expect(new Set(triple.map((rollout) => rollout.promptId)).size).toBe(single.length);
+    expect(() =>
+      createSelfPlayTrainer({ ...base, settings: { ...base.settings, solveRollouts: 0 } }),
+    ).toThrow(ConfigError);
+  });
+
+  it('neither rewards nor trains on a proposal its mode excludes, nor buffers its task, and counts it', async () => {
+    const deduction = createDeductionMode();
+    // A mode that sets aside every task it would accept, as a held-out suite does.
+    const excluding: TaskModeV1<TaskBase, unknown, unknown> = {
+      ...(deduction as unknown as TaskModeV1<TaskBase, unknown, unknown>),
+      async validateProposal(proposal, executor, context) {
+        const validation = await deduction.validateProposal(proposal as never, executor, context);
+        return validation.ok ? { ok: false, reason: 'held out', exclude: true } : validation;
+      },
+    };
+    const policy = new MockPolicyModel({ seed: 1, script: createArithmeticScript() });
+    const trainer = createSelfPlayTrainer({
+      ...options([], { policy }),
+      modes: [excluding, createAbductionMode(), createInductionMode()] as never,
+    });
+    const result = await trainer.runStep();
+    const excluded = result.proposals.filter((proposal) => proposal.status === 'excluded');
+    expect(excluded.length).toBeGreaterThan(0);
+    expect(excluded.every((proposal) => proposal.mode === 'deduction' && proposal.reward === 0)).toBe(true);
+    expect(trainer.buffers.get('deduction')?.size).toBe(1);
+    const trained = policy.calls.flatMap((call) =>
+      call.method === 'doTrainStep'
+        ? call.batch.sequences.map((sequence) => sequence.completionTokenIds)
+        : [],
+    );
+    for (const proposal of excluded) expect(trained).not.toContainEqual(proposal.completion.tokenIds);
+    const group = result.groups.find((each) => each.mode === 'deduction' && each.role === 'propose');
+    expect(group?.excluded).toBe(excluded.length);
+    expect(group?.count).toBe(
+      result.proposals.filter((each) => each.mode === 'deduction').length - excluded.length,
+    );
   });
 
   it('gives identical event streams for the same seed and settings, and another stream for another seed', async () => {

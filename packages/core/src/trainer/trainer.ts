@@ -5,12 +5,11 @@ import { ConfigError } from '../errors/errors.js';
 import { createSeededRandom, restoreSeededRandom } from '../random/seeded-random.js';
 import { createProposerReward, createSolverReward } from '../rewards/rewards.js';
 import type { ExecutorV1 } from '../spec/executor.js';
-import type { GenerationConstraintV1 } from '../spec/generation-constraint.js';
 import type { MetricsSinkV1 } from '../spec/metrics-sink.js';
 import type { MonitorV1 } from '../spec/monitor.js';
 import type { PolicyModelV1 } from '../spec/policy-model.js';
 import type { RandomSource } from '../spec/random-source.js';
-import { TASK_ROLES, type TaskBase, type TaskModeName } from '../spec/task.js';
+import { TASK_ROLES, type TaskBase, type TaskModeName, type TaskRole } from '../spec/task.js';
 import type { TaskModeV1 } from '../spec/task-mode.js';
 import type { GroupStatistics, TrainerEvent, TrainerPhase } from '../spec/trainer-event.js';
 import { assertSpecificationVersion } from '../spec-version.js';
@@ -101,6 +100,8 @@ function statistics(
   taskMode: TaskModeV1<TaskBase, unknown, unknown>,
   role: 'propose' | 'solve',
   rollouts: readonly Rollout[],
+  /** Proposals of the mode that were excluded (not among `rollouts`). */
+  excluded = 0,
 ): GroupStatistics {
   const mode = taskMode.name;
   const mine = rollouts.filter((rollout) => rollout.mode === mode && rollout.role === role);
@@ -139,6 +140,7 @@ function statistics(
         : Math.sqrt(mean(advantages.map((value) => (value - advantageMean) ** 2)) ?? 0),
     tokens: mine.reduce((total, rollout) => total + rollout.completion.tokenIds.length, 0),
     ...(meanDifficulty === undefined ? {} : { meanDifficulty }),
+    ...(excluded === 0 ? {} : { excluded }),
   };
 }
 
@@ -185,17 +187,20 @@ function build(
       });
     }
   }
-  const constraints = new Map<string, GenerationConstraintV1 | undefined>();
+  // Constraints may change with the step (a curriculum); the policy must support them from the first.
+  const constraintOf = (mode: TaskModeV1<TaskBase, unknown, unknown>, role: TaskRole, step: number) =>
+    mode.constraint?.(role, options.policy.tokenizer, { step });
   for (const mode of modes) {
     for (const role of TASK_ROLES) {
-      const constraint = mode.constraint?.(role, options.policy.tokenizer);
-      if (constraint !== undefined && !options.policy.capabilities.constrainedDecoding) {
+      if (
+        constraintOf(mode, role, state.step + 1) !== undefined &&
+        !options.policy.capabilities.constrainedDecoding
+      ) {
         throw new ConfigError(
           `The task mode ${mode.name} holds its ${role} completions to a constraint, which the policy ${options.policy.modelId} does not support.`,
           { field: 'modes' },
         );
       }
-      constraints.set(`${mode.name}:${role}`, constraint);
     }
   }
   const sinks = options.sinks ?? [];
@@ -215,7 +220,7 @@ function build(
     emit: async (event: TrainerEvent) => {
       for (const sink of sinks) await sink.write(event);
     },
-    constraintOf: (mode, role) => constraints.get(`${mode.name}:${role}`),
+    constraintOf,
   };
   let started = false;
 
@@ -263,10 +268,12 @@ function build(
       estimateLearnability(runtime, step, proposals),
     );
     const solutions = await timed(step, 'solve', () => solve(runtime, step));
-    const rollouts: Rollout[] = [...proposals, ...solutions];
+    // Excluded proposals (held-out tasks) are neither rewarded nor trained on, and only counted.
+    const counted = proposals.filter((proposal) => proposal.status !== 'excluded');
+    const rollouts: Rollout[] = [...counted, ...solutions];
     const extra = settings.trainOnLearnabilityRollouts ? [...learnability.rollouts] : [];
     const trained: Rollout[] = [...rollouts, ...extra];
-    await timed(step, 'reward', () => reward(runtime, proposals, [...solutions, ...extra]));
+    await timed(step, 'reward', () => reward(runtime, counted, [...solutions, ...extra]));
     await timed(step, 'advantage', () => advantage(runtime, trained));
     const loss = await timed(step, 'update', () => update(runtime, trained));
     for (const rollout of rollouts) {
@@ -282,7 +289,12 @@ function build(
       }
     }
     const groups = modes.flatMap((mode) => [
-      statistics(mode, 'propose', rollouts),
+      statistics(
+        mode,
+        'propose',
+        rollouts,
+        proposals.filter((proposal) => proposal.mode === mode.name && proposal.status === 'excluded').length,
+      ),
       statistics(mode, 'solve', rollouts),
     ]);
     const durationMs = now() - stepStart;

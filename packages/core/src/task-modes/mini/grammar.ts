@@ -83,22 +83,30 @@ interface ExpressionState {
   readonly expecting: 'operand' | 'operator';
 }
 
-export const EXPRESSION_AUTOMATON: CharacterAutomaton<ExpressionState> = {
-  start: { operands: 0, expecting: 'operand' },
-  step(state, character) {
-    if (state.expecting === 'operator') {
-      if (state.operands >= MINI_LANGUAGE.maxOperands) return undefined;
-      return character.length === 1 && '+-*'.includes(character)
-        ? { operands: state.operands, expecting: 'operand' }
+/** Expressions of at most `maxOperands` operands (the language's bound by default). */
+export function expressionAutomaton(
+  maxOperands: number = MINI_LANGUAGE.maxOperands,
+): CharacterAutomaton<ExpressionState> {
+  return {
+    start: { operands: 0, expecting: 'operand' },
+    step(state, character) {
+      if (state.expecting === 'operator') {
+        if (state.operands >= maxOperands) return undefined;
+        return character.length === 1 && '+-*'.includes(character)
+          ? { operands: state.operands, expecting: 'operand' }
+          : undefined;
+      }
+      return character.length === 1 && `x${DIGITS}`.includes(character)
+        ? { operands: state.operands + 1, expecting: 'operator' }
         : undefined;
-    }
-    return character.length === 1 && `x${DIGITS}`.includes(character)
-      ? { operands: state.operands + 1, expecting: 'operator' }
-      : undefined;
-  },
-  accepting: (state) => state.expecting === 'operator',
-  key: (state) => `${state.expecting}${state.operands}`,
-};
+    },
+    accepting: (state) => state.expecting === 'operator',
+    key: (state) => `${state.expecting}${state.operands}`,
+  };
+}
+
+/** An expression of the mini language. */
+export const EXPRESSION_AUTOMATON: CharacterAutomaton<ExpressionState> = expressionAutomaton();
 
 /** Whether `text` is an expression of the mini language. */
 export function isMiniExpression(text: string): boolean {
@@ -118,18 +126,29 @@ export const DIGIT_AUTOMATON: CharacterAutomaton<'start' | 'done'> = {
   key: (state) => state,
 };
 
-/** A deduction or abduction proposal: `E;d`, an expression and the digit it is called with. */
-export const PROPOSAL_AUTOMATON: CharacterAutomaton<ExpressionState | 'input' | 'done'> = {
-  start: EXPRESSION_AUTOMATON.start,
-  step(state, character) {
-    if (state === 'done') return undefined;
-    if (state === 'input') return DIGITS.includes(character) && character.length === 1 ? 'done' : undefined;
-    if (character === ';') return EXPRESSION_AUTOMATON.accepting(state) ? 'input' : undefined;
-    return EXPRESSION_AUTOMATON.step(state, character);
-  },
-  accepting: (state) => state === 'done',
-  key: (state) => (typeof state === 'string' ? state : EXPRESSION_AUTOMATON.key(state)),
-};
+/**
+ * A deduction or abduction proposal, `E;d`: an expression (of at most `maxOperands` operands, the language's
+ * bound by default) and the digit it is called with.
+ */
+export function proposalAutomaton(
+  maxOperands: number = MINI_LANGUAGE.maxOperands,
+): CharacterAutomaton<ExpressionState | 'input' | 'done'> {
+  const expression = expressionAutomaton(maxOperands);
+  return {
+    start: expression.start,
+    step(state, character) {
+      if (state === 'done') return undefined;
+      if (state === 'input') return DIGITS.includes(character) && character.length === 1 ? 'done' : undefined;
+      if (character === ';') return expression.accepting(state) ? 'input' : undefined;
+      return expression.step(state, character);
+    },
+    accepting: (state) => state === 'done',
+    key: (state) => (typeof state === 'string' ? state : expression.key(state)),
+  };
+}
+
+/** A deduction or abduction proposal of the mini language. */
+export const PROPOSAL_AUTOMATON: CharacterAutomaton<ExpressionState | 'input' | 'done'> = proposalAutomaton();
 
 /** An induction proposal: `count` different digits separated by commas, such as `3,0,7`. */
 export function inputListAutomaton(count: number): CharacterAutomaton<string> {

@@ -27,7 +27,7 @@ import {
   PROPOSAL_AUTOMATON,
   sampleMiniExpression,
 } from './grammar.js';
-import { createMiniTaskModes } from './modes.js';
+import { createMiniTaskModes, miniOperatorLimit } from './modes.js';
 
 const bytes = createByteTokenizer();
 const format = { reasoningTag: 'think', answerTag: 'answer' };
@@ -214,11 +214,12 @@ describe('the mini task modes', () => {
     });
   });
 
-  it('validate and check through the executor, and reject held-out tasks', async () => {
+  it('validate and check through the executor, and exclude held-out tasks of their own mode', async () => {
     const executor = new MockExecutor();
     const heldOut: TaskBase[] = [task('x*3', '2', '6'), { ...task('x-1', '0', '9'), mode: 'induction' }];
-    const [held, , heldInduction] = createMiniTaskModes({ heldOut });
+    const [held, heldAbduction, heldInduction] = createMiniTaskModes({ heldOut });
     const context = { language: 'javascript' as const, step: 4 };
+    const excluded = { ok: false, reason: 'a held-out evaluation task', exclude: true };
     const valid = await held.validateProposal(
       { program: miniProgram('x*3', 'javascript'), input: '4' },
       executor,
@@ -232,26 +233,39 @@ describe('the mini task modes', () => {
         executor,
         context,
       ),
-    ).toEqual({ ok: false, reason: 'a held-out evaluation task' });
+    ).toEqual(excluded);
+    // Rewritten, a held-out task is still held out: 3*x+0 on 2 computes what x*3 on 2 does.
+    expect(
+      await held.validateProposal(
+        { program: miniProgram('3*x+0', 'javascript'), input: '2' },
+        executor,
+        context,
+      ),
+    ).toEqual(excluded);
+    // The same function in another mode is another task: a held-out deduction task is a fine abduction task,
+    // and a held-out induction function a fine deduction task.
+    expect(
+      await heldAbduction.validateProposal(
+        { program: miniProgram('x*3', 'javascript'), input: '2' },
+        executor,
+        context,
+      ),
+    ).toMatchObject({ ok: true });
     expect(
       await held.validateProposal(
         { program: miniProgram('x-1', 'javascript'), input: '7' },
         executor,
         context,
       ),
-    ).toEqual({ ok: false, reason: 'a held-out evaluation task' });
-    // Rewritten, a held-out task is still held out: 3*x+0 on 2 computes what x*3 on 2 does, x+9 is x-1.
-    for (const [expression, input] of [
-      ['3*x+0', '2'],
-      ['x+9', '5'],
-    ] as const)
-      expect(
-        await held.validateProposal(
-          { program: miniProgram(expression, 'javascript'), input },
-          executor,
-          context,
-        ),
-      ).toEqual({ ok: false, reason: 'a held-out evaluation task' });
+    ).toMatchObject({ ok: true });
+    // An induction proposal of a held-out induction function, however written (x+9 is x-1), is excluded.
+    expect(
+      await heldInduction.validateProposal(
+        { program: miniProgram('x+9', 'javascript'), inputs: ['1', '2', '3', '4', '8', '9'] },
+        executor,
+        context,
+      ),
+    ).toEqual(excluded);
     const inductionTask = await heldInduction.validateProposal(
       { program: miniProgram('x+2', 'javascript'), inputs: ['1', '2', '3', '4', '8', '9'] },
       executor,
@@ -345,5 +359,59 @@ describe('the mini task modes', () => {
       modes: createMiniTaskModes({ constrained: false }) as never,
     });
     expect(free.step).toBe(0);
+  });
+});
+
+describe('the mini curriculum', () => {
+  it('allows one more operator every stepsPerOperator steps, up to the language bound', () => {
+    const curriculum = { startOperators: 1, stepsPerOperator: 200 };
+    expect([1, 200, 201, 400, 401, 10_000].map((step) => miniOperatorLimit(curriculum, step))).toEqual([
+      1, 1, 2, 2, 3, 3,
+    ]);
+    expect(miniOperatorLimit(undefined, 1)).toBe(3);
+    expect(miniOperatorLimit(curriculum, undefined)).toBe(3);
+  });
+
+  it('holds proposals to it while they are generated, and nothing else', () => {
+    const [deduction, abduction, induction] = createMiniTaskModes({
+      curriculum: { startOperators: 0, stepsPerOperator: 10 },
+    });
+    // The longest proposal a constraint lets through: operands and operators while any is allowed.
+    const longest = (constraint: GenerationConstraintV1 | undefined) => {
+      if (constraint === undefined) throw new Error('no constraint');
+      let state = constraint.initialState('');
+      let text = '';
+      for (;;) {
+        const allowed = (constraint.allowedTokenIds(state) ?? []).map((id) => bytes.decode([id]));
+        const next = allowed.includes('+')
+          ? '+'
+          : allowed.includes('x')
+            ? 'x'
+            : allowed.includes(';')
+              ? ';'
+              : allowed[0];
+        if (next === undefined) return text;
+        text += next;
+        state = constraint.advance(state, next.charCodeAt(0));
+      }
+    };
+    for (const mode of [deduction, abduction]) {
+      expect(longest(mode.constraint?.('propose', bytes, { step: 1 }))).toBe('x;0');
+      expect(longest(mode.constraint?.('propose', bytes, { step: 11 }))).toBe('x+x;0');
+      expect(longest(mode.constraint?.('propose', bytes, { step: 31 }))).toBe('x+x+x+x;0');
+      // Without a step (evaluation), the whole language; the parser always reads the whole language.
+      expect(longest(mode.constraint?.('propose', bytes))).toBe('x+x+x+x;0');
+      expect(
+        mode.parseProposal('x+x+x;4', { language: 'javascript', references: [], bannedWords: [], format }),
+      ).toMatchObject({ ok: true });
+    }
+    // The induction solver writes any expression at any step.
+    expect(longest(induction.constraint?.('solve', bytes, { step: 1 }))).toBe('x+x+x+x');
+    expect(() => createMiniTaskModes({ curriculum: { startOperators: 4, stepsPerOperator: 10 } })).toThrow(
+      ConfigError,
+    );
+    expect(() => createMiniTaskModes({ curriculum: { startOperators: 1, stepsPerOperator: 0 } })).toThrow(
+      ConfigError,
+    );
   });
 });

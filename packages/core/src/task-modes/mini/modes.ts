@@ -8,7 +8,7 @@ import type { CanonicalValue } from '../../spec/canonical-value.js';
 import type { GenerationConstraintV1 } from '../../spec/generation-constraint.js';
 import type { AbductionTask, DeductionTask, InductionTask, TaskBase, TaskRole } from '../../spec/task.js';
 import type { TaskLanguage } from '../../spec/task-language.js';
-import type { ParseResult, ProposalValidation, TaskModeV1 } from '../../spec/task-mode.js';
+import type { ConstraintContext, ParseResult, ProposalValidation, TaskModeV1 } from '../../spec/task-mode.js';
 import type { TokenizerV1 } from '../../spec/tokenizer.js';
 import { createAbductionMode } from '../abduction.js';
 import { createDeductionMode } from '../deduction.js';
@@ -20,11 +20,13 @@ import {
   DIGIT_AUTOMATON,
   EXPRESSION_AUTOMATON,
   inputListAutomaton,
+  MINI_LANGUAGE,
   miniBehavior,
   miniExpression,
   miniOperatorCount,
   miniProgram,
   PROPOSAL_AUTOMATON,
+  proposalAutomaton,
 } from './grammar.js';
 
 /** Settings of {@link createMiniTaskModes}. */
@@ -36,17 +38,47 @@ export interface MiniTaskModesSettings {
    */
   readonly constrained?: boolean;
   /**
-   * Tasks that training must never produce, such as a held-out evaluation suite: a deduction or abduction
-   * proposal that computes the function of one of them on its input, or the function of a held-out induction
-   * task on any input, is rejected as invalid, and so is an induction proposal for such a function (programs
-   * compare by what they compute, so a rewritten held-out task is still held out). Tasks outside the mini
-   * language are ignored.
+   * Tasks that training must never produce, such as a held-out evaluation suite. A proposal of a held-out task
+   * of its mode is excluded (`ProposalValidation.exclude`: neither rewarded nor trained on, so that the suite
+   * does not steer the proposer): a deduction or abduction proposal whose function, on its input, is that of a
+   * held-out task of the same mode, and an induction proposal whose function is that of a held-out induction
+   * task. Programs compare by what they compute, so a rewritten held-out task is still held out. The same
+   * function in another mode is another task (as in the paper, one program serves all three modes), and is
+   * allowed. Tasks outside the mini language are ignored.
    */
   readonly heldOut?: readonly TaskBase[];
+  /**
+   * A curriculum on the size of proposed programs: deduction and abduction proposers may write at most
+   * `startOperators` operators at step 1, one more every `stepsPerOperator` steps, up to the language's bound
+   * (3). Only generation is held to it (with `constrained`); solvers, parsers and `evaluate` see the whole
+   * language. Default: none, every proposal may use the whole language. A model that starts from random
+   * weights writes long programs (three operators in four tries, as its first tokens are near uniform), on
+   * which a solver at chance learns little; short ones first let it learn, and the learnability reward then
+   * moves the proposer on.
+   */
+  readonly curriculum?: MiniCurriculum;
   /** Inputs of an induction task (different digits). Default `6`. */
   readonly inductionInputs?: number;
   /** Pairs an induction solver sees; the rest are held out for checking. Default `3`. */
   readonly inductionShown?: number;
+}
+
+/** A schedule of the most operators a proposal may have: see {@link MiniTaskModesSettings.curriculum}. */
+export interface MiniCurriculum {
+  /** Operators allowed at step 1 (0 to 3). */
+  readonly startOperators: number;
+  /** Steps between one more allowed operator. */
+  readonly stepsPerOperator: number;
+}
+
+/** The most operators a proposal may have at a step under a curriculum (the language's bound without one). */
+export function miniOperatorLimit(curriculum: MiniCurriculum | undefined, step: number | undefined): number {
+  const bound = MINI_LANGUAGE.maxOperands - 1;
+  if (curriculum === undefined || step === undefined) return bound;
+  return Math.min(
+    bound,
+    curriculum.startOperators + Math.floor(Math.max(0, step - 1) / curriculum.stepsPerOperator),
+  );
 }
 
 /** What a completion must be, role by role: read on its first line, trimmed. */
@@ -62,12 +94,14 @@ function readWord<State>(
 }
 
 /**
- * The keys of held-out tasks, by what their programs compute (two programs that compute the same function are
- * the same program here): `behaviour;input` for a deduction or abduction task, `behaviour` for an induction task.
+ * The keys of held-out tasks of one mode, by what their programs compute (two programs that compute the same
+ * function are the same program here): `behaviour;input` for a deduction or abduction task, `behaviour` for an
+ * induction task.
  */
-function heldOutKeys(tasks: readonly TaskBase[]): Set<string> {
+function heldOutKeys(tasks: readonly TaskBase[], mode: TaskBase['mode']): Set<string> {
   const keys = new Set<string>();
   for (const task of tasks) {
+    if (task.mode !== mode) continue;
     const expression = miniExpression(task.program);
     if (expression === undefined) continue;
     const input = (task as Partial<DeductionTask>).input;
@@ -76,6 +110,8 @@ function heldOutKeys(tasks: readonly TaskBase[]): Set<string> {
   }
   return keys;
 }
+
+const HELD_OUT = { ok: false, reason: 'a held-out evaluation task', exclude: true } as const;
 
 /** The difficulty the modes report for a task: its program's operator count. */
 function operatorCount(task: TaskBase): number | undefined {
@@ -136,22 +172,55 @@ export function createMiniTaskModes(
     maximum: inputCount - 1,
     integer: true,
   });
-  const heldOut = heldOutKeys(settings.heldOut ?? []);
+  const heldOut = (mode: TaskBase['mode']) => heldOutKeys(settings.heldOut ?? [], mode);
+  const curriculum = settings.curriculum;
+  if (curriculum !== undefined) {
+    assertNumberInRange('curriculum.startOperators', curriculum.startOperators, {
+      minimum: 0,
+      maximum: MINI_LANGUAGE.maxOperands - 1,
+      integer: true,
+    });
+    assertNumberInRange('curriculum.stepsPerOperator', curriculum.stepsPerOperator, {
+      minimum: 1,
+      integer: true,
+    });
+  }
+  // The proposal grammar at each operator limit, built on first use.
+  const proposalAutomata = new Map<number, CharacterAutomaton<never>>();
+  const proposalAt = (step: number | undefined): [CharacterAutomaton<never>, string] => {
+    const limit = miniOperatorLimit(curriculum, step);
+    let automaton = proposalAutomata.get(limit);
+    if (automaton === undefined) {
+      automaton = proposalAutomaton(limit + 1) as CharacterAutomaton<never>;
+      proposalAutomata.set(limit, automaton);
+    }
+    // Named by its limit when it is below the language's (`mini-D:propose:max1`).
+    return [automaton, limit === MINI_LANGUAGE.maxOperands - 1 ? '' : `:max${limit}`];
+  };
   const inputList = inputListAutomaton(inputCount);
   const constraints = new WeakMap<TokenizerV1, Map<string, GenerationConstraintV1>>();
+  // One constraint per tokenizer, role and grammar (the proposal grammar changes with the curriculum).
   const constraint =
-    (automata: Readonly<Record<TaskRole, CharacterAutomaton<never>>>, name: string) =>
-    (role: TaskRole, tokenizer: TokenizerV1): GenerationConstraintV1 | undefined => {
+    (
+      automatonOf: (role: TaskRole, step: number | undefined) => [CharacterAutomaton<never>, string],
+      name: string,
+    ) =>
+    (
+      role: TaskRole,
+      tokenizer: TokenizerV1,
+      context?: ConstraintContext,
+    ): GenerationConstraintV1 | undefined => {
       if (!constrained) return undefined;
       let byRole = constraints.get(tokenizer);
       if (byRole === undefined) {
         byRole = new Map();
         constraints.set(tokenizer, byRole);
       }
-      const key = `${name}:${role}`;
+      const [automaton, variant] = automatonOf(role, context?.step);
+      const key = `${name}:${role}${variant}`;
       let made = byRole.get(key);
       if (made === undefined) {
-        made = createAutomatonConstraint(`mini-${key}`, automata[role], tokenizer) as GenerationConstraintV1;
+        made = createAutomatonConstraint(`mini-${key}`, automaton, tokenizer) as GenerationConstraintV1;
         byRole.set(key, made);
       }
       return made;
@@ -167,6 +236,7 @@ export function createMiniTaskModes(
     answer: CharacterAutomaton<never>,
     answerName: string,
   ): TaskModeV1<TTask, ProgramInputProposal, string> {
+    const heldOutTasks = heldOut(base.name as TaskBase['mode']);
     return {
       specificationVersion: 'v1',
       name: base.name,
@@ -194,16 +264,14 @@ export function createMiniTaskModes(
       async validateProposal(proposal, executor, context): Promise<ProposalValidation<TTask>> {
         const expression = miniExpression(proposal.program);
         if (expression === undefined) return { ok: false, reason: 'not a program of the mini language' };
-        const behaviour = miniBehavior(expression);
-        if (heldOut.has(behaviour) || heldOut.has(`${behaviour};${proposal.input}`))
-          return { ok: false, reason: 'a held-out evaluation task' };
+        if (heldOutTasks.has(`${miniBehavior(expression)};${proposal.input}`)) return HELD_OUT;
         return base.validateProposal(proposal, executor, context);
       },
       buildSolvePrompt: (task) =>
         `#${header}S\nf(x)=${miniExpression(task.program) ?? task.program}\n${solvePrompt('', task)}`,
       parseAnswer: (completion) => readWord(completion, answer, answerName),
       checkAnswer: (task, answerText, executor) => base.checkAnswer(task, answerText, executor),
-      constraint: constraint({ propose: PROPOSAL_AUTOMATON, solve: answer } as never, header),
+      constraint: constraint((role, step) => (role === 'propose' ? proposalAt(step) : [answer, '']), header),
       seedTasks: (language) => [seedTask<TTask>(base.name as TTask['mode'], language)],
       difficulty: operatorCount,
       // The same function called with the same input is the same task, however it is written.
@@ -211,6 +279,7 @@ export function createMiniTaskModes(
     };
   }
 
+  const heldOutFunctions = heldOut('induction');
   return [
     programInputMode(
       deduction,
@@ -246,7 +315,7 @@ export function createMiniTaskModes(
       async validateProposal(proposal, executor, context) {
         const expression = miniExpression(proposal.program);
         if (expression === undefined) return { ok: false, reason: 'not a program of the mini language' };
-        if (heldOut.has(miniBehavior(expression))) return { ok: false, reason: 'a held-out evaluation task' };
+        if (heldOutFunctions.has(miniBehavior(expression))) return HELD_OUT;
         return induction.validateProposal({ ...proposal, message: '' }, executor, context);
       },
       buildSolvePrompt: (task) =>
@@ -262,7 +331,10 @@ export function createMiniTaskModes(
         return word.ok ? { ...word, value: miniProgram(word.value, task.language) } : word;
       },
       checkAnswer: (task, program, executor) => induction.checkAnswer(task, program, executor),
-      constraint: constraint({ propose: inputList, solve: EXPRESSION_AUTOMATON } as never, 'I'),
+      constraint: constraint(
+        (role) => [(role === 'propose' ? inputList : EXPRESSION_AUTOMATON) as CharacterAutomaton<never>, ''],
+        'I',
+      ),
       seedTasks(language) {
         const inputs = [...'1470925836'].slice(0, inputCount);
         const content = {

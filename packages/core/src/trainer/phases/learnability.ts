@@ -30,6 +30,7 @@ export async function estimateLearnability(
       mode,
       tasks,
       (index) => `${step}:${mode.name}:learnability:${Math.floor(index / count)}`,
+      step,
     );
     rollouts.push(...solved);
     valid.forEach((proposal, index) => {

@@ -40,7 +40,7 @@ export async function propose(runtime: TrainerRuntime, step: number): Promise<Pr
       temperature: settings.sampling.temperature,
       topP: settings.sampling.topP,
       maxTokens: settings.sampling.maxTokens,
-      ...constrainedBy(runtime.constraintOf(mode, 'propose')),
+      ...constrainedBy(runtime.constraintOf(mode, 'propose', step)),
     });
     completions.forEach((completion, index) => {
       rollouts.push({

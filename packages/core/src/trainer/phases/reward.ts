@@ -6,14 +6,16 @@ export function reward(
   proposals: ProposalRollout[],
   solutions: SolveRollout[],
 ): void {
+  // Excluded proposals get no reward (and are not trained on).
+  const rewarded = proposals.filter((proposal) => proposal.status !== 'excluded');
   const proposerRewards = runtime.proposerReward(
-    proposals.map((proposal) =>
+    rewarded.map((proposal) =>
       proposal.status === 'valid'
         ? { status: 'valid' as const, solveRate: proposal.solveRate ?? 0 }
-        : { status: proposal.status },
+        : { status: proposal.status === 'malformed' ? ('malformed' as const) : ('invalid' as const) },
     ),
   );
-  proposals.forEach((proposal, index) => {
+  rewarded.forEach((proposal, index) => {
     proposal.reward = proposerRewards[index] as number;
   });
   const solverRewards = runtime.solverReward(

@@ -11,6 +11,7 @@ export async function solveTasks(
   mode: TaskModeV1<TaskBase, unknown, unknown>,
   tasks: readonly TaskBase[],
   promptId: (index: number) => string,
+  step: number,
 ): Promise<SolveRollout[]> {
   const { settings } = runtime;
   const prompts = tasks.map((task) => mode.buildSolvePrompt(task, { format: settings.format }));
@@ -20,7 +21,7 @@ export async function solveTasks(
     temperature: settings.sampling.temperature,
     topP: settings.sampling.topP,
     maxTokens: settings.sampling.maxTokens,
-    ...constrainedBy(runtime.constraintOf(mode, 'solve')),
+    ...constrainedBy(runtime.constraintOf(mode, 'solve', step)),
   });
   return Promise.all(
     completions.map(async (completion, index): Promise<SolveRollout> => {

@@ -4,7 +4,7 @@ import { solveTasks } from './solve-tasks.js';
 
 /**
  * Phase 4: every mode solves `batchSize` tasks from its buffer, newest first (the reference's `max_new`:
- * tasks added this step, then a uniform sample of the rest), one rollout each.
+ * tasks added this step, then a uniform sample of the rest), `solveRollouts` rollouts each (one group per task).
  */
 export async function solve(runtime: TrainerRuntime, step: number): Promise<SolveRollout[]> {
   const { settings } = runtime;
@@ -16,8 +16,16 @@ export async function solve(runtime: TrainerRuntime, step: number): Promise<Solv
     const chosen = new Set(newest.map((task) => task.id));
     const rest = buffer.sample(buffer.size, runtime.random).filter((task) => !chosen.has(task.id));
     const tasks: TaskBase[] = [...newest, ...rest].slice(0, settings.batchSize);
+    const count = settings.solveRollouts;
+    const repeated = tasks.flatMap((task) => Array.from({ length: count }, () => task));
     rollouts.push(
-      ...(await solveTasks(runtime, mode, tasks, (index) => `${step}:${mode.name}:solve:${index}`)),
+      ...(await solveTasks(
+        runtime,
+        mode,
+        repeated,
+        (index) => `${step}:${mode.name}:solve:${Math.floor(index / count)}`,
+        step,
+      )),
     );
   }
   return rollouts;

@@ -3,7 +3,8 @@ import type { ProposalRollout, TrainerRuntime } from '../runtime.js';
 
 /**
  * Phase 2: parse each proposal and validate it through the executor. Valid tasks enter their mode's buffer
- * (deduplicated); invalid and malformed proposals stay in the batch to be penalised.
+ * (deduplicated); invalid and malformed proposals stay in the batch to be penalised; excluded ones (see
+ * `ProposalValidation.exclude`) are dropped from the step's training later.
  */
 export async function validate(
   runtime: TrainerRuntime,
@@ -35,7 +36,7 @@ export async function validate(
         proposal.status = 'valid';
         proposal.task = validation.task;
       } else {
-        proposal.status = 'invalid';
+        proposal.status = validation.exclude === true ? 'excluded' : 'invalid';
         proposal.reason = validation.reason;
       }
     }),
