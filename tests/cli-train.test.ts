@@ -140,19 +140,28 @@ describe('azr train', { timeout: 240_000 }, () => {
     expect(run.stdout).toMatch(/^held-out suite after step 2: deduction /m);
     const directory = join(workspace, 'runs/mini');
     const recorded = JSON.parse(await readFile(join(directory, 'config.json'), 'utf8'));
-    expect(recorded.tasks).toEqual({ kind: 'mini', constrained: true });
+    expect(recorded.tasks).toEqual({
+      kind: 'mini',
+      constrained: true,
+      curriculum: { startOperators: 1, stepsPerOperator: 200 },
+    });
     const samples = (await readFile(join(directory, 'samples.jsonl'), 'utf8'))
       .trim()
       .split('\n')
       .map(
         (line) => JSON.parse(line) as { role: string; completion: string; verdict: string; reason?: string },
       );
-    // Every proposal is a program of the grammar: valid, or refused only as a held-out task.
-    for (const sample of samples.filter((each) => each.role === 'propose'))
+    // Every proposal is a program of the grammar: valid, or set aside as a held-out task; within the
+    // curriculum's first limit, one operator at most.
+    for (const sample of samples.filter((each) => each.role === 'propose')) {
       expect(
-        sample.verdict === 'valid' || sample.reason === 'a held-out evaluation task',
+        sample.verdict === 'valid' ||
+          (sample.verdict === 'excluded' && sample.reason === 'a held-out evaluation task'),
         sample.completion,
       ).toBe(true);
+      if (sample.completion.includes(';'))
+        expect(sample.completion.replace(/[^+*-]/g, '').length, sample.completion).toBeLessThanOrEqual(1);
+    }
     for (const name of ['evaluation-initial.json', 'evaluation.json']) {
       const evaluation = JSON.parse(await readFile(join(directory, name), 'utf8'));
       expect(evaluation.suite).toMatch(/suites[\\/]mini-javascript\.jsonl$/);

@@ -69,8 +69,8 @@ describe('the mini language with the real executors', { timeout: 120_000 }, () =
         expect(verdict, `${task.mode} ${task.program}`).toEqual({ correct: true });
       }
     }
-    // No suite task repeats another by what it computes, and no held-out induction function (forbidden to
-    // training on every input) is a constant or the identity, the easiest tasks training has.
+    // No suite task repeats another by what it computes, and no held-out induction function (which training's
+    // induction tasks may never have) is a constant or the identity, the easiest tasks training has.
     const tasks = suites.javascript as TaskBase[];
     const behaviour = (task: TaskBase) => miniBehavior(miniExpression(task.program) ?? '');
     const withInput = tasks

@@ -30,14 +30,19 @@ export function starterConfig(): string {
   // "out": "runs/first",
 
   "trainer": {
-    // Proposals per mode per step, and tasks solved per mode per step (the paper: 64).
+    // Proposals per mode per step, and tasks solved per mode per step (the paper: 64), with solveRollouts
+    // answers sampled for each solved task (the paper: 1).
     "batchSize": ${defaults.trainer.batchSize},
+    "solveRollouts": ${defaults.trainer.solveRollouts ?? 1},
     // Solver rollouts that estimate each valid proposal's solve rate (the learnability reward), and whether
     // the solver also trains on them (the paper does not; a model learning from zero needs the signal).
     "learnabilityRollouts": ${defaults.trainer.learnabilityRollouts},
     "trainOnLearnabilityRollouts": ${defaults.trainer.trainOnLearnabilityRollouts ?? false},
+    // Advantages: "trr++" (the paper: normalised per mode and role) or "grpo" (per task: each solve task's
+    // answers against each other, which a model learning from zero learns from far faster).
+    "advantageEstimator": "${defaults.trainer.advantageEstimator ?? 'trr++'}",
     // Reject a proposal that repeats a known task (for mini tasks: one that computes the same function on the
-    // same input), so that the proposer cannot earn rewards by rewriting an easy task.
+    // same input) instead of accepting it silently.
     "rejectDuplicates": ${defaults.trainer.rejectDuplicates ?? false},
     // Sampling of every completion.
     "sampling": { "temperature": 1, "topP": 1, "maxTokens": ${defaults.trainer.sampling?.maxTokens} },
@@ -54,9 +59,15 @@ export function starterConfig(): string {
 
   // The tasks. mini: one-line programs f(x) = E mod 10 over digits, short prompts, generation held to the
   // grammar ("constrained": false turns that off), a held-out suite never proposed in training and evaluated
-  // before and after the run ("heldOut": a JSONL suite; default the one bundled with the CLI). The default for
-  // the tiny preset. full: the paper's prompts and free programs, the default for a model folder.
-  "tasks": { "kind": "${defaults.tasks.kind}", "constrained": ${defaults.tasks.constrained} }
+  // before and after the run ("heldOut": a JSONL suite; default the one bundled with the CLI), and a
+  // curriculum on the size of proposals: at most startOperators operators at first, one more every
+  // stepsPerOperator steps up to 3 (false: the whole language from the start). The default for the tiny
+  // preset. full: the paper's prompts and free programs, the default for a model folder.
+  "tasks": {
+    "kind": "${defaults.tasks.kind}",
+    "constrained": ${defaults.tasks.constrained},
+    "curriculum": ${JSON.stringify(defaults.tasks.curriculum).replaceAll(',', ', ').replaceAll(':', ': ').replace('{', '{ ').replace('}', ' }')}
+  }
 }
 `;
 }

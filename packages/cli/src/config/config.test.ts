@@ -77,6 +77,26 @@ describe('azr.config.json', () => {
     expect(folder.trainer.trainOnLearnabilityRollouts).toBeUndefined();
   });
 
+  it('reads the mini curriculum: the default, another schedule, or none', () => {
+    expect(resolveTrainConfig({}, {}).tasks.curriculum).toEqual({ startOperators: 1, stepsPerOperator: 200 });
+    expect(
+      resolveTrainConfig({ tasks: { curriculum: { startOperators: 0, stepsPerOperator: 50 } } }, {}).tasks
+        .curriculum,
+    ).toEqual({ startOperators: 0, stepsPerOperator: 50 });
+    expect(resolveTrainConfig({ tasks: { curriculum: false } }, {}).tasks.curriculum).toBe(false);
+    expect(
+      configError(() =>
+        parseTrainConfig(
+          { tasks: { curriculum: { startOperators: 4, stepsPerOperator: 50 } } },
+          'azr.config.json',
+        ),
+      ).message,
+    ).toMatch(/^azr\.config\.json: tasks\.curriculum/);
+    expect(
+      configError(() => parseTrainConfig({ tasks: { curriculum: true } }, 'azr.config.json')).message,
+    ).toMatch(/^azr\.config\.json: tasks\.curriculum/);
+  });
+
   it('azr init writes a starter config that azr train reads as the defaults, and keeps an existing one', async () => {
     const path = await temporaryFile('azr.config.json', '');
     await expect(writeStarterConfig(path, false)).rejects.toSatisfy((error: unknown) =>
@@ -87,7 +107,7 @@ describe('azr.config.json', () => {
     expect(resolveTrainConfig(await readTrainConfig(path), {})).toEqual({
       ...DEFAULT_TRAIN_CONFIG,
       trainer: { ...DEFAULT_TRAIN_CONFIG.trainer, sampling: { temperature: 1, topP: 1, maxTokens: 192 } },
-      optimizer: { learningRate: 0.001, maxGradientNorm: 1 },
+      optimizer: { learningRate: 0.0002, maxGradientNorm: 1 },
       executor: { workers: 2, timeoutMs: 100 },
     });
   });

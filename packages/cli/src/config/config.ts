@@ -1,5 +1,10 @@
 import { readFile } from 'node:fs/promises';
-import { ConfigError, type OptimizerSettings, type TrainerSettingsInput } from '@azr/core';
+import {
+  ConfigError,
+  type MiniCurriculum,
+  type OptimizerSettings,
+  type TrainerSettingsInput,
+} from '@azr/core';
 import { type ParseError, parse, printParseErrorCode } from 'jsonc-parser';
 import { z } from 'zod';
 
@@ -20,6 +25,7 @@ const modelSchema = z.union([
 
 const trainerSchema = z.strictObject({
   batchSize: positiveInteger.optional(),
+  solveRollouts: positiveInteger.optional(),
   references: positiveInteger.optional(),
   learnabilityRollouts: positiveInteger.optional(),
   trainOnLearnabilityRollouts: z.boolean().optional(),
@@ -64,6 +70,15 @@ const tasksSchema = z.strictObject({
   kind: z.enum(['mini', 'full']).optional(),
   constrained: z.boolean().optional(),
   heldOut: z.string().min(1).optional(),
+  curriculum: z
+    .union([
+      z.literal(false),
+      z.strictObject({
+        startOperators: z.number().int().min(0).max(3),
+        stepsPerOperator: positiveInteger,
+      }),
+    ])
+    .optional(),
 });
 
 const executorSchema = z.strictObject({
@@ -121,7 +136,19 @@ export interface TasksConfig {
    * `npm run bench:learning` evaluates on.
    */
   readonly heldOut?: string;
+  /**
+   * Mini tasks only: the most operators a proposal may have, growing from `startOperators` at step 1 by one
+   * every `stepsPerOperator` steps up to the language's 3 (`MiniCurriculum` in `@azr/core`), or `false` for
+   * the whole language from the first step. Default `{ startOperators: 1, stepsPerOperator: 200 }`.
+   */
+  readonly curriculum: MiniCurriculum | false;
 }
+
+/** The mini tasks' default curriculum: one operator for the first 200 steps, two up to step 400, then three. */
+export const DEFAULT_MINI_CURRICULUM: MiniCurriculum = Object.freeze({
+  startOperators: 1,
+  stepsPerOperator: 200,
+});
 
 /** A copy without the properties whose value is `undefined` (zod's optional fields), at every depth. */
 function compact<T>(value: T): T {
@@ -134,22 +161,25 @@ function compact<T>(value: T): T {
 }
 
 /**
- * The defaults that depend on the tasks: mini tasks (the tiny preset learning from zero) train long, with a
- * learning rate for random weights, on the learnability rollouts too, rejecting rewritten tasks; full tasks
- * (a pretrained model folder) keep the paper's loop with a small learning rate and a short default run.
+ * The defaults that depend on the tasks: mini tasks (the tiny preset learning from zero) train long, on 8
+ * answers per solve task compared with each other (grpo) and on the learnability rollouts too, with a
+ * learning rate at which a solver trained alone learns the mini language (1e-3 collapsed it onto one answer);
+ * full tasks (a pretrained model folder) keep the paper's loop with a small learning rate and a short run.
  */
 const TASK_DEFAULTS = {
   mini: {
     steps: 600,
     trainer: {
       batchSize: 8,
+      solveRollouts: 8,
       learnabilityRollouts: 4,
       trainOnLearnabilityRollouts: true,
-      rejectDuplicates: true,
+      advantageEstimator: 'grpo',
+      rejectDuplicates: false,
       sampling: { maxTokens: 192 },
       checkpointEvery: 50,
     },
-    optimizer: { learningRate: 1e-3 },
+    optimizer: { learningRate: 2e-4 },
   },
   full: {
     steps: 10,
@@ -160,8 +190,8 @@ const TASK_DEFAULTS = {
 
 /**
  * The embedded default: a tiny Llama-family model trained from scratch on the CPU, generation and updates on
- * onnxruntime (2 threads), mini JavaScript tasks with constrained generation, 600 steps (about 7 minutes on
- * 2 cores).
+ * onnxruntime (2 threads), mini JavaScript tasks with constrained generation and a curriculum on proposal size,
+ * 600 steps (about 11 minutes on 2 cores).
  */
 export const DEFAULT_TRAIN_CONFIG: TrainConfig = Object.freeze({
   model: { preset: 'tiny', seed: 0 },
@@ -173,7 +203,7 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = Object.freeze({
   trainer: TASK_DEFAULTS.mini.trainer,
   optimizer: TASK_DEFAULTS.mini.optimizer,
   executor: { workers: 2 },
-  tasks: { kind: 'mini', constrained: true },
+  tasks: { kind: 'mini', constrained: true, curriculum: DEFAULT_MINI_CURRICULUM },
 }) as TrainConfig;
 
 /** Formats zod issues as `field.path: message` lines. */
@@ -259,6 +289,7 @@ export function resolveTrainConfig(
       kind,
       constrained: file.tasks?.constrained ?? true,
       ...(file.tasks?.heldOut === undefined ? {} : { heldOut: file.tasks.heldOut }),
+      curriculum: file.tasks?.curriculum ?? DEFAULT_MINI_CURRICULUM,
     },
   };
 }

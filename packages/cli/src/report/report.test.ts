@@ -98,6 +98,34 @@ describe('the run report', () => {
     expect(svg).toContain('data-points="3"');
   });
 
+  it("charts the size of proposals beside the limit of a mini run's curriculum", () => {
+    const sized = events.map((event) =>
+      event.type === 'step-end'
+        ? { ...event, groups: event.groups.map((group) => ({ ...group, meanDifficulty: 1 })) }
+        : event,
+    );
+    const mini = {
+      ...data,
+      events: sized,
+      config: { tasks: { kind: 'mini', curriculum: { startOperators: 0, stepsPerOperator: 2 } } },
+    };
+    const size = buildCharts(mini).find((chart) => chart.id === 'program-size');
+    expect(size?.series.map((series) => series.name)).toEqual([
+      'deduction',
+      'abduction',
+      'induction',
+      'curriculum limit',
+    ]);
+    expect(size?.series[3]?.points).toEqual([
+      [1, 0],
+      [2, 0],
+      [3, 1],
+    ]);
+    // Without a curriculum, the sizes alone.
+    const free = { ...mini, config: { tasks: { kind: 'mini', curriculum: false } } };
+    expect(buildCharts(free).find((chart) => chart.id === 'program-size')?.series).toHaveLength(3);
+  });
+
   it('smooths a rate over a trailing window, skipping steps with no value', () => {
     const [line] = smoothSeries(
       [

@@ -1,6 +1,13 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ModelFormatError, type MonitorFlagEvent, type StepEndEvent, type TrainerEvent } from '@azr/core';
+import {
+  type MiniCurriculum,
+  ModelFormatError,
+  type MonitorFlagEvent,
+  miniOperatorLimit,
+  type StepEndEvent,
+  type TrainerEvent,
+} from '@azr/core';
 import { RUN_FILES, type SampleRecord } from '../train/run-directory.js';
 import { type ChartSeries, escapeHtml, type LineChart, renderLineChart } from './charts.js';
 
@@ -106,6 +113,18 @@ export function smoothSeries(series: readonly ChartSeries[], window: number): Ch
   }));
 }
 
+/** The mini curriculum a run was configured with, if any. */
+function curriculumOf(config: unknown): MiniCurriculum | undefined {
+  const tasks = (config as { tasks?: { kind?: string; curriculum?: unknown } } | undefined)?.tasks;
+  const curriculum = tasks?.kind === 'mini' ? tasks.curriculum : undefined;
+  return curriculum !== null &&
+    typeof curriculum === 'object' &&
+    typeof (curriculum as MiniCurriculum).startOperators === 'number' &&
+    typeof (curriculum as MiniCurriculum).stepsPerOperator === 'number'
+    ? (curriculum as MiniCurriculum)
+    : undefined;
+}
+
 function programOf(task: unknown): string | undefined {
   if (task === null || typeof task !== 'object') return undefined;
   const program = (task as { program?: unknown }).program;
@@ -119,6 +138,7 @@ export function buildCharts(data: RunData): LineChart[] {
   // Long runs are smoothed over about 2% of their steps.
   const window = Math.max(1, Math.round(steps.length / 50));
   const smoothed = window > 1 ? ` (moving average over ${window} steps)` : '';
+  const curriculum = curriculumOf(data.config);
   const measuresDifficulty = steps.some((event) =>
     event.groups.some((group) => group.meanDifficulty !== undefined),
   );
@@ -194,11 +214,23 @@ export function buildCharts(data: RunData): LineChart[] {
       ? [
           {
             id: 'program-size',
-            title: `Task difficulty: the modes' size measure of valid proposed programs (operators in the mini language)${smoothed}`,
-            series: smoothSeries(
-              groupSeries(steps, 'propose', (group) => group.meanDifficulty),
-              window,
-            ),
+            title: `Task difficulty: the modes' size measure of valid proposed programs (operators in the mini language)${smoothed}${curriculum === undefined ? '' : '; the curriculum allows deduction and abduction proposals at most the limit shown'}`,
+            series: [
+              ...smoothSeries(
+                groupSeries(steps, 'propose', (group) => group.meanDifficulty),
+                window,
+              ),
+              ...(curriculum === undefined
+                ? []
+                : [
+                    {
+                      name: 'curriculum limit',
+                      points: steps.map(
+                        (event) => [event.step, miniOperatorLimit(curriculum, event.step)] as const,
+                      ),
+                    },
+                  ]),
+            ],
           },
         ]
       : []),
@@ -286,7 +318,7 @@ ${renderTask(sample.task)}${sample.reason ? `<div class="reason"><b>executor / p
   return `${note}<div class="filters">
 <label>mode <select id="filter-mode"><option value="">all</option>${MODES.map((mode) => `<option>${mode}</option>`).join('')}</select></label>
 <label>role <select id="filter-role"><option value="">all</option><option>propose</option><option>solve</option></select></label>
-<label>verdict <select id="filter-verdict"><option value="">all</option>${['valid', 'invalid', 'malformed', 'correct', 'wrong'].map((verdict) => `<option>${verdict}</option>`).join('')}</select></label>
+<label>verdict <select id="filter-verdict"><option value="">all</option>${['valid', 'invalid', 'malformed', 'excluded', 'correct', 'wrong'].map((verdict) => `<option>${verdict}</option>`).join('')}</select></label>
 <span id="sample-count"></span></div>
 <div id="samples">${items || '<p class="empty">No samples recorded.</p>'}</div>`;
 }

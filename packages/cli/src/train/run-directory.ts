@@ -66,8 +66,9 @@ export async function readRunConfig(directory: string): Promise<TrainConfig> {
   const path = join(directory, RUN_FILES.config);
   try {
     const config = JSON.parse(await readFile(path, 'utf8')) as TrainConfig;
-    // Runs recorded before task kinds existed used the paper's tasks.
-    return config.tasks === undefined ? { ...config, tasks: { kind: 'full', constrained: true } } : config;
+    // Runs recorded before task kinds existed used the paper's tasks; before curricula, the whole language.
+    const tasks = config.tasks ?? { kind: 'full', constrained: true };
+    return { ...config, tasks: { ...tasks, curriculum: tasks.curriculum ?? false } };
   } catch (error) {
     throw new ModelFormatError(
       `${directory} is not an azr run directory (no readable ${RUN_FILES.config}).`,
@@ -115,7 +116,10 @@ export interface SampleRecord {
   readonly completion: string;
   readonly tokens: number;
   readonly reward: number;
-  /** For proposals: `valid`, `invalid` or `malformed`; for solutions: `correct`, `wrong` or `malformed`. */
+  /**
+   * For proposals: `valid`, `invalid`, `malformed` or `excluded` (a held-out task: not rewarded, not trained on);
+   * for solutions: `correct`, `wrong` or `malformed`.
+   */
   readonly verdict: string;
   /** Why a proposal was rejected, or why a solution was wrong, as the executor or parser said. */
   readonly reason: string | undefined;

@@ -85,7 +85,11 @@ export async function createTaskModes(
   const path = tasks.heldOut ?? (await bundledMiniSuite(language));
   const heldOut = await readSuite(path, executor, language);
   return {
-    modes: createMiniTaskModes({ constrained: tasks.constrained, heldOut }) as unknown as AnyTaskMode[],
+    modes: createMiniTaskModes({
+      constrained: tasks.constrained,
+      heldOut,
+      ...(tasks.curriculum === false ? {} : { curriculum: tasks.curriculum }),
+    }) as unknown as AnyTaskMode[],
     heldOut: { path, tasks: heldOut },
   };
 }
