@@ -18,12 +18,12 @@ export interface ProposeContext {
   readonly format: AnswerFormat;
 }
 
-/** What a solve prompt and answer check need besides the task. */
 /** When a constraint is asked for during training: the step whose completions it holds. */
 export interface ConstraintContext {
   readonly step: number;
 }
 
+/** What a solve prompt and answer check need besides the task. */
 export interface SolveContext {
   readonly format: AnswerFormat;
 }

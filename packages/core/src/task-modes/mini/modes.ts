@@ -52,9 +52,9 @@ export interface MiniTaskModesSettings {
    * `startOperators` operators at step 1, one more every `stepsPerOperator` steps, up to the language's bound
    * (3). Only generation is held to it (with `constrained`); solvers, parsers and `evaluate` see the whole
    * language. Default: none, every proposal may use the whole language. A model that starts from random
-   * weights writes long programs (three operators in four tries, as its first tokens are near uniform), on
-   * which a solver at chance learns little; short ones first let it learn, and the learnability reward then
-   * moves the proposer on.
+   * weights writes long programs (its choices are near uniform, and three of the four characters allowed after
+   * an operand continue the expression: over half of its proposals have two or three operators), on which a
+   * solver at chance learns little; short ones first let it learn.
    */
   readonly curriculum?: MiniCurriculum;
   /** Inputs of an induction task (different digits). Default `6`. */
