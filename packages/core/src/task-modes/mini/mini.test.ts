@@ -220,44 +220,19 @@ describe('the mini task modes', () => {
     const [held, heldAbduction, heldInduction] = createMiniTaskModes({ heldOut });
     const context = { language: 'javascript' as const, step: 4 };
     const excluded = { ok: false, reason: 'a held-out evaluation task', exclude: true };
-    const valid = await held.validateProposal(
-      { program: miniProgram('x*3', 'javascript'), input: '4' },
-      executor,
-      context,
-    );
+    // A deduction or abduction proposal `expression;input`, validated by a mode.
+    const proposing = (mode: typeof held | typeof heldAbduction, expression: string, input: string) =>
+      mode.validateProposal({ program: miniProgram(expression, 'javascript'), input }, executor, context);
+    const valid = await proposing(held, 'x*3', '4');
     expect(valid).toMatchObject({ ok: true, task: { output: '2', step: 4 } });
     expect(held.difficulty?.((valid as { task: DeductionTask }).task)).toBe(1);
-    expect(
-      await held.validateProposal(
-        { program: miniProgram('x*3', 'javascript'), input: '2' },
-        executor,
-        context,
-      ),
-    ).toEqual(excluded);
+    expect(await proposing(held, 'x*3', '2')).toEqual(excluded);
     // Rewritten, a held-out task is still held out: 3*x+0 on 2 computes what x*3 on 2 does.
-    expect(
-      await held.validateProposal(
-        { program: miniProgram('3*x+0', 'javascript'), input: '2' },
-        executor,
-        context,
-      ),
-    ).toEqual(excluded);
+    expect(await proposing(held, '3*x+0', '2')).toEqual(excluded);
     // The same function in another mode is another task: a held-out deduction task is a fine abduction task,
     // and a held-out induction function a fine deduction task.
-    expect(
-      await heldAbduction.validateProposal(
-        { program: miniProgram('x*3', 'javascript'), input: '2' },
-        executor,
-        context,
-      ),
-    ).toMatchObject({ ok: true });
-    expect(
-      await held.validateProposal(
-        { program: miniProgram('x-1', 'javascript'), input: '7' },
-        executor,
-        context,
-      ),
-    ).toMatchObject({ ok: true });
+    expect(await proposing(heldAbduction, 'x*3', '2')).toMatchObject({ ok: true });
+    expect(await proposing(held, 'x-1', '7')).toMatchObject({ ok: true });
     // An induction proposal of a held-out induction function, however written (x+9 is x-1), is excluded.
     expect(
       await heldInduction.validateProposal(
