@@ -5,6 +5,7 @@ import { DEFAULT_TRAIN_CONFIG } from '../config/config.js';
 /** The commented starter config `azr init` writes (JSON with comments, which `azr train` reads). */
 export function starterConfig(): string {
   const defaults = DEFAULT_TRAIN_CONFIG;
+  const curriculum = defaults.tasks.curriculum;
   return `// azr.config.json: settings of \`azr train\`. Every field is optional; what is shown is the default.
 // Command-line options (--steps, --seed, --engine, --language, --model, --out) override these.
 {
@@ -39,7 +40,7 @@ export function starterConfig(): string {
     "learnabilityRollouts": ${defaults.trainer.learnabilityRollouts},
     "trainOnLearnabilityRollouts": ${defaults.trainer.trainOnLearnabilityRollouts ?? false},
     // Advantages: "trr++" (the paper: normalised per mode and role) or "grpo" (per task: each solve task's
-    // answers against each other, which a model learning from zero learns from far faster).
+    // answers against each other; in the mini runs of BENCHMARKS.md solvers learned under it, not under TRR++).
     "advantageEstimator": "${defaults.trainer.advantageEstimator ?? 'trr++'}",
     // Reject a proposal that repeats a known task (for mini tasks: one that computes the same function on the
     // same input) instead of accepting it silently.
@@ -66,7 +67,7 @@ export function starterConfig(): string {
   "tasks": {
     "kind": "${defaults.tasks.kind}",
     "constrained": ${defaults.tasks.constrained},
-    "curriculum": ${JSON.stringify(defaults.tasks.curriculum).replaceAll(',', ', ').replaceAll(':', ': ').replace('{', '{ ').replace('}', ' }')}
+    "curriculum": ${curriculum === false ? 'false' : `{ "startOperators": ${curriculum.startOperators}, "stepsPerOperator": ${curriculum.stepsPerOperator} }`}
   }
 }
 `;

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import {
   ConfigError,
+  MINI_LANGUAGE,
   type MiniCurriculum,
   type OptimizerSettings,
   type TrainerSettingsInput,
@@ -74,7 +75,11 @@ const tasksSchema = z.strictObject({
     .union([
       z.literal(false),
       z.strictObject({
-        startOperators: z.number().int().min(0).max(3),
+        startOperators: z
+          .number()
+          .int()
+          .min(0)
+          .max(MINI_LANGUAGE.maxOperands - 1),
         stepsPerOperator: positiveInteger,
       }),
     ])
