@@ -62,6 +62,45 @@ describe('training on the onnx engine', () => {
     await tfjs.doDispose();
   }, 120_000);
 
+  it('skips the backward pass of sequences without advantage, and updates and reports as tfjs does', async () => {
+    const model = {
+      config,
+      weights: initializeLlamaWeights(config, { seed: 8, standardDeviation: 0.1 }),
+      tokenizer: createByteTokenizer(),
+    };
+    const optimizer = { learningRate: 3e-3 };
+    const onnx = await createOnnxPolicy({ model, optimizer });
+    const tfjs = await createTfjsPolicy({ model, backend: 'wasm', optimizer });
+    const { completions } = await onnx.doGenerate({
+      prompts: ['f(3)=', 'f(x)=x*2', '#DS', 'let b', 'x+1;', 'return'],
+      seed: 5,
+      temperature: 1,
+      topP: 1,
+      maxTokens: 6,
+    });
+    // Sequences 1, 3 and 5 carry no advantage: they count in the token mean and the statistics alone.
+    const batch: TrainBatch = {
+      sequences: completions.map((completion, index) => ({
+        promptTokenIds: completion.promptTokenIds,
+        completionTokenIds: completion.tokenIds,
+        oldLogProbs: completion.logProbs,
+        advantages: completion.tokenIds.map(() => (index % 2 === 1 ? 0 : index === 2 ? -1 : 1)),
+      })),
+      temperature: 1,
+      loss: { clipRatio: 0.2, entropyCoefficient: 0 },
+    };
+    for (let step = 0; step < 20; step += 1) {
+      const [left, right] = [await onnx.doTrainStep(batch), await tfjs.doTrainStep(batch)];
+      expect(left.tokenCount).toBe(right.tokenCount);
+      for (const field of ['loss', 'policyLoss', 'entropy', 'approximateKl', 'gradientNorm'] as const)
+        expect(Math.abs(left[field] - right[field]), `step ${step} ${field}`).toBeLessThan(1e-4);
+    }
+    // Statistics cover the inert sequences too: the mean entropy of a random model is far from 0.
+    expect((await onnx.doTrainStep(batch)).entropy).toBeGreaterThan(0.5);
+    await onnx.doDispose();
+    await tfjs.doDispose();
+  }, 120_000);
+
   it('leaves the weights alone on a batch with no completion tokens, on both engines', async () => {
     const model = {
       config,

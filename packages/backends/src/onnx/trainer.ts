@@ -52,14 +52,28 @@ export async function createOnnxTrainer(options: OnnxTrainerOptions): Promise<On
   const { runtime, config, weights, optimizer } = options;
   const names = TRAINING_GRAPH_NAMES;
   let session: OnnxRuntime.InferenceSession | undefined;
+  let statisticsSession: OnnxRuntime.InferenceSession | undefined;
   const moments = new Map<string, { first: Float32Array; second: Float32Array }>();
   for (const [name, moment] of options.state?.moments ?? [])
     if (weights.get(name)?.data.length === moment.first.length)
       moments.set(name, { first: moment.first.slice(), second: moment.second.slice() });
   let optimizerStep = options.state?.step ?? 0;
 
-  async function run(chunk: readonly TrainSequence[], batch: TrainBatch, denominator: number) {
-    session ??= await openSession(runtime, await buildLlamaTrainingGraph(config), options.session);
+  /** Runs the training graph on a micro-batch; `statisticsOnly`, its forward part alone (the loss's sums). */
+  async function run(
+    chunk: readonly TrainSequence[],
+    batch: TrainBatch,
+    denominator: number,
+    statisticsOnly = false,
+  ) {
+    if (statisticsOnly)
+      statisticsSession ??= await openSession(
+        runtime,
+        await buildLlamaTrainingGraph(config, { gradients: false }),
+        options.session,
+      );
+    else session ??= await openSession(runtime, await buildLlamaTrainingGraph(config), options.session);
+    const graph = (statisticsOnly ? statisticsSession : session) as OnnxRuntime.InferenceSession;
     const { ids, targets, length, place } = layOutBatch(chunk, options.padding);
     const dims = [chunk.length, length];
     const integers = (rows: number[][]) =>
@@ -79,7 +93,7 @@ export async function createOnnxTrainer(options: OnnxTrainerOptions): Promise<On
     };
     for (const [name, { shape, data }] of weights)
       feeds[names.weight(name)] = new runtime.Tensor('float32', data, [...shape]);
-    return session.run(feeds);
+    return graph.run(feeds);
   }
 
   return {
@@ -93,14 +107,31 @@ export async function createOnnxTrainer(options: OnnxTrainerOptions): Promise<On
       const sums = { loss: 0, policyLoss: 0, entropy: 0, clipped: 0, kl: 0 };
       const value = (results: OnnxRuntime.InferenceSession.ReturnType, name: string) =>
         ((results[name] as OnnxTensor).data as Float32Array)[0] as number;
-      for (const chunk of trainingMicroBatches(sequences, options.microBatchBudget, config.vocabularySize)) {
+      // A sequence whose counted tokens all have advantage 0 adds nothing to the gradient (without an entropy
+      // bonus), such as the answers of a solve task that all got the same reward. Such sequences
+      // still count in the token mean and the statistics, from a graph without the backward pass.
+      const inert = (sequence: TrainSequence) =>
+        batch.loss.entropyCoefficient === 0 &&
+        countedTokens(sequence).every((counted, index) => counted === 0 || sequence.advantages[index] === 0);
+      const passes = [
+        ...trainingMicroBatches(sequences.filter(inert), options.microBatchBudget, config.vocabularySize).map(
+          (chunk) => ({ chunk, statisticsOnly: true }),
+        ),
+        ...trainingMicroBatches(
+          sequences.filter((sequence) => !inert(sequence)),
+          options.microBatchBudget,
+          config.vocabularySize,
+        ).map((chunk) => ({ chunk, statisticsOnly: false })),
+      ];
+      for (const { chunk, statisticsOnly } of passes) {
         batch.signal?.throwIfAborted();
-        const results = await run(chunk, batch, denominator);
+        const results = await run(chunk, batch, denominator, statisticsOnly);
         sums.loss += value(results, names.loss);
         sums.policyLoss += value(results, names.policyLossSum);
         sums.entropy += value(results, names.entropySum);
         sums.clipped += value(results, names.clippedSum);
         sums.kl += value(results, names.klSum);
+        if (statisticsOnly) continue;
         for (const name of weights.keys()) {
           const gradient = (results[names.gradient(name)] as OnnxTensor).data as Float32Array;
           const total = gradients.get(name);
@@ -140,7 +171,9 @@ export async function createOnnxTrainer(options: OnnxTrainerOptions): Promise<On
     },
     async release() {
       await session?.release();
+      await statisticsSession?.release();
       session = undefined;
+      statisticsSession = undefined;
     },
   };
 }

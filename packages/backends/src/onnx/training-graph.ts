@@ -37,10 +37,16 @@ export const TRAINING_GRAPH_NAMES = {
  * (the same objective as the tfjs engine: `-min(r A, clip(r) A) - c H`, summed over counted tokens and divided by
  * the batch's token count), and the gradient of every weight, derived by hand for this fixed architecture
  * (RMSNorm, rotary embedding, grouped-query attention, SwiGLU, tied or untied head). Standard opset-17
- * operators; onnxruntime fuses the transposes into its products.
+ * operators; onnxruntime fuses the transposes into its products. `gradients: false` writes the forward pass and
+ * the loss's outputs alone.
  */
-export async function buildLlamaTrainingGraph(config: LlamaConfig): Promise<Uint8Array> {
-  const graph = new OnnxGraphBuilder('azr-llama-training-step');
+export async function buildLlamaTrainingGraph(
+  config: LlamaConfig,
+  options: { readonly gradients?: boolean } = {},
+): Promise<Uint8Array> {
+  const graph = new OnnxGraphBuilder(
+    options.gradients === false ? 'azr-llama-training-statistics' : 'azr-llama-training-step',
+  );
   const names = TRAINING_GRAPH_NAMES;
   const { headCount, keyValueHeadCount, headDimension, hiddenSize, vocabularySize, rmsNormEpsilon } = config;
   const half = headDimension / 2;
@@ -294,6 +300,8 @@ export async function buildLlamaTrainingGraph(config: LlamaConfig): Promise<Uint
     [],
   );
   graph.output(maskedSum(node('Sub', [oldLogProbs, current])), names.klSum, 'float32', []);
+  // Without gradients: the forward pass and the loss's sums alone (for sequences that carry no gradient).
+  if (options.gradients === false) return graph.encode();
 
   // Backward. The token weight of the mean: mask / denominator.
   const tokenWeight = node('Div', [mask, denominator]);
