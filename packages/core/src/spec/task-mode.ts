@@ -112,6 +112,13 @@ export interface TaskModeV1<TTask extends TaskBase = TaskBase, TProposal = unkno
    */
   difficulty?(task: TTask): number | undefined;
   /**
+   * Optional: the kind of a task, for the trainer's `balanced` solve sampling, which draws kinds uniformly
+   * within a difficulty level and then a task of the kind (default: every task is a kind of its own). The
+   * mini language names a task by the function its program computes, so that a buffer full of constant
+   * functions still hands the solver the programs that read their input.
+   */
+  family?(task: TTask): string;
+  /**
    * Optional: what makes a task new. Two tasks with equal keys are the same task for the trainer's
    * `rejectDuplicates` (default key: the task id, which compares content). A mode whose programs can be
    * compared by what they compute (the mini language) keys on that, so that a proposer cannot earn rewards by

@@ -8,6 +8,8 @@ export type { ProposalRollout, Rollout, SolveRollout } from './runtime.js';
 export {
   DEFAULT_TRAINER_SETTINGS,
   resolveTrainerSettings,
+  SOLVE_SAMPLINGS,
+  type SolveSampling,
   type TrainerSettings,
   type TrainerSettingsInput,
 } from './settings.js';

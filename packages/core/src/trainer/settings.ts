@@ -18,6 +18,10 @@ import {
 } from '../spec/settings.js';
 import { TASK_LANGUAGES, type TaskLanguage } from '../spec/task-language.js';
 
+/** Every {@link TrainerSettings.solveSampling}. */
+export const SOLVE_SAMPLINGS = ['newest', 'balanced'] as const;
+export type SolveSampling = (typeof SOLVE_SAMPLINGS)[number];
+
 /** Settings of the self-play trainer. Every field has a default; see each. */
 export interface TrainerSettings {
   /** Seed of every random choice of the run. Default `0`. */
@@ -31,6 +35,16 @@ export interface TrainerSettings {
    * give a model that learns from zero more signal per task for little generation. Default `1`.
    */
   readonly solveRollouts: number;
+  /**
+   * How each mode picks its `batchSize` solve tasks from its buffer.
+   *
+   * - `newest` (default, the reference's `max_new`): the tasks the step added, then a uniform sample of the rest.
+   * - `balanced`: an equal share for each difficulty the buffer holds (by the mode's `difficulty`; tasks without
+   *   one form a level of their own), uniform within a level. A proposer's stream is rarely even: a
+   *   model learning from zero proposes the few shortest programs until it has proposed them all, and from then
+   *   on they are a small part of a buffer that grows only with longer ones.
+   */
+  readonly solveSampling: SolveSampling;
   /** Reference tasks shown to a deduction or abduction proposer. Default `6`, as in the paper. */
   readonly references: number;
   /** Solver rollouts that estimate a valid proposal's solve rate (never trained on). Default `8`. */
@@ -72,6 +86,7 @@ export const DEFAULT_TRAINER_SETTINGS: TrainerSettings = Object.freeze({
   language: 'javascript',
   batchSize: 8,
   solveRollouts: 1,
+  solveSampling: 'newest',
   references: 6,
   learnabilityRollouts: 8,
   trainOnLearnabilityRollouts: false,
@@ -113,6 +128,7 @@ export function resolveTrainerSettings(input: TrainerSettingsInput = {}): Traine
   assertOneOf('language', merged.language, TASK_LANGUAGES);
   assertNumberInRange('batchSize', merged.batchSize, { minimum: 1, integer: true });
   assertNumberInRange('solveRollouts', merged.solveRollouts, { minimum: 1, integer: true });
+  assertOneOf('solveSampling', merged.solveSampling, SOLVE_SAMPLINGS);
   assertNumberInRange('references', merged.references, { minimum: 1, integer: true });
   assertNumberInRange('learnabilityRollouts', merged.learnabilityRollouts, { minimum: 1, integer: true });
   for (const field of ['trainOnLearnabilityRollouts', 'rejectDuplicates'] as const)

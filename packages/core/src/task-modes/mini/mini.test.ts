@@ -284,6 +284,40 @@ describe('the mini task modes', () => {
     );
   });
 
+  it("name a task's family by the function its program computes, for balanced solve sampling", async () => {
+    const [deduction, , induction] = createMiniTaskModes();
+    const task = (expression: string, input: string) =>
+      ({
+        mode: 'deduction',
+        language: 'javascript',
+        program: miniProgram(expression, 'javascript'),
+        input,
+      }) as never;
+    expect(deduction?.family?.(task('x+0', '3'))).toBe(deduction?.family?.(task('x*1', '5')));
+    expect(deduction?.family?.(task('x', '3'))).toBe('0123456789');
+    expect(deduction?.family?.(task('3*5', '1'))).toBe('5555555555');
+    expect(induction?.family?.({ ...(task('x-x', '1') as object), mode: 'induction' } as never)).toBe(
+      '0000000000',
+    );
+    const trainer = createSelfPlayTrainer({
+      policy: new MockPolicyModel({ seed: 3 }),
+      executor: new MockExecutor(),
+      modes: createMiniTaskModes() as never,
+      settings: {
+        seed: 1,
+        batchSize: 4,
+        learnabilityRollouts: 2,
+        solveSampling: 'balanced',
+        sampling: { maxTokens: 24 },
+      },
+    });
+    for (let step = 0; step < 2; step += 1) {
+      const { solutions } = await trainer.runStep();
+      expect(solutions.length).toBeGreaterThan(0);
+      expect(solutions.every((solution) => solution.wellFormed)).toBe(true);
+    }
+  });
+
   it('let the trainer reject proposals that rewrite a known task, when asked', async () => {
     // Every proposer rewrites the seed: x+0 on 5 computes what x on 5 does.
     const script = (prompt: string) =>

@@ -274,6 +274,7 @@ export function createMiniTaskModes(
       constraint: constraint((role, step) => (role === 'propose' ? proposalAt(step) : [answer, '']), header),
       seedTasks: (language) => [seedTask<TTask>(base.name as TTask['mode'], language)],
       difficulty: operatorCount,
+      family: (task) => miniBehavior(miniExpression(task.program) ?? task.program),
       // The same function called with the same input is the same task, however it is written.
       noveltyKey: (task) => `${miniBehavior(miniExpression(task.program) ?? task.program)};${task.input}`,
     };
@@ -349,6 +350,7 @@ export function createMiniTaskModes(
         return [{ ...content, id: taskId(content), step: 0 }];
       },
       difficulty: operatorCount,
+      family: (task) => miniBehavior(miniExpression(task.program) ?? task.program),
       // Induction tasks are their pairs: any program that gives them is the same task.
       noveltyKey: (task) =>
         `${task.pairs.map((pair) => `${pair.input}>${pair.output}`).join(',')}/${task.shownCount}`,

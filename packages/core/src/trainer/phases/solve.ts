@@ -1,10 +1,13 @@
+import type { TaskBuffer } from '../../buffers/task-buffer.js';
+import type { RandomSource } from '../../spec/random-source.js';
 import type { TaskBase } from '../../spec/task.js';
+import type { TaskModeV1 } from '../../spec/task-mode.js';
 import type { SolveRollout, TrainerRuntime } from '../runtime.js';
 import { solveTasks } from './solve-tasks.js';
 
 /**
- * Phase 4: every mode solves `batchSize` tasks from its buffer, newest first (the reference's `max_new`:
- * tasks added this step, then a uniform sample of the rest), `solveRollouts` rollouts each (one group per task).
+ * Phase 4: every mode solves `batchSize` tasks from its buffer, picked by `solveSampling`, `solveRollouts`
+ * rollouts each (one group per task).
  */
 export async function solve(runtime: TrainerRuntime, step: number): Promise<SolveRollout[]> {
   const { settings } = runtime;
@@ -12,10 +15,10 @@ export async function solve(runtime: TrainerRuntime, step: number): Promise<Solv
   for (const mode of runtime.modes) {
     const buffer = runtime.buffers.get(mode.name);
     if (buffer === undefined || buffer.size === 0) continue;
-    const newest = buffer.since(step).slice(0, settings.batchSize);
-    const chosen = new Set(newest.map((task) => task.id));
-    const rest = buffer.sample(buffer.size, runtime.random).filter((task) => !chosen.has(task.id));
-    const tasks: TaskBase[] = [...newest, ...rest].slice(0, settings.batchSize);
+    const tasks =
+      settings.solveSampling === 'balanced'
+        ? balancedTasks(buffer, mode, settings.batchSize, runtime.random)
+        : newestTasks(buffer, step, settings.batchSize, runtime.random);
     const count = settings.solveRollouts;
     const repeated = tasks.flatMap((task) => Array.from({ length: count }, () => task));
     rollouts.push(
@@ -29,4 +32,77 @@ export async function solve(runtime: TrainerRuntime, step: number): Promise<Solv
     );
   }
   return rollouts;
+}
+
+/** The reference's `max_new`: the tasks added at `step`, then a uniform sample of the rest. */
+function newestTasks(
+  buffer: TaskBuffer<TaskBase>,
+  step: number,
+  count: number,
+  random: RandomSource,
+): TaskBase[] {
+  const newest = buffer.since(step).slice(0, count);
+  const chosen = new Set(newest.map((task) => task.id));
+  const rest = buffer.sample(buffer.size, random).filter((task) => !chosen.has(task.id));
+  return [...newest, ...rest].slice(0, count);
+}
+
+/**
+ * `count` distinct tasks, an equal share from each difficulty level the buffer holds (levels taken in turn
+ * from a random one; a level with no task left is passed over). Within a level, the mode's families (see
+ * `TaskModeV1.family`) take turns in a random order, each with a uniform choice of its tasks.
+ */
+export function balancedTasks(
+  buffer: TaskBuffer<TaskBase>,
+  mode: TaskModeV1<TaskBase, unknown, unknown>,
+  count: number,
+  random: RandomSource,
+): TaskBase[] {
+  const levels = new Map<number, TaskBase[]>();
+  for (const task of buffer.sample(buffer.size, random)) {
+    const level = mode.difficulty?.(task) ?? Number.NEGATIVE_INFINITY;
+    const tasks = levels.get(level);
+    if (tasks === undefined) levels.set(level, [task]);
+    else tasks.push(task);
+  }
+  const queues = [...levels]
+    .sort(([first], [second]) => first - second)
+    .map(([, tasks]) =>
+      mode.family === undefined ? tasks : byFamily(tasks, mode.family.bind(mode), random),
+    );
+  const chosen: TaskBase[] = [];
+  let turn = random.nextInt(0, queues.length - 1);
+  while (chosen.length < count && queues.some((queue) => queue.length > 0)) {
+    const task = (queues[turn % queues.length] as TaskBase[]).shift();
+    if (task !== undefined) chosen.push(task);
+    turn += 1;
+  }
+  return chosen;
+}
+
+/**
+ * The tasks (in a uniformly random order) reordered so that families take turns: the first task of each
+ * family, families in a uniformly random order, then the second of each, and so on.
+ */
+function byFamily(
+  tasks: readonly TaskBase[],
+  family: (task: TaskBase) => string,
+  random: RandomSource,
+): TaskBase[] {
+  const families = new Map<string, TaskBase[]>();
+  for (const task of tasks) {
+    const key = family(task);
+    const members = families.get(key);
+    if (members === undefined) families.set(key, [task]);
+    else members.push(task);
+  }
+  const lists = [...families.values()];
+  for (let index = lists.length - 1; index > 0; index -= 1) {
+    const pick = random.nextInt(0, index);
+    [lists[index], lists[pick]] = [lists[pick] as TaskBase[], lists[index] as TaskBase[]];
+  }
+  const ordered: TaskBase[] = [];
+  for (let round = 0; ordered.length < tasks.length; round += 1)
+    for (const list of lists) if (round < list.length) ordered.push(list[round] as TaskBase);
+  return ordered;
 }
