@@ -35,6 +35,9 @@ export function starterConfig(): string {
     // answers sampled for each solved task (the paper: 1).
     "batchSize": ${defaults.trainer.batchSize},
     "solveRollouts": ${defaults.trainer.solveRollouts ?? 1},
+    // Which tasks are solved: "newest" (the paper: the step's new tasks, then any) or "balanced" (an equal
+    // share for each program size in the buffer, so that the short programs proposed first stay in the mix).
+    "solveSampling": "${defaults.trainer.solveSampling ?? 'newest'}",
     // Solver rollouts that estimate each valid proposal's solve rate (the learnability reward), and whether
     // the solver also trains on them (the paper does not; a model learning from zero needs the signal).
     "learnabilityRollouts": ${defaults.trainer.learnabilityRollouts},

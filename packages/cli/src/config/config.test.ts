@@ -78,7 +78,7 @@ describe('azr.config.json', () => {
   });
 
   it('reads the mini curriculum: the default, another schedule, or none', () => {
-    expect(resolveTrainConfig({}, {}).tasks.curriculum).toEqual({ startOperators: 1, stepsPerOperator: 200 });
+    expect(resolveTrainConfig({}, {}).tasks.curriculum).toEqual({ startOperators: 0, stepsPerOperator: 200 });
     expect(
       resolveTrainConfig({ tasks: { curriculum: { startOperators: 0, stepsPerOperator: 50 } } }, {}).tasks
         .curriculum,

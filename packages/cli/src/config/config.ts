@@ -4,6 +4,7 @@ import {
   MINI_LANGUAGE,
   type MiniCurriculum,
   type OptimizerSettings,
+  SOLVE_SAMPLINGS,
   type TrainerSettingsInput,
 } from '@azr/core';
 import { type ParseError, parse, printParseErrorCode } from 'jsonc-parser';
@@ -27,6 +28,7 @@ const modelSchema = z.union([
 const trainerSchema = z.strictObject({
   batchSize: positiveInteger.optional(),
   solveRollouts: positiveInteger.optional(),
+  solveSampling: z.enum(SOLVE_SAMPLINGS).optional(),
   references: positiveInteger.optional(),
   learnabilityRollouts: positiveInteger.optional(),
   trainOnLearnabilityRollouts: z.boolean().optional(),
@@ -149,9 +151,12 @@ export interface TasksConfig {
   readonly curriculum: MiniCurriculum | false;
 }
 
-/** The mini tasks' default curriculum: one operator for the first 200 steps, two up to step 400, then three. */
+/**
+ * The mini tasks' default curriculum: constants and `x` alone for the first 200 steps, one operator up to step
+ * 400, two up to step 600, then three.
+ */
 export const DEFAULT_MINI_CURRICULUM: MiniCurriculum = Object.freeze({
-  startOperators: 1,
+  startOperators: 0,
   stepsPerOperator: 200,
 });
 
@@ -166,9 +171,11 @@ function compact<T>(value: T): T {
 }
 
 /**
- * The defaults that depend on the tasks: mini tasks (the tiny preset learning from zero) train long, on 8
- * answers per solve task compared with each other (grpo) and on the learnability rollouts too, with a
- * learning rate at which a solver trained alone learns the mini language (1e-3 collapsed it onto one answer);
+ * The defaults that depend on the tasks: mini tasks (the tiny preset learning from zero) train long, on 16
+ * answers per solve task compared with each other (grpo; 8 were too few for seed 0 to learn even constants),
+ * solve tasks drawn evenly over program sizes and functions (the buffers fill with long constant programs),
+ * and on the learnability rollouts too, with a learning rate at which a solver trained alone learns the mini
+ * language (1e-3 collapsed it onto one answer);
  * full tasks (a pretrained model folder) keep the paper's loop with a small learning rate and a short run.
  */
 const TASK_DEFAULTS = {
@@ -176,7 +183,8 @@ const TASK_DEFAULTS = {
     steps: 600,
     trainer: {
       batchSize: 8,
-      solveRollouts: 8,
+      solveRollouts: 16,
+      solveSampling: 'balanced',
       learnabilityRollouts: 4,
       trainOnLearnabilityRollouts: true,
       advantageEstimator: 'grpo',
