@@ -40,7 +40,8 @@ export interface TrainerSettings {
    *
    * - `newest` (default, the reference's `max_new`): the tasks the step added, then a uniform sample of the rest.
    * - `balanced`: an equal share for each difficulty the buffer holds (by the mode's `difficulty`; tasks without
-   *   one form a level of their own), uniform within a level. A proposer's stream is rarely even: a
+   *   one form a level of their own); within a level, the mode's `family` kinds take turns, each with a uniform
+   *   choice of its tasks (without families, uniform over the level). A proposer's stream is rarely even: a
    *   model learning from zero proposes the few shortest programs until it has proposed them all, and from then
    *   on they are a small part of a buffer that grows only with longer ones.
    */

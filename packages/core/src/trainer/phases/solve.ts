@@ -67,9 +67,7 @@ export function balancedTasks(
   }
   const queues = [...levels]
     .sort(([first], [second]) => first - second)
-    .map(([, tasks]) =>
-      mode.family === undefined ? tasks : byFamily(tasks, mode.family.bind(mode), random),
-    );
+    .map(([, tasks]) => (mode.family === undefined ? tasks : byFamily(tasks, familyOf(mode), random)));
   const chosen: TaskBase[] = [];
   let turn = random.nextInt(0, queues.length - 1);
   while (chosen.length < count && queues.some((queue) => queue.length > 0)) {
@@ -78,6 +76,26 @@ export function balancedTasks(
     turn += 1;
   }
   return chosen;
+}
+
+/** Families by mode, remembered per task object: buffers keep their tasks, and a family can cost a few runs. */
+const familyCache = new WeakMap<object, WeakMap<TaskBase, string>>();
+
+function familyOf(mode: TaskModeV1<TaskBase, unknown, unknown>): (task: TaskBase) => string {
+  let cache = familyCache.get(mode);
+  if (cache === undefined) {
+    cache = new WeakMap();
+    familyCache.set(mode, cache);
+  }
+  const known = cache;
+  return (task) => {
+    let family = known.get(task);
+    if (family === undefined) {
+      family = mode.family?.(task) ?? task.id;
+      known.set(task, family);
+    }
+    return family;
+  };
 }
 
 /**
