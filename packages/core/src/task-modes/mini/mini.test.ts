@@ -318,6 +318,29 @@ describe('the mini task modes', () => {
     }
   });
 
+  it('are judged once per distinct answer to a task, however many rollouts give it', async () => {
+    // Every solver answers 5: each solve task's 6 rollouts need one executor call, not 6.
+    const script = (prompt: string) =>
+      prompt.startsWith('#IP') ? '1,4,7,0,9,2' : prompt.startsWith('#') && prompt[2] === 'P' ? 'x+1;5' : '5';
+    const executor = new MockExecutor();
+    const trainer = createSelfPlayTrainer({
+      policy: new MockPolicyModel({ script }),
+      executor,
+      modes: createMiniTaskModes().slice(0, 1) as never,
+      settings: { seed: 1, batchSize: 2, learnabilityRollouts: 3, solveRollouts: 6 },
+    });
+    const { solutions } = await trainer.runStep();
+    const literals = executor.calls.filter((call) => call.method === 'evaluateLiteral');
+    const solveTasks = new Set(solutions.map((solution) => solution.promptId)).size;
+    expect(solutions).toHaveLength(6 * solveTasks);
+    expect(solutions.every((solution) => solution.completion.text === '5')).toBe(true);
+    // One call per solve task and one per proposal's learnability rollouts (the step's new task, x+1 on 5).
+    expect(literals.length).toBe(solveTasks + 1);
+    expect(solutions.filter((solution) => solution.correct).length).toBe(
+      6 * solutions.filter((solution, index) => index % 6 === 0 && solution.task.output === '5').length,
+    );
+  });
+
   it('let the trainer reject proposals that rewrite a known task, when asked', async () => {
     // Every proposer rewrites the seed: x+0 on 5 computes what x on 5 does.
     const script = (prompt: string) =>
