@@ -204,7 +204,7 @@ const TASK_DEFAULTS = {
 /**
  * The embedded default: a tiny Llama-family model trained from scratch on the CPU, generation and updates on
  * onnxruntime (2 threads), mini JavaScript tasks with constrained generation and a curriculum on proposal size,
- * 500 steps (about 12 minutes on 2 cores).
+ * 500 steps (about 10 minutes on 2 cores).
  */
 export const DEFAULT_TRAIN_CONFIG: TrainConfig = Object.freeze({
   model: { preset: 'tiny', seed: 0 },
