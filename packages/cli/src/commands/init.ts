@@ -36,7 +36,8 @@ export function starterConfig(): string {
     "batchSize": ${defaults.trainer.batchSize},
     "solveRollouts": ${defaults.trainer.solveRollouts ?? 1},
     // Which tasks are solved: "newest" (the paper: the step's new tasks, then any) or "balanced" (an equal
-    // share for each program size in the buffer, so that the short programs proposed first stay in the mix).
+    // share for each program size in the buffer and, within a size, for each function, so that the short
+    // programs proposed first, and the ones that read x, stay in the mix).
     "solveSampling": "${defaults.trainer.solveSampling ?? 'newest'}",
     // Solver rollouts that estimate each valid proposal's solve rate (the learnability reward), and whether
     // the solver also trains on them (the paper does not; a model learning from zero needs the signal).

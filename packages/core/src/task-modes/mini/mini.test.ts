@@ -337,7 +337,10 @@ describe('the mini task modes', () => {
     // One call per solve task and one per proposal's learnability rollouts (the step's new task, x+1 on 5).
     expect(literals.length).toBe(solveTasks + 1);
     expect(solutions.filter((solution) => solution.correct).length).toBe(
-      6 * solutions.filter((solution, index) => index % 6 === 0 && solution.task.output === '5').length,
+      6 *
+        solutions.filter(
+          (solution, index) => index % 6 === 0 && (solution.task as DeductionTask).output === '5',
+        ).length,
     );
   });
 

@@ -119,6 +119,11 @@ function operatorCount(task: TaskBase): number | undefined {
   return expression === undefined ? undefined : miniOperatorCount(expression);
 }
 
+/** The family the modes report for a task, and the core of its novelty key: the function its program computes. */
+function functionOf(task: TaskBase): string {
+  return miniBehavior(miniExpression(task.program) ?? task.program);
+}
+
 function seedTask<TTask extends DeductionTask | AbductionTask>(
   mode: TTask['mode'],
   language: TaskLanguage,
@@ -274,9 +279,9 @@ export function createMiniTaskModes(
       constraint: constraint((role, step) => (role === 'propose' ? proposalAt(step) : [answer, '']), header),
       seedTasks: (language) => [seedTask<TTask>(base.name as TTask['mode'], language)],
       difficulty: operatorCount,
-      family: (task) => miniBehavior(miniExpression(task.program) ?? task.program),
+      family: functionOf,
       // The same function called with the same input is the same task, however it is written.
-      noveltyKey: (task) => `${miniBehavior(miniExpression(task.program) ?? task.program)};${task.input}`,
+      noveltyKey: (task) => `${functionOf(task)};${task.input}`,
     };
   }
 
@@ -350,7 +355,7 @@ export function createMiniTaskModes(
         return [{ ...content, id: taskId(content), step: 0 }];
       },
       difficulty: operatorCount,
-      family: (task) => miniBehavior(miniExpression(task.program) ?? task.program),
+      family: functionOf,
       // Induction tasks are their pairs: any program that gives them is the same task.
       noveltyKey: (task) =>
         `${task.pairs.map((pair) => `${pair.input}>${pair.output}`).join(',')}/${task.shownCount}`,
