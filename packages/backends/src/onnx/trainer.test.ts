@@ -7,33 +7,48 @@ import { createOnnxPolicy } from './policy.js';
 
 const config = SMALL_TEST_CONFIG;
 
+/**
+ * An onnx and a tfjs policy on the same seeded weights (learning rate 3e-3), and a batch of the onnx policy's
+ * completions of `prompts` with each sequence's advantage from `advantage(index)`.
+ */
+async function enginesAndBatch(
+  seed: number,
+  prompts: string[],
+  maxTokens: number,
+  advantage: (index: number) => number,
+  entropyCoefficient: number,
+) {
+  const model = {
+    config,
+    weights: initializeLlamaWeights(config, { seed, standardDeviation: 0.1 }),
+    tokenizer: createByteTokenizer(),
+  };
+  const optimizer = { learningRate: 3e-3 };
+  const onnx = await createOnnxPolicy({ model, optimizer });
+  const tfjs = await createTfjsPolicy({ model, backend: 'wasm', optimizer });
+  const { completions } = await onnx.doGenerate({ prompts, seed: 2, temperature: 1, topP: 1, maxTokens });
+  const batch: TrainBatch = {
+    sequences: completions.map((completion, index) => ({
+      promptTokenIds: completion.promptTokenIds,
+      completionTokenIds: completion.tokenIds,
+      oldLogProbs: completion.logProbs,
+      advantages: completion.tokenIds.map(() => advantage(index)),
+    })),
+    temperature: 1,
+    loss: { clipRatio: 0.2, entropyCoefficient },
+  };
+  return { onnx, tfjs, completions, batch };
+}
+
 describe('training on the onnx engine', () => {
   it('drives the loss of a fixed batch down step for step as the tfjs engine does', async () => {
-    const model = {
-      config,
-      weights: initializeLlamaWeights(config, { seed: 21, standardDeviation: 0.1 }),
-      tokenizer: createByteTokenizer(),
-    };
-    const optimizer = { learningRate: 3e-3 };
-    const onnx = await createOnnxPolicy({ model, optimizer });
-    const tfjs = await createTfjsPolicy({ model, backend: 'wasm', optimizer });
-    const { completions } = await onnx.doGenerate({
-      prompts: ['let a = ', 'def f(x):', 'return [', '//'],
-      seed: 2,
-      temperature: 1,
-      topP: 1,
-      maxTokens: 10,
-    });
-    const batch: TrainBatch = {
-      sequences: completions.map((completion, index) => ({
-        promptTokenIds: completion.promptTokenIds,
-        completionTokenIds: completion.tokenIds,
-        oldLogProbs: completion.logProbs,
-        advantages: completion.tokenIds.map(() => (index % 2 === 0 ? 1 : -0.5)),
-      })),
-      temperature: 1,
-      loss: { clipRatio: 0.2, entropyCoefficient: 0.001 },
-    };
+    const { onnx, tfjs, completions, batch } = await enginesAndBatch(
+      21,
+      ['let a = ', 'def f(x):', 'return [', '//'],
+      10,
+      (index) => (index % 2 === 0 ? 1 : -0.5),
+      0.001,
+    );
     const losses: [number, number][] = [];
     for (let step = 0; step < 120; step += 1) {
       const [left, right] = [await onnx.doTrainStep(batch), await tfjs.doTrainStep(batch)];
@@ -63,32 +78,15 @@ describe('training on the onnx engine', () => {
   }, 120_000);
 
   it('skips the backward pass of sequences without advantage, and updates and reports as tfjs does', async () => {
-    const model = {
-      config,
-      weights: initializeLlamaWeights(config, { seed: 8, standardDeviation: 0.1 }),
-      tokenizer: createByteTokenizer(),
-    };
-    const optimizer = { learningRate: 3e-3 };
-    const onnx = await createOnnxPolicy({ model, optimizer });
-    const tfjs = await createTfjsPolicy({ model, backend: 'wasm', optimizer });
-    const { completions } = await onnx.doGenerate({
-      prompts: ['f(3)=', 'f(x)=x*2', '#DS', 'let b', 'x+1;', 'return'],
-      seed: 5,
-      temperature: 1,
-      topP: 1,
-      maxTokens: 6,
-    });
     // Sequences 1, 3 and 5 carry no advantage: they count in the token mean and the statistics alone.
-    const batch: TrainBatch = {
-      sequences: completions.map((completion, index) => ({
-        promptTokenIds: completion.promptTokenIds,
-        completionTokenIds: completion.tokenIds,
-        oldLogProbs: completion.logProbs,
-        advantages: completion.tokenIds.map(() => (index % 2 === 1 ? 0 : index === 2 ? -1 : 1)),
-      })),
-      temperature: 1,
-      loss: { clipRatio: 0.2, entropyCoefficient: 0 },
-    };
+    const { onnx, tfjs, completions, batch } = await enginesAndBatch(
+      8,
+      ['f(3)=', 'f(x)=x*2', '#DS', 'let b', 'x+1;', 'return'],
+      6,
+      (index) => (index % 2 === 1 ? 0 : index === 2 ? -1 : 1),
+      0,
+    );
+    expect(completions).toHaveLength(6);
     for (let step = 0; step < 20; step += 1) {
       const [left, right] = [await onnx.doTrainStep(batch), await tfjs.doTrainStep(batch)];
       expect(left.tokenCount).toBe(right.tokenCount);
