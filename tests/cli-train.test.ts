@@ -143,7 +143,7 @@ describe('azr train', { timeout: 240_000 }, () => {
     expect(recorded.tasks).toEqual({
       kind: 'mini',
       constrained: true,
-      curriculum: { startOperators: 1, stepsPerOperator: 200 },
+      curriculum: { startOperators: 0, stepsPerOperator: 200 },
     });
     const samples = (await readFile(join(directory, 'samples.jsonl'), 'utf8'))
       .trim()
@@ -152,7 +152,7 @@ describe('azr train', { timeout: 240_000 }, () => {
         (line) => JSON.parse(line) as { role: string; completion: string; verdict: string; reason?: string },
       );
     // Every proposal is a program of the grammar: valid, or set aside as a held-out task; within the
-    // curriculum's first limit, one operator at most.
+    // curriculum's first limit, no operator at all.
     for (const sample of samples.filter((each) => each.role === 'propose')) {
       expect(
         sample.verdict === 'valid' ||
@@ -160,7 +160,7 @@ describe('azr train', { timeout: 240_000 }, () => {
         sample.completion,
       ).toBe(true);
       if (sample.completion.includes(';'))
-        expect(sample.completion.replace(/[^+*-]/g, '').length, sample.completion).toBeLessThanOrEqual(1);
+        expect(sample.completion.replace(/[^+*-]/g, '').length, sample.completion).toBe(0);
     }
     for (const name of ['evaluation-initial.json', 'evaluation.json']) {
       const evaluation = JSON.parse(await readFile(join(directory, name), 'utf8'));
