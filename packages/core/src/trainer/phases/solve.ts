@@ -58,16 +58,19 @@ export function balancedTasks(
   count: number,
   random: RandomSource,
 ): TaskBase[] {
+  const profile = profileOf(mode);
   const levels = new Map<number, TaskBase[]>();
   for (const task of buffer.sample(buffer.size, random)) {
-    const level = mode.difficulty?.(task) ?? Number.NEGATIVE_INFINITY;
+    const { level } = profile(task);
     const tasks = levels.get(level);
     if (tasks === undefined) levels.set(level, [task]);
     else tasks.push(task);
   }
   const queues = [...levels]
     .sort(([first], [second]) => first - second)
-    .map(([, tasks]) => (mode.family === undefined ? tasks : byFamily(tasks, familyOf(mode), random)));
+    .map(([, tasks]) =>
+      mode.family === undefined ? tasks : byFamily(tasks, (task) => profile(task).family, random),
+    );
   const chosen: TaskBase[] = [];
   let turn = random.nextInt(0, queues.length - 1);
   while (chosen.length < count && queues.some((queue) => queue.length > 0)) {
@@ -78,23 +81,35 @@ export function balancedTasks(
   return chosen;
 }
 
-/** Families by mode, remembered per task object: buffers keep their tasks, and a family can cost a few runs. */
-const familyCache = new WeakMap<object, WeakMap<TaskBase, string>>();
+/** A task's difficulty level and family, as its mode gives them. */
+interface TaskProfile {
+  readonly level: number;
+  readonly family: string;
+}
 
-function familyOf(mode: TaskModeV1<TaskBase, unknown, unknown>): (task: TaskBase) => string {
-  let cache = familyCache.get(mode);
+/**
+ * Profiles by mode, remembered per task object: buffers keep their tasks from step to step, and every step
+ * looks at all of them, while a level or a family can cost a parse and a few evaluations.
+ */
+const profileCache = new WeakMap<object, WeakMap<TaskBase, TaskProfile>>();
+
+function profileOf(mode: TaskModeV1<TaskBase, unknown, unknown>): (task: TaskBase) => TaskProfile {
+  let cache = profileCache.get(mode);
   if (cache === undefined) {
     cache = new WeakMap();
-    familyCache.set(mode, cache);
+    profileCache.set(mode, cache);
   }
   const known = cache;
   return (task) => {
-    let family = known.get(task);
-    if (family === undefined) {
-      family = mode.family?.(task) ?? task.id;
-      known.set(task, family);
+    let profile = known.get(task);
+    if (profile === undefined) {
+      profile = {
+        level: mode.difficulty?.(task) ?? Number.NEGATIVE_INFINITY,
+        family: mode.family?.(task) ?? task.id,
+      };
+      known.set(task, profile);
     }
-    return family;
+    return profile;
   };
 }
 
