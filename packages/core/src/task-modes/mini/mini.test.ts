@@ -315,6 +315,15 @@ describe('the mini task modes', () => {
       const { solutions } = await trainer.runStep();
       expect(solutions.length).toBeGreaterThan(0);
       expect(solutions.every((solution) => solution.wellFormed)).toBe(true);
+      // Each mode solves distinct tasks of its own buffer, as many as it holds up to the batch size.
+      for (const [mode, buffer] of trainer.buffers) {
+        const solved = solutions
+          .filter((solution) => solution.mode === mode)
+          .map((solution) => solution.task.id);
+        expect(solved).toHaveLength(Math.min(4, buffer.size));
+        expect(new Set(solved).size).toBe(solved.length);
+        expect(solved.every((id) => buffer.has(id))).toBe(true);
+      }
     }
   });
 
