@@ -99,6 +99,50 @@ describe('training on the onnx engine', () => {
     await tfjs.doDispose();
   }, 120_000);
 
+  it('trains identical sequences once, weighed by their number, as tfjs trains every copy', async () => {
+    // The answers to one task: copies of three completions, with the advantages of a group of 8 and a
+    // sequence without advantage among them. The onnx engine runs 4 distinct sequences, tfjs all 10.
+    const { onnx, tfjs, batch } = await enginesAndBatch(
+      13,
+      ['f(4)=', 'f(4)=', 'f(4)=', '#IS'],
+      3,
+      (index) => [1.5, -0.5, -0.5, 0][index] as number,
+      0,
+    );
+    const [first, second, third, fourth] = batch.sequences as TrainBatch['sequences'];
+    const copies = {
+      ...batch,
+      sequences: [first, second, first, third, second, second, fourth, third, second, fourth],
+    };
+    for (let step = 0; step < 20; step += 1) {
+      const [left, right] = [
+        await onnx.doTrainStep(copies as TrainBatch),
+        await tfjs.doTrainStep(copies as TrainBatch),
+      ];
+      expect(left.tokenCount).toBe(right.tokenCount);
+      for (const field of [
+        'loss',
+        'policyLoss',
+        'entropy',
+        'clipFraction',
+        'approximateKl',
+        'gradientNorm',
+      ] as const)
+        expect(Math.abs(left[field] - right[field]), `step ${step} ${field}`).toBeLessThan(1e-4);
+    }
+    const [left, right] = [await onnx.readWeights(), await tfjs.readWeights()];
+    for (const [name, { data }] of left) {
+      const other = right.get(name)?.data as Float32Array;
+      const largest = data.reduce(
+        (most, value, index) => Math.max(most, Math.abs(value - (other[index] as number))),
+        0,
+      );
+      expect(largest, name).toBeLessThan(1e-4);
+    }
+    await onnx.doDispose();
+    await tfjs.doDispose();
+  }, 120_000);
+
   it('leaves the weights alone on a batch with no completion tokens, on both engines', async () => {
     const model = {
       config,

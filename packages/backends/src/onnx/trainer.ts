@@ -7,8 +7,11 @@ import {
   countedTokenTotal,
   emptyTrainStepResult,
   layOutBatch,
+  type MergedSequence,
+  mergeIdenticalSequences,
   trainableSequences,
   trainingMicroBatches,
+  weightedTokens,
 } from '../shared/batching.js';
 import type { OptimizerState } from '../shared/optimizer-state.js';
 import { applyAdamW } from './adamw.js';
@@ -46,7 +49,8 @@ export interface OnnxTrainer {
  * loss, every gradient), gradients are summed over micro-batches, clipped to the global norm, and AdamW
  * (decoupled weight decay, none on norms and biases) updates the weights in place. The weights are graph inputs,
  * so the session is built once; they live in JavaScript typed arrays that onnxruntime reads without a copy.
- * AdamW runs in JavaScript over those arrays (one pass per weight; an ONNX-graph AdamW is not written yet).
+ * Identical sequences of a batch run once, their tokens weighed by their number (the same loss, gradient and
+ * statistics as running each copy). AdamW runs in JavaScript over those arrays (one pass per weight; an ONNX-graph AdamW is not written yet).
  */
 export async function createOnnxTrainer(options: OnnxTrainerOptions): Promise<OnnxTrainer> {
   const { runtime, config, weights, optimizer } = options;
@@ -61,7 +65,7 @@ export async function createOnnxTrainer(options: OnnxTrainerOptions): Promise<On
 
   /** Runs the training graph on a micro-batch; `statisticsOnly`, its forward part alone (the loss's sums). */
   async function run(
-    chunk: readonly TrainSequence[],
+    chunk: readonly MergedSequence[],
     batch: TrainBatch,
     denominator: number,
     statisticsOnly = false,
@@ -83,7 +87,7 @@ export async function createOnnxTrainer(options: OnnxTrainerOptions): Promise<On
     const feeds: Record<string, OnnxTensor> = {
       [names.inputIds]: integers(ids),
       [names.targets]: integers(targets),
-      [names.mask]: floats(place(countedTokens)),
+      [names.mask]: floats(place(weightedTokens)),
       [names.oldLogProbs]: floats(place((sequence) => sequence.oldLogProbs)),
       [names.advantages]: floats(place((sequence) => sequence.advantages)),
       [names.temperature]: scalar(batch.temperature),
@@ -99,9 +103,11 @@ export async function createOnnxTrainer(options: OnnxTrainerOptions): Promise<On
   return {
     async step(batch) {
       const started = performance.now();
-      const sequences = trainableSequences(batch);
-      if (sequences.length === 0) return emptyTrainStepResult(started);
-      const tokenCount = countedTokenTotal(sequences);
+      const trainable = trainableSequences(batch);
+      if (trainable.length === 0) return emptyTrainStepResult(started);
+      const tokenCount = countedTokenTotal(trainable);
+      // Identical sequences (equal answers to one task) run once, their tokens weighed by their number.
+      const sequences = mergeIdenticalSequences(trainable);
       const denominator = Math.max(tokenCount, 1);
       const gradients = new Map<string, Float32Array>();
       const sums = { loss: 0, policyLoss: 0, entropy: 0, clipped: 0, kl: 0 };

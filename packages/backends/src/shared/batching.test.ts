@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { microBatches, trainingMicroBatches } from './batching.js';
+import { mergeIdenticalSequences, microBatches, trainingMicroBatches, weightedTokens } from './batching.js';
 
 const sequence = (promptLength: number, completionLength = 2) => ({
   promptTokenIds: Array.from({ length: promptLength }, (_, index) => index),
@@ -33,5 +33,41 @@ describe('micro-batches', () => {
       [62],
       [72],
     ]);
+  });
+});
+
+describe('identical training sequences', () => {
+  const train = (completion: number[], oldLogProbs: number[], advantage: number, lossMask?: number[]) => ({
+    promptTokenIds: [7, 8, 9],
+    completionTokenIds: completion,
+    oldLogProbs,
+    advantages: completion.map(() => advantage),
+    ...(lossMask === undefined ? {} : { lossMask }),
+  });
+
+  it('merge into one with their count, in order of first occurrence', () => {
+    const right = train([3, 256], [-0.5, -0.25], 1);
+    const wrong = train([4, 256], [-2, -0.25], -0.5);
+    const merged = mergeIdenticalSequences([right, wrong, right, right, wrong]);
+    expect(merged.map(({ completionTokenIds, count }) => [completionTokenIds, count])).toEqual([
+      [[3, 256], 3],
+      [[4, 256], 2],
+    ]);
+    expect(weightedTokens(merged[0] as (typeof merged)[number])).toEqual([3, 3]);
+  });
+
+  it('stay apart when any number differs: prompt, log probability, advantage or counted token', () => {
+    const base = train([3, 256], [-0.5, -0.25], 1);
+    const others = [
+      { ...base, promptTokenIds: [7, 8, 1] },
+      train([3, 256], [-0.5, -0.2500001], 1),
+      train([3, 256], [-0.5, -0.25], 0.5),
+      train([3, 256], [-0.5, -0.25], 1, [1, 0]),
+    ];
+    const merged = mergeIdenticalSequences([base, ...others, base]);
+    expect(merged.map((each) => each.count)).toEqual([2, 1, 1, 1, 1]);
+    // A mask of all ones counts every token, as no mask does.
+    expect(mergeIdenticalSequences([base, train([3, 256], [-0.5, -0.25], 1, [1, 1])])).toHaveLength(1);
+    expect(weightedTokens(merged[4] as (typeof merged)[number])).toEqual([1, 0]);
   });
 });

@@ -96,6 +96,40 @@ export function countedTokenTotal(sequences: readonly TrainSequence[]): number {
   );
 }
 
+/** A training sequence that stands for `count` identical sequences of its batch. */
+export interface MergedSequence extends TrainSequence {
+  readonly count: number;
+}
+
+/**
+ * The sequences of a training batch with identical ones merged: the same prompt, completion, old log
+ * probabilities, advantages and counted tokens give the same per-token loss and gradient, so an update can run
+ * such a sequence once and weigh its tokens by how many there were ({@link weightedTokens}). Self-play batches
+ * hold many: the answers to one solve task share its prompt, and a one-digit answer takes one of ten values.
+ * Sequences keep the order of their first occurrence; nothing is merged that differs in any number.
+ */
+export function mergeIdenticalSequences(sequences: readonly TrainSequence[]): MergedSequence[] {
+  const merged = new Map<string, { sequence: TrainSequence; count: number }>();
+  for (const sequence of sequences) {
+    const key = JSON.stringify([
+      sequence.promptTokenIds,
+      sequence.completionTokenIds,
+      sequence.oldLogProbs,
+      sequence.advantages,
+      countedTokens(sequence),
+    ]);
+    const entry = merged.get(key);
+    if (entry === undefined) merged.set(key, { sequence, count: 1 });
+    else entry.count += 1;
+  }
+  return [...merged.values()].map(({ sequence, count }) => ({ ...sequence, count }));
+}
+
+/** The weight of each completion token of a merged sequence in the loss's sums: counted (1 or 0) times its count. */
+export function weightedTokens(sequence: MergedSequence): number[] {
+  return countedTokens(sequence).map((counted) => counted * sequence.count);
+}
+
 /** The sequences of a training batch that have completion tokens: the ones an update learns from. */
 export function trainableSequences(batch: TrainBatch): TrainSequence[] {
   return batch.sequences.filter((sequence) => sequence.completionTokenIds.length > 0);
