@@ -358,19 +358,32 @@ function createPolicy(parts: PolicyParts): LlamaPolicyModel {
       assertFitsContext(ids.length, request.maxTokens, maxSequenceLength);
       return new CompletionDecoder(tokenizer, request, prompt, index, ids);
     });
+    // Rows with the same prompt (the answers to one task) share its prefill: the prompt runs once, and the
+    // cache row it leaves is copied to each of them before the second token.
+    const prefillOf = new Map<string, number>();
+    const prefilled: CompletionDecoder[] = [];
+    let cacheRowOf = decoders.map((row) => {
+      const key = row.promptTokenIds.join(',');
+      let cacheRow = prefillOf.get(key);
+      if (cacheRow === undefined) {
+        cacheRow = prefilled.push(row) - 1;
+        prefillOf.set(key, cacheRow);
+      }
+      return cacheRow;
+    });
     // Left padding: every row's last prompt token sits at the same position, so one run serves them all.
-    const width = Math.max(...decoders.map((row) => row.promptTokenIds.length));
+    const width = Math.max(...prefilled.map((row) => row.promptTokenIds.length));
     let active = decoders.map((_, row) => row);
-    let masks: number[][] = decoders.map((row) => {
+    let masks: number[][] = prefilled.map((row) => {
       const pad = width - row.promptTokenIds.length;
       return Array.from({ length: width }, (_, position) => (position < pad ? 0 : 1));
     });
     const nextPositions = decoders.map((row) => row.promptTokenIds.length);
-    let tokenIds: number[][] = decoders.map((row) => [
+    let tokenIds: number[][] = prefilled.map((row) => [
       ...new Array<number>(width - row.promptTokenIds.length).fill(padding),
       ...row.promptTokenIds,
     ]);
-    let positionIds = decoders.map((row) => {
+    let positionIds = prefilled.map((row) => {
       const pad = width - row.promptTokenIds.length;
       return Array.from({ length: width }, (_, position) => Math.max(0, position - pad));
     });
@@ -386,19 +399,21 @@ function createPolicy(parts: PolicyParts): LlamaPolicyModel {
       });
       cache = result.cache;
       const last = result.logits.sequenceLength - 1;
-      const chosen = active.map((row, batchIndex) =>
-        (decoders[row] as CompletionDecoder).next(result.logits.row(batchIndex, last)),
+      const chosen = active.map((row, position) =>
+        (decoders[row] as CompletionDecoder).next(result.logits.row(cacheRowOf[position] as number, last)),
       );
-      const kept = active.flatMap((row, batchIndex) =>
-        (decoders[row] as CompletionDecoder).finished ? [] : [batchIndex],
+      const kept = active.flatMap((row, position) =>
+        (decoders[row] as CompletionDecoder).finished ? [] : [position],
       );
       if (kept.length === 0) break;
-      if (kept.length < active.length) {
-        cache = decoder.selectRows(cache, kept);
-        masks = kept.map((batchIndex) => masks[batchIndex] as number[]);
+      const rows = kept.map((position) => cacheRowOf[position] as number);
+      if (rows.length < tokenIds.length || rows.some((cacheRow, position) => cacheRow !== position)) {
+        cache = decoder.selectRows(cache, rows);
+        masks = rows.map((cacheRow) => masks[cacheRow] as number[]);
       }
-      active = kept.map((batchIndex) => active[batchIndex] as number);
-      tokenIds = kept.map((batchIndex) => [chosen[batchIndex] as number]);
+      active = kept.map((position) => active[position] as number);
+      cacheRowOf = active.map((_, position) => position);
+      tokenIds = kept.map((position) => [chosen[position] as number]);
       masks = masks.map((mask) => [...mask, 1]);
       positionIds = active.map((row) => [nextPositions[row] as number]);
       for (const row of active) nextPositions[row] = (nextPositions[row] as number) + 1;
