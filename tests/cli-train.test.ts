@@ -81,6 +81,12 @@ async function stepEnds(runDirectory: string): Promise<number[]> {
     .map((event) => event.step);
 }
 
+/** The steps of `heldout.jsonl`'s lines, in order, repeats included. */
+async function heldOutSteps(runDirectory: string): Promise<number[]> {
+  const lines = (await readFile(join(runDirectory, 'heldout.jsonl'), 'utf8')).trim().split('\n');
+  return lines.map((line) => (JSON.parse(line) as { step: number }).step);
+}
+
 async function sampleSteps(runDirectory: string): Promise<number[]> {
   const lines = (await readFile(join(runDirectory, 'samples.jsonl'), 'utf8')).trim().split('\n');
   return [...new Set(lines.map((line) => (JSON.parse(line) as { step: number }).step))];
@@ -129,6 +135,7 @@ describe('azr train', { timeout: 240_000 }, () => {
         model: { preset: 'tiny' },
         trainer: { batchSize: 4, learnabilityRollouts: 2, checkpointEvery: 2 },
         executor: { workers: 1 },
+        tasks: { evaluateEvery: 1 },
       }),
     );
     const run = await runAzr(['train', '--config', config, '--steps', '2', '--out', 'runs/mini']);
@@ -137,6 +144,7 @@ describe('azr train', { timeout: 240_000 }, () => {
     expect(run.stdout).toMatch(
       /^held-out suite before training: deduction \d+\.\d%, abduction \d+\.\d%, induction \d+\.\d%$/m,
     );
+    expect(run.stdout).toMatch(/^held-out suite at step 1: deduction \d+\.\d%, abduction /m);
     expect(run.stdout).toMatch(/^held-out suite after step 2: deduction /m);
     const directory = join(workspace, 'runs/mini');
     const recorded = JSON.parse(await readFile(join(directory, 'config.json'), 'utf8'));
@@ -144,7 +152,10 @@ describe('azr train', { timeout: 240_000 }, () => {
       kind: 'mini',
       constrained: true,
       curriculum: { startOperators: 0, stepsPerOperator: 200 },
+      evaluateEvery: 1,
     });
+    // The held-out curve: the untrained model, then every step (the last one after the run).
+    expect(await heldOutSteps(directory)).toEqual([0, 1, 2]);
     const samples = (await readFile(join(directory, 'samples.jsonl'), 'utf8'))
       .trim()
       .split('\n')
@@ -170,6 +181,7 @@ describe('azr train', { timeout: 240_000 }, () => {
     }
     const report = await readFile(join(directory, 'report.html'), 'utf8');
     expect(report).toContain('id="program-size"');
+    expect(report).toContain('id="held-out"');
     expect(report).toContain('<th>before training</th>');
   });
 
@@ -200,11 +212,24 @@ describe('azr train', { timeout: 240_000 }, () => {
   it('resumes a killed run from its last checkpoint, dropping the records of the steps it lost', async () => {
     let killed = false;
     // The hybrid engine here (onnx generation, tfjs updates), to cover it end to end, resume included.
+    // Mini tasks on the micro model, the held-out suite evaluated after every step: the lost step's evaluation
+    // is dropped as well.
+    const config = join(workspace, 'every-step.config.json');
+    await writeFile(
+      config,
+      JSON.stringify({
+        model: { directory: 'micro-model' },
+        trainer: { batchSize: 2, learnabilityRollouts: 2, solveRollouts: 2, checkpointEvery: 2 },
+        executor: { workers: 1 },
+        tasks: { kind: 'mini', evaluateEvery: 1 },
+      }),
+    );
     const first = await runAzr(
-      ['train', '--steps', '4', '--engine', 'hybrid', '--out', 'runs/killed'],
+      ['train', '--config', config, '--steps', '4', '--engine', 'hybrid', '--out', 'runs/killed'],
       (line, child) => {
-        // Checkpoints come every 2 steps: step 3 is recorded but not checkpointed when the kill lands.
-        if (!killed && line.startsWith('step 3/4')) {
+        // Checkpoints come every 2 steps: step 3 is recorded, and evaluated, but not checkpointed when the
+        // kill lands.
+        if (!killed && line.startsWith('held-out suite at step 3:')) {
           killed = true;
           child.kill('SIGKILL');
         }
@@ -218,6 +243,7 @@ describe('azr train', { timeout: 240_000 }, () => {
     expect(resumed.stdout).toMatch(/^resuming run killed at step 2, until step 4$/m);
     expect(await stepEnds(directory)).toEqual([1, 2, 3, 4]);
     expect(await sampleSteps(directory)).toEqual([1, 2, 3, 4]);
+    expect(await heldOutSteps(directory)).toEqual([0, 1, 2, 3, 4]);
   });
 });
 

@@ -118,6 +118,18 @@ async function curves(runDirectory) {
   return rows;
 }
 
+/** A run's held-out curve (its `heldout.jsonl`): accuracy by mode at each evaluated step. */
+async function heldOutCurve(runDirectory) {
+  const text = await readFile(join(runDirectory, 'heldout.jsonl'), 'utf8').catch(() => '');
+  const curve = new Map();
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') continue;
+    const record = JSON.parse(line);
+    curve.set(record.step, Object.fromEntries(MODES.map((mode) => [mode, record.modes[mode]?.passAtK['1']])));
+  }
+  return curve;
+}
+
 const runs = [];
 for (const seed of seeds) {
   const untrained = await createOnnxPolicy({
@@ -155,6 +167,7 @@ for (const seed of seeds) {
     after,
     collisions: await collisions(runDirectory),
     curves: await curves(runDirectory),
+    heldOut: await heldOutCurve(runDirectory),
     runDirectory,
   };
   runs.push(run);
@@ -209,6 +222,13 @@ for (let window = 0; window < windows; window += 1) {
     `| ${from}-${to} | ${MODES.map((mode) => percent(average((row) => row.solve[mode]))).join(' | ')} | ${percent(average((row) => row.valid))} | ${average((row) => row.difficulty)?.toFixed(2) ?? 'n/a'} |`,
   );
 }
+// The held-out curves the runs recorded (every `evaluateEvery` steps), by seed and averaged.
+const heldOutSteps = [...new Set(runs.flatMap((run) => [...run.heldOut.keys()]))].sort((a, b) => a - b);
+const heldOutRows = heldOutSteps.map((step) => {
+  const at = (mode) => runs.map((run) => run.heldOut.get(step)?.[mode]);
+  const mean = (values) => (values.every((value) => typeof value === 'number') ? meanOf(values) : undefined);
+  return `| ${step} | ${at('deduction').map(percent).join(' / ')} | ${MODES.map((mode) => percent(mean(at(mode)))).join(' | ')} |`;
+});
 const date = new Date().toISOString().slice(0, 10);
 // The settings the runs recorded (the defaults, or the config file over them).
 const config = JSON.parse(await readFile(join(runs[0].runDirectory, 'config.json'), 'utf8'));
@@ -234,6 +254,12 @@ By difficulty (operator count of the program), mean over seeds:
 | mode | difficulty | before | after |
 |---|---|---|---|
 ${levelRows.join('\n')}
+
+Held-out accuracy during training (each run's \`heldout.jsonl\`, charted in its report; step 0 is the untrained model):
+
+| step | deduction by seed | deduction (mean) | abduction (mean) | induction (mean) |
+|---|---|---|---|---|
+${heldOutRows.join('\n')}
 
 Learning curves, mean over seeds (training solve rate of each mode's solver, proposal validity, mean operator count of valid deduction and abduction proposals; each run's \`report.html\` charts them step by step):
 

@@ -64,14 +64,16 @@ export function starterConfig(): string {
 
   // The tasks. mini: one-line programs f(x) = E mod 10 over digits, short prompts, generation held to the
   // grammar ("constrained": false turns that off), a held-out suite never proposed in training and evaluated
-  // before and after the run ("heldOut": a JSONL suite; default the one bundled with the CLI), and a
+  // before the run, every evaluateEvery steps (false: never) and after it ("heldOut": a JSONL suite; default
+  // the one bundled with the CLI), and a
   // curriculum on the size of proposals: at most startOperators operators at first, one more every
   // stepsPerOperator steps up to 3 (false: the whole language from the start). The default for the tiny
   // preset. full: the paper's prompts and free programs, the default for a model folder.
   "tasks": {
     "kind": "${defaults.tasks.kind}",
     "constrained": ${defaults.tasks.constrained},
-    "curriculum": ${curriculum === false ? 'false' : `{ "startOperators": ${curriculum.startOperators}, "stepsPerOperator": ${curriculum.stepsPerOperator} }`}
+    "curriculum": ${curriculum === false ? 'false' : `{ "startOperators": ${curriculum.startOperators}, "stepsPerOperator": ${curriculum.stepsPerOperator} }`},
+    "evaluateEvery": ${defaults.tasks.evaluateEvery}
   }
 }
 `;

@@ -22,6 +22,7 @@ import { writeReport } from '../report/write-report.js';
 import { createTrainingPolicy, modelSource } from '../train/policy.js';
 import { createProgressSink, type ProgressOutput } from '../train/progress.js';
 import {
+  appendHeldOut,
   assertFreshRunDirectory,
   createFlaggedSink,
   createRunDirectory,
@@ -183,6 +184,7 @@ export async function train(
       if (taskModes.heldOut !== undefined) {
         const record = await evaluateHeldOut(policy, executor, taskModes, config, runDirectory);
         await writeEvaluation(join(runDirectory, RUN_FILES.initialEvaluation), record);
+        await appendHeldOut(runDirectory, { step: 0, modes: record.modes });
         output.write(`held-out suite before training: ${describeAccuracy(record)}\n`);
       }
       trainer = createSelfPlayTrainer({
@@ -199,7 +201,22 @@ export async function train(
     const { reason } = await trainer.run({
       untilStep: config.steps,
       ...(signal === undefined ? {} : { signal }),
-      onStep: (result) => writeSamples(runDirectory, result),
+      onStep: async (result) => {
+        await writeSamples(runDirectory, result);
+        // The held-out curve: every `evaluateEvery` steps, the last step's evaluation comes after the run.
+        const every = config.tasks.evaluateEvery;
+        if (
+          taskModes.heldOut !== undefined &&
+          policy !== undefined &&
+          every !== false &&
+          result.step % every === 0 &&
+          result.step < config.steps
+        ) {
+          const record = await evaluateHeldOut(policy, executor, taskModes, config, runDirectory);
+          await appendHeldOut(runDirectory, { step: result.step, modes: record.modes });
+          output.write(`held-out suite at step ${result.step}: ${describeAccuracy(record)}\n`);
+        }
+      },
     });
     await writeBuffers(runDirectory, trainer);
     if (trainer.step === 0) {
@@ -211,6 +228,7 @@ export async function train(
     if (taskModes.heldOut !== undefined && policy !== undefined) {
       const record = await evaluateHeldOut(policy, executor, taskModes, config, runDirectory);
       await writeEvaluation(join(runDirectory, RUN_FILES.evaluation), record);
+      await appendHeldOut(runDirectory, { step: trainer.step, modes: record.modes });
       output.write(`held-out suite after step ${trainer.step}: ${describeAccuracy(record)}\n`);
     }
     const report = await writeReport(runDirectory);

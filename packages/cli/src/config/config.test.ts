@@ -97,6 +97,17 @@ describe('azr.config.json', () => {
     ).toMatch(/^azr\.config\.json: tasks\.curriculum/);
   });
 
+  it('reads how often a mini run evaluates its held-out suite: every 50 steps, another period, or never', () => {
+    expect(resolveTrainConfig({}, {}).tasks.evaluateEvery).toBe(50);
+    expect(resolveTrainConfig({ tasks: { evaluateEvery: 10 } }, {}).tasks.evaluateEvery).toBe(10);
+    expect(resolveTrainConfig({ tasks: { evaluateEvery: false } }, {}).tasks.evaluateEvery).toBe(false);
+    for (const bad of [0, 2.5, true, '50'])
+      expect(
+        configError(() => parseTrainConfig({ tasks: { evaluateEvery: bad } }, 'azr.config.json')).message,
+        String(bad),
+      ).toMatch(/^azr\.config\.json: tasks\.evaluateEvery/);
+  });
+
   it('azr init writes a starter config that azr train reads as the defaults, and keeps an existing one', async () => {
     const path = await temporaryFile('azr.config.json', '');
     await expect(writeStarterConfig(path, false)).rejects.toSatisfy((error: unknown) =>

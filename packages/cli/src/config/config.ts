@@ -86,6 +86,7 @@ const tasksSchema = z.strictObject({
       }),
     ])
     .optional(),
+  evaluateEvery: z.union([z.literal(false), positiveInteger]).optional(),
 });
 
 const executorSchema = z.strictObject({
@@ -146,10 +147,19 @@ export interface TasksConfig {
   /**
    * Mini tasks only: the most operators a proposal may have, growing from `startOperators` at step 1 by one
    * every `stepsPerOperator` steps up to the language's 3 (`MiniCurriculum` in `@azr/core`), or `false` for
-   * the whole language from the first step. Default `{ startOperators: 1, stepsPerOperator: 200 }`.
+   * the whole language from the first step. Default {@link DEFAULT_MINI_CURRICULUM}.
    */
   readonly curriculum: MiniCurriculum | false;
+  /**
+   * Mini tasks only: evaluate the held-out suite every this many steps during training (greedy, as before and
+   * after it), for the report's held-out curve (`heldout.jsonl`), or `false` for before and after alone.
+   * Default 50.
+   */
+  readonly evaluateEvery: number | false;
 }
+
+/** How often a mini run evaluates its held-out suite by default: about a second's work every 50 steps. */
+export const DEFAULT_EVALUATE_EVERY = 50;
 
 /**
  * The mini tasks' default curriculum: constants and `x` alone for the first 200 steps, one operator up to step
@@ -216,7 +226,12 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = Object.freeze({
   trainer: TASK_DEFAULTS.mini.trainer,
   optimizer: TASK_DEFAULTS.mini.optimizer,
   executor: { workers: 2 },
-  tasks: { kind: 'mini', constrained: true, curriculum: DEFAULT_MINI_CURRICULUM },
+  tasks: {
+    kind: 'mini',
+    constrained: true,
+    curriculum: DEFAULT_MINI_CURRICULUM,
+    evaluateEvery: DEFAULT_EVALUATE_EVERY,
+  },
 }) as TrainConfig;
 
 /** Formats zod issues as `field.path: message` lines. */
@@ -303,6 +318,7 @@ export function resolveTrainConfig(
       constrained: file.tasks?.constrained ?? true,
       ...(file.tasks?.heldOut === undefined ? {} : { heldOut: file.tasks.heldOut }),
       curriculum: file.tasks?.curriculum ?? DEFAULT_MINI_CURRICULUM,
+      evaluateEvery: file.tasks?.evaluateEvery ?? DEFAULT_EVALUATE_EVERY,
     },
   };
 }

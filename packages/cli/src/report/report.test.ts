@@ -126,6 +126,32 @@ describe('the run report', () => {
     expect(buildCharts(free).find((chart) => chart.id === 'program-size')?.series).toHaveLength(3);
   });
 
+  it("charts a mini run's held-out accuracy at each evaluation, from the untrained model on", () => {
+    const accuracy = (deduction: number, induction: number) => ({
+      deduction: { tasks: 60, passAtK: { 1: deduction } },
+      induction: { tasks: 45, passAtK: { 1: induction } },
+    });
+    const evaluated = {
+      ...data,
+      heldOut: [
+        { step: 0, modes: accuracy(0.1, 0) },
+        { step: 2, modes: accuracy(0.2, 0) },
+        { step: 3, modes: accuracy(0.4, 0.1) },
+        { step: 2, modes: accuracy(0.3, 0.05) }, // a step evaluated again after a resume: the later one wins
+      ],
+    };
+    const chart = buildCharts(evaluated).find((each) => each.id === 'held-out');
+    expect(chart?.series.map((series) => series.name)).toEqual(['deduction', 'induction']);
+    expect(chart?.series[0]?.points).toEqual([
+      [0, 0.1],
+      [2, 0.3],
+      [3, 0.4],
+    ]);
+    expect(renderReport(evaluated)).toContain('id="held-out"');
+    // A run without held-out evaluations has no such chart.
+    expect(buildCharts(data).some((each) => each.id === 'held-out')).toBe(false);
+  });
+
   it('smooths a rate over a trailing window, skipping steps with no value', () => {
     const [line] = smoothSeries(
       [

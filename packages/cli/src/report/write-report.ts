@@ -8,7 +8,7 @@ import {
   type StepEndEvent,
   type TrainerEvent,
 } from '@azr/core';
-import { RUN_FILES, type SampleRecord } from '../train/run-directory.js';
+import { type HeldOutRecord, RUN_FILES, type SampleRecord } from '../train/run-directory.js';
 import { type ChartSeries, escapeHtml, type LineChart, renderLineChart } from './charts.js';
 
 const MODES = ['deduction', 'abduction', 'induction'] as const;
@@ -52,6 +52,8 @@ export interface RunData {
   readonly evaluation: unknown;
   /** The evaluation of the model before training, where the run made one. */
   readonly initialEvaluation?: unknown;
+  /** A mini run's held-out accuracy during training (`heldout.jsonl`), step 0 the untrained model. */
+  readonly heldOut?: readonly HeldOutRecord[];
 }
 
 /** Reads a run directory. Throws `ModelFormatError` when it has no metrics at all. */
@@ -69,6 +71,7 @@ export async function readRunData(directory: string): Promise<RunData> {
     flagged: await readJsonl<MonitorFlagEvent>(join(directory, RUN_FILES.flagged)),
     evaluation: await readJson(join(directory, RUN_FILES.evaluation)),
     initialEvaluation: await readJson(join(directory, RUN_FILES.initialEvaluation)),
+    heldOut: await readJsonl<HeldOutRecord>(join(directory, RUN_FILES.heldOut)),
   };
 }
 
@@ -169,7 +172,26 @@ export function buildCharts(data: RunData): LineChart[] {
           : lengths.reduce((total, value) => total + value, 0) / lengths.length,
       ] as const;
     });
+  // The last record of each step (a resumed run may have evaluated a step twice before truncation).
+  const heldOut = [...new Map((data.heldOut ?? []).map((record) => [record.step, record])).values()].sort(
+    (left, right) => left.step - right.step,
+  );
+  const heldOutModes = [...new Set(heldOut.flatMap((record) => Object.keys(record.modes)))];
   return [
+    ...(heldOut.length === 0
+      ? []
+      : [
+          {
+            id: 'held-out',
+            title: 'Held-out suite accuracy per mode (greedy pass@1; step 0 is the untrained model)',
+            series: heldOutModes.map((mode) => ({
+              name: mode,
+              points: heldOut.map((record) => [record.step, record.modes[mode]?.passAtK['1']] as const),
+            })),
+            yRange: [0, 1] as const,
+            yFormat: percent,
+          },
+        ]),
     {
       id: 'solve-rate',
       title: `Solve rate per mode (solver role)${smoothed}`,

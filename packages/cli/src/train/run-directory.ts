@@ -31,6 +31,8 @@ export const RUN_FILES = {
   evaluation: 'evaluation.json',
   /** A mini run's held-out evaluation of the untrained model, before step 1: the report's "before". */
   initialEvaluation: 'evaluation-initial.json',
+  /** A mini run's held-out accuracy during training, one line per evaluation (step 0 is the untrained model). */
+  heldOut: 'heldout.jsonl',
 } as const;
 
 /** A run directory name that sorts by start time: `runs/azr-20261124-213000`. */
@@ -83,7 +85,7 @@ export async function readRunConfig(directory: string): Promise<TrainConfig> {
  * continues from), so that the steps it runs again are not recorded twice.
  */
 export async function truncateRunLogs(directory: string, step: number): Promise<void> {
-  for (const name of [RUN_FILES.metrics, RUN_FILES.samples, RUN_FILES.flagged]) {
+  for (const name of [RUN_FILES.metrics, RUN_FILES.samples, RUN_FILES.flagged, RUN_FILES.heldOut]) {
     const path = join(directory, name);
     let text: string;
     try {
@@ -169,6 +171,19 @@ export async function writeSamples(directory: string, result: StepResult): Promi
     join(directory, RUN_FILES.samples),
     records.map((record) => `${JSON.stringify(record)}\n`).join(''),
   );
+}
+
+/** One line of `heldout.jsonl`: the held-out suite's greedy accuracy after a step, by mode. */
+export interface HeldOutRecord {
+  readonly step: number;
+  readonly modes: Readonly<
+    Record<string, { readonly tasks: number; readonly passAtK: Record<string, number> }>
+  >;
+}
+
+/** Appends an evaluation of the held-out suite to `heldout.jsonl`. */
+export async function appendHeldOut(directory: string, record: HeldOutRecord): Promise<void> {
+  await appendFile(join(directory, RUN_FILES.heldOut), `${JSON.stringify(record)}\n`);
 }
 
 /** Writes each task buffer as `buffers/<mode>.jsonl`. */
