@@ -1,4 +1,4 @@
-import { createByteTokenizer, type TrainBatch } from '@azr/core';
+import { createByteTokenizer, type TrainBatch, type TrainStepResult } from '@azr/core';
 import { describe, expect, it } from 'vitest';
 import { initializeLlamaWeights } from '../model/weights.js';
 import { SMALL_TEST_CONFIG } from '../testing/small-model.js';
@@ -38,6 +38,20 @@ async function enginesAndBatch(
     loss: { clipRatio: 0.2, entropyCoefficient },
   };
   return { onnx, tfjs, completions, batch };
+}
+
+/** Two engines' results of one update: the same token count, and statistics within 1e-4. */
+function expectSameUpdate(left: TrainStepResult, right: TrainStepResult, label: string) {
+  expect(left.tokenCount, label).toBe(right.tokenCount);
+  for (const field of [
+    'loss',
+    'policyLoss',
+    'entropy',
+    'clipFraction',
+    'approximateKl',
+    'gradientNorm',
+  ] as const)
+    expect(Math.abs(left[field] - right[field]), `${label} ${field}`).toBeLessThan(1e-4);
 }
 
 describe('training on the onnx engine', () => {
@@ -88,10 +102,7 @@ describe('training on the onnx engine', () => {
     );
     expect(completions).toHaveLength(6);
     for (let step = 0; step < 20; step += 1) {
-      const [left, right] = [await onnx.doTrainStep(batch), await tfjs.doTrainStep(batch)];
-      expect(left.tokenCount).toBe(right.tokenCount);
-      for (const field of ['loss', 'policyLoss', 'entropy', 'approximateKl', 'gradientNorm'] as const)
-        expect(Math.abs(left[field] - right[field]), `step ${step} ${field}`).toBeLessThan(1e-4);
+      expectSameUpdate(await onnx.doTrainStep(batch), await tfjs.doTrainStep(batch), `step ${step}`);
     }
     // Statistics cover the inert sequences too: the mean entropy of a random model is far from 0.
     expect((await onnx.doTrainStep(batch)).entropy).toBeGreaterThan(0.5);
@@ -115,20 +126,11 @@ describe('training on the onnx engine', () => {
       sequences: [first, second, first, third, second, second, fourth, third, second, fourth],
     };
     for (let step = 0; step < 20; step += 1) {
-      const [left, right] = [
+      expectSameUpdate(
         await onnx.doTrainStep(copies as TrainBatch),
         await tfjs.doTrainStep(copies as TrainBatch),
-      ];
-      expect(left.tokenCount).toBe(right.tokenCount);
-      for (const field of [
-        'loss',
-        'policyLoss',
-        'entropy',
-        'clipFraction',
-        'approximateKl',
-        'gradientNorm',
-      ] as const)
-        expect(Math.abs(left[field] - right[field]), `step ${step} ${field}`).toBeLessThan(1e-4);
+        `step ${step}`,
+      );
     }
     const [left, right] = [await onnx.readWeights(), await tfjs.readWeights()];
     for (const [name, { data }] of left) {
