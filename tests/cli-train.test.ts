@@ -209,6 +209,37 @@ describe('azr train', { timeout: 240_000 }, () => {
     expect(await sampleSteps(directory)).toEqual([1, 2, 3, 4]);
   });
 
+  it('stopped at Ctrl-C just after an evaluation, records that evaluation once, as the last', async () => {
+    const config = join(workspace, 'stopped-mini.config.json');
+    await writeFile(
+      config,
+      JSON.stringify({
+        model: { directory: 'micro-model' },
+        trainer: { batchSize: 2, learnabilityRollouts: 2, solveRollouts: 2, checkpointEvery: 2 },
+        executor: { workers: 1 },
+        tasks: { kind: 'mini', evaluateEvery: 1 },
+      }),
+    );
+    let interrupted = false;
+    const run = await runAzr(
+      ['train', '--config', config, '--steps', '6', '--out', 'runs/stopped-mini'],
+      (line, child) => {
+        if (!interrupted && line.startsWith('step 2/6')) {
+          interrupted = true;
+          child.kill('SIGINT');
+        }
+      },
+    );
+    expect(run.code).toBe(0);
+    const directory = join(workspace, 'runs/stopped-mini');
+    const steps = await stepEnds(directory);
+    const last = steps.at(-1) as number;
+    expect(last).toBeLessThan(6);
+    // Step 0, then every step once; the evaluation after the run is the one of its last step.
+    expect(await heldOutSteps(directory)).toEqual(Array.from({ length: last + 1 }, (_, step) => step));
+    expect(run.stdout).toMatch(new RegExp(`^held-out suite after step ${last}: deduction `, 'm'));
+  });
+
   it('resumes a killed run from its last checkpoint, dropping the records of the steps it lost', async () => {
     let killed = false;
     // The hybrid engine here (onnx generation, tfjs updates), to cover it end to end, resume included.

@@ -50,7 +50,8 @@ export interface OnnxTrainer {
  * (decoupled weight decay, none on norms and biases) updates the weights in place. The weights are graph inputs,
  * so the session is built once; they live in JavaScript typed arrays that onnxruntime reads without a copy.
  * Identical sequences of a batch run once, their tokens weighed by their number (the same loss, gradient and
- * statistics as running each copy). AdamW runs in JavaScript over those arrays (one pass per weight; an ONNX-graph AdamW is not written yet).
+ * statistics as running each copy). AdamW runs in JavaScript over those arrays (one pass per weight; an
+ * ONNX-graph AdamW is not written yet).
  */
 export async function createOnnxTrainer(options: OnnxTrainerOptions): Promise<OnnxTrainer> {
   const { runtime, config, weights, optimizer } = options;

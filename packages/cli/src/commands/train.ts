@@ -198,12 +198,14 @@ export async function train(
         runId: basename(runDirectory),
       });
     }
+    // The held-out curve: an evaluation every `evaluateEvery` steps, and one after the run (the same one when
+    // the run stops at a step just evaluated).
+    let evaluated: { readonly step: number; readonly record: EvalRecord } | undefined;
     const { reason } = await trainer.run({
       untilStep: config.steps,
       ...(signal === undefined ? {} : { signal }),
       onStep: async (result) => {
         await writeSamples(runDirectory, result);
-        // The held-out curve: every `evaluateEvery` steps, the last step's evaluation comes after the run.
         const every = config.tasks.evaluateEvery;
         if (
           taskModes.heldOut !== undefined &&
@@ -214,6 +216,7 @@ export async function train(
         ) {
           const record = await evaluateHeldOut(policy, executor, taskModes, config, runDirectory);
           await appendHeldOut(runDirectory, { step: result.step, modes: record.modes });
+          evaluated = { step: result.step, record };
           output.write(`held-out suite at step ${result.step}: ${describeAccuracy(record)}\n`);
         }
       },
@@ -226,9 +229,10 @@ export async function train(
       return { runDirectory, step: 0, reason };
     }
     if (taskModes.heldOut !== undefined && policy !== undefined) {
-      const record = await evaluateHeldOut(policy, executor, taskModes, config, runDirectory);
+      const last = evaluated?.step === trainer.step ? evaluated.record : undefined;
+      const record = last ?? (await evaluateHeldOut(policy, executor, taskModes, config, runDirectory));
       await writeEvaluation(join(runDirectory, RUN_FILES.evaluation), record);
-      await appendHeldOut(runDirectory, { step: trainer.step, modes: record.modes });
+      if (last === undefined) await appendHeldOut(runDirectory, { step: trainer.step, modes: record.modes });
       output.write(`held-out suite after step ${trainer.step}: ${describeAccuracy(record)}\n`);
     }
     const report = await writeReport(runDirectory);
