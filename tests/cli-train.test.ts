@@ -81,6 +81,21 @@ async function stepEnds(runDirectory: string): Promise<number[]> {
     .map((event) => event.step);
 }
 
+/** A config of mini tasks on the micro model, small steps, the held-out suite evaluated after every step. */
+async function writeEveryStepConfig(): Promise<string> {
+  const path = join(workspace, 'every-step.config.json');
+  await writeFile(
+    path,
+    JSON.stringify({
+      model: { directory: 'micro-model' },
+      trainer: { batchSize: 2, learnabilityRollouts: 2, solveRollouts: 2, checkpointEvery: 2 },
+      executor: { workers: 1 },
+      tasks: { kind: 'mini', evaluateEvery: 1 },
+    }),
+  );
+  return path;
+}
+
 /** The steps of `heldout.jsonl`'s lines, in order, repeats included. */
 async function heldOutSteps(runDirectory: string): Promise<number[]> {
   const lines = (await readFile(join(runDirectory, 'heldout.jsonl'), 'utf8')).trim().split('\n');
@@ -210,16 +225,7 @@ describe('azr train', { timeout: 240_000 }, () => {
   });
 
   it('stopped at Ctrl-C just after an evaluation, records that evaluation once, as the last', async () => {
-    const config = join(workspace, 'stopped-mini.config.json');
-    await writeFile(
-      config,
-      JSON.stringify({
-        model: { directory: 'micro-model' },
-        trainer: { batchSize: 2, learnabilityRollouts: 2, solveRollouts: 2, checkpointEvery: 2 },
-        executor: { workers: 1 },
-        tasks: { kind: 'mini', evaluateEvery: 1 },
-      }),
-    );
+    const config = await writeEveryStepConfig();
     let interrupted = false;
     const run = await runAzr(
       ['train', '--config', config, '--steps', '6', '--out', 'runs/stopped-mini'],
@@ -245,16 +251,7 @@ describe('azr train', { timeout: 240_000 }, () => {
     // The hybrid engine here (onnx generation, tfjs updates), to cover it end to end, resume included.
     // Mini tasks on the micro model, the held-out suite evaluated after every step: the lost step's evaluation
     // is dropped as well.
-    const config = join(workspace, 'every-step.config.json');
-    await writeFile(
-      config,
-      JSON.stringify({
-        model: { directory: 'micro-model' },
-        trainer: { batchSize: 2, learnabilityRollouts: 2, solveRollouts: 2, checkpointEvery: 2 },
-        executor: { workers: 1 },
-        tasks: { kind: 'mini', evaluateEvery: 1 },
-      }),
-    );
+    const config = await writeEveryStepConfig();
     const first = await runAzr(
       ['train', '--config', config, '--steps', '4', '--engine', 'hybrid', '--out', 'runs/killed'],
       (line, child) => {
