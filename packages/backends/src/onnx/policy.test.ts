@@ -183,27 +183,12 @@ describe('the onnx engine', () => {
     }
   });
 
-  it('generates the same completions in a padded batch as one prompt at a time', async () => {
-    const prompts = ['a', 'def f(a):\n    return a', 'function g(y) {', 'x = [1, 2'];
-    const request = { seed: 4, temperature: 0.9, topP: 0.95, maxTokens: 10 } as const;
-    const batched = await createOnnxPolicy({ model, batchSize: 4 });
-    const alone = await createOnnxPolicy({ model, batchSize: 1 });
-    const together = await batched.doGenerate({ prompts, ...request });
-    const separately = await alone.doGenerate({ prompts, ...request });
-    together.completions.forEach((completion, index) => {
-      const single = separately.completions[index];
-      expect(completion.tokenIds).toEqual(single?.tokenIds);
-      expect(largestDifference(completion.logProbs, single?.logProbs ?? [])).toBeLessThan(1e-5);
-    });
-    await batched.doDispose();
-    await alone.doDispose();
-  });
-
-  it('runs a repeated prompt once and samples each of its rows on its own, as one prompt at a time', async () => {
-    // The answers to one task: the same prompt several times, mixed with others of other lengths.
-    const prompts = ['f(4)=', 'f(4)=', 'def f(a):', 'f(4)=', 'x', 'f(4)=', 'def f(a):', 'f(4)='];
-    const request = { seed: 9, temperature: 1, topP: 1, maxTokens: 6 } as const;
-    const batched = await createOnnxPolicy({ model, batchSize: 8 });
+  /** Generates `prompts` in one batch and one at a time; expects the same tokens and log probabilities. */
+  async function expectSameAsOneAtATime(
+    prompts: string[],
+    request: { seed: number; temperature: number; topP: number; maxTokens: number },
+  ) {
+    const batched = await createOnnxPolicy({ model, batchSize: prompts.length });
     const alone = await createOnnxPolicy({ model, batchSize: 1 });
     const together = await batched.doGenerate({ prompts, ...request });
     const separately = await alone.doGenerate({ prompts, ...request });
@@ -212,11 +197,25 @@ describe('the onnx engine', () => {
       expect(completion.tokenIds, `prompt ${index}`).toEqual(single?.tokenIds);
       expect(largestDifference(completion.logProbs, single?.logProbs ?? [])).toBeLessThan(1e-5);
     });
+    await batched.doDispose();
+    await alone.doDispose();
+    return together;
+  }
+
+  it('generates the same completions in a padded batch as one prompt at a time', async () => {
+    const prompts = ['a', 'def f(a):\n    return a', 'function g(y) {', 'x = [1, 2'];
+    const request = { seed: 4, temperature: 0.9, topP: 0.95, maxTokens: 10 } as const;
+    await expectSameAsOneAtATime(prompts, request);
+  });
+
+  it('runs a repeated prompt once and samples each of its rows on its own, as one prompt at a time', async () => {
+    // The answers to one task: the same prompt several times, mixed with others of other lengths.
+    const prompts = ['f(4)=', 'f(4)=', 'def f(a):', 'f(4)=', 'x', 'f(4)=', 'def f(a):', 'f(4)='];
+    const request = { seed: 9, temperature: 1, topP: 1, maxTokens: 6 } as const;
+    const together = await expectSameAsOneAtATime(prompts, request);
     // Each row draws its own tokens: the five answers to 'f(4)=' are not one answer copied.
     const repeated = together.completions.filter((_, index) => prompts[index] === 'f(4)=');
     expect(new Set(repeated.map((completion) => completion.text)).size).toBeGreaterThan(1);
-    await batched.doDispose();
-    await alone.doDispose();
   });
 
   it('replaces its weights with writeWeights and reads them back', async () => {
