@@ -1,6 +1,6 @@
 /**
  * `@azr/executor`: the sandbox that runs programs written by the model, implementing `ExecutorV1` from
- * `@azr/core`.
+ * `@azr/core/spec`.
  */
 export type {
   CanonicalValue,
@@ -11,8 +11,8 @@ export type {
   RunRequest,
   ValidateProgramRequest,
   ValidationResult,
-} from '@azr/core';
-export { EXECUTION_ERROR_KINDS } from '@azr/core';
+} from '@azr/core/spec';
+export { EXECUTION_ERROR_KINDS } from '@azr/core/spec';
 export {
   createJavaScriptExecutor,
   JAVASCRIPT_ISOLATIONS,

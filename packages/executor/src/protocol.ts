@@ -1,4 +1,4 @@
-import type { CanonicalLimits, ExecutionResult, ValidationResult } from '@azr/core';
+import type { CanonicalLimits, ExecutionResult, ValidationResult } from '@azr/core/spec';
 
 /** One unit of work for a worker process. Every job carries its own time limit per call. */
 export type Job =

@@ -1,4 +1,4 @@
-import type { CanonicalValue, ExecutionFailure, ExecutionResult } from '@azr/core';
+import type { CanonicalValue, ExecutionFailure, ExecutionResult } from '@azr/core/spec';
 
 /**
  * Prefixes of the one status string a sandbox call returns (JavaScript prelude and Python sandbox alike):

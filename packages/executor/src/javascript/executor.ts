@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import { assertNumberInRange, assertOneOf, MissingDependencyError } from '@azr/core';
+import { assertNumberInRange, assertOneOf, MissingDependencyError } from '@azr/core/spec';
 import type { JavaScriptWorkerSettings } from '../protocol.js';
 import { workerScript } from '../supervisor/locate.js';
 import {

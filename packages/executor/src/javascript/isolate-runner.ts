@@ -1,4 +1,4 @@
-import type { CanonicalValue, ExecutionFailure, ValidationResult } from '@azr/core';
+import type { CanonicalValue, ExecutionFailure, ValidationResult } from '@azr/core/spec';
 import type ivm from 'isolated-vm';
 import type { JavaScriptWorkerSettings, Job, JobResult } from '../protocol.js';
 import { statusToResult } from '../status.js';

@@ -1,4 +1,4 @@
-import { encodeCanonical } from '@azr/core';
+import { encodeCanonical } from '@azr/core/spec';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createJavaScriptExecutor } from './executor.js';
 import KNOWN_PROGRAMS from './testdata/benchmark-programs.json' with { type: 'json' };

@@ -1,4 +1,4 @@
-import { type CanonicalLimits, createCanonicalEncoder } from '@azr/core';
+import { type CanonicalLimits, createCanonicalEncoder } from '@azr/core/spec';
 import { STATUS } from '../status.js';
 
 /** Names of the functions the prelude installs; programs cannot see or replace them. */

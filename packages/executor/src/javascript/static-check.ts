@@ -1,4 +1,4 @@
-import type { ExecutionFailure } from '@azr/core';
+import type { ExecutionFailure } from '@azr/core/spec';
 import { type Node, parse } from 'acorn';
 
 /** The outcome of a static check: nothing to object to, or a failure to report as is. */

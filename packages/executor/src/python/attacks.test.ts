@@ -1,4 +1,4 @@
-import type { ExecutionErrorKind, ExecutionResult } from '@azr/core';
+import type { ExecutionErrorKind, ExecutionResult } from '@azr/core/spec';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createPythonExecutor } from './executor.js';
 

@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { assertNumberInRange, MissingDependencyError } from '@azr/core';
+import { assertNumberInRange, MissingDependencyError } from '@azr/core/spec';
 import { workerScript } from '../supervisor/locate.js';
 import {
   createPoolExecutor,

@@ -4,7 +4,7 @@
 import { constants, readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { parentPort, workerData } from 'node:worker_threads';
-import type { ExecutionResult, ValidationResult } from '@azr/core';
+import type { ExecutionResult, ValidationResult } from '@azr/core/spec';
 import type { Job } from '../protocol.js';
 import { statusToResult } from '../status.js';
 import type { InterpreterData, InterpreterMessage } from './messages.js';

@@ -1,4 +1,4 @@
-import type { CanonicalLimits } from '@azr/core';
+import type { CanonicalLimits } from '@azr/core/spec';
 import type { JobResult } from '../protocol.js';
 
 /** What the Python worker process gives its interpreter thread. */

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { AzrError } from '@azr/core';
+import { AzrError } from '@azr/core/spec';
 
 let packageRoot: string | undefined;
 

@@ -9,7 +9,7 @@ import {
   type TaskLanguage,
   type ValidateProgramRequest,
   type ValidationResult,
-} from '@azr/core';
+} from '@azr/core/spec';
 import type { Job, JobResult } from '../protocol.js';
 import type { WorkerLoss, WorkerPool, WorkerPoolStatistics } from './worker-pool.js';
 

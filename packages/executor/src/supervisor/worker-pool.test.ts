@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { AzrError, ResourceClosedError } from '@azr/core';
+import { AzrError, ResourceClosedError } from '@azr/core/spec';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Job, JobResult } from '../protocol.js';
 import { type WorkerLoss, WorkerPool, type WorkerPoolSettings } from './worker-pool.js';

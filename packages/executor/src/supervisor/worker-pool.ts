@@ -1,5 +1,5 @@
 import { type ChildProcess, fork } from 'node:child_process';
-import { AzrError, ResourceClosedError } from '@azr/core';
+import { AzrError, ResourceClosedError } from '@azr/core/spec';
 import {
   type Job,
   type JobResult,
