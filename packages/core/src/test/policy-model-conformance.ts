@@ -2,11 +2,14 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createAutomatonConstraint, runAutomaton } from '../constraints/automaton-constraint.js';
+import {
+  type CharacterAutomaton,
+  createAutomatonConstraint,
+  runAutomaton,
+} from '../constraints/automaton-constraint.js';
 import { AzrError } from '../errors/azr-error.js';
 import { UnsupportedCapabilityError } from '../errors/errors.js';
 import type { Completion, GenerateRequest, PolicyModelV1, TrainSequence } from '../spec/policy-model.js';
-import { PROPOSAL_AUTOMATON } from '../task-modes/mini/grammar.js';
 import type { ConformanceCheck } from './executor-conformance.js';
 
 /** Options of the policy model conformance suite. */
@@ -42,6 +45,53 @@ function sequenceOf(completion: Completion): {
 } {
   return { promptTokenIds: completion.promptTokenIds, completionTokenIds: completion.tokenIds };
 }
+
+/** Where {@link CALL_AUTOMATON} is: in the name, before a digit, after one, or past the closing parenthesis. */
+type CallState =
+  | { readonly phase: 'name'; readonly prefix: string }
+  | { readonly phase: 'digit' | 'separator'; readonly digits: number }
+  | { readonly phase: 'done' };
+
+const CALL_NAMES = ['max', 'min', 'sum'] as const;
+const CALL_MAX_DIGITS = 3;
+
+/**
+ * The language of the constrained-decoding check: calls such as `max(3,0,7)`, one of three names (two share a
+ * prefix) and one to three digits. Every word needs several tokens of any tokenizer (at least 6 characters,
+ * at most 10, so a correct backend finishes well within the check's 16 tokens), and the only accepting state is
+ * the end of a word, so completions must stop exactly there.
+ */
+const CALL_AUTOMATON: CharacterAutomaton<CallState> = {
+  start: { phase: 'name', prefix: '' },
+  step(state, character) {
+    switch (state.phase) {
+      case 'name': {
+        if (character === '(')
+          return (CALL_NAMES as readonly string[]).includes(state.prefix)
+            ? { phase: 'digit', digits: 0 }
+            : undefined;
+        const prefix = state.prefix + character;
+        return CALL_NAMES.some((name) => name.startsWith(prefix)) ? { phase: 'name', prefix } : undefined;
+      }
+      case 'digit':
+        return /^[0-9]$/.test(character) ? { phase: 'separator', digits: state.digits + 1 } : undefined;
+      case 'separator':
+        if (character === ')') return { phase: 'done' };
+        return character === ',' && state.digits < CALL_MAX_DIGITS
+          ? { phase: 'digit', digits: state.digits }
+          : undefined;
+      case 'done':
+        return undefined;
+    }
+  },
+  accepting: (state) => state.phase === 'done',
+  key: (state) =>
+    state.phase === 'name'
+      ? `name:${state.prefix}`
+      : state.phase === 'done'
+        ? 'done'
+        : `${state.phase}:${state.digits}`,
+};
 
 function sum(values: readonly number[]): number {
   return values.reduce((total, value) => total + value, 0);
@@ -149,8 +199,8 @@ export function policyModelConformanceChecks(
       name: 'holds sampled and greedy completions to a constraint, when it declares constrained decoding',
       run: async (model) => {
         if (!model.capabilities.constrainedDecoding) return;
-        // The mini language's proposals (`x*3+1;4`): a grammar whose words need several tokens.
-        const constraint = createAutomatonConstraint('conformance', PROPOSAL_AUTOMATON, model.tokenizer);
+        // Calls such as `max(3,0,7)`: a grammar whose words need several tokens.
+        const constraint = createAutomatonConstraint('conformance', CALL_AUTOMATON, model.tokenizer);
         for (const greedy of [false, true]) {
           const { completions } = await model.doGenerate(
             request(prompts, 16, { constraint, greedy, seed: 3 }),
@@ -159,11 +209,11 @@ export function policyModelConformanceChecks(
             const text = model.tokenizer.decode(
               completion.tokenIds.filter((id) => id !== model.tokenizer.endOfSequenceTokenId),
             );
-            const state = runAutomaton(PROPOSAL_AUTOMATON, text);
+            const state = runAutomaton(CALL_AUTOMATON, text);
             assert.ok(state !== undefined, `${JSON.stringify(text)} leaves the grammar`);
             assert.equal(completion.logProbs.length, completion.tokenIds.length);
             if (completion.finishReason !== 'length')
-              assert.ok(PROPOSAL_AUTOMATON.accepting(state), `${JSON.stringify(text)} ended unfinished`);
+              assert.ok(CALL_AUTOMATON.accepting(state), `${JSON.stringify(text)} ended unfinished`);
           }
         }
       },
