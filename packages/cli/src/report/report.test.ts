@@ -2,16 +2,21 @@ import type { StepEndEvent, TrainerEvent } from '@azr/core';
 import { describe, expect, it } from 'vitest';
 import type { SampleRecord } from '../train/run-directory.js';
 import { renderLineChart } from './charts.js';
-import { buildCharts, renderReport, smoothSeries } from './write-report.js';
+import { renderReport } from './render-html.js';
+import { buildCharts, reportedModes, smoothSeries } from './series.js';
 
-function stepEnd(step: number, solveRate: number): StepEndEvent {
+function stepEnd(
+  step: number,
+  solveRate: number,
+  modes: readonly string[] = ['deduction', 'abduction', 'induction'],
+): StepEndEvent {
   return {
     type: 'step-end',
     step,
     loss: 0.1,
     durationMs: 1000 * step,
     tokensPerSecond: 100 + step,
-    groups: (['deduction', 'abduction', 'induction'] as const).flatMap((mode) => [
+    groups: modes.flatMap((mode) => [
       {
         mode,
         role: 'propose' as const,
@@ -150,6 +155,58 @@ describe('the run report', () => {
     expect(renderReport(evaluated)).toContain('id="held-out"');
     // A run without held-out evaluations has no such chart.
     expect(buildCharts(data).some((each) => each.id === 'held-out')).toBe(false);
+  });
+
+  it('reports the modes its metrics name, in the order they first appear, a custom mode included', () => {
+    const custom = {
+      ...data,
+      events: [
+        events[0] as TrainerEvent,
+        stepEnd(1, 0.5, ['sorting', 'deduction']),
+        stepEnd(2, 0.25, ['deduction', 'sorting', 'string-reversal']),
+      ],
+      samples: [{ ...proposal(2, 'function f(a) { return a.sort(); }'), mode: 'sorting' }],
+    };
+    expect(reportedModes(custom.events)).toEqual(['sorting', 'deduction', 'string-reversal']);
+    const charts = new Map(buildCharts(custom).map((chart) => [chart.id, chart]));
+    const solveRate = charts.get('solve-rate')?.series;
+    expect(solveRate?.map((series) => series.name)).toEqual(['sorting', 'deduction', 'string-reversal']);
+    expect(solveRate?.[2]?.points).toEqual([
+      [1, undefined],
+      [2, 0.25],
+    ]);
+    expect(charts.get('reward')?.series.map((series) => series.name)).toEqual([
+      'sorting propose',
+      'deduction propose',
+      'string-reversal propose',
+      'sorting solve',
+      'deduction solve',
+      'string-reversal solve',
+    ]);
+    expect(charts.get('program-length')?.series.map((series) => series.name)).toEqual([
+      'sorting',
+      'deduction',
+      'string-reversal',
+    ]);
+    expect(charts.get('program-length')?.series[0]?.points).toEqual([
+      [1, undefined],
+      [2, 34],
+    ]);
+    const html = renderReport(custom);
+    expect(html).toContain(
+      '<select id="filter-mode"><option value="">all</option><option>sorting</option><option>deduction</option><option>string-reversal</option></select>',
+    );
+    expect(html).toContain('data-mode="sorting"');
+    expect(html).toContain('data-series="string-reversal"');
+    // Modes the run did not train are not charted.
+    expect(html).not.toContain('data-series="abduction"');
+    expect(html).not.toContain('<option>induction</option>');
+  });
+
+  it('lists the built-in modes of a default run in the sample filter, as they come', () => {
+    expect(renderReport(data)).toContain(
+      '<option value="">all</option><option>deduction</option><option>abduction</option><option>induction</option></select>',
+    );
   });
 
   it('smooths a rate over a trailing window, skipping steps with no value', () => {
