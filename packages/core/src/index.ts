@@ -18,7 +18,6 @@ export {
   TaskBuffer,
   type TaskBufferSettings,
 } from './buffers/task-buffer.js';
-export { zeroInductionTask, zeroTriplet } from './buffers/zero-triplet.js';
 export * from './canonical/index.js';
 export {
   automatonAccepts,

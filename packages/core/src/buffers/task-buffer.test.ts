@@ -2,10 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError, InvalidTaskError } from '../errors/errors.js';
 import { createSeededRandom } from '../random/seeded-random.js';
 import type { CanonicalValue } from '../spec/canonical-value.js';
-import type { DeductionTask } from '../spec/task.js';
+import { zeroInductionTask, zeroTriplet } from '../task-modes/seeds.js';
 import { taskId } from '../task-modes/task-id.js';
+import type { DeductionTask } from '../task-modes/tasks.js';
 import { TaskBuffer } from './task-buffer.js';
-import { zeroInductionTask, zeroTriplet } from './zero-triplet.js';
 
 function task(n: number, step = 1): DeductionTask {
   const content = {

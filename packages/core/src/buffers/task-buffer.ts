@@ -1,9 +1,11 @@
 import { ConfigError, InvalidTaskError } from '../errors/errors.js';
 import { assertNumberInRange, assertOneOf } from '../settings/validate.js';
 import type { RandomSource } from '../spec/random-source.js';
-import { BUILT_IN_TASK_MODE_NAMES, type Task, type TaskBase, type TaskModeName } from '../spec/task.js';
-import { TASK_LANGUAGES } from '../spec/task-language.js';
-import { taskId } from '../task-modes/task-id.js';
+import type { TaskBase, TaskModeName } from '../spec/task.js';
+import type { TaskModeV1 } from '../spec/task-mode.js';
+import { createPaperTaskModes } from '../task-modes/paper.js';
+import type { Task } from '../task-modes/tasks.js';
+import { readTaskRecord } from './task-records.js';
 
 /**
  * What a full buffer does with a new task.
@@ -103,11 +105,16 @@ export class TaskBuffer<TTask extends TaskBase = Task> {
   }
 
   /**
-   * Reads tasks written one per line (blank lines skipped). A task without an id gets one; a task without a
+   * Reads tasks written one per line (blank lines skipped), each through the mode its `mode` names (default:
+   * the paper's modes), which reads and checks its own fields. A task without an id gets one; a task without a
    * step gets 0. Throws {@link InvalidTaskError} naming the line of the first malformed task.
    */
-  static parseJsonl(text: string): Task[] {
-    const tasks: Task[] = [];
+  static parseJsonl<TTask extends TaskBase = Task>(
+    text: string,
+    modes: readonly TaskModeV1[] = createPaperTaskModes(),
+  ): TTask[] {
+    const byName = new Map(modes.map((mode) => [mode.name, mode]));
+    const tasks: TTask[] = [];
     for (const [index, line] of text.split('\n').entries()) {
       if (line.trim().length === 0) continue;
       let value: unknown;
@@ -116,68 +123,8 @@ export class TaskBuffer<TTask extends TaskBase = Task> {
       } catch (error) {
         throw new InvalidTaskError(`Line ${index + 1} is not JSON.`, { reason: 'json' }, { cause: error });
       }
-      tasks.push(readTask(value, index + 1));
+      tasks.push(readTaskRecord(value, byName, `Line ${index + 1}`) as TTask);
     }
     return tasks;
   }
-}
-
-function readTask(value: unknown, line: number): Task {
-  const fail = (reason: string): never => {
-    throw new InvalidTaskError(`Line ${line}: ${reason}.`, { reason });
-  };
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) fail('a task is a JSON object');
-  const record = value as Record<string, unknown>;
-  const text = (field: string): string => {
-    const item = record[field];
-    if (typeof item !== 'string') fail(`"${field}" must be a string`);
-    return item as string;
-  };
-  const mode = text('mode');
-  if (!(BUILT_IN_TASK_MODE_NAMES as readonly string[]).includes(mode)) {
-    fail(`"mode" must be one of ${BUILT_IN_TASK_MODE_NAMES.join(', ')}`);
-  }
-  const language = text('language');
-  if (!(TASK_LANGUAGES as readonly string[]).includes(language))
-    fail(`"language" must be one of ${TASK_LANGUAGES.join(', ')}`);
-  const base = {
-    mode,
-    language,
-    program: text('program'),
-    entry: typeof record.entry === 'string' ? record.entry : 'f',
-  };
-  const step = record.step ?? 0;
-  if (typeof step !== 'number' || !Number.isInteger(step) || step < 0)
-    fail('"step" must be a non-negative integer');
-  let content: Record<string, unknown>;
-  if (mode === 'induction') {
-    const pairs = record.pairs;
-    if (!Array.isArray(pairs) || pairs.length < 2) fail('"pairs" must be an array of at least two pairs');
-    for (const pair of pairs as unknown[]) {
-      const item = pair as Record<string, unknown> | null;
-      if (typeof item?.input !== 'string' || typeof item?.output !== 'string')
-        fail('each pair needs string "input" and "output"');
-    }
-    const shownCount = record.shownCount;
-    if (
-      typeof shownCount !== 'number' ||
-      !Number.isInteger(shownCount) ||
-      shownCount < 1 ||
-      shownCount >= (pairs as unknown[]).length
-    ) {
-      fail('"shownCount" must be an integer from 1 to the number of pairs minus one');
-    }
-    content = {
-      ...base,
-      pairs: (pairs as { input: string; output: string }[]).map(({ input, output }) => ({ input, output })),
-      shownCount,
-      message: text('message'),
-    };
-  } else {
-    content = { ...base, input: text('input'), output: text('output') };
-  }
-  const id = taskId(content as Parameters<typeof taskId>[0]);
-  if (record.id !== undefined && record.id !== id)
-    fail(`"id" does not match the task's content (expected ${id})`);
-  return { ...content, id, step } as unknown as Task;
 }

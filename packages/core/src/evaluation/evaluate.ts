@@ -1,23 +1,26 @@
 import { ConfigError } from '../errors/errors.js';
+import { solveWithPolicy } from '../rollout/solve-with-policy.js';
 import { DEFAULT_ANSWER_FORMAT } from '../settings/defaults.js';
 import { assertNumberInRange } from '../settings/validate.js';
 import type { AnswerFormat } from '../spec/answer-format.js';
 import type { ExecutorV1 } from '../spec/executor.js';
 import type { PolicyModelV1 } from '../spec/policy-model.js';
+import type { SolvePath } from '../spec/solve-path.js';
 import type { TaskBase } from '../spec/task.js';
 import type { TaskModeV1 } from '../spec/task-mode.js';
-import { createAbductionMode } from '../task-modes/abduction.js';
-import { createDeductionMode } from '../task-modes/deduction.js';
-import { createInductionMode } from '../task-modes/induction.js';
-import { constrainedBy } from '../trainer/runtime.js';
+import type { ModeEvaluation } from '../spec/trainer-event.js';
+import { createPaperTaskModes } from '../task-modes/paper.js';
+import { constrainedBy } from '../trainer/rollouts.js';
+
+export type { ModeEvaluation } from '../spec/trainer-event.js';
 
 /** Settings of {@link evaluate}. */
 export interface EvaluationOptions {
   readonly policy: PolicyModelV1;
   readonly executor: ExecutorV1;
   readonly tasks: readonly TaskBase[];
-  /** Task modes by name. Default: the built-in three. */
-  readonly modes?: readonly TaskModeV1<TaskBase, unknown, unknown>[];
+  /** Task modes by name. Default: the paper's three (`createPaperTaskModes`). */
+  readonly modes?: readonly TaskModeV1[];
   /** Completions per task. `1` (default) decodes greedily; more samples at `temperature` for pass@k. */
   readonly samples?: number;
   /** The k of pass@k to report (each at most `samples`). Default `[1]`, plus `samples` when it is larger. */
@@ -29,6 +32,8 @@ export interface EvaluationOptions {
   /** Default `0`. */
   readonly seed?: number;
   readonly format?: AnswerFormat;
+  /** How answers are generated and judged. Default `solveWithPolicy`, which the trainer uses too. */
+  readonly solvePath?: SolvePath;
 }
 
 /** The outcome of one task. */
@@ -39,13 +44,6 @@ export interface TaskEvaluation {
   readonly samples: number;
   /** The first completion, for reports. */
   readonly completion: string;
-}
-
-/** Accuracy of one mode. */
-export interface ModeEvaluation {
-  readonly tasks: number;
-  /** pass@k for each requested k, in [0, 1]. pass@1 is the accuracy. */
-  readonly passAtK: Readonly<Record<number, number>>;
 }
 
 /** What {@link evaluate} reports. */
@@ -76,16 +74,8 @@ export async function evaluate(options: EvaluationOptions): Promise<EvaluationRe
   const ks = options.passAtK ?? (samples > 1 ? [1, samples] : [1]);
   for (const k of ks) assertNumberInRange('passAtK', k, { minimum: 1, maximum: samples, integer: true });
   const format = options.format ?? DEFAULT_ANSWER_FORMAT;
-  const modes = new Map(
-    (
-      options.modes ??
-      ([createDeductionMode(), createAbductionMode(), createInductionMode()] as unknown as TaskModeV1<
-        TaskBase,
-        unknown,
-        unknown
-      >[])
-    ).map((mode) => [mode.name, mode]),
-  );
+  const modes = new Map((options.modes ?? createPaperTaskModes()).map((mode) => [mode.name, mode]));
+  const solvePath = options.solvePath ?? solveWithPolicy;
   const results: TaskEvaluation[] = [];
   for (const [name, mode] of modes) {
     const tasks = options.tasks.filter((task) => task.mode === name);
@@ -97,32 +87,30 @@ export async function evaluate(options: EvaluationOptions): Promise<EvaluationRe
         { field: 'modes' },
       );
     }
-    const prompts = tasks.flatMap((task) =>
-      Array.from({ length: samples }, () => mode.buildSolvePrompt(task, { format })),
-    );
-    const { completions } = await options.policy.doGenerate({
-      prompts,
-      seed: options.seed ?? 0,
-      greedy: samples === 1,
-      temperature: options.temperature ?? 1,
-      topP: 1,
-      maxTokens: options.maxTokens ?? 512,
-      ...constrainedBy(constraint),
+    const solved = await solvePath({
+      policy: options.policy,
+      executor: options.executor,
+      mode,
+      tasks: tasks.flatMap((task) => Array.from({ length: samples }, () => task)),
+      format,
+      generation: {
+        seed: options.seed ?? 0,
+        greedy: samples === 1,
+        temperature: options.temperature ?? 1,
+        topP: 1,
+        maxTokens: options.maxTokens ?? 512,
+        ...constrainedBy(constraint),
+      },
     });
-    const verdicts = await Promise.all(
-      completions.map(async (completion, index) => {
-        const task = tasks[Math.floor(index / samples)] as TaskBase;
-        const answer = mode.parseAnswer(completion.text, task, { format });
-        return answer.ok ? (await mode.checkAnswer(task, answer.value, options.executor)).correct : false;
-      }),
-    );
+    // An answer counts when it was read and judged correct; the format is not required.
+    const verdicts = solved.map((each) => each.correct);
     tasks.forEach((task, index) => {
       const mine = verdicts.slice(index * samples, (index + 1) * samples);
       results.push({
         task,
         correct: mine.filter(Boolean).length,
         samples,
-        completion: completions[index * samples]?.text ?? '',
+        completion: solved[index * samples]?.completion.text ?? '',
       });
     });
   }

@@ -1,18 +1,32 @@
-import { InvalidTaskError } from '../errors/errors.js';
+import { failRecord, recordReader } from '../buffers/task-records.js';
 import type { CanonicalValue } from '../spec/canonical-value.js';
 import type { ExecutorV1 } from '../spec/executor.js';
-import type { AbductionTask, DeductionTask, InductionTask, Task } from '../spec/task.js';
+import type { TaskBase } from '../spec/task.js';
 import type { TaskLanguage } from '../spec/task-language.js';
+import { TASK_LANGUAGES } from '../spec/task-language.js';
+import type { SuiteRecordReader, TaskModeV1 } from '../spec/task-mode.js';
+import { createPaperTaskModes } from '../task-modes/paper.js';
 import { taskId } from '../task-modes/task-id.js';
+import type { Task } from '../task-modes/tasks.js';
+
+/** Options of {@link loadEvaluationSuite}. */
+export interface EvaluationSuiteOptions {
+  /** The language of lines that name none. Default `python` (CRUXEval's). */
+  readonly language?: TaskLanguage;
+  /** The modes that read the lines. Default: the paper's modes. */
+  readonly modes?: readonly TaskModeV1[];
+}
 
 /**
- * Reads an evaluation suite: JSONL with one task per line, in either layout.
+ * Reads an evaluation suite: JSONL with one task per line, each read by a task mode (see
+ * `TaskModeV1.readSuiteRecord`).
  *
- * - The SDK's: `{ "mode": "deduction" | "abduction", "language", "code", "input": "<argument list>",
- *   "output": "<value literal>" }`, or for induction `{ "mode": "induction", "language", "code",
+ * - A line that names its mode (`"mode": "<name>"`) is read by that mode, with its program in `code`. The
+ *   paper's modes read `{ "mode": "deduction" | "abduction", "language", "code", "input": "<argument list>",
+ *   "output": "<value literal>" }`, and for induction `{ "mode": "induction", "language", "code",
  *   "inputs": [...], "outputs": [...], "message", "shownCount"? }` (half the pairs shown by default).
- * - CRUXEval's: `{ "code", "input", "output" }` (an `id` is ignored); each line becomes a deduction task and
- *   an abduction task, in `language` (default `python`).
+ * - A line that names no mode, such as CRUXEval's `{ "code", "input", "output" }` (an `id` is ignored), becomes
+ *   a task of every mode that reads it: with the paper's modes, a deduction task and an abduction task.
  *
  * Outputs are value literals; the executor reads them into canonical values. Throws `InvalidTaskError`
  * naming the line of the first malformed task or unreadable output.
@@ -20,85 +34,67 @@ import { taskId } from '../task-modes/task-id.js';
 export async function loadEvaluationSuite(
   text: string,
   executor: ExecutorV1,
-  options: { readonly language?: TaskLanguage } = {},
+  options: EvaluationSuiteOptions = {},
 ): Promise<Task[]> {
-  const tasks: Task[] = [];
+  const modes = options.modes ?? createPaperTaskModes();
+  const tasks: TaskBase[] = [];
   for (const [index, line] of text.split('\n').entries()) {
     if (line.trim().length === 0) continue;
-    const number = index + 1;
-    const fail = (reason: string): never => {
-      throw new InvalidTaskError(`Evaluation suite line ${number}: ${reason}.`, { reason });
-    };
-    let record: Record<string, unknown>;
+    const where = `Evaluation suite line ${index + 1}`;
+    let value: unknown;
     try {
-      record = JSON.parse(line) as Record<string, unknown>;
+      value = JSON.parse(line);
     } catch {
-      return fail('not JSON');
+      failRecord(where, 'not JSON');
     }
-    if (typeof record !== 'object' || record === null) fail('a task is a JSON object');
-    const text = (field: string): string =>
-      typeof record[field] === 'string' ? (record[field] as string) : fail(`"${field}" must be a string`);
+    const reader = recordReader(value, where);
+    const { record, fail } = reader;
     const language = (record.language ?? options.language ?? 'python') as TaskLanguage;
-    if (language !== 'python' && language !== 'javascript') fail('"language" must be python or javascript');
+    if (!TASK_LANGUAGES.includes(language)) fail(`"language" must be ${TASK_LANGUAGES.join(' or ')}`);
     if (executor.language !== language)
       fail(`the task is ${language} but the executor runs ${executor.language}`);
-    const canonical = async (literal: string): Promise<CanonicalValue> => {
-      const result = await executor.evaluateLiteral(literal);
-      return result.ok
-        ? result.value
-        : fail(`the output ${JSON.stringify(literal)} is not a readable literal (${result.error.message})`);
+    const program = reader.string('code');
+    // A line read by several modes reads its literals once.
+    const literals = new Map<string, Promise<CanonicalValue>>();
+    const suiteReader: Omit<SuiteRecordReader, 'named'> = {
+      ...reader,
+      language,
+      canonical(literal) {
+        let canonical = literals.get(literal);
+        if (canonical === undefined) {
+          canonical = executor
+            .evaluateLiteral(literal)
+            .then((result) =>
+              result.ok
+                ? result.value
+                : fail(
+                    `the output ${JSON.stringify(literal)} is not a readable literal (${result.error.message})`,
+                  ),
+            );
+          literals.set(literal, canonical);
+        }
+        return canonical;
+      },
     };
-    const program = text('code');
-    const mode = record.mode;
-    if (mode === 'induction') {
-      const inputs = record.inputs;
-      const outputs = record.outputs;
-      if (
-        !Array.isArray(inputs) ||
-        !Array.isArray(outputs) ||
-        inputs.length !== outputs.length ||
-        inputs.length < 2
-      ) {
-        fail('"inputs" and "outputs" must be arrays of the same length, at least 2');
-      }
-      const pairs = [];
-      for (const [position, input] of (inputs as unknown[]).entries()) {
-        const output = (outputs as unknown[])[position];
-        if (typeof input !== 'string' || typeof output !== 'string')
-          fail('inputs and outputs must be strings');
-        pairs.push({ input: input as string, output: await canonical(output as string) });
-      }
-      const shownCount = record.shownCount ?? Math.floor(pairs.length / 2);
-      if (
-        typeof shownCount !== 'number' ||
-        !Number.isInteger(shownCount) ||
-        shownCount < 1 ||
-        shownCount >= pairs.length
-      )
-        fail('"shownCount" is out of range');
-      const content = {
-        mode: 'induction' as const,
-        language,
-        program,
-        entry: 'f',
-        pairs,
-        shownCount: shownCount as number,
-        message: text('message'),
-      };
-      tasks.push({ ...content, id: taskId(content), step: 0 } satisfies InductionTask);
-      continue;
+    const named = record.mode;
+    if (named !== undefined && !modes.some((mode) => mode.name === named))
+      fail(`"mode" must be ${modes.map((mode) => mode.name).join(', ')}`);
+    const readers = named === undefined ? modes : modes.filter((mode) => mode.name === named);
+    let read = 0;
+    for (const mode of readers) {
+      const fields = await mode.readSuiteRecord?.({ ...suiteReader, named: named !== undefined });
+      if (fields === undefined) continue;
+      const content = { mode: mode.name, language, program, entry: 'f', ...fields };
+      tasks.push({ ...content, id: taskId(content), step: 0 });
+      read += 1;
     }
-    const output = await canonical(text('output'));
-    const modes =
-      mode === undefined
-        ? (['deduction', 'abduction'] as const)
-        : mode === 'deduction' || mode === 'abduction'
-          ? [mode]
-          : fail('"mode" must be deduction, abduction or induction');
-    for (const each of modes) {
-      const content = { mode: each, language, program, entry: 'f', input: text('input'), output };
-      tasks.push({ ...content, id: taskId(content), step: 0 } as DeductionTask | AbductionTask);
-    }
+    if (read === 0)
+      fail(
+        named === undefined
+          ? `no mode of ${modes.map((mode) => mode.name).join(', ')} reads a line without "mode"`
+          : `the ${named} mode reads no suite lines`,
+      );
   }
-  return tasks;
+  // The paper's modes give built-in tasks; a suite read by modes of your own holds theirs.
+  return tasks as Task[];
 }

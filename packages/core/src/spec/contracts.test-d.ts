@@ -1,5 +1,6 @@
 import { describe, expectTypeOf, it } from 'vitest';
 import { ConfigError, UnsupportedCapabilityError } from '../errors/errors.js';
+import type { Task } from '../task-modes/tasks.js';
 import type { MockExecutor } from '../test/mock-executor.js';
 import type { MockPolicyModel } from '../test/mock-policy-model.js';
 import type {
@@ -10,7 +11,6 @@ import type {
   MetricsSinkV1,
   PolicyModelV1,
   ProposerRewardFn,
-  Task,
   TaskBase,
   TaskModeV1,
   TrainerEvent,

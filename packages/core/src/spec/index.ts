@@ -36,8 +36,11 @@ export type {
   ProposerRewardFn,
   RewardFn,
   RewardGroup,
+  RewardInput,
   SolveOutcome,
   SolverRewardFn,
+  TrainerRewardFn,
+  WeightedReward,
 } from './reward.js';
 export {
   ADVANTAGE_ESTIMATOR_NAMES,
@@ -48,15 +51,10 @@ export {
   type RewardSettings,
   type SamplingSettings,
 } from './settings.js';
+export type { SolvedTask, SolvePath, SolveRequest } from './solve-path.js';
 export {
-  type AbductionTask,
-  BUILT_IN_TASK_MODE_NAMES,
-  type BuiltInTaskModeName,
-  type DeductionTask,
-  type InductionTask,
   type InputOutputPair,
   TASK_ROLES,
-  type Task,
   type TaskBase,
   type TaskModeName,
   type TaskRole,
@@ -68,13 +66,19 @@ export type {
   ParseResult,
   ProposalValidation,
   ProposeContext,
+  ReferenceSource,
   SolveContext,
+  SuiteRecordReader,
   TaskModeV1,
+  TaskPool,
+  TaskRecordReader,
 } from './task-mode.js';
 export type { TokenizerV1 } from './tokenizer.js';
 export {
   type CheckpointEvent,
+  type EvaluationEvent,
   type GroupStatistics,
+  type ModeEvaluation,
   type MonitorFlagEvent,
   type PhaseEndEvent,
   type RunEndEvent,

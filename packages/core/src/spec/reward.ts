@@ -1,4 +1,4 @@
-import type { TaskModeName, TaskRole } from './task.js';
+import type { TaskBase, TaskModeName, TaskRole } from './task.js';
 
 /**
  * What happened to one proposal, as far as the proposer's reward is concerned.
@@ -36,4 +36,51 @@ export type SolverRewardFn = RewardFn<SolveOutcome>;
 export interface RewardGroup {
   readonly mode: TaskModeName;
   readonly role: TaskRole;
+}
+
+/** One scored rollout of a step, as a {@link TrainerRewardFn} sees it. */
+export type RewardInput =
+  | {
+      readonly role: 'propose';
+      readonly mode: TaskModeName;
+      readonly prompt: string;
+      /** The completion's text. */
+      readonly completion: string;
+      /** Tokens of the completion. */
+      readonly tokenCount: number;
+      readonly outcome: ProposalOutcome;
+      /** The task, for valid proposals. */
+      readonly task: TaskBase | undefined;
+    }
+  | {
+      readonly role: 'solve';
+      readonly mode: TaskModeName;
+      readonly prompt: string;
+      readonly completion: string;
+      readonly tokenCount: number;
+      readonly outcome: SolveOutcome;
+      /** The task that was solved. */
+      readonly task: TaskBase;
+    };
+
+/**
+ * A reward of the self-play trainer, in the style of TRL's reward functions: a plain function over the step's
+ * scored rollouts (both roles, every mode), returning one value per rollout, in order, or `undefined` where it
+ * does not apply (a solver's reward, asked about a proposal). Called once per step; may be async.
+ */
+export type TrainerRewardFn = (
+  inputs: readonly RewardInput[],
+) => readonly (number | undefined)[] | Promise<readonly (number | undefined)[]>;
+
+/**
+ * A named reward with its weight. A rollout's reward is the weighted sum of the values the trainer's rewards
+ * give it (a rollout that none applies to gets 0). Each reward's mean per (mode x role) group is reported in
+ * the step's statistics under its name.
+ */
+export interface WeightedReward {
+  /** Names the reward in statistics and errors; unique among the trainer's rewards. */
+  readonly name: string;
+  readonly reward: TrainerRewardFn;
+  /** Default `1`. */
+  readonly weight?: number;
 }

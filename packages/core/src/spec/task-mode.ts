@@ -1,6 +1,8 @@
 import type { AnswerFormat } from './answer-format.js';
+import type { CanonicalValue } from './canonical-value.js';
 import type { ExecutorV1 } from './executor.js';
 import type { GenerationConstraintV1 } from './generation-constraint.js';
+import type { RandomSource } from './random-source.js';
 import type { TaskBase, TaskModeName, TaskRole } from './task.js';
 import type { TaskLanguage } from './task-language.js';
 import type { TokenizerV1 } from './tokenizer.js';
@@ -9,13 +11,61 @@ import type { TokenizerV1 } from './tokenizer.js';
 export interface ProposeContext {
   readonly language: TaskLanguage;
   /**
-   * Reference tasks sampled from the buffers: K tasks of the mode's own kind for deduction and abduction, one
-   * task whose program the proposer must write inputs for, for induction.
+   * Reference tasks, as the mode drew them ({@link TaskModeV1.drawReferences}): by default K tasks of the
+   * mode's own buffer; the induction mode draws one task whose program the proposer writes inputs for.
    */
   readonly references: readonly TaskBase[];
   /** Words the program must not use (banned modules and functions), shown to the proposer. */
   readonly bannedWords: readonly string[];
   readonly format: AnswerFormat;
+}
+
+/** The tasks of one mode that a run holds (a `TaskBuffer`), as a mode drawing references sees them. */
+export interface TaskPool {
+  readonly mode: TaskModeName;
+  readonly size: number;
+  /** Every task, oldest first. */
+  tasks(): readonly TaskBase[];
+  /** `count` distinct tasks drawn uniformly (all of them, shuffled, when the pool holds fewer). */
+  sample(count: number, random: RandomSource): readonly TaskBase[];
+}
+
+/** What a mode draws the references of one proposal from. */
+export interface ReferenceSource {
+  /** The name of the mode that draws, as the run knows it. */
+  readonly mode: TaskModeName;
+  /** Every mode's pool, in the run's order of modes. */
+  readonly pools: ReadonlyMap<TaskModeName, TaskPool>;
+  /** How many references a proposal gets: the trainer's `references` setting (K, 6 in the paper). */
+  readonly count: number;
+  /** The run's random source: draw from it only, so that runs repeat. */
+  readonly random: RandomSource;
+}
+
+/**
+ * Reads the fields of a stored task (a line of a buffer file, a seed file). Every failure is an
+ * `InvalidTaskError` naming the line, which `fail` and `string` raise.
+ */
+export interface TaskRecordReader {
+  /** The parsed JSON object of the line. */
+  readonly record: Readonly<Record<string, unknown>>;
+  /** The field, which must be a string. */
+  string(field: string): string;
+  /** Rejects the record with a reason. */
+  fail(reason: string): never;
+}
+
+/** Reads one line of an evaluation suite (see `loadEvaluationSuite`). */
+export interface SuiteRecordReader extends TaskRecordReader {
+  /**
+   * Whether the line names this mode (`"mode": "<name>"`). A line that names no mode is a CRUXEval-style
+   * line (`code`, `input`, `output`), which every mode that can read it turns into a task of its own.
+   */
+  readonly named: boolean;
+  /** The language of the suite's programs. */
+  readonly language: TaskLanguage;
+  /** Reads a value literal in the suite's language into its canonical value, through the executor. */
+  canonical(literal: string): Promise<CanonicalValue>;
 }
 
 /** When a constraint is asked for during training: the step whose completions it holds. */
@@ -102,10 +152,27 @@ export interface TaskModeV1<TTask extends TaskBase = TaskBase, TProposal = unkno
     context?: ConstraintContext,
   ): GenerationConstraintV1 | undefined;
   /**
-   * Optional: the tasks the mode's buffer starts from, instead of the zero triplet (a mode whose language
-   * cannot express the identity on "Hello world" brings its own).
+   * Optional: the tasks the mode's buffer starts from (the paper's modes start from the zero triplet, the
+   * identity on "Hello world"). Without it the buffer starts empty, or from the trainer's `seeds`.
    */
   seedTasks?(language: TaskLanguage): readonly TTask[];
+  /**
+   * Optional: the references of one proposal (see {@link ProposeContext.references}), drawn from the run's
+   * pools. Default: `count` tasks sampled from the mode's own pool.
+   */
+  drawReferences?(source: ReferenceSource): readonly TaskBase[];
+  /**
+   * Optional: reads the fields that tasks of this mode have beyond {@link TaskBase}'s, from a stored task, and
+   * checks them (for example a deduction task's `input` and `output`). The caller reads the common fields and
+   * checks the id. Default: the record's other fields as they are.
+   */
+  readTask?(reader: TaskRecordReader): Readonly<Record<string, unknown>>;
+  /**
+   * Optional: reads an evaluation suite's line into this mode's fields (beyond {@link TaskBase}'s; the caller
+   * reads the program from `code`), or `undefined` when the line is not for this mode. A line that names the
+   * mode must be readable (`fail` otherwise). Without it the mode takes no suite lines.
+   */
+  readSuiteRecord?(reader: SuiteRecordReader): Promise<Readonly<Record<string, unknown>> | undefined>;
   /**
    * Optional: a size measure of a task's program (for example its operator count), reported per step as the
    * mean over valid proposals so that a run shows whether proposed tasks get harder.

@@ -2,26 +2,10 @@ import type { CanonicalValue } from './canonical-value.js';
 import type { TaskLanguage } from './task-language.js';
 
 /**
- * The three reasoning modes of Absolute Zero.
- *
- * - `deduction`: given a program and an input, predict the output.
- * - `abduction`: given a program and an output, find an input that produces it (any such input counts).
- * - `induction`: given input/output pairs and a message, write the program.
+ * The name of a task mode: any non-empty string. Tasks carry the name of the mode that made them, buffers and
+ * checkpoints are keyed by it, and reports show it. The SDK's own modes are named in `@azr/core`'s task modes.
  */
-export type BuiltInTaskModeName = 'deduction' | 'abduction' | 'induction';
-
-/** Every {@link BuiltInTaskModeName}, in the order the trainer runs them. */
-export const BUILT_IN_TASK_MODE_NAMES: readonly BuiltInTaskModeName[] = [
-  'deduction',
-  'abduction',
-  'induction',
-];
-
-/**
- * The name of a task mode. The built-in names are listed for completion; any other non-empty string names a
- * custom mode plugged into the trainer.
- */
-export type TaskModeName = BuiltInTaskModeName | (string & {});
+export type TaskModeName = string;
 
 /** The two roles one policy plays: it proposes tasks and it solves them. */
 export type TaskRole = 'propose' | 'solve';
@@ -61,30 +45,3 @@ export interface InputOutputPair {
   /** The canonical value that `entry(<input>)` returned. */
   readonly output: CanonicalValue;
 }
-
-/** Deduction: the solver sees `program` and `input` and predicts `output`. */
-export interface DeductionTask extends TaskBase, InputOutputPair {
-  readonly mode: 'deduction';
-}
-
-/** Abduction: the solver sees `program` and `output` and must give any input that produces `output`. */
-export interface AbductionTask extends TaskBase, InputOutputPair {
-  readonly mode: 'abduction';
-}
-
-/**
- * Induction: the solver sees the first {@link InductionTask.shownCount} pairs and the message, and writes a
- * program that must reproduce every remaining (held-out) pair.
- */
-export interface InductionTask extends TaskBase {
-  readonly mode: 'induction';
-  /** All pairs, shown ones first. */
-  readonly pairs: readonly InputOutputPair[];
-  /** How many leading pairs the solver sees. The rest are held out for checking. */
-  readonly shownCount: number;
-  /** The proposer's natural-language hint or task statement. It never contains the program. */
-  readonly message: string;
-}
-
-/** A task of one of the built-in modes. Custom modes define their own task types extending {@link TaskBase}. */
-export type Task = DeductionTask | AbductionTask | InductionTask;

@@ -35,6 +35,11 @@ export interface GroupStatistics {
   /** For solvers: share of correct answers; for proposers: mean learnability solve rate of valid proposals. */
   readonly solveRate: number | undefined;
   readonly meanReward: number | undefined;
+  /**
+   * The mean of each of the trainer's rewards (unweighted) over the group's sequences it applies to, by reward
+   * name (the defaults: `learnability` for proposers, `correctness` for solvers). Absent when none applies.
+   */
+  readonly rewards?: Readonly<Record<string, number>>;
   readonly advantageMean: number | undefined;
   readonly advantageStandardDeviation: number | undefined;
   /** Completion tokens generated for the group. */
@@ -96,6 +101,25 @@ export interface CheckpointEvent {
   readonly durationMs: number;
 }
 
+/** Accuracy of one mode on an evaluation suite. */
+export interface ModeEvaluation {
+  readonly tasks: number;
+  /** pass@k for each requested k, in [0, 1]. pass@1 is the accuracy. */
+  readonly passAtK: Readonly<Record<number, number>>;
+}
+
+/** Emitted after the trainer evaluated the policy on one of its evaluation suites (the `evaluation` option). */
+export interface EvaluationEvent {
+  readonly type: 'evaluation';
+  /** The completed steps when it was evaluated: `0` is the untrained policy. */
+  readonly step: number;
+  /** The suite's name. */
+  readonly suite: string;
+  /** By mode name; modes without tasks in the suite are absent. */
+  readonly modes: Readonly<Record<string, ModeEvaluation>>;
+  readonly durationMs: number;
+}
+
 /** Emitted once when a run ends, normally or by interruption. */
 export interface RunEndEvent {
   readonly type: 'run-end';
@@ -110,4 +134,5 @@ export type TrainerEvent =
   | StepEndEvent
   | MonitorFlagEvent
   | CheckpointEvent
+  | EvaluationEvent
   | RunEndEvent;

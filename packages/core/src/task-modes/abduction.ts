@@ -1,4 +1,4 @@
-import type { AbductionTask } from '../spec/task.js';
+import type { TaskModeName } from '../spec/task.js';
 import type { TaskModeV1 } from '../spec/task-mode.js';
 import { canonicalToLiteral } from './literal.js';
 import {
@@ -7,16 +7,18 @@ import {
   type ProgramInputProposal,
 } from './program-input-mode.js';
 import { describeFailure } from './shared.js';
+import type { AbductionTask } from './tasks.js';
 import { ABDUCTION_TEMPLATES } from './templates.js';
 
 /**
  * Abduction: the proposer writes a program and an input; the solver sees the output and gives an input. Any
- * input for which the program returns the gold output is correct.
+ * input for which the program returns the gold output is correct. With `name`, the same mode under another
+ * name.
  */
-export function createAbductionMode(
-  settings: ProgramInputModeSettings = {},
-): TaskModeV1<AbductionTask, ProgramInputProposal, string> {
-  return createProgramInputMode<AbductionTask>(
+export function createAbductionMode<TName extends TaskModeName = 'abduction'>(
+  settings: ProgramInputModeSettings<TName> = {},
+): TaskModeV1<AbductionTask<TName>, ProgramInputProposal, string> {
+  return createProgramInputMode(
     {
       name: 'abduction',
       templates: ABDUCTION_TEMPLATES,

@@ -1,4 +1,4 @@
-import type { DeductionTask } from '../spec/task.js';
+import type { TaskModeName } from '../spec/task.js';
 import type { TaskModeV1 } from '../spec/task-mode.js';
 import {
   createProgramInputMode,
@@ -6,16 +6,18 @@ import {
   type ProgramInputProposal,
 } from './program-input-mode.js';
 import { describeFailure } from './shared.js';
+import type { DeductionTask } from './tasks.js';
 import { DEDUCTION_TEMPLATES } from './templates.js';
 
 /**
  * Deduction: the proposer writes a program and an input; the solver predicts the output, which is correct
- * when its canonical value equals the gold output.
+ * when its canonical value equals the gold output. With `name`, the same mode under another name (its tasks
+ * carry that name), for a mode of your own built on this one.
  */
-export function createDeductionMode(
-  settings: ProgramInputModeSettings = {},
-): TaskModeV1<DeductionTask, ProgramInputProposal, string> {
-  return createProgramInputMode<DeductionTask>(
+export function createDeductionMode<TName extends TaskModeName = 'deduction'>(
+  settings: ProgramInputModeSettings<TName> = {},
+): TaskModeV1<DeductionTask<TName>, ProgramInputProposal, string> {
+  return createProgramInputMode(
     {
       name: 'deduction',
       templates: DEDUCTION_TEMPLATES,

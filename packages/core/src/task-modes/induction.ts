@@ -1,20 +1,26 @@
 import { extractFencedBlocks } from '../format/extract.js';
 import { checkTemplate, renderTemplate } from '../format/template.js';
 import { assertNumberInRange } from '../settings/validate.js';
+import type { CanonicalValue } from '../spec/canonical-value.js';
 import type { ExecutorV1 } from '../spec/executor.js';
-import type { InductionTask } from '../spec/task.js';
+import type { TaskBase, TaskModeName } from '../spec/task.js';
 import type {
   AnswerVerdict,
   ParseResult,
   ProposalValidation,
   ProposeContext,
+  ReferenceSource,
   SolveContext,
+  SuiteRecordReader,
   TaskModeV1,
+  TaskRecordReader,
 } from '../spec/task-mode.js';
 import { LANGUAGE_SYNTAX, pythonImports } from './language.js';
 import { canonicalToLiteral } from './literal.js';
-import { answerOf, describeFailure, programBlock, renderPropose } from './shared.js';
+import { zeroInductionTask } from './seeds.js';
+import { answerOf, describeFailure, modeNameOf, programBlock, renderPropose } from './shared.js';
 import { taskId } from './task-id.js';
+import type { InductionTask } from './tasks.js';
 import { INDUCTION_TEMPLATES, PROPOSE_PLACEHOLDERS, type TaskModeTemplates } from './templates.js';
 
 /** An induction proposal: inputs and a message for a given program. */
@@ -25,7 +31,9 @@ export interface InductionProposal {
 }
 
 /** Settings of {@link createInductionMode}. */
-export interface InductionModeSettings {
+export interface InductionModeSettings<TName extends TaskModeName = TaskModeName> {
+  /** The mode's name, which its tasks carry (a mode of your own built on this one). Default `induction`. */
+  readonly name?: TName;
   /** Inputs the proposer writes. Default `10`, as in the paper. */
   readonly inputCount?: number;
   /** Pairs the solver sees; the rest are held out for checking. Default half of `inputCount` (5). */
@@ -44,13 +52,38 @@ const INDUCTION_SOLVE_PLACEHOLDERS = [
 ] as const;
 
 /**
+ * An induction proposer writes inputs for one program: one drawn from the other modes' tasks (in the paper,
+ * the deduction and abduction buffers, which hold every program proposed), else from its own.
+ */
+export function drawInductionReference({ mode, pools, random }: ReferenceSource): readonly TaskBase[] {
+  const others = [...pools.values()].filter((pool) => pool.mode !== mode).flatMap((pool) => pool.tasks());
+  const pool = others.length > 0 ? others : (pools.get(mode)?.tasks() ?? []);
+  return pool.length === 0 ? [] : [pool[random.nextInt(0, pool.length - 1)] as TaskBase];
+}
+
+/** Checks an induction task's `shownCount` against its number of pairs. */
+function checkShownCount(reader: TaskRecordReader, shownCount: unknown, pairs: number, what: string): number {
+  if (
+    typeof shownCount !== 'number' ||
+    !Number.isInteger(shownCount) ||
+    shownCount < 1 ||
+    shownCount >= pairs
+  )
+    reader.fail(what);
+  return shownCount as number;
+}
+
+/**
  * Induction: given a program, the proposer writes inputs and a message; the executor computes the outputs.
  * The solver sees the first `shownCount` pairs and the message and writes a program, which is correct when it
- * reproduces every held-out pair.
+ * reproduces every held-out pair. The buffer starts from the identity on six inputs; a suite line that names
+ * the mode gives `inputs`, `outputs`, `message` and optionally `shownCount` (half the pairs by default).
  */
-export function createInductionMode(
-  settings: InductionModeSettings = {},
-): TaskModeV1<InductionTask, InductionProposal, string> {
+export function createInductionMode<TName extends TaskModeName = 'induction'>(
+  settings: InductionModeSettings<TName> = {},
+): TaskModeV1<InductionTask<TName>, InductionProposal, string> {
+  type TTask = InductionTask<TName>;
+  const name = modeNameOf(settings.name, 'induction') as TName;
   const inputCount = assertNumberInRange('inputCount', settings.inputCount ?? 10, {
     minimum: 2,
     maximum: 100,
@@ -75,7 +108,7 @@ export function createInductionMode(
   };
   return {
     specificationVersion: 'v1',
-    name: 'induction',
+    name,
     languages: ['javascript', 'python'],
     buildProposePrompt: (context: ProposeContext) =>
       renderPropose(templates.propose, context, {
@@ -109,7 +142,7 @@ export function createInductionMode(
         wellFormed: answer.wellFormed,
       };
     },
-    async validateProposal(proposal, executor, context): Promise<ProposalValidation<InductionTask>> {
+    async validateProposal(proposal, executor, context): Promise<ProposalValidation<TTask>> {
       if (executor.language !== context.language) {
         return {
           ok: false,
@@ -130,10 +163,10 @@ export function createInductionMode(
       }
       const pairs = proposal.inputs.map((input, index) => ({
         input,
-        output: result.outputs[index] as InductionTask['pairs'][number]['output'],
+        output: result.outputs[index] as CanonicalValue,
       }));
       const content = {
-        mode: 'induction' as const,
+        mode: name,
         language: context.language,
         program: proposal.program,
         entry: 'f',
@@ -143,7 +176,7 @@ export function createInductionMode(
       };
       return { ok: true, task: { ...content, id: taskId(content), step: context.step } };
     },
-    buildSolvePrompt(task: InductionTask, context: SolveContext): string {
+    buildSolvePrompt(task: TTask, context: SolveContext): string {
       const shown = task.pairs.slice(0, task.shownCount);
       return renderTemplate(templates.solve, {
         language: LANGUAGE_SYNTAX[task.language].displayName,
@@ -159,7 +192,7 @@ export function createInductionMode(
         answerTag: context.format.answerTag,
       });
     },
-    parseAnswer(completion: string, task: InductionTask, context: SolveContext): ParseResult<string> {
+    parseAnswer(completion: string, task: TTask, context: SolveContext): ParseResult<string> {
       const answer = answerOf(completion, context.format);
       if (!answer.ok) return answer;
       const block = programBlock(extractFencedBlocks(answer.answer), task.language);
@@ -168,7 +201,7 @@ export function createInductionMode(
         ? { ok: false, reason: 'an empty program', wellFormed: answer.wellFormed }
         : { ok: true, value: program, wellFormed: answer.wellFormed };
     },
-    async checkAnswer(task: InductionTask, answer: string, executor: ExecutorV1): Promise<AnswerVerdict> {
+    async checkAnswer(task: TTask, answer: string, executor: ExecutorV1): Promise<AnswerVerdict> {
       // As in the reference implementation, the gold program's imports go in front of the solver's code.
       const imports = task.language === 'python' ? pythonImports(task.program) : '';
       const code = imports.length > 0 ? `${imports}\n${answer}` : answer;
@@ -188,6 +221,54 @@ export function createInductionMode(
         }
       }
       return { correct: true };
+    },
+    seedTasks: (language) => [zeroInductionTask(language, name)],
+    drawReferences: drawInductionReference,
+    readTask(reader) {
+      const { record } = reader;
+      const pairs = record.pairs;
+      if (!Array.isArray(pairs) || pairs.length < 2)
+        reader.fail('"pairs" must be an array of at least two pairs');
+      const read = (pairs as unknown[]).map((pair) => {
+        const item = pair as Record<string, unknown> | null;
+        if (typeof item?.input !== 'string' || typeof item?.output !== 'string')
+          reader.fail('each pair needs string "input" and "output"');
+        return { input: item?.input as string, output: item?.output as CanonicalValue };
+      });
+      const shownCount = checkShownCount(
+        reader,
+        record.shownCount,
+        read.length,
+        '"shownCount" must be an integer from 1 to the number of pairs minus one',
+      );
+      return { pairs: read, shownCount, message: reader.string('message') };
+    },
+    async readSuiteRecord(reader: SuiteRecordReader) {
+      // A CRUXEval line (no mode named) holds one input: it is not an induction task.
+      if (!reader.named) return undefined;
+      const { record } = reader;
+      const outputs = record.outputs;
+      if (
+        !Array.isArray(record.inputs) ||
+        !Array.isArray(outputs) ||
+        record.inputs.length !== outputs.length ||
+        record.inputs.length < 2
+      )
+        reader.fail('"inputs" and "outputs" must be arrays of the same length, at least 2');
+      const pairs = [];
+      for (const [index, input] of (record.inputs as unknown[]).entries()) {
+        const output = (outputs as unknown[])[index];
+        if (typeof input !== 'string' || typeof output !== 'string')
+          reader.fail('inputs and outputs must be strings');
+        pairs.push({ input: input as string, output: await reader.canonical(output as string) });
+      }
+      const shownCount = checkShownCount(
+        reader,
+        record.shownCount ?? Math.floor(pairs.length / 2),
+        pairs.length,
+        '"shownCount" is out of range',
+      );
+      return { pairs, shownCount, message: reader.string('message') };
     },
   };
 }

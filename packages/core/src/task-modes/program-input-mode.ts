@@ -1,7 +1,7 @@
 import { checkTemplate, renderTemplate } from '../format/template.js';
 import type { CanonicalValue } from '../spec/canonical-value.js';
 import type { ExecutorV1 } from '../spec/executor.js';
-import type { AbductionTask, DeductionTask } from '../spec/task.js';
+import type { TaskModeName } from '../spec/task.js';
 import type {
   AnswerVerdict,
   ParseResult,
@@ -11,8 +11,17 @@ import type {
   TaskModeV1,
 } from '../spec/task-mode.js';
 import { LANGUAGE_SYNTAX } from './language.js';
-import { answerOf, describeFailure, literalAnswer, parseProgramAndInput, renderPropose } from './shared.js';
+import { zeroTriplet } from './seeds.js';
+import {
+  answerOf,
+  describeFailure,
+  literalAnswer,
+  modeNameOf,
+  parseProgramAndInput,
+  renderPropose,
+} from './shared.js';
 import { taskId } from './task-id.js';
+import type { ProgramInputTask } from './tasks.js';
 import { PROPOSE_PLACEHOLDERS, type TaskModeTemplates } from './templates.js';
 
 /** A deduction or abduction proposal: a program and the source of one argument list. */
@@ -22,7 +31,13 @@ export interface ProgramInputProposal {
 }
 
 /** Settings of {@link createDeductionMode} and {@link createAbductionMode}. */
-export interface ProgramInputModeSettings {
+export interface ProgramInputModeSettings<TName extends TaskModeName = TaskModeName> {
+  /**
+   * The mode's name, which its tasks carry: a mode of your own that reuses this one's prompts, parsing and
+   * checking under another name (spread the mode and replace what differs). Default: `deduction` or
+   * `abduction`.
+   */
+  readonly name?: TName;
   /** Replacement prompt templates; see the defaults for the placeholders each may use. */
   readonly templates?: Partial<TaskModeTemplates>;
 }
@@ -38,22 +53,27 @@ const SOLVE_PLACEHOLDERS = [
 ] as const;
 
 /** What distinguishes deduction from abduction: what the solver is shown, and how its answer is checked. */
-export interface ProgramInputModeDefinition<TTask extends DeductionTask | AbductionTask> {
-  readonly name: TTask['mode'];
+export interface ProgramInputModeDefinition {
+  /** The name when the settings give none. */
+  readonly name: TaskModeName;
   readonly templates: TaskModeTemplates;
   /** The solve prompt's `{{input}}` and `{{output}}` (the hidden one empty). */
-  readonly shown: (task: TTask) => { readonly input: string; readonly output: string };
-  readonly check: (task: TTask, answer: string, executor: ExecutorV1) => Promise<AnswerVerdict>;
+  readonly shown: (task: ProgramInputTask) => { readonly input: string; readonly output: string };
+  readonly check: (task: ProgramInputTask, answer: string, executor: ExecutorV1) => Promise<AnswerVerdict>;
 }
 
 /**
  * The modes whose proposals are a program and one input: the proposal is validated through the executor
- * (syntax, policy, determinism) into a task carrying the gold output, and the answer is one literal.
+ * (syntax, policy, determinism) into a task carrying the gold output, and the answer is one literal. Their
+ * buffers start from the zero triplet; a suite line gives them its `input` and `output` (a CRUXEval line
+ * gives one task to each such mode).
  */
-export function createProgramInputMode<TTask extends DeductionTask | AbductionTask>(
-  definition: ProgramInputModeDefinition<TTask>,
-  settings: ProgramInputModeSettings,
-): TaskModeV1<TTask, ProgramInputProposal, string> {
+export function createProgramInputMode<TName extends TaskModeName>(
+  definition: ProgramInputModeDefinition,
+  settings: ProgramInputModeSettings<TName>,
+): TaskModeV1<ProgramInputTask<TName>, ProgramInputProposal, string> {
+  type TTask = ProgramInputTask<TName>;
+  const name = modeNameOf(settings.name, definition.name) as TName;
   const templates = {
     propose: checkTemplate(
       'templates.propose',
@@ -68,7 +88,7 @@ export function createProgramInputMode<TTask extends DeductionTask | AbductionTa
   };
   return {
     specificationVersion: 'v1',
-    name: definition.name,
+    name,
     languages: ['javascript', 'python'],
     buildProposePrompt: (context: ProposeContext) => renderPropose(templates.propose, context),
     parseProposal: (completion: string, context: ProposeContext): ParseResult<ProgramInputProposal> =>
@@ -87,14 +107,14 @@ export function createProgramInputMode<TTask extends DeductionTask | AbductionTa
       });
       if (!result.ok) return { ok: false, reason: describeFailure(result.error) };
       const content = {
-        mode: definition.name,
+        mode: name,
         language: context.language,
         program: proposal.program,
         entry: 'f',
         input: proposal.input,
         output: result.outputs[0] as CanonicalValue,
       };
-      return { ok: true, task: { ...content, id: taskId(content), step: context.step } as TTask };
+      return { ok: true, task: { ...content, id: taskId(content), step: context.step } };
     },
     buildSolvePrompt: (task: TTask, context: SolveContext) =>
       renderTemplate(templates.solve, {
@@ -112,5 +132,13 @@ export function createProgramInputMode<TTask extends DeductionTask | AbductionTa
         : answer;
     },
     checkAnswer: definition.check,
+    seedTasks: (language) => [zeroTriplet(name, language)],
+    readTask: (reader) => ({ input: reader.string('input'), output: reader.string('output') }),
+    async readSuiteRecord(reader) {
+      if (!reader.named && reader.record.input === undefined && reader.record.output === undefined)
+        return undefined;
+      const input = reader.string('input');
+      return { input, output: await reader.canonical(reader.string('output')) };
+    },
   };
 }

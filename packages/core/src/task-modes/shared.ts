@@ -1,3 +1,4 @@
+import { ConfigError } from '../errors/errors.js';
 import { extractAnswer, extractFencedBlocks, type FencedBlock } from '../format/extract.js';
 import { renderTemplate } from '../format/template.js';
 import type { AnswerFormat } from '../spec/answer-format.js';
@@ -99,6 +100,19 @@ export function renderPropose(
     answerTag: context.format.answerTag,
     ...extra,
   });
+}
+
+/** A mode's name from its settings: a non-empty string, or the default. */
+export function modeNameOf(name: unknown, fallback: string): string {
+  if (name === undefined) return fallback;
+  if (typeof name !== 'string' || name.trim().length === 0 || name !== name.trim())
+    throw new ConfigError(
+      `name must be a non-empty string without surrounding spaces; got ${JSON.stringify(name)}.`,
+      {
+        field: 'name',
+      },
+    );
+  return name;
 }
 
 /** Describes an executor failure for a report. */

@@ -1,6 +1,5 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { zeroTriplet } from '../buffers/zero-triplet.js';
 import { DEFAULT_ANSWER_FORMAT } from '../settings/defaults.js';
 import type { CanonicalValue } from '../spec/canonical-value.js';
 import type { ProposeContext } from '../spec/task-mode.js';
@@ -10,6 +9,7 @@ import { createDeductionMode } from './deduction.js';
 import { createInductionMode } from './induction.js';
 import { LANGUAGE_SYNTAX } from './language.js';
 import { canonicalToLiteral } from './literal.js';
+import { zeroTriplet } from './seeds.js';
 
 const format = DEFAULT_ANSWER_FORMAT;
 const context = (mode: 'deduction' | 'abduction'): ProposeContext => ({

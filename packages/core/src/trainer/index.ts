@@ -1,10 +1,23 @@
 export {
   type CheckpointState,
   type LoadedCheckpoint,
+  latestCheckpointDirectory,
   readLatestCheckpoint,
   writeCheckpoint,
 } from './checkpoint.js';
-export type { ProposalRollout, Rollout, SolveRollout } from './runtime.js';
+export type { EvaluationResult, EvaluationSuite, TrainerEvaluation } from './evaluation-schedule.js';
+export type {
+  Generation,
+  Proposal,
+  ProposalRollout,
+  ProposalStatus,
+  Rollout,
+  ScoredProposal,
+  ScoredSolution,
+  SolveRollout,
+  Trained,
+  ValidatedProposal,
+} from './rollouts.js';
 export {
   DEFAULT_TRAINER_SETTINGS,
   resolveTrainerSettings,

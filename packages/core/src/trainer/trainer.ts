@@ -1,49 +1,61 @@
 import { createAdvantageEstimator } from '../advantages/estimators.js';
 import { TaskBuffer } from '../buffers/task-buffer.js';
-import { zeroInductionTask, zeroTriplet } from '../buffers/zero-triplet.js';
 import { ConfigError } from '../errors/errors.js';
 import { createSeededRandom, restoreSeededRandom } from '../random/seeded-random.js';
-import { createProposerReward, createSolverReward } from '../rewards/rewards.js';
+import { createDefaultRewards } from '../rewards/rewards.js';
+import { solveWithPolicy } from '../rollout/solve-with-policy.js';
+import { assertNumberInRange } from '../settings/validate.js';
 import type { ExecutorV1 } from '../spec/executor.js';
 import type { MetricsSinkV1 } from '../spec/metrics-sink.js';
 import type { MonitorV1 } from '../spec/monitor.js';
 import type { PolicyModelV1 } from '../spec/policy-model.js';
 import type { RandomSource } from '../spec/random-source.js';
-import { TASK_ROLES, type TaskBase, type TaskModeName, type TaskRole } from '../spec/task.js';
+import type { WeightedReward } from '../spec/reward.js';
+import type { SolvePath } from '../spec/solve-path.js';
+import { TASK_ROLES, type TaskBase, type TaskModeName } from '../spec/task.js';
 import type { TaskModeV1 } from '../spec/task-mode.js';
-import type { GroupStatistics, TrainerEvent, TrainerPhase } from '../spec/trainer-event.js';
+import type { TrainerEvent } from '../spec/trainer-event.js';
 import { assertSpecificationVersion } from '../spec-version.js';
-import { createAbductionMode } from '../task-modes/abduction.js';
-import { createDeductionMode } from '../task-modes/deduction.js';
-import { createInductionMode } from '../task-modes/induction.js';
+import { createPaperTaskModes } from '../task-modes/paper.js';
 import {
   CHECKPOINT_FORMAT,
   CHECKPOINT_VERSION,
   readLatestCheckpoint,
   writeCheckpoint,
 } from './checkpoint.js';
-import { advantage } from './phases/advantage.js';
-import { estimateLearnability } from './phases/learnability.js';
-import { propose } from './phases/propose.js';
-import { reward } from './phases/reward.js';
-import { solve } from './phases/solve.js';
-import { update } from './phases/update.js';
-import { validate } from './phases/validate.js';
-import type { ProposalRollout, Rollout, SolveRollout, TrainerRuntime } from './runtime.js';
+import {
+  checkEvaluation,
+  type EvaluationResult,
+  evaluateSuites,
+  type TrainerEvaluation,
+} from './evaluation-schedule.js';
 import { resolveTrainerSettings, type TrainerSettings, type TrainerSettingsInput } from './settings.js';
+import { runSelfPlayStep, type StepResult, type StepRuntime } from './step.js';
+
+export type { StepResult } from './step.js';
 
 /** What a self-play trainer is made of. */
 export interface SelfPlayTrainerOptions {
   readonly policy: PolicyModelV1;
   readonly executor: ExecutorV1;
-  /** Task modes, run in this order every step. Default: deduction, abduction, induction. */
-  readonly modes?: readonly TaskModeV1<TaskBase, unknown, unknown>[];
+  /** Task modes, run in this order every step. Default: the paper's (`createPaperTaskModes`). */
+  readonly modes?: readonly TaskModeV1[];
   readonly settings?: TrainerSettingsInput;
+  /**
+   * The rewards, summed with their weights into each rollout's reward. Default: `createDefaultRewards`
+   * (learnability for proposers, correctness for solvers, both shaped by `settings.rewards`). Add one with
+   * `[...createDefaultRewards(settings.rewards), { name, reward, weight }]`.
+   */
+  readonly rewardFunctions?: readonly WeightedReward[];
+  /** Evaluation on held-out suites, on a schedule (see {@link TrainerEvaluation}). Default: none. */
+  readonly evaluation?: TrainerEvaluation;
+  /** How solver answers are generated and judged (the solve and learnability phases, and evaluation). */
+  readonly solvePath?: SolvePath;
   readonly sinks?: readonly MetricsSinkV1[];
   readonly monitors?: readonly MonitorV1[];
   /** Where checkpoints go (`<runDirectory>/checkpoints`). Without it, nothing is written. */
   readonly runDirectory?: string;
-  /** Extra seed tasks, added to their modes' buffers after the zero triplets. */
+  /** Extra seed tasks, added to their modes' buffers after the modes' own (`TaskModeV1.seedTasks`). */
   readonly seeds?: readonly TaskBase[];
   /** Names the run in events. Default `run`. */
   readonly runId?: string;
@@ -64,15 +76,11 @@ export interface RunOptions {
    * that step's checkpoint: for samples, progress displays and custom logging. A throw ends the run.
    */
   readonly onStep?: (result: StepResult) => void | Promise<void>;
-}
-
-/** The outcome of one step. */
-export interface StepResult {
-  readonly step: number;
-  readonly proposals: readonly ProposalRollout[];
-  readonly solutions: readonly SolveRollout[];
-  readonly loss: number | undefined;
-  readonly groups: readonly GroupStatistics[];
+  /**
+   * Called after each scheduled evaluation of a suite (the trainer's `evaluation` option), after `onStep` and
+   * before that step's checkpoint. A throw ends the run.
+   */
+  readonly onEvaluation?: (result: EvaluationResult) => void | Promise<void>;
 }
 
 /** The Absolute Zero self-play loop. */
@@ -92,144 +100,108 @@ export interface SelfPlayTrainer {
   randomState(): ReturnType<RandomSource['snapshot']>;
 }
 
-function mean(values: readonly number[]): number | undefined {
-  return values.length === 0 ? undefined : values.reduce((total, value) => total + value, 0) / values.length;
-}
-
-function statistics(
-  taskMode: TaskModeV1<TaskBase, unknown, unknown>,
-  role: 'propose' | 'solve',
-  rollouts: readonly Rollout[],
-  /** Proposals of the mode that were excluded (not among `rollouts`). */
-  excluded = 0,
-): GroupStatistics {
-  const mode = taskMode.name;
-  const mine = rollouts.filter((rollout) => rollout.mode === mode && rollout.role === role);
-  const advantages = mine.map((rollout) => rollout.advantage);
-  const advantageMean = mean(advantages);
-  const proposals = mine as unknown as readonly ProposalRollout[];
-  const solutions = mine as unknown as readonly SolveRollout[];
-  const difficulties =
-    role === 'propose' && taskMode.difficulty !== undefined
-      ? proposals.flatMap((proposal) => {
-          const value = proposal.task === undefined ? undefined : taskMode.difficulty?.(proposal.task);
-          return value === undefined ? [] : [value];
-        })
-      : [];
-  const meanDifficulty = mean(difficulties);
-  return {
-    mode,
-    role,
-    count: mine.length,
-    wellFormedRate: mean(mine.map((rollout) => (rollout.wellFormed ? 1 : 0))),
-    validRate:
-      role === 'propose'
-        ? mean(proposals.map((proposal) => (proposal.status === 'valid' ? 1 : 0)))
-        : undefined,
-    solveRate:
-      role === 'propose'
-        ? mean(
-            proposals.flatMap((proposal) => (proposal.solveRate === undefined ? [] : [proposal.solveRate])),
-          )
-        : mean(solutions.map((solution) => (solution.correct ? 1 : 0))),
-    meanReward: mean(mine.map((rollout) => rollout.reward)),
-    advantageMean,
-    advantageStandardDeviation:
-      advantageMean === undefined
-        ? undefined
-        : Math.sqrt(mean(advantages.map((value) => (value - advantageMean) ** 2)) ?? 0),
-    tokens: mine.reduce((total, rollout) => total + rollout.completion.tokenIds.length, 0),
-    ...(meanDifficulty === undefined ? {} : { meanDifficulty }),
-    ...(excluded === 0 ? {} : { excluded }),
-  };
-}
-
-function defaultModes(): TaskModeV1<TaskBase, unknown, unknown>[] {
-  return [createDeductionMode(), createAbductionMode(), createInductionMode()] as unknown as TaskModeV1<
-    TaskBase,
-    unknown,
-    unknown
-  >[];
-}
-
 interface TrainerState {
   step: number;
   random: RandomSource;
   buffers: Map<TaskModeName, TaskBuffer<TaskBase>>;
 }
 
-function build(
-  options: SelfPlayTrainerOptions,
+/** Checks the parts of a run against each other before it starts: a `ConfigError` naming what is wrong. */
+function checkParts(
+  options: SelfPlayTrainerOptions & { readonly modes: readonly TaskModeV1[] },
   settings: TrainerSettings,
-  state: TrainerState,
-  resumed: boolean,
-): SelfPlayTrainer {
-  assertSpecificationVersion(options.policy, 'the policy model');
-  assertSpecificationVersion(options.executor, 'the executor');
-  if (!options.policy.capabilities.training) {
-    throw new ConfigError(
-      `The policy ${options.policy.modelId} cannot train; self-play needs a policy that can.`,
-      { field: 'policy' },
-    );
+  firstStep: number,
+): void {
+  const { policy, executor, modes } = options;
+  assertSpecificationVersion(policy, 'the policy model');
+  assertSpecificationVersion(executor, 'the executor');
+  if (!policy.capabilities.training) {
+    throw new ConfigError(`The policy ${policy.modelId} cannot train; self-play needs a policy that can.`, {
+      field: 'policy',
+    });
   }
-  if (options.executor.language !== settings.language) {
+  if (executor.language !== settings.language) {
     throw new ConfigError(
-      `The executor runs ${options.executor.language}, but the run's language is ${settings.language}.`,
+      `The executor runs ${executor.language}, but the run's language is ${settings.language}.`,
       { field: 'language' },
     );
   }
-  const modes = options.modes ?? defaultModes();
+  const names = new Set<string>();
   for (const mode of modes) {
     assertSpecificationVersion(mode, `the task mode ${mode.name}`);
+    if (names.has(mode.name))
+      throw new ConfigError(`Two task modes are named ${mode.name}; each mode needs a name of its own.`, {
+        field: 'modes',
+      });
+    names.add(mode.name);
     if (!mode.languages.includes(settings.language)) {
       throw new ConfigError(`The task mode ${mode.name} has no ${settings.language} prompts.`, {
         field: 'modes',
       });
     }
-  }
-  // Constraints may change with the step (a curriculum); the policy must support them from the first.
-  const constraintOf = (mode: TaskModeV1<TaskBase, unknown, unknown>, role: TaskRole, step: number) =>
-    mode.constraint?.(role, options.policy.tokenizer, { step });
-  for (const mode of modes) {
+    // Constraints may change with the step (a curriculum); the policy must support them from the first.
     for (const role of TASK_ROLES) {
       if (
-        constraintOf(mode, role, state.step + 1) !== undefined &&
-        !options.policy.capabilities.constrainedDecoding
+        mode.constraint?.(role, policy.tokenizer, { step: firstStep }) !== undefined &&
+        !policy.capabilities.constrainedDecoding
       ) {
         throw new ConfigError(
-          `The task mode ${mode.name} holds its ${role} completions to a constraint, which the policy ${options.policy.modelId} does not support.`,
+          `The task mode ${mode.name} holds its ${role} completions to a constraint, which the policy ${policy.modelId} does not support.`,
           { field: 'modes' },
         );
       }
     }
   }
+  checkRewards(options.rewardFunctions ?? []);
+  if (options.evaluation !== undefined) checkEvaluation(options.evaluation, modes);
+}
+
+function checkRewards(rewards: readonly WeightedReward[]): void {
+  const names = new Set<string>();
+  for (const { name, reward, weight } of rewards) {
+    if (typeof name !== 'string' || name.length === 0 || names.has(name))
+      throw new ConfigError(`rewardFunctions need unique, non-empty names; got ${JSON.stringify(name)}.`, {
+        field: 'rewardFunctions',
+      });
+    names.add(name);
+    if (typeof reward !== 'function')
+      throw new ConfigError(`The reward ${name} has no reward function.`, { field: 'rewardFunctions' });
+    if (weight !== undefined) assertNumberInRange(`rewardFunctions.${name}.weight`, weight, {});
+  }
+}
+
+function build(
+  options: SelfPlayTrainerOptions & { readonly modes: readonly TaskModeV1[] },
+  settings: TrainerSettings,
+  state: TrainerState,
+  resumed: boolean,
+): SelfPlayTrainer {
+  checkParts(options, settings, state.step + 1);
   const sinks = options.sinks ?? [];
-  const now = options.now ?? (() => performance.now());
-  const runId = options.runId ?? 'run';
-  const runtime: TrainerRuntime = {
+  const emit = async (event: TrainerEvent) => {
+    for (const sink of sinks) await sink.write(event);
+  };
+  const solvePath = options.solvePath ?? solveWithPolicy;
+  const runtime: StepRuntime = {
     settings,
     policy: options.policy,
     executor: options.executor,
-    modes,
+    modes: options.modes,
     buffers: state.buffers,
     random: state.random,
-    proposerReward: createProposerReward(settings.rewards),
-    solverReward: createSolverReward(settings.rewards),
+    sampling: settings.sampling,
+    format: settings.format,
+    solvePath,
+    constraintOf: (mode, role, step) => mode.constraint?.(role, options.policy.tokenizer, { step }),
+    rewards: options.rewardFunctions ?? createDefaultRewards(settings.rewards),
     estimator: createAdvantageEstimator(settings.advantageEstimator, settings.advantages),
     monitors: options.monitors ?? [],
-    emit: async (event: TrainerEvent) => {
-      for (const sink of sinks) await sink.write(event);
-    },
-    constraintOf,
+    emit,
+    now: options.now ?? (() => performance.now()),
   };
   let started = false;
-
-  async function timed<T>(step: number, phase: TrainerPhase, work: () => Promise<T> | T): Promise<T> {
-    const start = now();
-    const result = await work();
-    await runtime.emit({ type: 'phase-end', step, phase, durationMs: now() - start });
-    return result;
-  }
+  // The step each suite was last evaluated at, so that the end of a run does not evaluate a step twice.
+  let evaluatedStep: number | undefined;
 
   async function checkpoint(): Promise<string> {
     if (options.runDirectory === undefined) {
@@ -237,7 +209,7 @@ function build(
         field: 'runDirectory',
       });
     }
-    const start = now();
+    const start = runtime.now();
     const directory = await writeCheckpoint(
       options.runDirectory,
       {
@@ -246,71 +218,62 @@ function build(
         step: state.step,
         random: state.random.snapshot(),
         settings,
-        modes: modes.map((mode) => mode.name),
+        modes: options.modes.map((mode) => mode.name),
       },
       state.buffers,
       options.policy,
     );
-    await runtime.emit({ type: 'checkpoint', step: state.step, directory, durationMs: now() - start });
+    await emit({ type: 'checkpoint', step: state.step, directory, durationMs: runtime.now() - start });
     return directory;
   }
 
   async function runStep(): Promise<StepResult> {
     if (!started) {
       started = true;
-      await runtime.emit({ type: 'run-start', runId, step: state.step, resumed, settings });
+      await emit({ type: 'run-start', runId: options.runId ?? 'run', step: state.step, resumed, settings });
     }
-    const step = state.step + 1;
-    const stepStart = now();
-    const proposals = await timed(step, 'propose', () => propose(runtime, step));
-    await timed(step, 'validate', () => validate(runtime, step, proposals));
-    const learnability = await timed(step, 'learnability', () =>
-      estimateLearnability(runtime, step, proposals),
+    const result = await runSelfPlayStep(runtime, state.step + 1);
+    state.step = result.step;
+    return result;
+  }
+
+  async function evaluateNow(onEvaluation: RunOptions['onEvaluation']): Promise<void> {
+    if (options.evaluation === undefined) return;
+    evaluatedStep = state.step;
+    const results = await evaluateSuites(
+      { ...runtime, maxTokens: settings.sampling.maxTokens },
+      options.evaluation,
+      state.step,
     );
-    const solutions = await timed(step, 'solve', () => solve(runtime, step));
-    // Excluded proposals (held-out tasks) are neither rewarded nor trained on, and only counted.
-    const counted = proposals.filter((proposal) => proposal.status !== 'excluded');
-    const rollouts: Rollout[] = [...counted, ...solutions];
-    const extra = settings.trainOnLearnabilityRollouts ? [...learnability.rollouts] : [];
-    const trained: Rollout[] = [...rollouts, ...extra];
-    await timed(step, 'reward', () => reward(runtime, counted, [...solutions, ...extra]));
-    await timed(step, 'advantage', () => advantage(runtime, trained));
-    const loss = await timed(step, 'update', () => update(runtime, trained));
-    for (const rollout of rollouts) {
-      for (const monitor of runtime.monitors) {
-        for (const flag of monitor.inspect({
-          step,
-          mode: rollout.mode,
-          role: rollout.role,
-          text: rollout.completion.text,
-        })) {
-          await runtime.emit({ type: 'monitor-flag', step, mode: rollout.mode, role: rollout.role, flag });
-        }
-      }
+    for (const result of results) await onEvaluation?.(result);
+  }
+
+  async function run(runOptions: RunOptions): Promise<{ readonly reason: 'completed' | 'interrupted' }> {
+    const target =
+      runOptions.untilStep ?? (runOptions.steps === undefined ? undefined : state.step + runOptions.steps);
+    if (target === undefined || !Number.isInteger(target) || target < 0) {
+      throw new ConfigError('run needs steps or untilStep, a non-negative integer.', { field: 'steps' });
     }
-    const groups = modes.flatMap((mode) => [
-      statistics(
-        mode,
-        'propose',
-        rollouts,
-        proposals.filter((proposal) => proposal.mode === mode.name && proposal.status === 'excluded').length,
-      ),
-      statistics(mode, 'solve', rollouts),
-    ]);
-    const durationMs = now() - stepStart;
-    const tokens =
-      rollouts.reduce((total, rollout) => total + rollout.completion.tokenIds.length, 0) +
-      learnability.tokens;
-    state.step = step;
-    await runtime.emit({
-      type: 'step-end',
-      step,
-      groups,
-      loss,
-      durationMs,
-      tokensPerSecond: durationMs > 0 ? (tokens * 1000) / durationMs : 0,
-    });
-    return { step, proposals, solutions, loss, groups };
+    const every = options.evaluation?.every;
+    if (state.step === 0 && !resumed && evaluatedStep === undefined)
+      await evaluateNow(runOptions.onEvaluation);
+    let reason: 'completed' | 'interrupted' = 'completed';
+    while (state.step < target) {
+      if (runOptions.signal?.aborted) {
+        reason = 'interrupted';
+        break;
+      }
+      const result = await runStep();
+      await runOptions.onStep?.(result);
+      if (every !== undefined && state.step % every === 0) await evaluateNow(runOptions.onEvaluation);
+      if (options.runDirectory !== undefined && state.step % settings.checkpointEvery === 0)
+        await checkpoint();
+    }
+    if (evaluatedStep !== state.step && state.step > 0) await evaluateNow(runOptions.onEvaluation);
+    if (options.runDirectory !== undefined && state.step % settings.checkpointEvery !== 0) await checkpoint();
+    await emit({ type: 'run-end', step: state.step, reason });
+    for (const sink of sinks) await sink.close?.();
+    return { reason };
   }
 
   return {
@@ -322,52 +285,36 @@ function build(
     runStep,
     checkpoint,
     randomState: () => state.random.snapshot(),
-    async run(runOptions: RunOptions) {
-      const target =
-        runOptions.untilStep ?? (runOptions.steps === undefined ? undefined : state.step + runOptions.steps);
-      if (target === undefined || !Number.isInteger(target) || target < 0) {
-        throw new ConfigError('run needs steps or untilStep, a non-negative integer.', { field: 'steps' });
-      }
-      let reason: 'completed' | 'interrupted' = 'completed';
-      while (state.step < target) {
-        if (runOptions.signal?.aborted) {
-          reason = 'interrupted';
-          break;
-        }
-        const result = await runStep();
-        await runOptions.onStep?.(result);
-        if (options.runDirectory !== undefined && state.step % settings.checkpointEvery === 0)
-          await checkpoint();
-      }
-      if (options.runDirectory !== undefined && state.step % settings.checkpointEvery !== 0)
-        await checkpoint();
-      await runtime.emit({ type: 'run-end', step: state.step, reason });
-      for (const sink of sinks) await sink.close?.();
-      return { reason };
-    },
+    run,
   };
 }
 
+/** A buffer per mode, with the trainer's capacity and eviction. */
+function emptyBuffers(modes: readonly TaskModeName[], settings: TrainerSettings) {
+  return new Map(
+    modes.map((mode) => [
+      mode,
+      new TaskBuffer<TaskBase>(mode, {
+        capacity: settings.bufferCapacity,
+        eviction: settings.bufferEviction,
+      }),
+    ]),
+  );
+}
+
 /**
- * Creates a self-play trainer. Buffers start from the zero triplet in the run's language (and any `seeds`);
- * everything random draws from one source seeded with `settings.seed`, so the same seed and settings give the
- * same run on the same backend.
+ * Creates a self-play trainer. Each mode's buffer starts from the mode's seed tasks in the run's language (the
+ * zero triplet for the paper's modes), then any `seeds`; everything random draws from one source seeded with
+ * `settings.seed`, so the same seed and settings give the same run on the same backend.
  */
 export function createSelfPlayTrainer(options: SelfPlayTrainerOptions): SelfPlayTrainer {
   const settings = resolveTrainerSettings(options.settings);
-  const modes = options.modes ?? defaultModes();
-  const buffers = new Map<TaskModeName, TaskBuffer<TaskBase>>();
-  for (const mode of modes) {
-    const buffer = new TaskBuffer<TaskBase>(mode.name, {
-      capacity: settings.bufferCapacity,
-      eviction: settings.bufferEviction,
-    });
-    if (mode.seedTasks !== undefined) buffer.addAll(mode.seedTasks(settings.language));
-    else if (mode.name === 'deduction') buffer.add(zeroTriplet('deduction', settings.language));
-    else if (mode.name === 'abduction') buffer.add(zeroTriplet('abduction', settings.language));
-    else if (mode.name === 'induction') buffer.add(zeroInductionTask(settings.language));
-    buffers.set(mode.name, buffer);
-  }
+  const modes = options.modes ?? createPaperTaskModes();
+  const buffers = emptyBuffers(
+    modes.map((mode) => mode.name),
+    settings,
+  );
+  for (const mode of modes) buffers.get(mode.name)?.addAll(mode.seedTasks?.(settings.language) ?? []);
   for (const seed of options.seeds ?? []) {
     const buffer = buffers.get(seed.mode);
     if (buffer === undefined)
@@ -405,7 +352,7 @@ export async function resumeSelfPlayTrainer(options: ResumeOptions): Promise<Sel
     });
   }
   const settings = resolveTrainerSettings(checkpoint.state.settings);
-  const modes = options.modes ?? defaultModes();
+  const modes = options.modes ?? createPaperTaskModes();
   const names = modes.map((mode) => mode.name);
   if (names.join() !== checkpoint.state.modes.join()) {
     throw new ConfigError(
@@ -413,15 +360,8 @@ export async function resumeSelfPlayTrainer(options: ResumeOptions): Promise<Sel
       { field: 'modes' },
     );
   }
-  const buffers = new Map<TaskModeName, TaskBuffer<TaskBase>>();
-  for (const mode of names) {
-    const buffer = new TaskBuffer<TaskBase>(mode, {
-      capacity: settings.bufferCapacity,
-      eviction: settings.bufferEviction,
-    });
-    buffer.addAll(checkpoint.buffers.get(mode) ?? []);
-    buffers.set(mode, buffer);
-  }
+  const buffers = emptyBuffers(names, settings);
+  for (const [mode, buffer] of buffers) buffer.addAll(checkpoint.buffers.get(mode) ?? []);
   const policy = await options.loadPolicy(checkpoint.policyDirectory);
   return build(
     { ...options, policy, modes },

@@ -8,12 +8,13 @@ import { ConfigError } from '../../errors/errors.js';
 import { createSeededRandom } from '../../random/seeded-random.js';
 import type { CanonicalValue } from '../../spec/canonical-value.js';
 import type { GenerationConstraintV1 } from '../../spec/generation-constraint.js';
-import type { DeductionTask, TaskBase } from '../../spec/task.js';
+import type { TaskBase } from '../../spec/task.js';
 import type { TokenizerV1 } from '../../spec/tokenizer.js';
 import { MockExecutor } from '../../test/mock-executor.js';
 import { MockPolicyModel } from '../../test/mock-policy-model.js';
 import { createByteTokenizer } from '../../tokenizer/byte-tokenizer.js';
 import { createSelfPlayTrainer } from '../../trainer/trainer.js';
+import type { DeductionTask } from '../tasks.js';
 import {
   DIGIT_AUTOMATON,
   EXPRESSION_AUTOMATON,

@@ -6,7 +6,7 @@ import {
 import { assertNumberInRange } from '../../settings/validate.js';
 import type { CanonicalValue } from '../../spec/canonical-value.js';
 import type { GenerationConstraintV1 } from '../../spec/generation-constraint.js';
-import type { AbductionTask, DeductionTask, InductionTask, TaskBase, TaskRole } from '../../spec/task.js';
+import type { TaskBase, TaskModeName, TaskRole } from '../../spec/task.js';
 import type { TaskLanguage } from '../../spec/task-language.js';
 import type { ConstraintContext, ParseResult, ProposalValidation, TaskModeV1 } from '../../spec/task-mode.js';
 import type { TokenizerV1 } from '../../spec/tokenizer.js';
@@ -16,6 +16,7 @@ import { createInductionMode } from '../induction.js';
 import { canonicalToLiteral } from '../literal.js';
 import type { ProgramInputProposal } from '../program-input-mode.js';
 import { taskId } from '../task-id.js';
+import type { AbductionTask, DeductionTask, InductionTask } from '../tasks.js';
 import {
   DIGIT_AUTOMATON,
   EXPRESSION_AUTOMATON,
@@ -95,10 +96,10 @@ function readWord<State>(
 
 /**
  * The keys of held-out tasks of one mode, by what their programs compute (two programs that compute the same
- * function are the same program here): `behaviour;input` for a deduction or abduction task, `behaviour` for an
- * induction task.
+ * function are the same program here): `behaviour;input` for a mode whose tasks are a program on one input
+ * (`withInput`), `behaviour` for a mode whose tasks are a function (induction).
  */
-function heldOutKeys(tasks: readonly TaskBase[], mode: TaskBase['mode']): Set<string> {
+function heldOutKeys(tasks: readonly TaskBase[], mode: TaskModeName, withInput: boolean): Set<string> {
   const keys = new Set<string>();
   for (const task of tasks) {
     if (task.mode !== mode) continue;
@@ -106,7 +107,7 @@ function heldOutKeys(tasks: readonly TaskBase[], mode: TaskBase['mode']): Set<st
     if (expression === undefined) continue;
     const input = (task as Partial<DeductionTask>).input;
     const behaviour = miniBehavior(expression);
-    keys.add(task.mode === 'induction' || input === undefined ? behaviour : `${behaviour};${input.trim()}`);
+    keys.add(!withInput || input === undefined ? behaviour : `${behaviour};${input.trim()}`);
   }
   return keys;
 }
@@ -177,7 +178,8 @@ export function createMiniTaskModes(
     maximum: inputCount - 1,
     integer: true,
   });
-  const heldOut = (mode: TaskBase['mode']) => heldOutKeys(settings.heldOut ?? [], mode);
+  const heldOut = (mode: TaskModeName, withInput: boolean) =>
+    heldOutKeys(settings.heldOut ?? [], mode, withInput);
   const curriculum = settings.curriculum;
   if (curriculum !== undefined) {
     assertNumberInRange('curriculum.startOperators', curriculum.startOperators, {
@@ -241,11 +243,10 @@ export function createMiniTaskModes(
     answer: CharacterAutomaton<never>,
     answerName: string,
   ): TaskModeV1<TTask, ProgramInputProposal, string> {
-    const heldOutTasks = heldOut(base.name as TaskBase['mode']);
+    const heldOutTasks = heldOut(base.name, true);
+    // The base mode's checking, stored-task and suite reading; the mini language's prompts and parsing.
     return {
-      specificationVersion: 'v1',
-      name: base.name,
-      languages: ['javascript', 'python'],
+      ...base,
       buildProposePrompt: (context) =>
         [
           `#${header}P`,
@@ -275,7 +276,6 @@ export function createMiniTaskModes(
       buildSolvePrompt: (task) =>
         `#${header}S\nf(x)=${miniExpression(task.program) ?? task.program}\n${solvePrompt('', task)}`,
       parseAnswer: (completion) => readWord(completion, answer, answerName),
-      checkAnswer: (task, answerText, executor) => base.checkAnswer(task, answerText, executor),
       constraint: constraint((role, step) => (role === 'propose' ? proposalAt(step) : [answer, '']), header),
       seedTasks: (language) => [seedTask<TTask>(base.name as TTask['mode'], language)],
       difficulty: operatorCount,
@@ -285,7 +285,7 @@ export function createMiniTaskModes(
     };
   }
 
-  const heldOutFunctions = heldOut('induction');
+  const heldOutFunctions = heldOut(induction.name, false);
   return [
     programInputMode(
       deduction,
@@ -302,9 +302,8 @@ export function createMiniTaskModes(
       'a digit',
     ),
     {
-      specificationVersion: 'v1',
-      name: 'induction',
-      languages: ['javascript', 'python'],
+      // The induction mode's references, checking and reading; the mini language's prompts and parsing.
+      ...induction,
       buildProposePrompt(context) {
         const program = context.references[0]?.program ?? '';
         return `#IP\nf(x)=${miniExpression(program) ?? program}\n>`;
@@ -336,7 +335,6 @@ export function createMiniTaskModes(
         const word = readWord(completion, EXPRESSION_AUTOMATON, 'an expression');
         return word.ok ? { ...word, value: miniProgram(word.value, task.language) } : word;
       },
-      checkAnswer: (task, program, executor) => induction.checkAnswer(task, program, executor),
       constraint: constraint(
         (role) => [(role === 'propose' ? inputList : EXPRESSION_AUTOMATON) as CharacterAutomaton<never>, ''],
         'I',

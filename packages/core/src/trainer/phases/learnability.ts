@@ -1,32 +1,41 @@
 import type { TaskBase } from '../../spec/task.js';
-import type { ProposalRollout, SolveRollout, TrainerRuntime } from '../runtime.js';
-import { solveTasks } from './solve-tasks.js';
+import type { TaskModeV1 } from '../../spec/task-mode.js';
+import type { ScoredProposal, ScoredSolution, ValidatedProposal } from '../rollouts.js';
+import { type SolveContext, solveFor } from './context.js';
 
-/** What the learnability phase measured: the tokens it generated and its solver rollouts. */
+/** What learnability estimation needs besides solving. */
+export interface LearnabilityInput extends SolveContext {
+  readonly modes: readonly TaskModeV1[];
+  /** The trainer's `learnabilityRollouts`. */
+  readonly rollouts: number;
+}
+
+/** What the learnability phase made: the proposals with their solve rates, and its solver rollouts. */
 export interface LearnabilityResult {
-  readonly tokens: number;
-  /** One solver rollout per learnability completion, with its verdict (rewards are set later, if trained on). */
-  readonly rollouts: readonly SolveRollout[];
+  readonly proposals: readonly ScoredProposal[];
+  /** One scored solution per learnability completion (trained on only with `trainOnLearnabilityRollouts`). */
+  readonly rollouts: readonly ScoredSolution[];
 }
 
 /**
- * Phase 3: estimate each valid proposal's solve rate with `learnabilityRollouts` solver rollouts of its task.
- * These rollouts set the proposer's reward; they are trained on only with `trainOnLearnabilityRollouts`.
+ * Phase 3: estimate each valid proposal's solve rate with `learnabilityRollouts` solver rollouts of its task,
+ * which set the proposer's reward.
  */
 export async function estimateLearnability(
-  runtime: TrainerRuntime,
+  input: LearnabilityInput,
   step: number,
-  proposals: ProposalRollout[],
+  proposals: readonly ValidatedProposal[],
 ): Promise<LearnabilityResult> {
-  const count = runtime.settings.learnabilityRollouts;
-  const rollouts: SolveRollout[] = [];
-  for (const mode of runtime.modes) {
+  const count = input.rollouts;
+  const rollouts: ScoredSolution[] = [];
+  const solveRates = new Map<ValidatedProposal, number>();
+  for (const mode of input.modes) {
     const valid = proposals.filter((proposal) => proposal.mode === mode.name && proposal.task !== undefined);
     if (valid.length === 0) continue;
     const tasks = valid.flatMap((proposal) => Array.from({ length: count }, () => proposal.task as TaskBase));
     // One group per task, as GRPO would group them.
-    const solved = await solveTasks(
-      runtime,
+    const solved = await solveFor(
+      input,
       mode,
       tasks,
       (index) => `${step}:${mode.name}:learnability:${Math.floor(index / count)}`,
@@ -36,10 +45,14 @@ export async function estimateLearnability(
     valid.forEach((proposal, index) => {
       const mine = solved.slice(index * count, (index + 1) * count);
       // A malformed answer counts as unsolved, as in the reference.
-      proposal.solveRate =
-        mine.filter((rollout) => rollout.wellFormed && rollout.correct).length / mine.length;
+      solveRates.set(
+        proposal,
+        mine.filter((rollout) => rollout.wellFormed && rollout.correct).length / count,
+      );
     });
   }
-  const tokens = rollouts.reduce((total, rollout) => total + rollout.completion.tokenIds.length, 0);
-  return { tokens, rollouts };
+  return {
+    proposals: proposals.map((proposal) => ({ ...proposal, solveRate: solveRates.get(proposal) })),
+    rollouts,
+  };
 }

@@ -1,64 +1,49 @@
-import type { TaskBase } from '../../spec/task.js';
-import type { ProposeContext } from '../../spec/task-mode.js';
+import type { TaskModeName } from '../../spec/task.js';
+import type { ProposeContext, TaskModeV1, TaskPool } from '../../spec/task-mode.js';
 import { LANGUAGE_SYNTAX } from '../../task-modes/language.js';
-import { constrainedBy, nextSeed, type ProposalRollout, type TrainerRuntime } from '../runtime.js';
+import type { Proposal } from '../rollouts.js';
+import type { TrainerSettings } from '../settings.js';
+import { type GenerationContext, generationFor } from './context.js';
 
-/** The programs an induction proposer draws from: the deduction and abduction buffers, else its own. */
-function inductionPool(runtime: TrainerRuntime, mode: string): TaskBase[] {
-  const programs = [...runtime.buffers.values()]
-    .filter((buffer) => buffer.mode === 'deduction' || buffer.mode === 'abduction')
-    .flatMap((buffer) => buffer.tasks());
-  return programs.length > 0 ? programs : (runtime.buffers.get(mode)?.tasks() ?? []);
+/** What proposing needs besides generation. */
+export interface ProposeInput extends GenerationContext {
+  readonly modes: readonly TaskModeV1[];
+  readonly pools: ReadonlyMap<TaskModeName, TaskPool>;
+  readonly settings: Pick<TrainerSettings, 'batchSize' | 'references' | 'language' | 'format'>;
 }
 
-function referencesFor(runtime: TrainerRuntime, mode: string, pool: readonly TaskBase[]): TaskBase[] {
-  const { buffers, random, settings } = runtime;
-  if (mode !== 'induction') {
-    return buffers.get(mode)?.sample(settings.references, random) ?? [];
-  }
-  // An induction proposer writes inputs for one program.
-  return pool.length === 0 ? [] : [pool[random.nextInt(0, pool.length - 1)] as TaskBase];
-}
-
-/** Phase 1: every mode proposes `batchSize` tasks, each from its own sample of references. */
-export async function propose(runtime: TrainerRuntime, step: number): Promise<ProposalRollout[]> {
-  const { settings, policy } = runtime;
-  const rollouts: ProposalRollout[] = [];
+/**
+ * Phase 1: every mode proposes `batchSize` tasks, each from references the mode draws from the run's pools
+ * (`TaskModeV1.drawReferences`; by default K tasks of its own).
+ */
+export async function propose(input: ProposeInput, step: number): Promise<Proposal[]> {
+  const { settings, pools, random } = input;
+  const proposals: Proposal[] = [];
   const bannedWords = LANGUAGE_SYNTAX[settings.language].bannedWords;
-  for (const mode of runtime.modes) {
-    const pool = mode.name === 'induction' ? inductionPool(runtime, mode.name) : [];
+  for (const mode of input.modes) {
+    const source = { mode: mode.name, pools, count: settings.references, random };
     const contexts: ProposeContext[] = Array.from({ length: settings.batchSize }, () => ({
       language: settings.language,
-      references: referencesFor(runtime, mode.name, pool),
+      references:
+        mode.drawReferences?.(source) ?? pools.get(mode.name)?.sample(settings.references, random) ?? [],
       bannedWords,
       format: settings.format,
     }));
     const prompts = contexts.map((context) => mode.buildProposePrompt(context));
-    const { completions } = await policy.doGenerate({
+    const { completions } = await input.policy.doGenerate({
       prompts,
-      seed: nextSeed(runtime.random),
-      temperature: settings.sampling.temperature,
-      topP: settings.sampling.topP,
-      maxTokens: settings.sampling.maxTokens,
-      ...constrainedBy(runtime.constraintOf(mode, 'propose', step)),
+      ...generationFor(input, mode, 'propose', step),
     });
     completions.forEach((completion, index) => {
-      rollouts.push({
+      proposals.push({
         mode: mode.name,
         role: 'propose',
         promptId: `${step}:${mode.name}:propose:${index}`,
         prompt: prompts[index] as string,
         completion,
         context: contexts[index] as ProposeContext,
-        wellFormed: false,
-        reward: 0,
-        advantage: 0,
-        status: 'malformed',
-        reason: undefined,
-        task: undefined,
-        solveRate: undefined,
       });
     });
   }
-  return rollouts;
+  return proposals;
 }

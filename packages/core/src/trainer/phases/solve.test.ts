@@ -3,10 +3,11 @@ import { TaskBuffer } from '../../buffers/task-buffer.js';
 import { ConfigError } from '../../errors/errors.js';
 import { createSeededRandom } from '../../random/seeded-random.js';
 import type { CanonicalValue } from '../../spec/canonical-value.js';
-import type { DeductionTask, TaskBase } from '../../spec/task.js';
+import type { TaskBase } from '../../spec/task.js';
 import type { TaskModeV1 } from '../../spec/task-mode.js';
 import { createDeductionMode } from '../../task-modes/deduction.js';
 import { taskId } from '../../task-modes/task-id.js';
+import type { DeductionTask } from '../../task-modes/tasks.js';
 import { resolveTrainerSettings } from '../settings.js';
 import { balancedTasks } from './solve.js';
 

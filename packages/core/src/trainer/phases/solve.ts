@@ -1,29 +1,37 @@
 import type { TaskBuffer } from '../../buffers/task-buffer.js';
 import type { RandomSource } from '../../spec/random-source.js';
-import type { TaskBase } from '../../spec/task.js';
+import type { TaskBase, TaskModeName } from '../../spec/task.js';
 import type { TaskModeV1 } from '../../spec/task-mode.js';
-import type { SolveRollout, TrainerRuntime } from '../runtime.js';
-import { solveTasks } from './solve-tasks.js';
+import type { ScoredSolution } from '../rollouts.js';
+import type { TrainerSettings } from '../settings.js';
+import { type SolveContext, solveFor } from './context.js';
+
+/** What solving needs besides the solve path. */
+export interface SolveInput extends SolveContext {
+  readonly modes: readonly TaskModeV1[];
+  readonly buffers: ReadonlyMap<TaskModeName, TaskBuffer<TaskBase>>;
+  readonly settings: Pick<TrainerSettings, 'batchSize' | 'solveSampling' | 'solveRollouts'>;
+}
 
 /**
  * Phase 4: every mode solves `batchSize` tasks from its buffer, picked by `solveSampling`, `solveRollouts`
  * rollouts each (one group per task).
  */
-export async function solve(runtime: TrainerRuntime, step: number): Promise<SolveRollout[]> {
-  const { settings } = runtime;
-  const rollouts: SolveRollout[] = [];
-  for (const mode of runtime.modes) {
-    const buffer = runtime.buffers.get(mode.name);
+export async function solve(input: SolveInput, step: number): Promise<ScoredSolution[]> {
+  const { settings } = input;
+  const solutions: ScoredSolution[] = [];
+  for (const mode of input.modes) {
+    const buffer = input.buffers.get(mode.name);
     if (buffer === undefined || buffer.size === 0) continue;
     const tasks =
       settings.solveSampling === 'balanced'
-        ? balancedTasks(buffer, mode, settings.batchSize, runtime.random)
-        : newestTasks(buffer, step, settings.batchSize, runtime.random);
+        ? balancedTasks(buffer, mode, settings.batchSize, input.random)
+        : newestTasks(buffer, step, settings.batchSize, input.random);
     const count = settings.solveRollouts;
     const repeated = tasks.flatMap((task) => Array.from({ length: count }, () => task));
-    rollouts.push(
-      ...(await solveTasks(
-        runtime,
+    solutions.push(
+      ...(await solveFor(
+        input,
         mode,
         repeated,
         (index) => `${step}:${mode.name}:solve:${Math.floor(index / count)}`,
@@ -31,7 +39,7 @@ export async function solve(runtime: TrainerRuntime, step: number): Promise<Solv
       )),
     );
   }
-  return rollouts;
+  return solutions;
 }
 
 /** The reference's `max_new`: the tasks added at `step`, then a uniform sample of the rest. */
@@ -54,7 +62,7 @@ function newestTasks(
  */
 export function balancedTasks(
   buffer: TaskBuffer<TaskBase>,
-  mode: TaskModeV1<TaskBase, unknown, unknown>,
+  mode: TaskModeV1,
   count: number,
   random: RandomSource,
 ): TaskBase[] {
@@ -93,7 +101,7 @@ interface TaskProfile {
  */
 const profileCache = new WeakMap<object, WeakMap<TaskBase, TaskProfile>>();
 
-function profileOf(mode: TaskModeV1<TaskBase, unknown, unknown>): (task: TaskBase) => TaskProfile {
+function profileOf(mode: TaskModeV1): (task: TaskBase) => TaskProfile {
   let cache = profileCache.get(mode);
   if (cache === undefined) {
     cache = new WeakMap();

@@ -1,28 +1,41 @@
-import type { TrainSequence } from '../../spec/policy-model.js';
-import type { Rollout, TrainerRuntime } from '../runtime.js';
+import type { PolicyModelV1, TrainSequence } from '../../spec/policy-model.js';
+import type { Generation, Trained } from '../rollouts.js';
+import type { TrainerSettings } from '../settings.js';
+
+/** What the update needs. */
+export interface UpdateInput {
+  readonly policy: PolicyModelV1;
+  readonly settings: Pick<TrainerSettings, 'miniBatchSize' | 'sampling' | 'loss'>;
+}
+
+/** A trained rollout as a sequence for the policy: its tokens, the generation's log probabilities, its advantage. */
+export function trainSequence(rollout: Generation & Trained): TrainSequence {
+  return {
+    promptTokenIds: rollout.completion.promptTokenIds,
+    completionTokenIds: rollout.completion.tokenIds,
+    oldLogProbs: rollout.completion.logProbs,
+    advantages: rollout.completion.tokenIds.map(() => rollout.advantage),
+  };
+}
 
 /**
- * Phase 7: one policy-gradient update over every trained sequence (or several, in mini-batches), with the
+ * Phase 7: one policy-gradient update over the step's sequences (or several, in mini-batches), with the
  * generation log probabilities as the old policy's. Returns the mean loss, or `undefined` when there was
  * nothing to train on.
  */
-export async function update(runtime: TrainerRuntime, rollouts: Rollout[]): Promise<number | undefined> {
-  const sequences: TrainSequence[] = rollouts
-    .filter((rollout) => rollout.completion.tokenIds.length > 0)
-    .map((rollout) => ({
-      promptTokenIds: rollout.completion.promptTokenIds,
-      completionTokenIds: rollout.completion.tokenIds,
-      oldLogProbs: rollout.completion.logProbs,
-      advantages: rollout.completion.tokenIds.map(() => rollout.advantage),
-    }));
-  if (sequences.length === 0) return undefined;
-  const size = runtime.settings.miniBatchSize ?? sequences.length;
+export async function update(
+  input: UpdateInput,
+  sequences: readonly TrainSequence[],
+): Promise<number | undefined> {
+  const trained = sequences.filter((sequence) => sequence.completionTokenIds.length > 0);
+  if (trained.length === 0) return undefined;
+  const size = input.settings.miniBatchSize ?? trained.length;
   const losses: number[] = [];
-  for (let start = 0; start < sequences.length; start += size) {
-    const result = await runtime.policy.doTrainStep({
-      sequences: sequences.slice(start, start + size),
-      temperature: runtime.settings.sampling.temperature,
-      loss: runtime.settings.loss,
+  for (let start = 0; start < trained.length; start += size) {
+    const result = await input.policy.doTrainStep({
+      sequences: trained.slice(start, start + size),
+      temperature: input.settings.sampling.temperature,
+      loss: input.settings.loss,
     });
     losses.push(result.loss);
   }

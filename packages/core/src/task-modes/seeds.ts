@@ -1,7 +1,8 @@
 import type { CanonicalValue } from '../spec/canonical-value.js';
-import type { AbductionTask, DeductionTask, InductionTask } from '../spec/task.js';
+import type { TaskModeName } from '../spec/task.js';
 import type { TaskLanguage } from '../spec/task-language.js';
-import { taskId } from '../task-modes/task-id.js';
+import { taskId } from './task-id.js';
+import type { InductionTask, ProgramInputTask } from './tasks.js';
 
 const IDENTITY: Readonly<Record<TaskLanguage, string>> = {
   javascript: 'function f(a) {\n  return a;\n}',
@@ -11,13 +12,14 @@ const IDENTITY: Readonly<Record<TaskLanguage, string>> = {
 const HELLO_WORLD = "'Hello world'";
 
 /**
- * The zero triplet every buffer starts from: the identity program on the string "Hello world", as a deduction
- * or abduction task.
+ * The zero triplet every buffer starts from: the identity program on the string "Hello world", as a task of
+ * a mode whose tasks are a program, an input and an output (deduction, abduction, or a mode built from them
+ * under another name).
  */
-export function zeroTriplet<TMode extends 'deduction' | 'abduction'>(
-  mode: TMode,
+export function zeroTriplet<TName extends TaskModeName>(
+  mode: TName,
   language: TaskLanguage,
-): TMode extends 'deduction' ? DeductionTask : AbductionTask {
+): ProgramInputTask<TName> {
   const content = {
     mode,
     language,
@@ -26,16 +28,17 @@ export function zeroTriplet<TMode extends 'deduction' | 'abduction'>(
     input: HELLO_WORLD,
     output: '"Hello world"' as CanonicalValue,
   };
-  return { ...content, id: taskId(content), step: 0 } as unknown as TMode extends 'deduction'
-    ? DeductionTask
-    : AbductionTask;
+  return { ...content, id: taskId(content), step: 0 };
 }
 
 /**
  * The induction seed: the identity program with six varied inputs (written the same way in both languages,
  * with the same canonical outputs) and a message; three pairs are shown.
  */
-export function zeroInductionTask(language: TaskLanguage): InductionTask {
+export function zeroInductionTask<TName extends TaskModeName = 'induction'>(
+  language: TaskLanguage,
+  mode: TName = 'induction' as TName,
+): InductionTask<TName> {
   const truth = language === 'python' ? 'True' : 'true';
   const pairs: [string, string][] = [
     [HELLO_WORLD, '"Hello world"'],
@@ -46,7 +49,7 @@ export function zeroInductionTask(language: TaskLanguage): InductionTask {
     [truth, 'true'],
   ];
   const content = {
-    mode: 'induction' as const,
+    mode,
     language,
     program: IDENTITY[language],
     entry: 'f',
