@@ -2,7 +2,8 @@
  * `@azr/backends`: policy models for the Absolute Zero SDK.
  *
  * The model layer both engines share is here: Llama-family configs (`parseLlamaConfig`, `LLAMA_PRESETS`),
- * safetensors, seeded initialisation, Hugging Face tokenizers and model folders. Each engine has its own
+ * safetensors, seeded initialisation, Hugging Face tokenizers and model folders (`inspectModelFolder` says what
+ * a folder holds: safetensors, a sharded checkpoint, an ONNX export). Each engine has its own
  * entry point, so that its runtime is loaded only when used: `@azr/backends/onnx` (onnxruntime-node) and
  * `@azr/backends/tfjs` (TensorFlow.js). `createHybridPolicy` pairs a policy of each: generation on onnxruntime,
  * training on TensorFlow.js.

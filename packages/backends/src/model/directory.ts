@@ -1,7 +1,8 @@
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { createByteTokenizer, ModelFormatError, type TokenizerV1 } from '@azr/core';
 import { type LlamaConfig, llamaConfigToJson, parseLlamaConfig } from './config.js';
+import { inspectModelFolder, shardedCheckpointError } from './model-folder.js';
 import { readSafetensors, writeSafetensors } from './safetensors.js';
 import { loadHuggingFaceTokenizer } from './tokenizer.js';
 import { checkLlamaWeights, type LlamaWeights } from './weights.js';
@@ -16,10 +17,18 @@ export interface ModelDirectory {
 /**
  * Reads a model folder: `config.json`, `model.safetensors`, and `tokenizer.json` (with
  * `tokenizer_config.json`), or the SDK's byte tokenizer when `config.json` says `"azr_tokenizer": "byte"`.
- * Throws `ModelFormatError` naming the file that is missing or wrong.
+ * Throws `ModelFormatError` naming the file that is missing or wrong, or saying what the folder holds instead
+ * (a sharded checkpoint, an ONNX export).
  */
 export async function readModelDirectory(directory: string): Promise<ModelDirectory> {
-  const configPath = join(directory, 'config.json');
+  const folder = await inspectModelFolder(directory);
+  if (folder.kind === 'sharded-safetensors') throw shardedCheckpointError(folder);
+  if (folder.kind !== 'safetensors')
+    throw new ModelFormatError(
+      `${directory} holds an ONNX export (${basename(folder.modelFile)}), not model.safetensors with config.json.`,
+      { path: directory },
+    );
+  const { configFile: configPath, weightsFile: weightsPath } = folder;
   let json: Record<string, unknown>;
   try {
     json = JSON.parse(await readFile(configPath, 'utf8')) as Record<string, unknown>;
@@ -31,13 +40,12 @@ export async function readModelDirectory(directory: string): Promise<ModelDirect
     );
   }
   const config = parseLlamaConfig(json, configPath);
-  const weightsPath = join(directory, 'model.safetensors');
   let bytes: Uint8Array;
   try {
     bytes = await readFile(weightsPath);
   } catch (error) {
     throw new ModelFormatError(
-      `${weightsPath} is missing (sharded checkpoints are not read yet).`,
+      `${weightsPath} is missing or unreadable.`,
       { path: weightsPath },
       { cause: error },
     );

@@ -1,5 +1,5 @@
-import { copyFile, mkdir, readdir, readFile, stat } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { copyFile, mkdir, readdir } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import {
   assertNumberInRange,
   type Completion,
@@ -19,6 +19,15 @@ import {
 } from '@azr/core';
 import type { LlamaConfig } from '../model/config.js';
 import { writeModelDirectory } from '../model/directory.js';
+import {
+  type GenaiOnnxModelFolder,
+  inspectModelFolder,
+  inspectOnnxModelFile,
+  MODEL_FOLDER_FILES,
+  type OnnxExportModelFolder,
+  readJsonIfPresent,
+  shardedCheckpointError,
+} from '../model/model-folder.js';
 import { loadHuggingFaceTokenizer } from '../model/tokenizer.js';
 import { checkLlamaWeights, type LlamaWeights } from '../model/weights.js';
 import type { LlamaPolicyModel } from '../shared/llama-policy.js';
@@ -54,6 +63,7 @@ export interface OnnxPolicySettings extends OnnxSessionSettings {
    * The model. A `directory` holding `config.json` and `model.safetensors` is a Llama-family model the SDK
    * builds a graph for; a directory holding an ONNX export instead (`genai_config.json`'s decoder,
    * `model.onnx`, `decoder_model_merged.onnx` or the only `.onnx` file) is loaded as that export.
+   * `inspectModelFolder` (`@azr/backends`) says which a folder is.
    */
   readonly model: OnnxModelSource;
   /** Prompts decoded together in one batch. Default `16`. */
@@ -87,7 +97,7 @@ export async function createOnnxPolicy(settings: OnnxPolicySettings): Promise<Ll
   const batchSize = settings.batchSize ?? 16;
   assertNumberInRange('batchSize', batchSize, { minimum: 1, integer: true });
   const source = await resolveOnnxSource(settings.model);
-  if (source.kind === 'export') return createExportPolicy(runtime, source.file, settings, batchSize);
+  if (source.kind === 'export') return createExportPolicy(runtime, source.folder, settings, batchSize);
   const resolved = await resolveLlamaModel(source.model, settings.modelId);
   const { config, tokenizer, modelId } = resolved;
   const optimizer: OptimizerSettings = { ...DEFAULT_OPTIMIZER_SETTINGS, ...settings.optimizer };
@@ -171,67 +181,16 @@ export async function createOnnxPolicy(settings: OnnxPolicySettings): Promise<Ll
 
 type ResolvedOnnxSource =
   | { readonly kind: 'llama'; readonly model: LlamaModelSource }
-  | { readonly kind: 'export'; readonly file: string };
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function readJsonIfPresent(path: string): Promise<Record<string, unknown> | undefined> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch {
-    return undefined;
-  }
-  try {
-    return JSON.parse(text) as Record<string, unknown>;
-  } catch (error) {
-    throw new ModelFormatError(`${path} is not JSON.`, { path }, { cause: error });
-  }
-}
+  | { readonly kind: 'export'; readonly folder: GenaiOnnxModelFolder | OnnxExportModelFolder };
 
 async function resolveOnnxSource(source: OnnxModelSource): Promise<ResolvedOnnxSource> {
-  if ('file' in source) {
-    if (!(await exists(source.file)))
-      throw new ModelFormatError(`No ONNX model at ${source.file}.`, { path: source.file });
-    return { kind: 'export', file: source.file };
-  }
+  if ('file' in source) return { kind: 'export', folder: await inspectOnnxModelFile(source.file) };
   if (!('directory' in source)) return { kind: 'llama', model: source };
-  const directory = source.directory;
-  if (await exists(join(directory, 'model.safetensors'))) return { kind: 'llama', model: source };
-  const genai = await readJsonIfPresent(join(directory, 'genai_config.json'));
-  const decoder = (genai?.model as { decoder?: unknown } | undefined)?.decoder;
-  const named =
-    typeof decoder === 'string' ? decoder : (decoder as { filename?: unknown } | undefined)?.filename;
-  let entries: string[];
-  try {
-    entries = await readdir(directory);
-  } catch (error) {
-    throw new ModelFormatError(
-      `Cannot read the model folder ${directory}.`,
-      { path: directory },
-      { cause: error },
-    );
-  }
-  const onnxFiles = entries.filter((entry) => entry.endsWith('.onnx'));
-  const chosen =
-    (typeof named === 'string' && entries.includes(named) ? named : undefined) ??
-    ['model.onnx', 'decoder_model_merged.onnx'].find((name) => onnxFiles.includes(name)) ??
-    (onnxFiles.length === 1 ? onnxFiles[0] : undefined);
-  if (chosen === undefined)
-    throw new ModelFormatError(
-      onnxFiles.length > 1
-        ? `${directory} holds several ONNX files (${onnxFiles.join(', ')}); name one with { file }.`
-        : `${directory} holds neither model.safetensors (with config.json) nor an ONNX decoder.`,
-      { path: directory },
-    );
-  return { kind: 'export', file: join(directory, chosen) };
+  const folder = await inspectModelFolder(source.directory);
+  if (folder.kind === 'safetensors') return { kind: 'llama', model: source };
+  if (folder.kind === 'sharded-safetensors') throw shardedCheckpointError(folder);
+  // A genai-builder Llama runs as the export it is; the CLI imports its weights when it is to be trained.
+  return { kind: 'export', folder };
 }
 
 /** The rollout session of graph-layout weights. */
@@ -255,16 +214,16 @@ async function openLlamaSession(
 
 async function createExportPolicy(
   runtime: OnnxRuntimeModule,
-  file: string,
+  folder: GenaiOnnxModelFolder | OnnxExportModelFolder,
   settings: OnnxPolicySettings,
   batchSize: number,
 ): Promise<LlamaPolicyModel> {
-  const directory = dirname(file);
+  const { directory, modelFile: file } = folder;
   const tokenizer = await loadHuggingFaceTokenizer(directory);
-  const genai = (await readJsonIfPresent(join(directory, 'genai_config.json')))?.model as
+  const genai = (await readJsonIfPresent(join(directory, MODEL_FOLDER_FILES.genaiConfig)))?.model as
     | { context_length?: unknown }
     | undefined;
-  const hub = await readJsonIfPresent(join(directory, 'config.json'));
+  const hub = await readJsonIfPresent(join(directory, MODEL_FOLDER_FILES.config));
   const declared = [
     settings.maxSequenceLength,
     genai?.context_length,
@@ -309,7 +268,8 @@ async function createExportPolicy(
       await mkdir(target, { recursive: true });
       for (const entry of await readdir(directory, { withFileTypes: true }))
         if (entry.isFile()) await copyFile(join(directory, entry.name), join(target, entry.name));
-      if (basename(file) !== 'model.onnx' && !(await exists(join(directory, 'genai_config.json'))))
+      // The copy must be found as the same decoder: genai_config.json names it, or it is model.onnx.
+      if (basename(file) !== 'model.onnx' && folder.genaiConfigFile === undefined)
         await copyFile(file, join(target, 'model.onnx'));
     },
   });

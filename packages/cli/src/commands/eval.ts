@@ -1,10 +1,12 @@
-import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { inspectModelFolder, type ModelFolder, shardedCheckpointError } from '@azr/backends';
 import {
   ConfigError,
   createMiniTaskModes,
   type EvaluationReport,
   evaluate,
+  latestCheckpointDirectory,
   loadEvaluationSuite,
   ModelFormatError,
   type PolicyModelV1,
@@ -12,7 +14,6 @@ import {
   type TaskLanguage,
   type TaskModeV1,
 } from '@azr/core';
-import { RUN_FILES } from '../train/run-directory.js';
 import { isMiniSuite } from '../train/task-modes.js';
 
 /** Options of `azr eval`. */
@@ -47,26 +48,26 @@ function suiteLanguage(text: string): TaskLanguage {
   return 'python';
 }
 
-const exists = (path: string) =>
-  access(path).then(
-    () => true,
-    () => false,
-  );
-
-/** The folder holding the model to evaluate: a model folder, or the policy of a run's latest checkpoint. */
+/**
+ * The folder holding the model to evaluate: the policy of a run's latest checkpoint, or a model folder (any kind
+ * `inspectModelFolder` recognises; the engine reads it).
+ */
 export async function resolveModelFolder(path: string): Promise<string> {
-  if ((await exists(join(path, 'model.safetensors'))) || (await exists(join(path, 'model.onnx'))))
-    return path;
-  const pointer = join(path, RUN_FILES.checkpoints, 'latest');
-  if (await exists(pointer)) {
-    const name = (await readFile(pointer, 'utf8')).trim();
-    return join(path, RUN_FILES.checkpoints, name, 'policy');
+  const checkpoint = await latestCheckpointDirectory(path);
+  if (checkpoint !== undefined) return checkpoint.policyDirectory;
+  let folder: ModelFolder;
+  try {
+    folder = await inspectModelFolder(path);
+  } catch (error) {
+    if (!ModelFormatError.isInstance(error)) throw error;
+    throw new ModelFormatError(
+      `${path} is neither a model folder (model.safetensors or an ONNX export) nor a run directory with a checkpoint: ${error.message}`,
+      { path },
+      { cause: error },
+    );
   }
-  if (await exists(join(path, 'genai_config.json'))) return path;
-  throw new ModelFormatError(
-    `${path} is neither a model folder (model.safetensors or an ONNX export) nor a run directory with a checkpoint.`,
-    { path },
-  );
+  if (folder.kind === 'sharded-safetensors') throw shardedCheckpointError(folder);
+  return folder.directory;
 }
 
 async function loadPolicy(folder: string, engine: 'onnx' | 'tfjs'): Promise<PolicyModelV1> {

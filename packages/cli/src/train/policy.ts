@@ -1,10 +1,10 @@
-import { access, readdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import {
   createHybridPolicy,
+  inspectModelFolder,
   type LlamaModelSource,
   type LlamaPolicyModel,
   loadHuggingFaceTokenizer,
+  shardedCheckpointError,
 } from '@azr/backends';
 import { ModelFormatError, type OptimizerSettings, type PolicyModelV1 } from '@azr/core';
 import type { TrainConfig, TrainEngine } from '../config/config.js';
@@ -58,22 +58,21 @@ export function modelSource(config: TrainConfig): LlamaModelSource {
  * (`azr eval`) but not trained; say so rather than fail deep inside a backend.
  */
 async function trainableSource(directory: string): Promise<LlamaModelSource> {
-  const exists = async (name: string) =>
-    access(join(directory, name)).then(
-      () => true,
-      () => false,
-    );
-  if (await exists('model.safetensors')) return { directory };
-  if ((await exists('model.onnx')) && (await exists('genai_config.json'))) {
-    const { importGenaiLlamaWeights } = await import('@azr/backends/onnx');
-    const { config, weights } = await importGenaiLlamaWeights(join(directory, 'model.onnx'));
-    return { config, weights, tokenizer: await loadHuggingFaceTokenizer(directory) };
+  const folder = await inspectModelFolder(directory);
+  switch (folder.kind) {
+    case 'safetensors':
+      return { directory };
+    case 'sharded-safetensors':
+      throw shardedCheckpointError(folder);
+    case 'genai-onnx': {
+      const { importGenaiLlamaWeights } = await import('@azr/backends/onnx');
+      const { config, weights } = await importGenaiLlamaWeights(folder.modelFile);
+      return { config, weights, tokenizer: await loadHuggingFaceTokenizer(directory) };
+    }
+    case 'onnx-export':
+      throw new ModelFormatError(
+        `${directory} has no model.safetensors (with config.json and tokenizer.json). It holds an ONNX export that is not a genai-builder Llama: azr can evaluate it (azr eval) but not train it.`,
+        { path: directory },
+      );
   }
-  const hint = (await readdir(directory).catch(() => [])).some((name) => name.endsWith('.onnx'))
-    ? ' It holds an ONNX export that is not a genai-builder Llama: azr can evaluate it (azr eval) but not train it.'
-    : '';
-  throw new ModelFormatError(
-    `${directory} has no model.safetensors (with config.json and tokenizer.json).${hint}`,
-    { path: directory },
-  );
 }

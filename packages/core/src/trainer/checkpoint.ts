@@ -95,6 +95,25 @@ export async function writeCheckpoint(
   return final;
 }
 
+/**
+ * Finds the latest complete checkpoint of a run without reading it: its folder and its policy's folder, or
+ * `undefined` when the run has none. For tools that only need the saved model (evaluating a run), so that they
+ * follow the `latest` pointer the way {@link readLatestCheckpoint} does rather than by hand.
+ */
+export async function latestCheckpointDirectory(
+  runDirectory: string,
+): Promise<{ readonly directory: string; readonly policyDirectory: string } | undefined> {
+  const root = join(runDirectory, 'checkpoints');
+  let name: string;
+  try {
+    name = (await readFile(join(root, 'latest'), 'utf8')).trim();
+  } catch {
+    return undefined;
+  }
+  const directory = join(root, name);
+  return { directory, policyDirectory: join(directory, 'policy') };
+}
+
 /** Reads the latest complete checkpoint of a run, or `undefined` when it has none. */
 export async function readLatestCheckpoint(runDirectory: string): Promise<LoadedCheckpoint | undefined> {
   const root = join(runDirectory, 'checkpoints');
