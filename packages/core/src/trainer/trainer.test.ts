@@ -4,12 +4,15 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError, ModelFormatError } from '../errors/errors.js';
 import { createUhOhMonitor } from '../monitors/uh-oh.js';
-import type { TaskBase } from '../spec/task.js';
-import type { TaskModeV1 } from '../spec/task-mode.js';
+import { createDefaultRewards } from '../rewards/rewards.js';
+import { solveWithPolicy } from '../rollout/solve-with-policy.js';
+import type { WeightedReward } from '../spec/reward.js';
+import type { SolvePath } from '../spec/solve-path.js';
 import type { TrainerEvent } from '../spec/trainer-event.js';
 import { createAbductionMode } from '../task-modes/abduction.js';
 import { createDeductionMode } from '../task-modes/deduction.js';
 import { createInductionMode } from '../task-modes/induction.js';
+import { zeroInductionTask, zeroTriplet } from '../task-modes/seeds.js';
 import { createArithmeticScript } from '../test/arithmetic-script.js';
 import { MockExecutor } from '../test/mock-executor.js';
 import { MockPolicyModel } from '../test/mock-policy-model.js';
@@ -121,17 +124,17 @@ describe('the self-play trainer', { timeout: 60_000 }, () => {
   it('neither rewards nor trains on a proposal its mode excludes, nor buffers its task, and counts it', async () => {
     const deduction = createDeductionMode();
     // A mode that sets aside every task it would accept, as a held-out suite does.
-    const excluding: TaskModeV1<TaskBase, unknown, unknown> = {
-      ...(deduction as unknown as TaskModeV1<TaskBase, unknown, unknown>),
+    const excluding: typeof deduction = {
+      ...deduction,
       async validateProposal(proposal, executor, context) {
-        const validation = await deduction.validateProposal(proposal as never, executor, context);
+        const validation = await deduction.validateProposal(proposal, executor, context);
         return validation.ok ? { ok: false, reason: 'held out', exclude: true } : validation;
       },
     };
     const policy = new MockPolicyModel({ seed: 1, script: createArithmeticScript() });
     const trainer = createSelfPlayTrainer({
       ...options([], { policy }),
-      modes: [excluding, createAbductionMode(), createInductionMode()] as never,
+      modes: [excluding, createAbductionMode(), createInductionMode()],
     });
     const result = await trainer.runStep();
     const excluded = result.proposals.filter((proposal) => proposal.status === 'excluded');
@@ -282,5 +285,177 @@ describe('the self-play trainer', { timeout: 60_000 }, () => {
     ).rejects.toSatisfy(
       (error: unknown) => ModelFormatError.isInstance(error) && /state.json/.test((error as Error).message),
     );
+  });
+
+  it('adds a reward given in its options to every rollout it applies to, which moves the advantages', async () => {
+    const base = await createSelfPlayTrainer(options()).runStep();
+    // The defaults, given explicitly, are the defaults.
+    const explicit = await createSelfPlayTrainer(
+      options([], { rewardFunctions: createDefaultRewards() }),
+    ).runStep();
+    expect(explicit).toEqual(base);
+    const brevity: WeightedReward = {
+      name: 'brevity',
+      weight: 0.5,
+      reward: (inputs) =>
+        inputs.map((input) => (input.role === 'solve' ? -input.tokenCount / 100 : undefined)),
+    };
+    const shaped = await createSelfPlayTrainer(
+      options([], { rewardFunctions: [...createDefaultRewards(), brevity] }),
+    ).runStep();
+    // The same completions (rewards do not change generation within a step), each solution's reward moved by
+    // half its brevity, proposals untouched.
+    expect(shaped.solutions.map((solution) => solution.completion)).toEqual(
+      base.solutions.map((solution) => solution.completion),
+    );
+    shaped.solutions.forEach((solution, index) => {
+      const before = base.solutions[index] as (typeof base.solutions)[number];
+      const brevityValue = -solution.completion.tokenIds.length / 100;
+      expect(solution.rewardParts).toEqual({ correctness: before.reward, brevity: brevityValue });
+      expect(solution.reward).toBeCloseTo(before.reward + 0.5 * brevityValue, 12);
+    });
+    expect(shaped.proposals.map((proposal) => proposal.reward)).toEqual(
+      base.proposals.map((proposal) => proposal.reward),
+    );
+    expect(shaped.solutions.map((solution) => solution.advantage)).not.toEqual(
+      base.solutions.map((solution) => solution.advantage),
+    );
+    const solveGroup = shaped.groups.find((group) => group.mode === 'deduction' && group.role === 'solve');
+    expect(Object.keys(solveGroup?.rewards ?? {}).sort()).toEqual(['brevity', 'correctness']);
+    const proposeGroup = shaped.groups.find(
+      (group) => group.mode === 'deduction' && group.role === 'propose',
+    );
+    expect(Object.keys(proposeGroup?.rewards ?? {})).toEqual(['learnability']);
+  });
+
+  it('names a reward that is misnamed, weighted wrong, or gives the wrong values', async () => {
+    const constant =
+      (value: number | undefined): WeightedReward['reward'] =>
+      (inputs) =>
+        inputs.map(() => value);
+    expect(() =>
+      createSelfPlayTrainer(
+        options([], {
+          rewardFunctions: [
+            { name: 'same', reward: constant(1) },
+            { name: 'same', reward: constant(2) },
+          ],
+        }),
+      ),
+    ).toThrow(/unique, non-empty names/);
+    expect(() =>
+      createSelfPlayTrainer(
+        options([], { rewardFunctions: [{ name: 'heavy', reward: constant(1), weight: Number.NaN }] }),
+      ),
+    ).toThrow(ConfigError);
+    const short = createSelfPlayTrainer(
+      options([], { rewardFunctions: [{ name: 'short', reward: () => [1] }] }),
+    );
+    await expect(short.runStep()).rejects.toThrow(/The reward short gave 1 values for \d+ rollouts/);
+    const infinite = createSelfPlayTrainer(
+      options([], { rewardFunctions: [{ name: 'infinite', reward: constant(Number.POSITIVE_INFINITY) }] }),
+    );
+    await expect(infinite.runStep()).rejects.toSatisfy(
+      (error: unknown) => ConfigError.isInstance(error) && /infinite gave Infinity/.test(String(error)),
+    );
+  });
+
+  it('evaluates its suites before the first step, on schedule and at the end, without changing the run', async () => {
+    const suite = {
+      name: 'held-out',
+      tasks: [zeroTriplet('deduction', 'javascript'), zeroInductionTask('javascript')],
+    };
+    const plainEvents: TrainerEvent[] = [];
+    await createSelfPlayTrainer(options(plainEvents)).run({ steps: 5 });
+    const events: TrainerEvent[] = [];
+    const seen: number[] = [];
+    const trainer = createSelfPlayTrainer(options(events, { evaluation: { every: 2, suites: [suite] } }));
+    await trainer.run({
+      steps: 5,
+      onEvaluation: (result) => {
+        seen.push(result.step);
+        expect(Object.keys(result.report.modes)).toEqual(['deduction', 'induction']);
+      },
+    });
+    expect(seen).toEqual([0, 2, 4, 5]);
+    const evaluations = events.filter((event) => event.type === 'evaluation');
+    expect(evaluations.map((event) => [event.step, event.suite])).toEqual([
+      [0, 'held-out'],
+      [2, 'held-out'],
+      [4, 'held-out'],
+      [5, 'held-out'],
+    ]);
+    expect(events[0]?.type).toBe('run-start');
+    // Evaluation draws nothing from the run's random source: the steps are those of a run without it.
+    const steps = (list: TrainerEvent[]) => list.filter((event) => event.type === 'step-end');
+    expect(steps(events)).toEqual(steps(plainEvents));
+    // A run that ends on a scheduled step evaluates it once; without `every`, only the first and last.
+    const once: number[] = [];
+    await createSelfPlayTrainer(options([], { evaluation: { every: 2, suites: [suite] } })).run({
+      steps: 4,
+      onEvaluation: (result) => void once.push(result.step),
+    });
+    expect(once).toEqual([0, 2, 4]);
+    const ends: number[] = [];
+    await createSelfPlayTrainer(options([], { evaluation: { suites: [suite] } })).run({
+      steps: 3,
+      onEvaluation: (result) => void ends.push(result.step),
+    });
+    expect(ends).toEqual([0, 3]);
+  });
+
+  it('refuses an evaluation suite with tasks of no mode of the run, and a bad schedule', () => {
+    const foreign = { ...zeroTriplet('deduction', 'javascript'), mode: 'guessing' };
+    expect(() =>
+      createSelfPlayTrainer(options([], { evaluation: { suites: [{ name: 'odd', tasks: [foreign] }] } })),
+    ).toThrow(/odd holds guessing tasks, which no mode of the run solves/);
+    expect(() => createSelfPlayTrainer(options([], { evaluation: { every: 0, suites: [] } }))).toThrow(
+      /evaluation.every/,
+    );
+  });
+
+  it('does not evaluate the untrained policy again when it resumes', async () => {
+    const runDirectory = await temporaryDirectory();
+    const suite = { name: 'held-out', tasks: [zeroTriplet('deduction', 'javascript')] };
+    const first: number[] = [];
+    await createSelfPlayTrainer(options([], { runDirectory, evaluation: { every: 2, suites: [suite] } })).run(
+      {
+        steps: 3,
+        onEvaluation: (result) => void first.push(result.step),
+      },
+    );
+    const second: number[] = [];
+    const resumed = await resumeSelfPlayTrainer({
+      ...options(),
+      evaluation: { every: 2, suites: [suite] },
+      runDirectory,
+      loadPolicy: (directory) => MockPolicyModel.load(directory, { script: createArithmeticScript() }),
+    });
+    await resumed.run({ untilStep: 5, onEvaluation: (result) => void second.push(result.step) });
+    expect(first).toEqual([0, 2, 3]);
+    expect(second).toEqual([4, 5]);
+  });
+
+  it('routes the solve and learnability phases through an injected solve path', async () => {
+    const plain = await createSelfPlayTrainer(options()).runStep();
+    const requests: string[] = [];
+    const logging: SolvePath = (request) => {
+      requests.push(`${request.mode.name}:${request.tasks.length}`);
+      return solveWithPolicy(request);
+    };
+    const routed = await createSelfPlayTrainer(options([], { solvePath: logging })).runStep();
+    expect(routed).toEqual(plain);
+    // Each mode's learnability batch (4 rollouts per valid proposal), then each mode's solve batch.
+    const valid = (mode: string) =>
+      plain.proposals.filter((proposal) => proposal.mode === mode && proposal.status === 'valid').length;
+    const learnability = ['deduction', 'abduction', 'induction']
+      .filter((mode) => valid(mode) > 0)
+      .map((mode) => `${mode}:${4 * valid(mode)}`);
+    expect(requests.slice(0, learnability.length)).toEqual(learnability);
+    expect(requests.slice(learnability.length).map((request) => request.split(':')[0])).toEqual([
+      'deduction',
+      'abduction',
+      'induction',
+    ]);
   });
 });

@@ -227,11 +227,14 @@ function build(
     return directory;
   }
 
+  async function start(): Promise<void> {
+    if (started) return;
+    started = true;
+    await emit({ type: 'run-start', runId: options.runId ?? 'run', step: state.step, resumed, settings });
+  }
+
   async function runStep(): Promise<StepResult> {
-    if (!started) {
-      started = true;
-      await emit({ type: 'run-start', runId: options.runId ?? 'run', step: state.step, resumed, settings });
-    }
+    await start();
     const result = await runSelfPlayStep(runtime, state.step + 1);
     state.step = result.step;
     return result;
@@ -255,6 +258,7 @@ function build(
       throw new ConfigError('run needs steps or untilStep, a non-negative integer.', { field: 'steps' });
     }
     const every = options.evaluation?.every;
+    await start();
     if (state.step === 0 && !resumed && evaluatedStep === undefined)
       await evaluateNow(runOptions.onEvaluation);
     let reason: 'completed' | 'interrupted' = 'completed';
