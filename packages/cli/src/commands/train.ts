@@ -4,12 +4,13 @@ import {
   createJsonlMetricsSink,
   createSelfPlayTrainer,
   createUhOhMonitor,
+  type EvaluationResult,
   type ExecutorV1,
-  evaluate,
   type MetricsSinkV1,
   type PolicyModelV1,
   resumeSelfPlayTrainer,
   type SelfPlayTrainer,
+  type TrainerEvaluation,
 } from '@azr/core';
 import {
   readTrainConfig,
@@ -33,7 +34,7 @@ import {
   writeBuffers,
   writeSamples,
 } from '../train/run-directory.js';
-import { createTaskModes, type RunTaskModes } from '../train/task-modes.js';
+import { createTaskModes, HELD_OUT_SUITE, type RunTaskModes } from '../train/task-modes.js';
 import type { EvalRecord } from './eval.js';
 
 /** Options of `azr train`, as parsed from the command line. */
@@ -53,25 +54,6 @@ export interface TrainOutcome {
   readonly runDirectory: string;
   readonly step: number;
   readonly reason: 'completed' | 'interrupted';
-}
-
-/** Greedy accuracy on the run's held-out suite, as `azr eval` records it. */
-async function evaluateHeldOut(
-  policy: PolicyModelV1,
-  executor: ExecutorV1,
-  taskModes: RunTaskModes,
-  config: TrainConfig,
-  runDirectory: string,
-): Promise<EvalRecord> {
-  const heldOut = taskModes.heldOut as NonNullable<RunTaskModes['heldOut']>;
-  const report = await evaluate({
-    policy,
-    executor,
-    tasks: heldOut.tasks,
-    modes: taskModes.modes,
-    maxTokens: config.trainer.sampling?.maxTokens ?? 32,
-  });
-  return { model: runDirectory, suite: heldOut.path, samples: 1, modes: report.modes };
 }
 
 async function writeEvaluation(path: string, record: EvalRecord): Promise<void> {
@@ -151,6 +133,22 @@ export async function train(
   }
   let policy: PolicyModelV1 | undefined;
   let trainer: SelfPlayTrainer;
+  // The held-out curve: the trainer evaluates before the first step, every `evaluateEvery` steps and at the end.
+  const heldOut = taskModes.heldOut;
+  const every = config.tasks.evaluateEvery;
+  const evaluation: TrainerEvaluation | undefined =
+    heldOut === undefined
+      ? undefined
+      : {
+          ...(every === false ? {} : { every }),
+          suites: [
+            {
+              name: HELD_OUT_SUITE,
+              tasks: heldOut.tasks,
+              options: { maxTokens: config.trainer.sampling?.maxTokens ?? 32 },
+            },
+          ],
+        };
   const sinks = (): MetricsSinkV1[] => [
     createJsonlMetricsSink(join(runDirectory, RUN_FILES.metrics)),
     createFlaggedSink(runDirectory),
@@ -162,6 +160,7 @@ export async function train(
         runDirectory,
         executor,
         modes: taskModes.modes,
+        ...(evaluation === undefined ? {} : { evaluation }),
         sinks: sinks(),
         monitors: [createUhOhMonitor()],
         runId: basename(runDirectory),
@@ -181,16 +180,11 @@ export async function train(
       );
       await createRunDirectory(runDirectory, config);
       output.write(`run directory: ${runDirectory}\n`);
-      if (taskModes.heldOut !== undefined) {
-        const record = await evaluateHeldOut(policy, executor, taskModes, config, runDirectory);
-        await writeEvaluation(join(runDirectory, RUN_FILES.initialEvaluation), record);
-        await appendHeldOut(runDirectory, { step: 0, modes: record.modes });
-        output.write(`held-out suite before training: ${describeAccuracy(record)}\n`);
-      }
       trainer = createSelfPlayTrainer({
         policy,
         executor,
         modes: taskModes.modes,
+        ...(evaluation === undefined ? {} : { evaluation }),
         settings: { ...config.trainer, seed: config.seed, language: config.language },
         sinks: sinks(),
         monitors: [createUhOhMonitor()],
@@ -198,28 +192,28 @@ export async function train(
         runId: basename(runDirectory),
       });
     }
-    // The held-out curve: an evaluation every `evaluateEvery` steps, and one after the run (the same one when
-    // the run stops at a step just evaluated).
-    let evaluated: { readonly step: number; readonly record: EvalRecord } | undefined;
+    let evaluated: EvalRecord | undefined;
+    const onEvaluation = async ({ step, report }: EvaluationResult) => {
+      const record: EvalRecord = {
+        model: runDirectory,
+        suite: heldOut?.path ?? HELD_OUT_SUITE,
+        samples: 1,
+        modes: report.modes,
+      };
+      evaluated = record;
+      await appendHeldOut(runDirectory, { step, modes: record.modes });
+      if (step === 0) {
+        await writeEvaluation(join(runDirectory, RUN_FILES.initialEvaluation), record);
+        output.write(`held-out suite before training: ${describeAccuracy(record)}\n`);
+      } else if (step < config.steps) {
+        output.write(`held-out suite at step ${step}: ${describeAccuracy(record)}\n`);
+      }
+    };
     const { reason } = await trainer.run({
       untilStep: config.steps,
       ...(signal === undefined ? {} : { signal }),
-      onStep: async (result) => {
-        await writeSamples(runDirectory, result);
-        const every = config.tasks.evaluateEvery;
-        if (
-          taskModes.heldOut !== undefined &&
-          policy !== undefined &&
-          every !== false &&
-          result.step % every === 0 &&
-          result.step < config.steps
-        ) {
-          const record = await evaluateHeldOut(policy, executor, taskModes, config, runDirectory);
-          await appendHeldOut(runDirectory, { step: result.step, modes: record.modes });
-          evaluated = { step: result.step, record };
-          output.write(`held-out suite at step ${result.step}: ${describeAccuracy(record)}\n`);
-        }
-      },
+      onStep: (result) => writeSamples(runDirectory, result),
+      onEvaluation,
     });
     await writeBuffers(runDirectory, trainer);
     if (trainer.step === 0) {
@@ -228,12 +222,10 @@ export async function train(
       );
       return { runDirectory, step: 0, reason };
     }
-    if (taskModes.heldOut !== undefined && policy !== undefined) {
-      const last = evaluated?.step === trainer.step ? evaluated.record : undefined;
-      const record = last ?? (await evaluateHeldOut(policy, executor, taskModes, config, runDirectory));
-      await writeEvaluation(join(runDirectory, RUN_FILES.evaluation), record);
-      if (last === undefined) await appendHeldOut(runDirectory, { step: trainer.step, modes: record.modes });
-      output.write(`held-out suite after step ${trainer.step}: ${describeAccuracy(record)}\n`);
+    // The trainer evaluates at the step a run ends at (once, when a scheduled evaluation fell on it).
+    if (evaluated !== undefined) {
+      await writeEvaluation(join(runDirectory, RUN_FILES.evaluation), evaluated);
+      output.write(`held-out suite after step ${trainer.step}: ${describeAccuracy(evaluated)}\n`);
     }
     const report = await writeReport(runDirectory);
     output.write(

@@ -6,7 +6,14 @@ export interface ProgressOutput {
   readonly isTerminal: boolean;
 }
 
-const MODE_LETTERS: Record<string, string> = { deduction: 'd', abduction: 'a', induction: 'i' };
+/**
+ * How the step line names modes: by their initials (`d a i` for the paper's), or by their names when two
+ * initials would be the same.
+ */
+function modeLabels(modes: readonly string[]): (mode: string) => string {
+  const initials = new Set(modes.map((mode) => mode[0]));
+  return initials.size === new Set(modes).size ? (mode) => mode[0] ?? mode : (mode) => mode;
+}
 
 function percent(value: number | undefined): string {
   return value === undefined ? '  -' : `${Math.round(value * 100)}%`.padStart(3);
@@ -30,9 +37,10 @@ function mean(values: readonly (number | undefined)[]): number | undefined {
 /** The line printed for a finished step. */
 export function formatStepLine(event: StepEndEvent, targetStep: number, etaMs: number | undefined): string {
   const byRole = (role: GroupStatistics['role']) => event.groups.filter((group) => group.role === role);
+  const label = modeLabels(event.groups.map((group) => group.mode));
   const rates = (role: GroupStatistics['role'], pick: (group: GroupStatistics) => number | undefined) =>
     byRole(role)
-      .map((group) => `${MODE_LETTERS[group.mode] ?? group.mode} ${percent(pick(group))}`)
+      .map((group) => `${label(group.mode)} ${percent(pick(group))}`)
       .join(' ');
   const reward = (role: GroupStatistics['role']) => {
     const value = mean(byRole(role).map((group) => group.meanReward));
@@ -54,7 +62,7 @@ export function formatStepLine(event: StepEndEvent, targetStep: number, etaMs: n
 
 /**
  * A metrics sink that shows training progress: per finished step, the valid-proposal and solve rates of each
- * mode (d, a, i), the mean rewards of both roles, tokens/s, the step time and the ETA. On a terminal a status
+ * mode (by initial: d, a, i for the paper's), the mean rewards of both roles, tokens/s, the step time and the ETA. On a terminal a status
  * line also shows the phase under way, rewritten in place.
  */
 export function createProgressSink(output: ProgressOutput, targetStep: number): MetricsSinkV1 {

@@ -3,10 +3,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   ConfigError,
-  createAbductionMode,
-  createDeductionMode,
-  createInductionMode,
   createMiniTaskModes,
+  createPaperTaskModes,
   type ExecutorV1,
   loadEvaluationSuite,
   miniExpression,
@@ -16,7 +14,8 @@ import {
 } from '@azr/core';
 import type { TasksConfig } from '../config/config.js';
 
-type AnyTaskMode = TaskModeV1<TaskBase, unknown, unknown>;
+/** The name of the held-out suite in the trainer's evaluations and events. */
+export const HELD_OUT_SUITE = 'held-out';
 
 /** The folder of the suites bundled with the CLI (`suites/`, beside `dist/` and `src/`). */
 async function suitesFolder(): Promise<string> {
@@ -64,7 +63,7 @@ export function isMiniSuite(tasks: readonly TaskBase[]): boolean {
 
 /** The task modes of a run, and for mini tasks the held-out suite they exclude (and the run evaluates on). */
 export interface RunTaskModes {
-  readonly modes: AnyTaskMode[];
+  readonly modes: TaskModeV1[];
   readonly heldOut?: { readonly path: string; readonly tasks: readonly TaskBase[] };
 }
 
@@ -74,14 +73,7 @@ export async function createTaskModes(
   language: TaskLanguage,
   executor: ExecutorV1,
 ): Promise<RunTaskModes> {
-  if (tasks.kind === 'full')
-    return {
-      modes: [
-        createDeductionMode(),
-        createAbductionMode(),
-        createInductionMode(),
-      ] as unknown as AnyTaskMode[],
-    };
+  if (tasks.kind === 'full') return { modes: createPaperTaskModes() };
   const path = tasks.heldOut ?? (await bundledMiniSuite(language));
   const heldOut = await readSuite(path, executor, language);
   return {
@@ -89,7 +81,7 @@ export async function createTaskModes(
       constrained: tasks.constrained,
       heldOut,
       ...(tasks.curriculum === false ? {} : { curriculum: tasks.curriculum }),
-    }) as unknown as AnyTaskMode[],
+    }),
     heldOut: { path, tasks: heldOut },
   };
 }
