@@ -20,10 +20,17 @@ describe('the examples', { timeout: 180_000 }, () => {
     );
   });
 
-  it('custom-task-mode runs the trainer with a mode of its own next to a built-in one', async () => {
+  it("custom-task-mode runs the trainer with modes of its own next to the paper's", async () => {
     const out = await runExample('custom-task-mode', ['2']);
-    expect(out).toMatch(/^step 2: short-deduction\/propose: 2 sequences, .*; abduction\/solve: /m);
-    expect(out).toMatch(/^buffers: short-deduction \d+, abduction \d+$/m);
+    // The verification mode, through the real sandbox: 3 * 3 is not 6, so "no" is right.
+    expect(out).toContain('verification task: f(3) claimed 6, holds false\nanswer "no": correct');
+    expect(out).toMatch(
+      /^step 2: deduction\/propose: 2 sequences, .*; short-deduction\/propose: 2 sequences, .*; verification\/solve: \d+ sequences/m,
+    );
+    expect(out).toMatch(
+      /^buffers: deduction \d+, abduction \d+, induction \d+, short-deduction \d+, verification \d+$/m,
+    );
+    expect(out).toMatch(/^verification buffer read back: [2-9]\d* tasks$/m);
   });
 
   it('executor-only checks answers with the sandbox alone', async () => {

@@ -1,49 +1,39 @@
-// A custom task mode plugged into the self-play trainer: "short deduction", deduction restricted to programs of
-// at most 160 characters, with its own name, prompt addition and validation rule. It reuses the built-in
-// deduction mode for everything else, and runs next to the built-in abduction mode.
+// Task modes of your own plugged into the self-play trainer next to the paper's: `verification` (a mode written
+// from scratch, in verification.mjs) and `short-deduction` (deduction with a rule of its own, in
+// short-deduction.mjs). A new mode is one file and one entry in the list of modes below.
 import { createHybridPolicy, initializeLlamaWeights, parseLlamaConfig } from '@azr/backends';
 import { createOnnxPolicy } from '@azr/backends/onnx';
 import { createTfjsPolicy } from '@azr/backends/tfjs';
 import {
-  createAbductionMode,
   createByteTokenizer,
-  createDeductionMode,
+  createPaperTaskModes,
   createSelfPlayTrainer,
-  taskId,
-  zeroTriplet,
+  DEFAULT_ANSWER_FORMAT,
+  TaskBuffer,
 } from '@azr/core';
 import { createJavaScriptExecutor } from '@azr/executor';
+import { createShortDeductionMode } from './short-deduction.mjs';
+import { createVerificationMode } from './verification.mjs';
 
-const LIMIT = 160;
-const deduction = createDeductionMode();
-/** A deduction task renamed into this mode, its id recomputed from its content. */
-const rename = (task, mode) => {
-  const { id: _id, ...content } = { ...task, mode };
-  return { ...content, id: taskId(content) };
-};
+const verification = createVerificationMode();
+const modes = [...createPaperTaskModes(), createShortDeductionMode(), verification];
+const executor = createJavaScriptExecutor({ workers: 1 });
 
-/** @type {import('@azr/core').TaskModeV1} */
-const shortDeduction = {
-  specificationVersion: 'v1',
-  name: 'short-deduction',
-  languages: deduction.languages,
-  buildProposePrompt: (context) =>
-    `${deduction.buildProposePrompt({ ...context, references: context.references.map((task) => rename(task, 'deduction')) })}\nThe program must be at most ${LIMIT} characters long.`,
-  parseProposal: (completion, context) => deduction.parseProposal(completion, context),
-  async validateProposal(proposal, executor, context) {
-    if (proposal.program.length > LIMIT)
-      return {
-        ok: false,
-        reason: `the program has ${proposal.program.length} characters, more than ${LIMIT}`,
-      };
-    const result = await deduction.validateProposal(proposal, executor, context);
-    return result.ok ? { ok: true, task: rename(result.task, 'short-deduction') } : result;
-  },
-  buildSolvePrompt: (task, context) => deduction.buildSolvePrompt(rename(task, 'deduction'), context),
-  parseAnswer: (completion, task, context) =>
-    deduction.parseAnswer(completion, rename(task, 'deduction'), context),
-  checkAnswer: (task, answer, executor) => deduction.checkAnswer(rename(task, 'deduction'), answer, executor),
-};
+// What the sandbox makes of a verification proposal, and how answers to it are judged.
+const proposal = verification.parseProposal(
+  '<think>x</think><answer>\n```javascript\nfunction f(n) { return n * n; }\n```\n```input\n3\n```\n```claim\n6\n```\n</answer>',
+  { language: 'javascript', references: [], bannedWords: [], format: DEFAULT_ANSWER_FORMAT },
+);
+const made = await verification.validateProposal(proposal.value, executor, {
+  language: 'javascript',
+  step: 0,
+});
+const answer = verification.parseAnswer('<think>9, not 6</think><answer>no</answer>', made.task, {
+  format: DEFAULT_ANSWER_FORMAT,
+});
+const verdict = await verification.checkAnswer(made.task, answer.value, executor);
+console.log(`verification task: f(${made.task.input}) claimed ${made.task.claim}, holds ${made.task.holds}`);
+console.log(`answer "no": ${verdict.correct ? 'correct' : 'wrong'}`);
 
 const config = parseLlamaConfig({
   model_type: 'llama',
@@ -64,14 +54,11 @@ const model = {
 };
 const learner = await createTfjsPolicy({ model, optimizer: { learningRate: 1e-3 } });
 const policy = await createHybridPolicy({ learner, rollout: await createOnnxPolicy({ model }) });
-const executor = createJavaScriptExecutor({ workers: 1 });
 
 const trainer = createSelfPlayTrainer({
   policy,
   executor,
-  modes: [shortDeduction, createAbductionMode()],
-  // Built-in modes start from the zero triplet; a custom mode brings its own seed tasks.
-  seeds: [rename(zeroTriplet('deduction', 'javascript'), 'short-deduction')],
+  modes,
   settings: { seed: 1, batchSize: 2, learnabilityRollouts: 2, sampling: { maxTokens: 32 } },
 });
 await trainer.run({
@@ -85,5 +72,8 @@ await trainer.run({
   },
 });
 console.log(`buffers: ${[...trainer.buffers].map(([mode, buffer]) => `${mode} ${buffer.size}`).join(', ')}`);
+// Buffers are JSONL; each line is read back through the mode its `mode` names, which checks its own fields.
+const stored = trainer.buffers.get('verification').toJsonl();
+console.log(`verification buffer read back: ${TaskBuffer.parseJsonl(stored, modes).length} tasks`);
 await policy.doDispose();
 await executor.close();
