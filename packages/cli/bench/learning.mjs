@@ -40,13 +40,12 @@ const { values } = parseArgs({
 const seeds = values.seeds.split(',').map(Number);
 const steps = values.steps === undefined ? DEFAULT_TRAIN_CONFIG.steps : Number(values.steps);
 const outRoot = values.out ?? (await mkdtemp(join(tmpdir(), 'azr-learning-')));
-const MODES = ['deduction', 'abduction', 'induction'];
-
 const executor = createJavaScriptExecutor({ workers: 2 });
 const suite = await loadEvaluationSuite(await readFile(suitePath, 'utf8'), executor, {
   language: 'javascript',
 });
 const modes = createMiniTaskModes();
+const MODES = modes.map((mode) => mode.name);
 
 /** Greedy accuracy per mode and per difficulty of a policy on the suite. */
 async function evaluatePolicy(policy) {
@@ -78,7 +77,8 @@ async function evaluatePolicy(policy) {
  */
 async function collisions(runDirectory) {
   const behaviour = (task) => miniBehavior(miniExpression(task.program) ?? '');
-  const key = (mode, task) => `${mode}:${behaviour(task)}${mode === 'induction' ? '' : `;${task.input}`}`;
+  // Tasks with an input are the function on it; induction tasks are the function.
+  const key = (mode, task) => `${mode}:${behaviour(task)}${task.input === undefined ? '' : `;${task.input}`}`;
   const keys = new Set(suite.map((task) => key(task.mode, task)));
   let count = 0;
   for (const mode of MODES) {
