@@ -1,0 +1,181 @@
+import type { ForwardPass, LayerActivations } from './forward.js';
+import type { Objective, TrainingBatchInputs } from './objective.js';
+import type { TrainingGraphOperations } from './operations.js';
+import type { PositionTables } from './positions.js';
+
+/**
+ * Writes the gradient of every weight, derived by hand for this fixed architecture, from the loss back through
+ * the head, each layer (last first) and the embedding. The gradients are collected in `operations`.
+ */
+export function buildBackwardPass(
+  operations: TrainingGraphOperations,
+  positions: PositionTables,
+  inputs: TrainingBatchInputs,
+  forward: ForwardPass,
+  objective: Objective,
+): void {
+  const gradientLogits = logitsGradient(operations, inputs, objective);
+  let dx = headBackward(operations, forward, gradientLogits);
+  for (const state of [...forward.layers].reverse()) {
+    const dMid = mlpBackward(operations, state, dx);
+    dx = attentionBackward(operations, positions, state, dMid);
+  }
+  embeddingBackward(operations, inputs.inputIds, dx);
+}
+
+/** The gradient of the loss in the logits. */
+function logitsGradient(
+  operations: TrainingGraphOperations,
+  inputs: TrainingBatchInputs,
+  objective: Objective,
+): string {
+  const { node, i64 } = operations;
+  const { mask, denominator, entropyCoefficient, temperature } = inputs;
+  const { unclipped, clipped, oneHot, probabilities, logProbabilities, entropy } = objective;
+  // The token weight of the mean: mask / denominator.
+  const tokenWeight = node('Div', [mask, denominator]);
+  // d(-min(u, c))/d current: through the unclipped term when it is the minimum (ties included), where
+  // d u / d current = A r; through the clipped term only inside the clip range, where it equals u.
+  const throughUnclipped = node('Cast', [node('LessOrEqual', [unclipped, clipped])], { to: 1 });
+  const gradientCurrent = node('Mul', [
+    node('Neg', [node('Mul', [unclipped, throughUnclipped])]),
+    tokenWeight,
+  ]);
+  const gradientEntropy = node('Neg', [node('Mul', [entropyCoefficient, tokenWeight])]);
+  // d current / d z = onehot - p; d H / d z = -p (log p + H); z = logits / temperature.
+  const expand = (value: string) => node('Unsqueeze', [value, i64([-1])]);
+  const gradientTempered = node('Add', [
+    node('Mul', [expand(gradientCurrent), node('Sub', [oneHot, probabilities])]),
+    node('Mul', [
+      expand(gradientEntropy),
+      node('Neg', [node('Mul', [probabilities, node('Add', [logProbabilities, expand(entropy)])])]),
+    ]),
+  ]);
+  return node('Div', [gradientTempered, temperature]);
+}
+
+/** The head's and the final norm's gradients; returns the gradient of the last layer's output. */
+function headBackward(
+  operations: TrainingGraphOperations,
+  forward: ForwardPass,
+  gradientLogits: string,
+): string {
+  const { config, node, weight, addGradient } = operations;
+  const { hiddenSize, vocabularySize } = config;
+  const { final, head } = forward;
+  const headGradient = operations.weightGradient(final.output, gradientLogits, hiddenSize, vocabularySize);
+  if (config.tieWordEmbeddings)
+    addGradient('model.embed_tokens.weight', node('Transpose', [headGradient], { perm: [1, 0] }));
+  else addGradient('lm_head.weight', headGradient);
+  return operations.rmsNormBackward(
+    final,
+    weight('model.norm.weight'),
+    'model.norm.weight',
+    operations.inputGradient(gradientLogits, head, vocabularySize, final.output),
+  );
+}
+
+/** Through x_out = x_mid + down(swish(gate(h2)) * up(h2)); returns the gradient of x_mid. */
+function mlpBackward(operations: TrainingGraphOperations, state: LayerActivations, dx: string): string {
+  const { config, node, f32, weight, addGradient, weightGradient, inputGradient } = operations;
+  const { hiddenSize, intermediateSize } = config;
+  const { prefix } = state;
+  addGradient(
+    `${prefix}.mlp.down_proj.weight`,
+    weightGradient(state.gated, dx, intermediateSize, hiddenSize),
+  );
+  const dGated = inputGradient(dx, weight(`${prefix}.mlp.down_proj.weight`), hiddenSize, state.gated);
+  const dSwish = node('Mul', [dGated, state.up]);
+  const dUp = node('Mul', [dGated, state.swish]);
+  // d(g sigmoid(g)) = sigmoid(g) (1 + g (1 - sigmoid(g)))
+  const dGate = node('Mul', [
+    dSwish,
+    node('Mul', [
+      state.gateSigmoid,
+      node('Add', [f32(1), node('Mul', [state.gate, node('Sub', [f32(1), state.gateSigmoid])])]),
+    ]),
+  ]);
+  addGradient(
+    `${prefix}.mlp.gate_proj.weight`,
+    weightGradient(state.h2, dGate, hiddenSize, intermediateSize),
+  );
+  addGradient(`${prefix}.mlp.up_proj.weight`, weightGradient(state.h2, dUp, hiddenSize, intermediateSize));
+  const dH2 = node('Add', [
+    inputGradient(dGate, weight(`${prefix}.mlp.gate_proj.weight`), intermediateSize, state.h2),
+    inputGradient(dUp, weight(`${prefix}.mlp.up_proj.weight`), intermediateSize, state.h2),
+  ]);
+  return node('Add', [
+    dx,
+    operations.rmsNormBackward(
+      state.post,
+      weight(`${prefix}.post_attention_layernorm.weight`),
+      `${prefix}.post_attention_layernorm.weight`,
+      dH2,
+    ),
+  ]);
+}
+
+/** Through x_mid = x_in + o(attention(h)); returns the gradient of the layer's input x_in. */
+function attentionBackward(
+  operations: TrainingGraphOperations,
+  positions: PositionTables,
+  state: LayerActivations,
+  dMid: string,
+): string {
+  const { config, node, i64, f32, weight, addGradient, weightGradient, inputGradient } = operations;
+  const { grouped, ungrouped, swapLast, splitHeads, mergeHeads } = operations;
+  const { headCount, keyValueHeadCount, headDimension, hiddenSize } = config;
+  const attention = `${state.prefix}.self_attn`;
+  const width = headCount * headDimension;
+  addGradient(`${attention}.o_proj.weight`, weightGradient(state.merged, dMid, width, hiddenSize));
+  const dMerged = inputGradient(dMid, weight(`${attention}.o_proj.weight`), hiddenSize, state.merged);
+  const dAttended = grouped(splitHeads(dMerged, headCount), headDimension);
+  const groupedProbabilities = grouped(state.probabilities, 0);
+  const dProbabilities = node('MatMul', [dAttended, swapLast(state.values)]);
+  const dValues = node('MatMul', [swapLast(groupedProbabilities), dAttended]);
+  const dScores = node('Mul', [
+    groupedProbabilities,
+    node('Sub', [
+      dProbabilities,
+      node('ReduceSum', [node('Mul', [dProbabilities, groupedProbabilities]), i64([-1])], { keepdims: 1 }),
+    ]),
+  ]);
+  const dQueries = node('Mul', [
+    ungrouped(node('MatMul', [dScores, state.keys]), headDimension),
+    f32(operations.scale),
+  ]);
+  const dKeys = node('MatMul', [swapLast(dScores), grouped(state.queries, headDimension)]);
+  const { rotateBackward } = positions;
+  const projections = [
+    ['q_proj', mergeHeads(rotateBackward(dQueries), headCount), width],
+    ['k_proj', mergeHeads(rotateBackward(dKeys), keyValueHeadCount), keyValueHeadCount * headDimension],
+    ['v_proj', mergeHeads(dValues, keyValueHeadCount), keyValueHeadCount * headDimension],
+  ] as const;
+  let dH: string | undefined;
+  for (const [projection, gradient, outWidth] of projections) {
+    addGradient(`${attention}.${projection}.weight`, weightGradient(state.h, gradient, hiddenSize, outWidth));
+    if (operations.hasWeight(`${attention}.${projection}.bias`))
+      addGradient(`${attention}.${projection}.bias`, operations.sumOverPositions(gradient));
+    const back = inputGradient(gradient, weight(`${attention}.${projection}.weight`), outWidth, state.h);
+    dH = dH === undefined ? back : node('Add', [dH, back]);
+  }
+  return node('Add', [
+    dMid,
+    operations.rmsNormBackward(
+      state.input,
+      weight(`${state.prefix}.input_layernorm.weight`),
+      `${state.prefix}.input_layernorm.weight`,
+      dH as string,
+    ),
+  ]);
+}
+
+/** The embedding lookup scatters its gradient back onto the rows it read. */
+function embeddingBackward(operations: TrainingGraphOperations, inputIds: string, dx: string): void {
+  const { config, node, i64 } = operations;
+  const rows = node('ConstantOfShape', [i64([config.vocabularySize, config.hiddenSize])], {});
+  operations.addGradient(
+    'model.embed_tokens.weight',
+    node('ScatterND', [rows, node('Unsqueeze', [inputIds, i64([-1])]), dx], { reduction: 'add' }),
+  );
+}
