@@ -34,14 +34,21 @@ export {
   passAtK,
   type TaskEvaluation,
 } from './evaluation/evaluate.js';
-export { loadEvaluationSuite } from './evaluation/suite.js';
+export { type EvaluationSuiteOptions, loadEvaluationSuite } from './evaluation/suite.js';
 export { extractAnswer, extractFencedBlocks, type FencedBlock } from './format/extract.js';
 export { checkTemplate, renderTemplate } from './format/template.js';
 export { createConsoleMetricsSink } from './metrics/console-sink.js';
 export { createJsonlMetricsSink } from './metrics/jsonl-sink.js';
 export { createUhOhMonitor, UH_OH_PATTERNS, type UhOhMonitorSettings } from './monitors/uh-oh.js';
 export { createSeededRandom, restoreSeededRandom } from './random/seeded-random.js';
-export { createProposerReward, createSolverReward } from './rewards/rewards.js';
+export {
+  createCorrectnessReward,
+  createDefaultRewards,
+  createLearnabilityReward,
+  createProposerReward,
+  createSolverReward,
+} from './rewards/rewards.js';
+export { solveWithPolicy } from './rollout/solve-with-policy.js';
 export {
   DEFAULT_ANSWER_FORMAT,
   DEFAULT_OPTIMIZER_SETTINGS,
