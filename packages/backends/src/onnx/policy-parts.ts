@@ -1,0 +1,121 @@
+import {
+  assertNumberInRange,
+  type Completion,
+  type GenerateRequest,
+  type GenerateResult,
+  type LogProbsRequest,
+  type LogProbsResult,
+  type PolicyCapabilities,
+  ResourceClosedError,
+  type TokenizerV1,
+  type TrainBatch,
+  type TrainStepResult,
+  UnsupportedCapabilityError,
+} from '@azr/core';
+import type { LlamaConfig } from '../model/config.js';
+import type { LlamaWeights } from '../model/weights.js';
+import type { LlamaPolicyModel } from '../shared/llama-policy.js';
+import { assertGenerateRequest } from '../shared/sampling.js';
+import type { DecoderSession } from './decoder-session.js';
+import { computeLogProbs, generateBatch } from './generation.js';
+import type { OnnxRuntimeModule } from './runtime.js';
+
+/**
+ * What differs between an onnx policy of a Llama-family model and one of an imported export: where its session
+ * comes from, and whether and how it trains, saves and hands out its weights. {@link createPolicy} builds the
+ * contract on top of them.
+ */
+export interface PolicyParts {
+  readonly runtime: OnnxRuntimeModule;
+  readonly provider: string;
+  readonly modelId: string;
+  readonly tokenizer: TokenizerV1;
+  readonly batchSize: number;
+  readonly config: LlamaConfig | undefined;
+  readonly maxSequenceLength: number;
+  /** The session to run now (rebuilt first when the weights changed since). */
+  decoder(): Promise<DecoderSession>;
+  /** The session as it is, for releasing it. */
+  current(): DecoderSession;
+  readWeights(): Promise<LlamaWeights>;
+  writeWeights(weights: LlamaWeights): Promise<void>;
+  /** One policy-gradient update; absent for exports, which do not train. */
+  train?(batch: TrainBatch): Promise<TrainStepResult>;
+  save(directory: string): Promise<void>;
+  release?(): Promise<void>;
+}
+
+/** The policy contract over a model's parts: generation, scoring, and the state checks every method makes. */
+export function createPolicy(parts: PolicyParts): LlamaPolicyModel {
+  const { tokenizer, batchSize, maxSequenceLength } = parts;
+  let disposed = false;
+  const assertOpen = () => {
+    if (disposed) throw new ResourceClosedError({ resource: `onnx policy ${parts.modelId}` });
+  };
+  const capabilities: PolicyCapabilities = {
+    training: parts.train !== undefined,
+    constrainedDecoding: true,
+    maxSequenceLength,
+  };
+
+  return {
+    specificationVersion: 'v1',
+    provider: parts.provider,
+    modelId: parts.modelId,
+    config: parts.config,
+    capabilities,
+    tokenizer,
+    async doGenerate(request: GenerateRequest): Promise<GenerateResult> {
+      assertOpen();
+      request.signal?.throwIfAborted();
+      assertGenerateRequest(request);
+      const started = performance.now();
+      const completions: Completion[] = [];
+      const prompts = request.prompts.map((prompt, index) => ({ prompt, index }));
+      for (let start = 0; start < prompts.length; start += batchSize)
+        completions.push(
+          ...(await generateBatch(
+            await parts.decoder(),
+            tokenizer,
+            maxSequenceLength,
+            prompts.slice(start, start + batchSize),
+            request,
+          )),
+        );
+      return { completions, durationMs: performance.now() - started };
+    },
+    async doComputeLogProbs(request: LogProbsRequest): Promise<LogProbsResult> {
+      assertOpen();
+      assertNumberInRange('temperature', request.temperature, { minimum: Number.MIN_VALUE });
+      return computeLogProbs(await parts.decoder(), maxSequenceLength, request);
+    },
+    async doTrainStep(batch: TrainBatch): Promise<TrainStepResult> {
+      assertOpen();
+      batch.signal?.throwIfAborted();
+      if (parts.train === undefined)
+        throw new UnsupportedCapabilityError(
+          `${parts.modelId} is an imported ONNX export: the SDK runs it but does not own its weights, so it cannot train it. Convert it to a model folder (config.json, model.safetensors) to train.`,
+          { component: 'onnx policy', capability: 'training' },
+        );
+      return parts.train(batch);
+    },
+    async doSave(directory: string): Promise<void> {
+      assertOpen();
+      await parts.save(directory);
+    },
+    async readWeights() {
+      assertOpen();
+      return parts.readWeights();
+    },
+    async writeWeights(weights: LlamaWeights) {
+      assertOpen();
+      await parts.writeWeights(weights);
+    },
+    async doDispose(): Promise<void> {
+      if (disposed) return;
+      disposed = true;
+      await parts.release?.();
+      await parts.current().session.release();
+    },
+  };
+}
