@@ -22,6 +22,9 @@ const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
  * themselves; other tags (class instances, Python tuples, errors, ...) come back as {@link TaggedValue}.
  * For values made of the first kinds, `encodeCanonical(decodeCanonical(s))` gives `s` back. Throws
  * `InvalidTaskError` for text that is not canonical.
+ *
+ * One function on purpose: it is a recursive-descent parser whose readers share one cursor (`position`), and
+ * splitting them apart would pass that cursor through every call.
  */
 export function decodeCanonical(text: string): unknown {
   let position = 0;

@@ -73,6 +73,118 @@ function checkShownCount(reader: TaskRecordReader, shownCount: unknown, pairs: n
   return shownCount as number;
 }
 
+/** Reads the inputs and the message of an induction proposal for its reference program. */
+function parseInductionProposal(
+  completion: string,
+  context: ProposeContext,
+  inputCount: number,
+): ParseResult<InductionProposal> {
+  const answer = answerOf(completion, context.format);
+  if (!answer.ok) return answer;
+  const program = context.references[0]?.program;
+  if (program === undefined) {
+    return { ok: false, reason: 'the context holds no reference program', wellFormed: answer.wellFormed };
+  }
+  const blocks = extractFencedBlocks(answer.answer);
+  const inputs = blocks.filter((block) => block.language === 'input').map((block) => block.body.trim());
+  if (inputs.length < inputCount) {
+    return {
+      ok: false,
+      reason: `${inputs.length} input blocks, ${inputCount} needed`,
+      wellFormed: answer.wellFormed,
+    };
+  }
+  const message = blocks.find((block) => block.language === 'message')?.body.trim() ?? '';
+  if (message.length === 0) {
+    return { ok: false, reason: 'no ```message block', wellFormed: answer.wellFormed };
+  }
+  // As in the reference implementation, the last inputCount inputs are used.
+  return {
+    ok: true,
+    value: { program, inputs: inputs.slice(-inputCount), message },
+    wellFormed: answer.wellFormed,
+  };
+}
+
+/** Runs the solver's program on every held-out input of the task. */
+async function checkInductionAnswer(
+  task: InductionTask<string>,
+  answer: string,
+  executor: ExecutorV1,
+): Promise<AnswerVerdict> {
+  // As in the reference implementation, the gold program's imports go in front of the solver's code.
+  const imports = task.language === 'python' ? pythonImports(task.program) : '';
+  const code = imports.length > 0 ? `${imports}\n${answer}` : answer;
+  const heldOut = task.pairs.slice(task.shownCount);
+  const results = await Promise.all(
+    heldOut.map((pair) => executor.run({ code, entry: task.entry, args: pair.input })),
+  );
+  for (const [index, result] of results.entries()) {
+    const pair = heldOut[index] as InductionTask['pairs'][number];
+    if (!result.ok)
+      return { correct: false, reason: `held-out input ${index + 1}: ${describeFailure(result.error)}` };
+    if (result.value !== pair.output) {
+      return {
+        correct: false,
+        reason: `held-out input ${index + 1}: returned ${result.value}, expected ${pair.output}`,
+      };
+    }
+  }
+  return { correct: true };
+}
+
+/** Reads and checks a stored induction task's pairs, shown count and message. */
+function readInductionFields(reader: TaskRecordReader): Readonly<Record<string, unknown>> {
+  const { record } = reader;
+  const pairs = record.pairs;
+  if (!Array.isArray(pairs) || pairs.length < 2)
+    reader.fail('"pairs" must be an array of at least two pairs');
+  const read = (pairs as unknown[]).map((pair) => {
+    const item = pair as Record<string, unknown> | null;
+    if (typeof item?.input !== 'string' || typeof item?.output !== 'string')
+      reader.fail('each pair needs string "input" and "output"');
+    return { input: item?.input as string, output: item?.output as CanonicalValue };
+  });
+  const shownCount = checkShownCount(
+    reader,
+    record.shownCount,
+    read.length,
+    '"shownCount" must be an integer from 1 to the number of pairs minus one',
+  );
+  return { pairs: read, shownCount, message: reader.string('message') };
+}
+
+/** Reads a suite line that names an induction mode: `inputs`, `outputs`, `message`, `shownCount`. */
+async function readInductionSuiteRecord(
+  reader: SuiteRecordReader,
+): Promise<Readonly<Record<string, unknown>> | undefined> {
+  // A CRUXEval line (no mode named) holds one input: it is not an induction task.
+  if (!reader.named) return undefined;
+  const { record } = reader;
+  const outputs = record.outputs;
+  if (
+    !Array.isArray(record.inputs) ||
+    !Array.isArray(outputs) ||
+    record.inputs.length !== outputs.length ||
+    record.inputs.length < 2
+  )
+    reader.fail('"inputs" and "outputs" must be arrays of the same length, at least 2');
+  const pairs = [];
+  for (const [index, input] of (record.inputs as unknown[]).entries()) {
+    const output = (outputs as unknown[])[index];
+    if (typeof input !== 'string' || typeof output !== 'string')
+      reader.fail('inputs and outputs must be strings');
+    pairs.push({ input: input as string, output: await reader.canonical(output as string) });
+  }
+  const shownCount = checkShownCount(
+    reader,
+    record.shownCount ?? Math.floor(pairs.length / 2),
+    pairs.length,
+    '"shownCount" is out of range',
+  );
+  return { pairs, shownCount, message: reader.string('message') };
+}
+
 /**
  * Induction: given a program, the proposer writes inputs and a message; the executor computes the outputs.
  * The solver sees the first `shownCount` pairs and the message and writes a program, which is correct when it
@@ -115,33 +227,7 @@ export function createInductionMode<TName extends TaskModeName = 'induction'>(
         program: context.references[0]?.program ?? '',
         count: String(inputCount),
       }),
-    parseProposal(completion: string, context: ProposeContext): ParseResult<InductionProposal> {
-      const answer = answerOf(completion, context.format);
-      if (!answer.ok) return answer;
-      const program = context.references[0]?.program;
-      if (program === undefined) {
-        return { ok: false, reason: 'the context holds no reference program', wellFormed: answer.wellFormed };
-      }
-      const blocks = extractFencedBlocks(answer.answer);
-      const inputs = blocks.filter((block) => block.language === 'input').map((block) => block.body.trim());
-      if (inputs.length < inputCount) {
-        return {
-          ok: false,
-          reason: `${inputs.length} input blocks, ${inputCount} needed`,
-          wellFormed: answer.wellFormed,
-        };
-      }
-      const message = blocks.find((block) => block.language === 'message')?.body.trim() ?? '';
-      if (message.length === 0) {
-        return { ok: false, reason: 'no ```message block', wellFormed: answer.wellFormed };
-      }
-      // As in the reference implementation, the last inputCount inputs are used.
-      return {
-        ok: true,
-        value: { program, inputs: inputs.slice(-inputCount), message },
-        wellFormed: answer.wellFormed,
-      };
-    },
+    parseProposal: (completion, context) => parseInductionProposal(completion, context, inputCount),
     async validateProposal(proposal, executor, context): Promise<ProposalValidation<TTask>> {
       if (executor.language !== context.language) {
         return {
@@ -201,74 +287,10 @@ export function createInductionMode<TName extends TaskModeName = 'induction'>(
         ? { ok: false, reason: 'an empty program', wellFormed: answer.wellFormed }
         : { ok: true, value: program, wellFormed: answer.wellFormed };
     },
-    async checkAnswer(task: TTask, answer: string, executor: ExecutorV1): Promise<AnswerVerdict> {
-      // As in the reference implementation, the gold program's imports go in front of the solver's code.
-      const imports = task.language === 'python' ? pythonImports(task.program) : '';
-      const code = imports.length > 0 ? `${imports}\n${answer}` : answer;
-      const heldOut = task.pairs.slice(task.shownCount);
-      const results = await Promise.all(
-        heldOut.map((pair) => executor.run({ code, entry: task.entry, args: pair.input })),
-      );
-      for (const [index, result] of results.entries()) {
-        const pair = heldOut[index] as InductionTask['pairs'][number];
-        if (!result.ok)
-          return { correct: false, reason: `held-out input ${index + 1}: ${describeFailure(result.error)}` };
-        if (result.value !== pair.output) {
-          return {
-            correct: false,
-            reason: `held-out input ${index + 1}: returned ${result.value}, expected ${pair.output}`,
-          };
-        }
-      }
-      return { correct: true };
-    },
+    checkAnswer: checkInductionAnswer,
     seedTasks: (language) => [zeroInductionTask(language, name)],
     drawReferences: drawInductionReference,
-    readTask(reader) {
-      const { record } = reader;
-      const pairs = record.pairs;
-      if (!Array.isArray(pairs) || pairs.length < 2)
-        reader.fail('"pairs" must be an array of at least two pairs');
-      const read = (pairs as unknown[]).map((pair) => {
-        const item = pair as Record<string, unknown> | null;
-        if (typeof item?.input !== 'string' || typeof item?.output !== 'string')
-          reader.fail('each pair needs string "input" and "output"');
-        return { input: item?.input as string, output: item?.output as CanonicalValue };
-      });
-      const shownCount = checkShownCount(
-        reader,
-        record.shownCount,
-        read.length,
-        '"shownCount" must be an integer from 1 to the number of pairs minus one',
-      );
-      return { pairs: read, shownCount, message: reader.string('message') };
-    },
-    async readSuiteRecord(reader: SuiteRecordReader) {
-      // A CRUXEval line (no mode named) holds one input: it is not an induction task.
-      if (!reader.named) return undefined;
-      const { record } = reader;
-      const outputs = record.outputs;
-      if (
-        !Array.isArray(record.inputs) ||
-        !Array.isArray(outputs) ||
-        record.inputs.length !== outputs.length ||
-        record.inputs.length < 2
-      )
-        reader.fail('"inputs" and "outputs" must be arrays of the same length, at least 2');
-      const pairs = [];
-      for (const [index, input] of (record.inputs as unknown[]).entries()) {
-        const output = (outputs as unknown[])[index];
-        if (typeof input !== 'string' || typeof output !== 'string')
-          reader.fail('inputs and outputs must be strings');
-        pairs.push({ input: input as string, output: await reader.canonical(output as string) });
-      }
-      const shownCount = checkShownCount(
-        reader,
-        record.shownCount ?? Math.floor(pairs.length / 2),
-        pairs.length,
-        '"shownCount" is out of range',
-      );
-      return { pairs, shownCount, message: reader.string('message') };
-    },
+    readTask: readInductionFields,
+    readSuiteRecord: readInductionSuiteRecord,
   };
 }

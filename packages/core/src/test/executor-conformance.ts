@@ -57,6 +57,9 @@ async function withDeadline<T>(promise: Promise<T>, deadlineMs: number, what: st
 /**
  * The behaviours every {@link ExecutorV1} must show, written once for both task languages. Each check gets a
  * fresh executor. Use {@link describeExecutorConformance} to run them under vitest, or call `run` yourself.
+ *
+ * Long on purpose: it is the list of checks, one short entry each over the options' shared programs; the list
+ * reads as the contract's specification, which splitting would scatter.
  */
 export function executorConformanceChecks(
   options: ExecutorConformanceOptions = {},

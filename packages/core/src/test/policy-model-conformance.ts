@@ -100,6 +100,9 @@ function sum(values: readonly number[]): number {
 /**
  * The behaviours every {@link PolicyModelV1} must show. Each check gets a fresh model from the factory and
  * disposes of it. Use {@link describePolicyModelConformance} to run them under vitest.
+ *
+ * Long on purpose: it is the list of checks, one entry each; the list reads as the contract's specification,
+ * which splitting would scatter.
  */
 export function policyModelConformanceChecks(
   options: PolicyModelConformanceOptions = {},

@@ -41,6 +41,9 @@ const HOST_GLOBALS = [
  *
  * With `freeze`, it also freezes every object reachable from the global object (the hardened reused context):
  * a program then cannot leave state behind for the next one.
+ *
+ * One long template on purpose: it is the source of one script that the sandbox evaluates before any program,
+ * and its parts must run in this order in one scope, capturing built-ins before removing them.
  */
 export function buildPrelude(limits: CanonicalLimits, options: { readonly freeze: boolean }): string {
   return `(() => {

@@ -12,7 +12,7 @@ import type { ConstraintContext, ParseResult, ProposalValidation, TaskModeV1 } f
 import type { TokenizerV1 } from '../../spec/tokenizer.js';
 import { createAbductionMode } from '../abduction.js';
 import { createDeductionMode } from '../deduction.js';
-import { createInductionMode } from '../induction.js';
+import { createInductionMode, type InductionProposal } from '../induction.js';
 import { canonicalToLiteral } from '../literal.js';
 import type { ProgramInputProposal } from '../program-input-mode.js';
 import { taskId } from '../task-id.js';
@@ -140,6 +140,198 @@ function seedTask<TTask extends DeductionTask | AbductionTask>(
   return { ...content, id: taskId(content), step: 0 } as TTask;
 }
 
+/** A role's grammar at a step, and the suffix that names it when it is not the full language's. */
+type GrammarAt = (role: TaskRole, step: number | undefined) => [CharacterAutomaton<never>, string];
+
+/** Makes a mode's `constraint`: its grammars as generation constraints, made once per tokenizer and grammar. */
+type ConstraintMaker = (grammarAt: GrammarAt, name: string) => NonNullable<TaskModeV1['constraint']>;
+
+/** Constraints made once per tokenizer, role and grammar (the proposal grammar changes with the curriculum). */
+function constraintMaker(constrained: boolean): ConstraintMaker {
+  const constraints = new WeakMap<TokenizerV1, Map<string, GenerationConstraintV1>>();
+  return (grammarAt, name) =>
+    (
+      role: TaskRole,
+      tokenizer: TokenizerV1,
+      context?: ConstraintContext,
+    ): GenerationConstraintV1 | undefined => {
+      if (!constrained) return undefined;
+      let byRole = constraints.get(tokenizer);
+      if (byRole === undefined) {
+        byRole = new Map();
+        constraints.set(tokenizer, byRole);
+      }
+      const [automaton, variant] = grammarAt(role, context?.step);
+      const key = `${name}:${role}${variant}`;
+      let made = byRole.get(key);
+      if (made === undefined) {
+        made = createAutomatonConstraint(`mini-${key}`, automaton, tokenizer) as GenerationConstraintV1;
+        byRole.set(key, made);
+      }
+      return made;
+    };
+}
+
+/** The proposal grammar at a step under a curriculum, each operator limit's built on first use. */
+function proposalGrammar(
+  curriculum: MiniCurriculum | undefined,
+): (step: number | undefined) => [CharacterAutomaton<never>, string] {
+  const automata = new Map<number, CharacterAutomaton<never>>();
+  return (step) => {
+    const limit = miniOperatorLimit(curriculum, step);
+    let automaton = automata.get(limit);
+    if (automaton === undefined) {
+      automaton = proposalAutomaton(limit + 1) as CharacterAutomaton<never>;
+      automata.set(limit, automaton);
+    }
+    // Named by its limit when it is below the language's (`mini-D:propose:max1`).
+    return [automaton, limit === MINI_LANGUAGE.maxOperands - 1 ? '' : `:max${limit}`];
+  };
+}
+
+/** What differs between the mini deduction and abduction modes. */
+interface MiniProgramInputParts<TTask extends DeductionTask | AbductionTask> {
+  /** Names the prompts (`#DP`, `#DS`) and the constraints. */
+  readonly header: string;
+  /** The solve prompt's last line. */
+  readonly solveLine: (task: TTask) => string;
+  readonly heldOut: ReadonlySet<string>;
+  readonly constraint: ConstraintMaker;
+  readonly proposalAt: (step: number | undefined) => [CharacterAutomaton<never>, string];
+}
+
+/**
+ * Deduction or abduction in the mini language: the base mode's checking and reading under the mini language's
+ * prompts, parsing, grammar, seeds and task measures.
+ */
+function miniProgramInputMode<TTask extends DeductionTask | AbductionTask>(
+  base: TaskModeV1<TTask, ProgramInputProposal, string>,
+  parts: MiniProgramInputParts<TTask>,
+): TaskModeV1<TTask, ProgramInputProposal, string> {
+  const { header } = parts;
+  const answer = DIGIT_AUTOMATON as CharacterAutomaton<never>;
+  return {
+    ...base,
+    buildProposePrompt: (context) =>
+      [
+        `#${header}P`,
+        ...context.references.flatMap((reference) => {
+          const expression = miniExpression(reference.program);
+          const input = (reference as Partial<DeductionTask>).input;
+          return expression === undefined || input === undefined ? [] : [`${expression};${input}`];
+        }),
+        '>',
+      ].join('\n'),
+    parseProposal(completion, context) {
+      const word = readWord(completion, PROPOSAL_AUTOMATON, 'a task');
+      if (!word.ok) return word;
+      const [expression, input] = word.value.split(';') as [string, string];
+      return {
+        ok: true,
+        value: { program: miniProgram(expression, context.language), input },
+        wellFormed: true,
+      };
+    },
+    async validateProposal(proposal, executor, context): Promise<ProposalValidation<TTask>> {
+      const expression = miniExpression(proposal.program);
+      if (expression === undefined) return { ok: false, reason: 'not a program of the mini language' };
+      if (parts.heldOut.has(`${miniBehavior(expression)};${proposal.input}`)) return HELD_OUT;
+      return base.validateProposal(proposal, executor, context);
+    },
+    buildSolvePrompt: (task) =>
+      `#${header}S\nf(x)=${miniExpression(task.program) ?? task.program}\n${parts.solveLine(task)}`,
+    parseAnswer: (completion) => readWord(completion, answer, 'a digit'),
+    constraint: parts.constraint(
+      (role, step) => (role === 'propose' ? parts.proposalAt(step) : [answer, '']),
+      header,
+    ),
+    seedTasks: (language) => [seedTask<TTask>(base.name as TTask['mode'], language)],
+    difficulty: operatorCount,
+    family: functionOf,
+    // The same function called with the same input is the same task, however it is written.
+    noveltyKey: (task) => `${functionOf(task)};${task.input}`,
+  };
+}
+
+/** What the mini induction mode is made with. */
+interface MiniInductionParts {
+  readonly inputCount: number;
+  readonly shownCount: number;
+  readonly heldOut: ReadonlySet<string>;
+  readonly constraint: ConstraintMaker;
+}
+
+/** The proposal of the mini induction mode: inputs for the reference program, no message. */
+type MiniInductionProposal = { readonly program: string; readonly inputs: readonly string[] };
+
+/**
+ * Induction in the mini language: the induction mode's references, checking and reading under the mini
+ * language's prompts, parsing, grammar, seeds and task measures; no message.
+ */
+function miniInductionMode(
+  induction: TaskModeV1<InductionTask, InductionProposal, string>,
+  parts: MiniInductionParts,
+): TaskModeV1<InductionTask, MiniInductionProposal, string> {
+  const { inputCount, shownCount } = parts;
+  const inputList = inputListAutomaton(inputCount) as CharacterAutomaton<never>;
+  return {
+    ...induction,
+    buildProposePrompt(context) {
+      const program = context.references[0]?.program ?? '';
+      return `#IP\nf(x)=${miniExpression(program) ?? program}\n>`;
+    },
+    parseProposal(completion, context) {
+      const program = context.references[0]?.program;
+      if (program === undefined)
+        return { ok: false, reason: 'the context holds no reference program', wellFormed: true };
+      const word = readWord(completion, inputList, `${inputCount} different digits`);
+      return word.ok
+        ? { ok: true, value: { program, inputs: word.value.split(',') }, wellFormed: true }
+        : word;
+    },
+    async validateProposal(proposal, executor, context) {
+      const expression = miniExpression(proposal.program);
+      if (expression === undefined) return { ok: false, reason: 'not a program of the mini language' };
+      if (parts.heldOut.has(miniBehavior(expression))) return HELD_OUT;
+      return induction.validateProposal({ ...proposal, message: '' }, executor, context);
+    },
+    buildSolvePrompt: (task) =>
+      [
+        '#IS',
+        ...task.pairs
+          .slice(0, task.shownCount)
+          .map((pair) => `f(${pair.input})=${canonicalToLiteral(pair.output, task.language)}`),
+        'f(x)=',
+      ].join('\n'),
+    parseAnswer(completion, task) {
+      const word = readWord(completion, EXPRESSION_AUTOMATON, 'an expression');
+      return word.ok ? { ...word, value: miniProgram(word.value, task.language) } : word;
+    },
+    constraint: parts.constraint(
+      (role) => [role === 'propose' ? inputList : (EXPRESSION_AUTOMATON as CharacterAutomaton<never>), ''],
+      'I',
+    ),
+    seedTasks(language) {
+      const inputs = [...'1470925836'].slice(0, inputCount);
+      const content = {
+        mode: 'induction' as const,
+        language,
+        program: miniProgram('x', language),
+        entry: 'f',
+        pairs: inputs.map((input) => ({ input, output: input as CanonicalValue })),
+        shownCount,
+        message: '',
+      };
+      return [{ ...content, id: taskId(content), step: 0 }];
+    },
+    difficulty: operatorCount,
+    family: functionOf,
+    // Induction tasks are their pairs: any program that gives them is the same task.
+    noveltyKey: (task) =>
+      `${task.pairs.map((pair) => `${pair.input}>${pair.output}`).join(',')}/${task.shownCount}`,
+  };
+}
+
 /**
  * The three task modes in the mini language, for models that start from random weights (the tiny preset):
  * short prompts (tens of tokens instead of a thousand), programs `f(x) = E mod 10` from a digit to a digit (see
@@ -165,9 +357,8 @@ export function createMiniTaskModes(
 ): [
   TaskModeV1<DeductionTask, ProgramInputProposal, string>,
   TaskModeV1<AbductionTask, ProgramInputProposal, string>,
-  TaskModeV1<InductionTask, { readonly program: string; readonly inputs: readonly string[] }, string>,
+  TaskModeV1<InductionTask, MiniInductionProposal, string>,
 ] {
-  const constrained = settings.constrained ?? true;
   const inputCount = assertNumberInRange('inductionInputs', settings.inductionInputs ?? 6, {
     minimum: 2,
     maximum: 10,
@@ -178,8 +369,6 @@ export function createMiniTaskModes(
     maximum: inputCount - 1,
     integer: true,
   });
-  const heldOut = (mode: TaskModeName, withInput: boolean) =>
-    heldOutKeys(settings.heldOut ?? [], mode, withInput);
   const curriculum = settings.curriculum;
   if (curriculum !== undefined) {
     assertNumberInRange('curriculum.startOperators', curriculum.startOperators, {
@@ -192,171 +381,35 @@ export function createMiniTaskModes(
       integer: true,
     });
   }
-  // The proposal grammar at each operator limit, built on first use.
-  const proposalAutomata = new Map<number, CharacterAutomaton<never>>();
-  const proposalAt = (step: number | undefined): [CharacterAutomaton<never>, string] => {
-    const limit = miniOperatorLimit(curriculum, step);
-    let automaton = proposalAutomata.get(limit);
-    if (automaton === undefined) {
-      automaton = proposalAutomaton(limit + 1) as CharacterAutomaton<never>;
-      proposalAutomata.set(limit, automaton);
-    }
-    // Named by its limit when it is below the language's (`mini-D:propose:max1`).
-    return [automaton, limit === MINI_LANGUAGE.maxOperands - 1 ? '' : `:max${limit}`];
-  };
-  const inputList = inputListAutomaton(inputCount);
-  const constraints = new WeakMap<TokenizerV1, Map<string, GenerationConstraintV1>>();
-  // One constraint per tokenizer, role and grammar (the proposal grammar changes with the curriculum).
-  const constraint =
-    (
-      automatonOf: (role: TaskRole, step: number | undefined) => [CharacterAutomaton<never>, string],
-      name: string,
-    ) =>
-    (
-      role: TaskRole,
-      tokenizer: TokenizerV1,
-      context?: ConstraintContext,
-    ): GenerationConstraintV1 | undefined => {
-      if (!constrained) return undefined;
-      let byRole = constraints.get(tokenizer);
-      if (byRole === undefined) {
-        byRole = new Map();
-        constraints.set(tokenizer, byRole);
-      }
-      const [automaton, variant] = automatonOf(role, context?.step);
-      const key = `${name}:${role}${variant}`;
-      let made = byRole.get(key);
-      if (made === undefined) {
-        made = createAutomatonConstraint(`mini-${key}`, automaton, tokenizer) as GenerationConstraintV1;
-        byRole.set(key, made);
-      }
-      return made;
-    };
-  const deduction = createDeductionMode();
-  const abduction = createAbductionMode();
-  const induction = createInductionMode({ inputCount, shownCount });
-
-  function programInputMode<TTask extends DeductionTask | AbductionTask>(
-    base: TaskModeV1<TTask, ProgramInputProposal, string>,
-    header: string,
-    solvePrompt: (expression: string, task: TTask) => string,
-    answer: CharacterAutomaton<never>,
-    answerName: string,
-  ): TaskModeV1<TTask, ProgramInputProposal, string> {
-    const heldOutTasks = heldOut(base.name, true);
-    // The base mode's checking, stored-task and suite reading; the mini language's prompts and parsing.
-    return {
-      ...base,
-      buildProposePrompt: (context) =>
-        [
-          `#${header}P`,
-          ...context.references.flatMap((reference) => {
-            const expression = miniExpression(reference.program);
-            const input = (reference as Partial<DeductionTask>).input;
-            return expression === undefined || input === undefined ? [] : [`${expression};${input}`];
-          }),
-          '>',
-        ].join('\n'),
-      parseProposal(completion, context) {
-        const word = readWord(completion, PROPOSAL_AUTOMATON, 'a task');
-        if (!word.ok) return word;
-        const [expression, input] = word.value.split(';') as [string, string];
-        return {
-          ok: true,
-          value: { program: miniProgram(expression, context.language), input },
-          wellFormed: true,
-        };
-      },
-      async validateProposal(proposal, executor, context): Promise<ProposalValidation<TTask>> {
-        const expression = miniExpression(proposal.program);
-        if (expression === undefined) return { ok: false, reason: 'not a program of the mini language' };
-        if (heldOutTasks.has(`${miniBehavior(expression)};${proposal.input}`)) return HELD_OUT;
-        return base.validateProposal(proposal, executor, context);
-      },
-      buildSolvePrompt: (task) =>
-        `#${header}S\nf(x)=${miniExpression(task.program) ?? task.program}\n${solvePrompt('', task)}`,
-      parseAnswer: (completion) => readWord(completion, answer, answerName),
-      constraint: constraint((role, step) => (role === 'propose' ? proposalAt(step) : [answer, '']), header),
-      seedTasks: (language) => [seedTask<TTask>(base.name as TTask['mode'], language)],
-      difficulty: operatorCount,
-      family: functionOf,
-      // The same function called with the same input is the same task, however it is written.
-      noveltyKey: (task) => `${functionOf(task)};${task.input}`,
-    };
-  }
-
-  const heldOutFunctions = heldOut(induction.name, false);
+  const constraint = constraintMaker(settings.constrained ?? true);
+  const proposalAt = proposalGrammar(curriculum);
+  const [deduction, abduction, induction] = [
+    createDeductionMode(),
+    createAbductionMode(),
+    createInductionMode({ inputCount, shownCount }),
+  ];
+  const heldOut = (mode: TaskModeName, withInput: boolean) =>
+    heldOutKeys(settings.heldOut ?? [], mode, withInput);
   return [
-    programInputMode(
-      deduction,
-      'D',
-      (_expression, task) => `f(${task.input})=`,
-      DIGIT_AUTOMATON as never,
-      'a digit',
-    ),
-    programInputMode(
-      abduction,
-      'A',
-      (_expression, task) => `${canonicalToLiteral(task.output, task.language)}=f(`,
-      DIGIT_AUTOMATON as never,
-      'a digit',
-    ),
-    {
-      // The induction mode's references, checking and reading; the mini language's prompts and parsing.
-      ...induction,
-      buildProposePrompt(context) {
-        const program = context.references[0]?.program ?? '';
-        return `#IP\nf(x)=${miniExpression(program) ?? program}\n>`;
-      },
-      parseProposal(completion, context) {
-        const program = context.references[0]?.program;
-        if (program === undefined)
-          return { ok: false, reason: 'the context holds no reference program', wellFormed: true };
-        const word = readWord(completion, inputList, `${inputCount} different digits`);
-        return word.ok
-          ? { ok: true, value: { program, inputs: word.value.split(',') }, wellFormed: true }
-          : word;
-      },
-      async validateProposal(proposal, executor, context) {
-        const expression = miniExpression(proposal.program);
-        if (expression === undefined) return { ok: false, reason: 'not a program of the mini language' };
-        if (heldOutFunctions.has(miniBehavior(expression))) return HELD_OUT;
-        return induction.validateProposal({ ...proposal, message: '' }, executor, context);
-      },
-      buildSolvePrompt: (task) =>
-        [
-          '#IS',
-          ...task.pairs
-            .slice(0, task.shownCount)
-            .map((pair) => `f(${pair.input})=${canonicalToLiteral(pair.output, task.language)}`),
-          'f(x)=',
-        ].join('\n'),
-      parseAnswer(completion, task) {
-        const word = readWord(completion, EXPRESSION_AUTOMATON, 'an expression');
-        return word.ok ? { ...word, value: miniProgram(word.value, task.language) } : word;
-      },
-      constraint: constraint(
-        (role) => [(role === 'propose' ? inputList : EXPRESSION_AUTOMATON) as CharacterAutomaton<never>, ''],
-        'I',
-      ),
-      seedTasks(language) {
-        const inputs = [...'1470925836'].slice(0, inputCount);
-        const content = {
-          mode: 'induction' as const,
-          language,
-          program: miniProgram('x', language),
-          entry: 'f',
-          pairs: inputs.map((input) => ({ input, output: input as CanonicalValue })),
-          shownCount,
-          message: '',
-        };
-        return [{ ...content, id: taskId(content), step: 0 }];
-      },
-      difficulty: operatorCount,
-      family: functionOf,
-      // Induction tasks are their pairs: any program that gives them is the same task.
-      noveltyKey: (task) =>
-        `${task.pairs.map((pair) => `${pair.input}>${pair.output}`).join(',')}/${task.shownCount}`,
-    },
+    miniProgramInputMode(deduction, {
+      header: 'D',
+      solveLine: (task) => `f(${task.input})=`,
+      heldOut: heldOut(deduction.name, true),
+      constraint,
+      proposalAt,
+    }),
+    miniProgramInputMode(abduction, {
+      header: 'A',
+      solveLine: (task) => `${canonicalToLiteral(task.output, task.language)}=f(`,
+      heldOut: heldOut(abduction.name, true),
+      constraint,
+      proposalAt,
+    }),
+    miniInductionMode(induction, {
+      inputCount,
+      shownCount,
+      heldOut: heldOut(induction.name, false),
+      constraint,
+    }),
   ];
 }
