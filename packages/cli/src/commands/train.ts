@@ -76,6 +76,70 @@ async function createExecutor(config: TrainConfig): Promise<ExecutorV1> {
 }
 
 /**
+ * The held-out curve: the trainer evaluates the run's held-out suite (mini runs) before the first step, every
+ * `evaluateEvery` steps and at the end.
+ */
+function heldOutEvaluation(taskModes: RunTaskModes, config: TrainConfig): TrainerEvaluation | undefined {
+  if (taskModes.heldOut === undefined) return undefined;
+  const every = config.tasks.evaluateEvery;
+  return {
+    ...(every === false ? {} : { every }),
+    suites: [
+      {
+        name: HELD_OUT_SUITE,
+        tasks: taskModes.heldOut.tasks,
+        options: { maxTokens: config.trainer.sampling?.maxTokens ?? 32 },
+      },
+    ],
+  };
+}
+
+/**
+ * The run a `train` call asks for: a resumed run's recorded config (with `--steps` if given), or the config file
+ * (`--config`, else `azr.config.json` when there is one) under the command line's options, and where it goes.
+ */
+async function runConfig(
+  options: TrainOptions,
+): Promise<{ readonly runDirectory: string; readonly config: TrainConfig }> {
+  if (options.resume !== undefined) {
+    const recorded = await readRunConfig(options.resume);
+    return {
+      runDirectory: options.resume,
+      config: options.steps === undefined ? recorded : { ...recorded, steps: options.steps },
+    };
+  }
+  let file: TrainConfigInput = {};
+  const configPath =
+    options.config ??
+    ((await access('azr.config.json').then(
+      () => true,
+      () => false,
+    ))
+      ? 'azr.config.json'
+      : undefined);
+  if (configPath !== undefined) {
+    file = await readTrainConfig(configPath);
+    // A model folder or held-out suite named in a config file is relative to that file; the run records it
+    // absolute.
+    if (file.model !== undefined && 'directory' in file.model)
+      file = { ...file, model: { directory: resolve(dirname(configPath), file.model.directory) } };
+    if (file.tasks?.heldOut !== undefined)
+      file = {
+        ...file,
+        tasks: { ...file.tasks, heldOut: resolve(dirname(configPath), file.tasks.heldOut) },
+      };
+  }
+  const config = resolveTrainConfig(file, {
+    ...(options.engine === undefined ? {} : { engine: options.engine }),
+    ...(options.language === undefined ? {} : { language: options.language }),
+    ...(options.steps === undefined ? {} : { steps: options.steps }),
+    ...(options.seed === undefined ? {} : { seed: options.seed }),
+    ...(options.model === undefined ? {} : { modelDirectory: resolve(options.model) }),
+  });
+  return { runDirectory: options.out ?? file.out ?? defaultRunDirectory(), config };
+}
+
+/**
  * `azr train`: the whole Absolute Zero loop with the real executor and a real model, into a run directory
  * (config, metrics, samples, buffers, checkpoints, flagged outputs, report). `signal` stops it after the current
  * step, with a checkpoint (the CLI wires it to Ctrl-C).
@@ -85,44 +149,7 @@ export async function train(
   output: ProgressOutput,
   signal?: AbortSignal,
 ): Promise<TrainOutcome> {
-  let runDirectory: string;
-  let config: TrainConfig;
-  if (options.resume !== undefined) {
-    runDirectory = options.resume;
-    const recorded = await readRunConfig(runDirectory);
-    config = options.steps === undefined ? recorded : { ...recorded, steps: options.steps };
-  } else {
-    let file: TrainConfigInput = {};
-    const configPath =
-      options.config ??
-      ((await access('azr.config.json').then(
-        () => true,
-        () => false,
-      ))
-        ? 'azr.config.json'
-        : undefined);
-    if (configPath !== undefined) {
-      file = await readTrainConfig(configPath);
-      // A model folder or held-out suite named in a config file is relative to that file; the run records it
-      // absolute.
-      if (file.model !== undefined && 'directory' in file.model)
-        file = { ...file, model: { directory: resolve(dirname(configPath), file.model.directory) } };
-      if (file.tasks?.heldOut !== undefined)
-        file = {
-          ...file,
-          tasks: { ...file.tasks, heldOut: resolve(dirname(configPath), file.tasks.heldOut) },
-        };
-    }
-    config = resolveTrainConfig(file, {
-      ...(options.engine === undefined ? {} : { engine: options.engine }),
-      ...(options.language === undefined ? {} : { language: options.language }),
-      ...(options.steps === undefined ? {} : { steps: options.steps }),
-      ...(options.seed === undefined ? {} : { seed: options.seed }),
-      ...(options.model === undefined ? {} : { modelDirectory: resolve(options.model) }),
-    });
-    runDirectory = options.out ?? file.out ?? defaultRunDirectory();
-  }
-
+  const { runDirectory, config } = await runConfig(options);
   const executor = await createExecutor(config);
   let taskModes: RunTaskModes;
   try {
@@ -133,22 +160,8 @@ export async function train(
   }
   let policy: PolicyModelV1 | undefined;
   let trainer: SelfPlayTrainer;
-  // The held-out curve: the trainer evaluates before the first step, every `evaluateEvery` steps and at the end.
   const heldOut = taskModes.heldOut;
-  const every = config.tasks.evaluateEvery;
-  const evaluation: TrainerEvaluation | undefined =
-    heldOut === undefined
-      ? undefined
-      : {
-          ...(every === false ? {} : { every }),
-          suites: [
-            {
-              name: HELD_OUT_SUITE,
-              tasks: heldOut.tasks,
-              options: { maxTokens: config.trainer.sampling?.maxTokens ?? 32 },
-            },
-          ],
-        };
+  const evaluation = heldOutEvaluation(taskModes, config);
   const sinks = (): MetricsSinkV1[] => [
     createJsonlMetricsSink(join(runDirectory, RUN_FILES.metrics)),
     createFlaggedSink(runDirectory),
