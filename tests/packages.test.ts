@@ -158,13 +158,16 @@ describe('@azr/core/spec, the contracts implementations depend on', () => {
     expect([...spec].filter((name) => !root.has(name))).toEqual([]);
   });
 
-  it('is all the executor imports of @azr/core (with @azr/core/test in its tests)', async () => {
-    const files = await sourceFiles('executor');
-    expect(files.length).toBeGreaterThan(10);
-    for (const { path, text } of files) {
-      const allowed = path.endsWith('.test.ts') ? ['@azr/core/spec', '@azr/core/test'] : ['@azr/core/spec'];
-      const wrong = coreSpecifiers(text).filter((specifier) => !allowed.includes(specifier));
-      expect(wrong, `${path} imports @azr/core beyond ${allowed.join(' and ')}`).toEqual([]);
-    }
-  });
+  it.each(['executor', 'backends'])(
+    'is all the %s imports of @azr/core (with @azr/core/test in its tests)',
+    async (packageName) => {
+      const files = await sourceFiles(packageName);
+      expect(files.length).toBeGreaterThan(10);
+      for (const { path, text } of files) {
+        const allowed = path.endsWith('.test.ts') ? ['@azr/core/spec', '@azr/core/test'] : ['@azr/core/spec'];
+        const wrong = coreSpecifiers(text).filter((specifier) => !allowed.includes(specifier));
+        expect(wrong, `${path} imports @azr/core beyond ${allowed.join(' and ')}`).toEqual([]);
+      }
+    },
+  );
 });

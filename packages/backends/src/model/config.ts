@@ -1,4 +1,4 @@
-import { ModelFormatError } from '@azr/core';
+import { ModelFormatError } from '@azr/core/spec';
 
 /**
  * A Llama-family decoder (RMSNorm, rotary position embedding, SwiGLU, grouped-query attention, optional q/k/v

@@ -1,6 +1,6 @@
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { createByteTokenizer, ModelFormatError, type TokenizerV1 } from '@azr/core';
+import { createByteTokenizer, ModelFormatError, type TokenizerV1 } from '@azr/core/spec';
 import { type LlamaConfig, llamaConfigToJson, parseLlamaConfig } from './config.js';
 import { inspectModelFolder, shardedCheckpointError } from './model-folder.js';
 import { readSafetensors, writeSafetensors } from './safetensors.js';

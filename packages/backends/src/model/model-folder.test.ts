@@ -1,7 +1,7 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createByteTokenizer, ModelFormatError } from '@azr/core';
+import { createByteTokenizer, ModelFormatError } from '@azr/core/spec';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SMALL_TEST_CONFIG } from '../testing/small-model.js';
 import { readModelDirectory, writeModelDirectory } from './directory.js';

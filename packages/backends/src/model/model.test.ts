@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createByteTokenizer, ModelFormatError } from '@azr/core';
+import { createByteTokenizer, ModelFormatError } from '@azr/core/spec';
 import { describe, expect, it } from 'vitest';
 import { fixturesDirectory } from '../testing/fixtures.js';
 import { LLAMA_PRESETS, llamaConfigToJson, parseLlamaConfig } from './config.js';

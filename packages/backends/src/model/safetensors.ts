@@ -1,4 +1,4 @@
-import { ModelFormatError } from '@azr/core';
+import { ModelFormatError } from '@azr/core/spec';
 
 /** Element types this reader understands. Floating types are read into float32. */
 export type SafetensorsDtype = 'F32' | 'F16' | 'BF16' | 'F64' | 'I64' | 'I32' | 'U8';

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ModelFormatError, type TokenizerV1 } from '@azr/core';
+import { ModelFormatError, type TokenizerV1 } from '@azr/core/spec';
 import { importOptional } from '../shared/import-optional.js';
 
 interface HuggingFaceTokenizer {

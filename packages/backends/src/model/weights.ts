@@ -1,4 +1,4 @@
-import { ConfigError, createSeededRandom, ModelFormatError } from '@azr/core';
+import { ConfigError, createSeededRandom, ModelFormatError } from '@azr/core/spec';
 import type { LlamaConfig } from './config.js';
 import type { NamedTensor } from './safetensors.js';
 

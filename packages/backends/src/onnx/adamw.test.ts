@@ -1,4 +1,4 @@
-import { DEFAULT_OPTIMIZER_SETTINGS } from '@azr/core';
+import { DEFAULT_OPTIMIZER_SETTINGS } from '@azr/core/spec';
 import { describe, expect, it } from 'vitest';
 import type { LlamaWeights } from '../model/weights.js';
 import { ADAMW_GRAPH_NAMES, type AdamWMoments, applyAdamW, buildAdamWGraph } from './adamw.js';

@@ -1,4 +1,4 @@
-import type { OptimizerSettings } from '@azr/core';
+import type { OptimizerSettings } from '@azr/core/spec';
 import type { LlamaWeights } from '../model/weights.js';
 import { OnnxGraphBuilder } from './graph-builder.js';
 

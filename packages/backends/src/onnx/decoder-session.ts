@@ -1,4 +1,4 @@
-import { ModelFormatError } from '@azr/core';
+import { ModelFormatError } from '@azr/core/spec';
 import type * as OnnxRuntime from 'onnxruntime-node';
 import { halfToFloat } from '../model/safetensors.js';
 import type { OnnxRuntimeModule } from './runtime.js';

@@ -1,6 +1,6 @@
 import { copyFile, mkdir, readdir } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { ModelFormatError, UnsupportedCapabilityError } from '@azr/core';
+import { ModelFormatError, UnsupportedCapabilityError } from '@azr/core/spec';
 import {
   type GenaiOnnxModelFolder,
   MODEL_FOLDER_FILES,

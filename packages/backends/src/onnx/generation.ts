@@ -1,4 +1,10 @@
-import type { Completion, GenerateRequest, LogProbsRequest, LogProbsResult, TokenizerV1 } from '@azr/core';
+import type {
+  Completion,
+  GenerateRequest,
+  LogProbsRequest,
+  LogProbsResult,
+  TokenizerV1,
+} from '@azr/core/spec';
 import {
   assertFitsContext,
   CompletionDecoder,

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { ModelFormatError } from '@azr/core';
+import { ModelFormatError } from '@azr/core/spec';
 import { type LlamaConfig, parseLlamaConfig } from '../model/config.js';
 import { halfToFloat } from '../model/safetensors.js';
 import { checkLlamaWeights, type WeightTensor } from '../model/weights.js';

@@ -11,7 +11,7 @@ import {
   type TrainBatch,
   type TrainStepResult,
   UnsupportedCapabilityError,
-} from '@azr/core';
+} from '@azr/core/spec';
 import type { LlamaConfig } from '../model/config.js';
 import type { LlamaWeights } from '../model/weights.js';
 import type { LlamaPolicyModel } from '../shared/llama-policy.js';

@@ -7,7 +7,7 @@ import {
   ModelFormatError,
   type PolicyModelV1,
   UnsupportedCapabilityError,
-} from '@azr/core';
+} from '@azr/core/spec';
 import { describePolicyModelConformance } from '@azr/core/test';
 import { describe, expect, it } from 'vitest';
 import { parseLlamaConfig } from '../model/config.js';

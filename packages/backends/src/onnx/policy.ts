@@ -1,4 +1,4 @@
-import { assertNumberInRange, DEFAULT_OPTIMIZER_SETTINGS, type OptimizerSettings } from '@azr/core';
+import { assertNumberInRange, DEFAULT_OPTIMIZER_SETTINGS, type OptimizerSettings } from '@azr/core/spec';
 import type { LlamaConfig } from '../model/config.js';
 import { writeModelDirectory } from '../model/directory.js';
 import {

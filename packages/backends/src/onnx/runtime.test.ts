@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { ModelFormatError } from '@azr/core';
+import { ModelFormatError } from '@azr/core/spec';
 import { describe, expect, it } from 'vitest';
 import { fixturesDirectory } from '../testing/fixtures.js';
 import { describeOnnxModel } from './runtime.js';

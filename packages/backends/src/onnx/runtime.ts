@@ -1,5 +1,5 @@
 import { access } from 'node:fs/promises';
-import { ConfigError, ModelFormatError } from '@azr/core';
+import { ConfigError, ModelFormatError } from '@azr/core/spec';
 import type * as OnnxRuntime from 'onnxruntime-node';
 import { importOptional } from '../shared/import-optional.js';
 

@@ -1,4 +1,4 @@
-import { ConfigError, ModelFormatError } from '@azr/core';
+import { ConfigError, ModelFormatError } from '@azr/core/spec';
 import type * as OnnxRuntime from 'onnxruntime-node';
 import type { OnnxRuntimeModule } from './runtime.js';
 

@@ -1,4 +1,4 @@
-import { createByteTokenizer, type TrainBatch, type TrainStepResult } from '@azr/core';
+import { createByteTokenizer, type TrainBatch, type TrainStepResult } from '@azr/core/spec';
 import { describe, expect, it } from 'vitest';
 import { initializeLlamaWeights } from '../model/weights.js';
 import { SMALL_TEST_CONFIG } from '../testing/small-model.js';

@@ -1,4 +1,4 @@
-import type { OptimizerSettings, TrainBatch, TrainSequence, TrainStepResult } from '@azr/core';
+import type { OptimizerSettings, TrainBatch, TrainSequence, TrainStepResult } from '@azr/core/spec';
 import type * as OnnxRuntime from 'onnxruntime-node';
 import type { LlamaConfig } from '../model/config.js';
 import type { LlamaWeights } from '../model/weights.js';

@@ -1,4 +1,4 @@
-import type { TokenSequence, TrainBatch, TrainSequence, TrainStepResult } from '@azr/core';
+import type { TokenSequence, TrainBatch, TrainSequence, TrainStepResult } from '@azr/core/spec';
 
 /**
  * Sequences of a scoring or training call as one right-padded batch `[batch, length]`. Position `l` of row `b`

@@ -1,4 +1,4 @@
-import { MissingDependencyError } from '@azr/core';
+import { MissingDependencyError } from '@azr/core/spec';
 
 /**
  * Imports a runtime package when it is first needed, so that importing `@azr/backends` stays cheap and a

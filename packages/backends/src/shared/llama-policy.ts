@@ -1,4 +1,4 @@
-import type { PolicyModelV1 } from '@azr/core';
+import type { PolicyModelV1 } from '@azr/core/spec';
 import type { LlamaConfig } from '../model/config.js';
 import type { LlamaWeights } from '../model/weights.js';
 

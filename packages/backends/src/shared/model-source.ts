@@ -1,4 +1,4 @@
-import { ConfigError, createByteTokenizer, ModelFormatError, type TokenizerV1 } from '@azr/core';
+import { ConfigError, createByteTokenizer, ModelFormatError, type TokenizerV1 } from '@azr/core/spec';
 import { LLAMA_PRESETS, type LlamaConfig } from '../model/config.js';
 import { readModelDirectory } from '../model/directory.js';
 import { initializeLlamaWeights, type LlamaWeights } from '../model/weights.js';

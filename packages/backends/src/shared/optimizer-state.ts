@@ -1,6 +1,6 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ModelFormatError } from '@azr/core';
+import { ModelFormatError } from '@azr/core/spec';
 import { readSafetensors, writeSafetensors } from '../model/safetensors.js';
 
 /** The file of a saved policy that holds AdamW's state, beside the weights. */

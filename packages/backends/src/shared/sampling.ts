@@ -7,7 +7,7 @@ import {
   type GenerateRequest,
   type RandomSource,
   type TokenizerV1,
-} from '@azr/core';
+} from '@azr/core/spec';
 
 /** Natural-log probabilities of `softmax(logits / temperature)`, computed in double precision. */
 export function temperedLogSoftmax(logits: ArrayLike<number>, temperature: number): Float64Array {

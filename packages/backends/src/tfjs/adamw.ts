@@ -1,4 +1,4 @@
-import type { OptimizerSettings } from '@azr/core';
+import type { OptimizerSettings } from '@azr/core/spec';
 import type { OptimizerState } from '../shared/optimizer-state.js';
 import type { TfjsModule } from './runtime.js';
 import type { Tensor, Variable } from './variables.js';

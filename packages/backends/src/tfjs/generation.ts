@@ -1,4 +1,4 @@
-import type { Completion, GenerateRequest, TokenizerV1 } from '@azr/core';
+import type { Completion, GenerateRequest, TokenizerV1 } from '@azr/core/spec';
 import type { LlamaConfig } from '../model/config.js';
 import { assertFitsContext, CompletionDecoder, encodePrompt } from '../shared/sampling.js';
 import { disposeCache, type LlamaCache, llamaForwardCached, type TfjsLlamaWeights } from './llama-forward.js';

@@ -1,4 +1,4 @@
-import { createByteTokenizer } from '@azr/core';
+import { createByteTokenizer } from '@azr/core/spec';
 import { describePolicyModelConformance } from '@azr/core/test';
 import { describe, expect, it } from 'vitest';
 import { initializeLlamaWeights } from '../model/weights.js';

@@ -11,7 +11,7 @@ import {
   ResourceClosedError,
   type TrainBatch,
   type TrainStepResult,
-} from '@azr/core';
+} from '@azr/core/spec';
 import { writeModelDirectory } from '../model/directory.js';
 import { checkLlamaWeights, type LlamaWeights } from '../model/weights.js';
 import type { LlamaPolicyModel } from '../shared/llama-policy.js';

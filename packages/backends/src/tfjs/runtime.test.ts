@@ -1,4 +1,4 @@
-import { ConfigError, MissingDependencyError } from '@azr/core';
+import { ConfigError, MissingDependencyError } from '@azr/core/spec';
 import { describe, expect, it } from 'vitest';
 import { initializeTfjs } from './runtime.js';
 

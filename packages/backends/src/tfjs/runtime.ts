@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
-import { assertOneOf, ConfigError } from '@azr/core';
+import { assertOneOf, ConfigError } from '@azr/core/spec';
 import { importOptional } from '../shared/import-optional.js';
 
 /**

@@ -5,7 +5,7 @@ import type {
   TrainBatch,
   TrainSequence,
   TrainStepResult,
-} from '@azr/core';
+} from '@azr/core/spec';
 import type { LlamaConfig } from '../model/config.js';
 import {
   countedTokens,
