@@ -116,14 +116,9 @@ export async function latestCheckpointDirectory(
 
 /** Reads the latest complete checkpoint of a run, or `undefined` when it has none. */
 export async function readLatestCheckpoint(runDirectory: string): Promise<LoadedCheckpoint | undefined> {
-  const root = join(runDirectory, 'checkpoints');
-  let name: string;
-  try {
-    name = (await readFile(join(root, 'latest'), 'utf8')).trim();
-  } catch {
-    return undefined;
-  }
-  const directory = join(root, name);
+  const latest = await latestCheckpointDirectory(runDirectory);
+  if (latest === undefined) return undefined;
+  const { directory, policyDirectory } = latest;
   const fail = (what: string, cause?: unknown): never => {
     throw new ModelFormatError(
       `The checkpoint ${directory} is unreadable: ${what}.`,
@@ -156,7 +151,7 @@ export async function readLatestCheckpoint(runDirectory: string): Promise<Loaded
       fail(`the ${mode} buffer is missing or malformed`, error);
     }
   }
-  return { directory, policyDirectory: join(directory, 'policy'), state, buffers };
+  return { directory, policyDirectory, state, buffers };
 }
 
 export { FORMAT as CHECKPOINT_FORMAT, VERSION as CHECKPOINT_VERSION };
