@@ -200,7 +200,7 @@ function build(
     now: options.now ?? (() => performance.now()),
   };
   let started = false;
-  // The step each suite was last evaluated at, so that the end of a run does not evaluate a step twice.
+  // The step the suites were last evaluated at, so that the end of a run does not evaluate a step twice.
   let evaluatedStep: number | undefined;
 
   async function checkpoint(): Promise<string> {
