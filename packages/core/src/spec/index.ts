@@ -83,6 +83,7 @@ export {
   type PhaseEndEvent,
   type RunEndEvent,
   type RunStartEvent,
+  type SeedingEvent,
   type StepEndEvent,
   TRAINER_PHASES,
   type TrainerEvent,

@@ -120,6 +120,24 @@ export interface EvaluationEvent {
   readonly durationMs: number;
 }
 
+/**
+ * Emitted after each round of the seeding stage (the trainer's `seeding` setting), in which the policy proposes
+ * tasks, without training, until every mode's buffer holds `target` tasks.
+ */
+export interface SeedingEvent {
+  readonly type: 'seeding';
+  /** The round, from 1. */
+  readonly round: number;
+  /** The tasks each mode's buffer holds after the round, by mode name. */
+  readonly tasks: Readonly<Record<string, number>>;
+  readonly target: number;
+  /** Whether the stage is over: every buffer reached the target, or the rounds ran out. */
+  readonly done: boolean;
+  /** Whether every buffer reached the target. A stage that is `done` without it goes on with what it has. */
+  readonly reached: boolean;
+  readonly durationMs: number;
+}
+
 /** Emitted once when a run ends, normally or by interruption. */
 export interface RunEndEvent {
   readonly type: 'run-end';
@@ -135,4 +153,5 @@ export type TrainerEvent =
   | MonitorFlagEvent
   | CheckpointEvent
   | EvaluationEvent
+  | SeedingEvent
   | RunEndEvent;

@@ -19,6 +19,11 @@ export interface CheckpointState {
   readonly random: RandomState;
   readonly settings: TrainerSettings;
   readonly modes: readonly TaskModeName[];
+  /**
+   * Whether the seeding stage is over (or there is none). Checkpoints written before seeding existed lack it:
+   * they are seeded.
+   */
+  readonly seeded?: boolean;
 }
 
 /** A checkpoint read back from disk. */

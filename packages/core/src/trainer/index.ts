@@ -21,7 +21,10 @@ export type {
 export {
   DEFAULT_TRAINER_SETTINGS,
   resolveTrainerSettings,
+  type SeedingSettings,
+  SOLVE_FROMS,
   SOLVE_SAMPLINGS,
+  type SolveFrom,
   type SolveSampling,
   type TrainerSettings,
   type TrainerSettingsInput,

@@ -18,6 +18,21 @@ import {
 } from '../spec/settings.js';
 import { TASK_LANGUAGES, type TaskLanguage } from '../spec/task-language.js';
 
+/** Every {@link TrainerSettings.solveFrom}. */
+export const SOLVE_FROMS = ['this-step', 'previous-step'] as const;
+export type SolveFrom = (typeof SOLVE_FROMS)[number];
+
+/** The seeding stage before step 1: see {@link TrainerSettings.seeding}. */
+export interface SeedingSettings {
+  /** Tasks each mode's buffer should hold before step 1. `0` (default): no seeding stage. The paper: 256. */
+  readonly tasks: number;
+  /**
+   * Most rounds (each: every mode still short proposes `batchSize` tasks) before the stage gives up and the
+   * run goes on with what it has, with a warning. Default `32`.
+   */
+  readonly maxRounds: number;
+}
+
 /** Every {@link TrainerSettings.solveSampling}. */
 export const SOLVE_SAMPLINGS = ['newest', 'balanced'] as const;
 export type SolveSampling = (typeof SOLVE_SAMPLINGS)[number];
@@ -46,6 +61,20 @@ export interface TrainerSettings {
    *   on they are a small part of a buffer that grows only with longer ones.
    */
   readonly solveSampling: SolveSampling;
+  /**
+   * When a step picks its solve tasks.
+   *
+   * - `this-step` (default): after its proposals are validated, so the step's new tasks are solved at once.
+   * - `previous-step` (the reference's): before it proposes, so the solver trains on tasks proposed up to the
+   *   step before (with `newest` sampling, the previous step's first).
+   */
+  readonly solveFrom: SolveFrom;
+  /**
+   * A seeding stage before step 1, as the reference's: the policy proposes from the seed tasks, without
+   * learnability, rewards or updates, until every mode's buffer holds `tasks` tasks or `maxRounds` rounds have
+   * passed. Default: none (`tasks: 0`).
+   */
+  readonly seeding: SeedingSettings;
   /** Reference tasks shown to a deduction or abduction proposer. Default `6`, as in the paper. */
   readonly references: number;
   /** Solver rollouts that estimate a valid proposal's solve rate (never trained on). Default `8`. */
@@ -88,6 +117,8 @@ export const DEFAULT_TRAINER_SETTINGS: TrainerSettings = Object.freeze({
   batchSize: 8,
   solveRollouts: 1,
   solveSampling: 'newest',
+  solveFrom: 'this-step',
+  seeding: { tasks: 0, maxRounds: 32 },
   references: 6,
   learnabilityRollouts: 8,
   trainOnLearnabilityRollouts: false,
@@ -106,7 +137,8 @@ export const DEFAULT_TRAINER_SETTINGS: TrainerSettings = Object.freeze({
 
 /** Settings as users write them: every field optional, nested objects merged with their defaults. */
 export type TrainerSettingsInput = Partial<
-  Omit<TrainerSettings, 'sampling' | 'format' | 'rewards' | 'loss'> & {
+  Omit<TrainerSettings, 'sampling' | 'format' | 'rewards' | 'loss' | 'seeding'> & {
+    readonly seeding: Partial<SeedingSettings>;
     readonly sampling: Partial<SamplingSettings>;
     readonly format: Partial<AnswerFormat>;
     readonly rewards: Partial<RewardSettings>;
@@ -123,6 +155,7 @@ export function resolveTrainerSettings(input: TrainerSettingsInput = {}): Traine
     format: { ...DEFAULT_TRAINER_SETTINGS.format, ...input.format },
     rewards: { ...DEFAULT_TRAINER_SETTINGS.rewards, ...input.rewards },
     loss: { ...DEFAULT_TRAINER_SETTINGS.loss, ...input.loss },
+    seeding: { ...DEFAULT_TRAINER_SETTINGS.seeding, ...input.seeding },
     advantages: { ...DEFAULT_TRAINER_SETTINGS.advantages, ...input.advantages },
   };
   assertNumberInRange('seed', merged.seed, { integer: true, minimum: 0, maximum: Number.MAX_SAFE_INTEGER });
@@ -130,6 +163,9 @@ export function resolveTrainerSettings(input: TrainerSettingsInput = {}): Traine
   assertNumberInRange('batchSize', merged.batchSize, { minimum: 1, integer: true });
   assertNumberInRange('solveRollouts', merged.solveRollouts, { minimum: 1, integer: true });
   assertOneOf('solveSampling', merged.solveSampling, SOLVE_SAMPLINGS);
+  assertOneOf('solveFrom', merged.solveFrom, SOLVE_FROMS);
+  assertNumberInRange('seeding.tasks', merged.seeding.tasks, { minimum: 0, integer: true });
+  assertNumberInRange('seeding.maxRounds', merged.seeding.maxRounds, { minimum: 1, integer: true });
   assertNumberInRange('references', merged.references, { minimum: 1, integer: true });
   assertNumberInRange('learnabilityRollouts', merged.learnabilityRollouts, { minimum: 1, integer: true });
   for (const field of ['trainOnLearnabilityRollouts', 'rejectDuplicates'] as const)

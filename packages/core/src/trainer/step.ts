@@ -11,7 +11,7 @@ import type { SolveContext } from './phases/context.js';
 import { estimateLearnability } from './phases/learnability.js';
 import { propose } from './phases/propose.js';
 import { reward } from './phases/reward.js';
-import { solve } from './phases/solve.js';
+import { chooseSolveTasks, solve } from './phases/solve.js';
 import { trainSequence, update } from './phases/update.js';
 import { admit, validate } from './phases/validate.js';
 import type { ProposalRollout, Rollout, SolveRollout } from './rollouts.js';
@@ -54,6 +54,9 @@ export async function runSelfPlayStep(runtime: StepRuntime, step: number): Promi
     return result;
   };
   const stepStart = runtime.now();
+  // The reference picks the solver's tasks at the top of the step, from what earlier steps proposed.
+  const solveTasks =
+    settings.solveFrom === 'previous-step' ? chooseSolveTasks(runtime, Math.max(0, step - 1)) : undefined;
 
   const proposals = await timed('propose', () =>
     propose({ ...runtime, pools: runtime.buffers, settings }, step),
@@ -67,7 +70,7 @@ export async function runSelfPlayStep(runtime: StepRuntime, step: number): Promi
   const learnability = await timed('learnability', () =>
     estimateLearnability({ ...runtime, rollouts: settings.learnabilityRollouts }, step, validated),
   );
-  const solutions = await timed('solve', () => solve(runtime, step));
+  const solutions = await timed('solve', () => solve(runtime, step, solveTasks));
 
   // Excluded proposals (held-out tasks) are neither rewarded nor trained on, only counted.
   const counted = learnability.proposals.filter((proposal) => proposal.status !== 'excluded');

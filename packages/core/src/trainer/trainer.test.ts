@@ -458,4 +458,81 @@ describe('the self-play trainer', { timeout: 60_000 }, () => {
       'induction',
     ]);
   });
+
+  it('seeds the buffers before step 1 without training, checkpoints the seeds, and resumes past them', async () => {
+    const runDirectory = await temporaryDirectory();
+    const events: TrainerEvent[] = [];
+    const policy = new MockPolicyModel({ seed: 1, script: createArithmeticScript() });
+    const base = options(events, { policy, runDirectory });
+    const trainer = createSelfPlayTrainer({
+      ...base,
+      settings: { ...base.settings, seeding: { tasks: 4, maxRounds: 20 } },
+    });
+    await trainer.run({ steps: 0 });
+    const seeding = events.filter((event) => event.type === 'seeding');
+    expect(seeding.length).toBeGreaterThan(0);
+    expect(seeding.at(-1)).toMatchObject({ done: true, reached: true, target: 4 });
+    expect(seeding.map((event) => event.round)).toEqual(seeding.map((_, index) => index + 1));
+    for (const buffer of trainer.buffers.values()) {
+      expect(buffer.size).toBeGreaterThanOrEqual(4);
+      expect(buffer.tasks().every((task) => task.step === 0)).toBe(true);
+    }
+    // Proposing only: nothing was trained, no step was taken.
+    expect(policy.calls.some((call) => call.method === 'doTrainStep')).toBe(false);
+    expect(trainer.step).toBe(0);
+    expect(events.filter((event) => event.type === 'step-end')).toEqual([]);
+    const state = JSON.parse(
+      await readFile(join(runDirectory, 'checkpoints', 'step-00000000', 'state.json'), 'utf8'),
+    );
+    expect(state.seeded).toBe(true);
+    // A resumed run starts from the seeds: no second seeding stage.
+    const resumedEvents: TrainerEvent[] = [];
+    const resumed = await resumeSelfPlayTrainer({
+      ...options(resumedEvents),
+      runDirectory,
+      loadPolicy: (directory) => MockPolicyModel.load(directory, { script: createArithmeticScript() }),
+    });
+    for (const [mode, buffer] of trainer.buffers)
+      expect(resumed.buffers.get(mode)?.toJsonl()).toBe(buffer.toJsonl());
+    await resumed.run({ steps: 1 });
+    expect(resumedEvents.filter((event) => event.type === 'seeding')).toEqual([]);
+    expect(resumed.step).toBe(1);
+  });
+
+  it('ends a seeding stage that finds nothing valid after its rounds, and trains from the seed tasks', async () => {
+    const events: TrainerEvent[] = [];
+    const base = options(events, { policy: new MockPolicyModel({ script: ['no format at all'] }) });
+    const trainer = createSelfPlayTrainer({
+      ...base,
+      settings: { ...base.settings, seeding: { tasks: 8, maxRounds: 3 } },
+    });
+    await trainer.run({ steps: 1 });
+    const seeding = events.filter((event) => event.type === 'seeding');
+    expect(seeding.map((event) => [event.round, event.done, event.reached])).toEqual([
+      [1, false, false],
+      [2, false, false],
+      [3, true, false],
+    ]);
+    expect(seeding.at(-1)).toMatchObject({ tasks: { deduction: 1, abduction: 1, induction: 1 } });
+    expect(trainer.step).toBe(1);
+    expect(() => createSelfPlayTrainer(options([], { settings: { seeding: { maxRounds: 0 } } }))).toThrow(
+      /seeding.maxRounds/,
+    );
+  });
+
+  it('solves tasks proposed before the step with solveFrom previous-step, the step own with this-step', async () => {
+    const steps = async (solveFrom: 'this-step' | 'previous-step') => {
+      const base = options();
+      const trainer = createSelfPlayTrainer({ ...base, settings: { ...base.settings, solveFrom } });
+      return [await trainer.runStep(), await trainer.runStep(), await trainer.runStep()];
+    };
+    const solvedSteps = (result: Awaited<ReturnType<typeof steps>>[number]) =>
+      new Set(result.solutions.map((solution) => solution.task.step));
+    const previous = await steps('previous-step');
+    const current = await steps('this-step');
+    for (const result of previous) expect(Math.max(...solvedSteps(result))).toBeLessThan(result.step);
+    // With newest sampling, the previous step's tasks come first when there are any.
+    expect(previous.slice(1).some((result) => solvedSteps(result).has(result.step - 1))).toBe(true);
+    expect(current.some((result) => solvedSteps(result).has(result.step))).toBe(true);
+  });
 });

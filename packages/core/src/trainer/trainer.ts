@@ -29,6 +29,7 @@ import {
   evaluateSuites,
   type TrainerEvaluation,
 } from './evaluation-schedule.js';
+import { runSeeding } from './seeding.js';
 import { resolveTrainerSettings, type TrainerSettings, type TrainerSettingsInput } from './settings.js';
 import { runSelfPlayStep, type StepResult, type StepRuntime } from './step.js';
 
@@ -104,6 +105,8 @@ interface TrainerState {
   step: number;
   random: RandomSource;
   buffers: Map<TaskModeName, TaskBuffer<TaskBase>>;
+  /** Whether the seeding stage is over, or there is none. */
+  seeded: boolean;
 }
 
 /** Checks the parts of a run against each other before it starts: a `ConfigError` naming what is wrong. */
@@ -219,6 +222,7 @@ function build(
         random: state.random.snapshot(),
         settings,
         modes: options.modes.map((mode) => mode.name),
+        seeded: state.seeded,
       },
       state.buffers,
       options.policy,
@@ -233,8 +237,22 @@ function build(
     await emit({ type: 'run-start', runId: options.runId ?? 'run', step: state.step, resumed, settings });
   }
 
+  /**
+   * The seeding stage, once, before step 1 (see `settings.seeding`), and its checkpoint. Returns false when
+   * `signal` stopped it: the run then has no step and no seeds to resume from.
+   */
+  async function seed(signal?: AbortSignal): Promise<boolean> {
+    if (state.seeded) return true;
+    const outcome = await runSeeding(runtime, signal);
+    if (outcome === 'interrupted') return false;
+    state.seeded = true;
+    if (options.runDirectory !== undefined) await checkpoint();
+    return true;
+  }
+
   async function runStep(): Promise<StepResult> {
     await start();
+    await seed();
     const result = await runSelfPlayStep(runtime, state.step + 1);
     state.step = result.step;
     return result;
@@ -261,8 +279,8 @@ function build(
     await start();
     if (state.step === 0 && !resumed && evaluatedStep === undefined)
       await evaluateNow(runOptions.onEvaluation);
-    let reason: 'completed' | 'interrupted' = 'completed';
-    while (state.step < target) {
+    let reason: 'completed' | 'interrupted' = (await seed(runOptions.signal)) ? 'completed' : 'interrupted';
+    while (reason === 'completed' && state.step < target) {
       if (runOptions.signal?.aborted) {
         reason = 'interrupted';
         break;
@@ -330,7 +348,7 @@ export function createSelfPlayTrainer(options: SelfPlayTrainerOptions): SelfPlay
   return build(
     { ...options, modes },
     settings,
-    { step: 0, random: createSeededRandom(settings.seed), buffers },
+    { step: 0, random: createSeededRandom(settings.seed), buffers, seeded: settings.seeding.tasks === 0 },
     false,
   );
 }
@@ -370,7 +388,12 @@ export async function resumeSelfPlayTrainer(options: ResumeOptions): Promise<Sel
   return build(
     { ...options, policy, modes },
     settings,
-    { step: checkpoint.state.step, random: restoreSeededRandom(checkpoint.state.random), buffers },
+    {
+      step: checkpoint.state.step,
+      random: restoreSeededRandom(checkpoint.state.random),
+      buffers,
+      seeded: checkpoint.state.seeded ?? true,
+    },
     true,
   );
 }

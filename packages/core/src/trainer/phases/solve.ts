@@ -13,22 +13,47 @@ export interface SolveInput extends SolveContext {
   readonly settings: Pick<TrainerSettings, 'batchSize' | 'solveSampling' | 'solveRollouts'>;
 }
 
+/** The tasks each mode will solve at a step, by mode name. */
+export type SolveTasks = ReadonlyMap<TaskModeName, readonly TaskBase[]>;
+
 /**
- * Phase 4: every mode solves `batchSize` tasks from its buffer, picked by `solveSampling`, `solveRollouts`
- * rollouts each (one group per task).
+ * Every mode's `batchSize` solve tasks from its buffer, picked by `solveSampling` (with `newest`, the tasks
+ * added at `newestFrom` or later first).
  */
-export async function solve(input: SolveInput, step: number): Promise<ScoredSolution[]> {
+export function chooseSolveTasks(
+  input: Pick<SolveInput, 'modes' | 'buffers' | 'settings' | 'random'>,
+  newestFrom: number,
+): SolveTasks {
   const { settings } = input;
-  const solutions: ScoredSolution[] = [];
+  const chosen = new Map<TaskModeName, readonly TaskBase[]>();
   for (const mode of input.modes) {
     const buffer = input.buffers.get(mode.name);
     if (buffer === undefined || buffer.size === 0) continue;
-    const tasks =
+    chosen.set(
+      mode.name,
       settings.solveSampling === 'balanced'
         ? balancedTasks(buffer, mode, settings.batchSize, input.random)
-        : newestTasks(buffer, step, settings.batchSize, input.random);
-    const count = settings.solveRollouts;
-    const repeated = tasks.flatMap((task) => Array.from({ length: count }, () => task));
+        : newestTasks(buffer, newestFrom, settings.batchSize, input.random),
+    );
+  }
+  return chosen;
+}
+
+/**
+ * Phase 4: every mode solves its tasks, `solveRollouts` rollouts each (one group per task): the tasks given, or
+ * those `chooseSolveTasks` picks now, the step's own new ones first.
+ */
+export async function solve(input: SolveInput, step: number, tasks?: SolveTasks): Promise<ScoredSolution[]> {
+  const count = input.settings.solveRollouts;
+  const solutions: ScoredSolution[] = [];
+  // Chosen mode by mode as the modes are solved, so that the draws of the run's random source keep their order.
+  for (const mode of input.modes) {
+    const mine =
+      tasks === undefined
+        ? chooseSolveTasks({ ...input, modes: [mode] }, step).get(mode.name)
+        : tasks.get(mode.name);
+    if (mine === undefined) continue;
+    const repeated = mine.flatMap((task) => Array.from({ length: count }, () => task));
     solutions.push(
       ...(await solveFor(
         input,
