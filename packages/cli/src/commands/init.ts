@@ -39,6 +39,12 @@ export function starterConfig(): string {
     // share for each program size in the buffer and, within a size, for each function, so that the short
     // programs proposed first, and the ones that read x, stay in the mix).
     "solveSampling": "${defaults.trainer.solveSampling ?? 'newest'}",
+    // When a step picks its solve tasks: "this-step" (after its proposals, so its new tasks are solved at once)
+    // or "previous-step" (the reference's: before it proposes, from the tasks of the steps before).
+    "solveFrom": "${defaults.trainer.solveFrom ?? 'this-step'}",
+    // A seeding stage before step 1 (the reference's, with 256 tasks): the model proposes, without training,
+    // until each mode's buffer holds "tasks" tasks, for at most "maxRounds" rounds. 0 tasks: no seeding.
+    "seeding": { "tasks": ${defaults.trainer.seeding?.tasks ?? 0}, "maxRounds": ${defaults.trainer.seeding?.maxRounds ?? 32} },
     // Solver rollouts that estimate each valid proposal's solve rate (the learnability reward), and whether
     // the solver also trains on them (the paper does not; a model learning from zero needs the signal).
     "learnabilityRollouts": ${defaults.trainer.learnabilityRollouts},

@@ -117,7 +117,13 @@ describe('azr.config.json', () => {
     expect(await readFile(path, 'utf8')).toBe(starterConfig());
     expect(resolveTrainConfig(await readTrainConfig(path), {})).toEqual({
       ...DEFAULT_TRAIN_CONFIG,
-      trainer: { ...DEFAULT_TRAIN_CONFIG.trainer, sampling: { temperature: 1, topP: 1, maxTokens: 192 } },
+      // The starter config spells out the trainer's own defaults of these.
+      trainer: {
+        ...DEFAULT_TRAIN_CONFIG.trainer,
+        sampling: { temperature: 1, topP: 1, maxTokens: 192 },
+        solveFrom: 'this-step',
+        seeding: { tasks: 0, maxRounds: 32 },
+      },
       optimizer: { learningRate: 0.0002, maxGradientNorm: 1 },
       executor: { workers: 2, timeoutMs: 100 },
     });

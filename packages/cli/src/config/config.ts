@@ -4,6 +4,7 @@ import {
   MINI_LANGUAGE,
   type MiniCurriculum,
   type OptimizerSettings,
+  SOLVE_FROMS,
   SOLVE_SAMPLINGS,
   type TrainerSettingsInput,
 } from '@azr/core';
@@ -29,6 +30,13 @@ const trainerSchema = z.strictObject({
   batchSize: positiveInteger.optional(),
   solveRollouts: positiveInteger.optional(),
   solveSampling: z.enum(SOLVE_SAMPLINGS).optional(),
+  solveFrom: z.enum(SOLVE_FROMS).optional(),
+  seeding: z
+    .strictObject({
+      tasks: z.number().int().nonnegative().optional(),
+      maxRounds: positiveInteger.optional(),
+    })
+    .optional(),
   references: positiveInteger.optional(),
   learnabilityRollouts: positiveInteger.optional(),
   trainOnLearnabilityRollouts: z.boolean().optional(),

@@ -106,6 +106,18 @@ export function createProgressSink(output: ProgressOutput, targetStep: number): 
           clearStatus();
           output.write(`checkpoint at step ${event.step} (${duration(event.durationMs)})\n`);
           break;
+        case 'seeding': {
+          clearStatus();
+          const counts = Object.entries(event.tasks)
+            .map(([mode, count]) => `${mode} ${count}/${event.target}`)
+            .join(', ');
+          output.write(`seeding round ${event.round}: ${counts}\n`);
+          if (event.done && !event.reached)
+            output.write(
+              `seeding stopped after ${event.round} rounds short of ${event.target} tasks per mode; training goes on from the tasks the buffers hold\n`,
+            );
+          break;
+        }
         case 'monitor-flag':
           break;
         case 'run-end':
