@@ -11,6 +11,7 @@ import type {
   TaskModeV1,
 } from '../spec/task-mode.js';
 import { LANGUAGE_SYNTAX } from './language.js';
+import { applySingleFunctionRule } from './proposal-rules.js';
 import { zeroTriplet } from './seeds.js';
 import {
   answerOf,
@@ -38,6 +39,14 @@ export interface ProgramInputModeSettings<TName extends TaskModeName = TaskModeN
    * `abduction`.
    */
   readonly name?: TName;
+  /**
+   * Hold proposals to the reference's single-function rule before they reach the executor: the program must
+   * define exactly one function (nested helpers and class methods count; Python's `lambda` and JavaScript's
+   * expression-bodied arrow functions do not), which is renamed to `f` with its recursive calls. See
+   * `applySingleFunctionRule` for what counts in each language. Default `true`, as in the reference
+   * (`reject_multiple_functions=True`). `false` accepts any program that defines `f`, as it is.
+   */
+  readonly singleFunction?: boolean;
   /** Replacement prompt templates; see the defaults for the placeholders each may use. */
   readonly templates?: Partial<TaskModeTemplates>;
 }
@@ -93,13 +102,19 @@ export function createProgramInputMode<TName extends TaskModeName>(
     buildProposePrompt: (context: ProposeContext) => renderPropose(templates.propose, context),
     parseProposal: (completion: string, context: ProposeContext): ParseResult<ProgramInputProposal> =>
       parseProgramAndInput(completion, context),
-    async validateProposal(proposal, executor, context): Promise<ProposalValidation<TTask>> {
+    async validateProposal(proposed, executor, context): Promise<ProposalValidation<TTask>> {
       if (executor.language !== context.language) {
         return {
           ok: false,
           reason: `the executor runs ${executor.language}, the task is ${context.language}`,
         };
       }
+      const rule =
+        settings.singleFunction === false
+          ? { ok: true as const, program: proposed.program }
+          : applySingleFunctionRule(proposed.program, context.language);
+      if (!rule.ok) return { ok: false, reason: rule.reason };
+      const proposal = { ...proposed, program: rule.program };
       const result = await executor.validateProgram({
         code: proposal.program,
         entry: 'f',

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { MockExecutor } from '../test/mock-executor.js';
+import { createDeductionMode } from './deduction.js';
 import { applySingleFunctionRule } from './proposal-rules.js';
 
 const python = (program: string) => applySingleFunctionRule(program, 'python');
@@ -183,5 +185,49 @@ describe('the single-function rule on JavaScript', () => {
       // biome-ignore lint/suspicious/noTemplateCurlyInString: JavaScript source under test, with a template literal
       "function g(s) {\n  /* function h() {} */\n  return s + 'function h() {}' + `function ${s}` + /function/.source;\n}";
     expect(javascript(program)).toMatchObject({ ok: true, renamedFrom: 'g' });
+  });
+});
+
+describe('deduction validates proposals by the single-function rule', () => {
+  const context = { language: 'javascript', step: 1 } as const;
+
+  it('renames the function to f before running it, so the task defines and calls f', async () => {
+    const executor = new MockExecutor();
+    const validated = await createDeductionMode().validateProposal(
+      { program: 'function factorial(n) {\n  return n <= 1 ? 1 : n * factorial(n - 1);\n}', input: '5' },
+      executor,
+      context,
+    );
+    expect(validated).toMatchObject({
+      ok: true,
+      task: {
+        program: 'function f(n) {\n  return n <= 1 ? 1 : n * f(n - 1);\n}',
+        entry: 'f',
+        input: '5',
+        output: '120',
+      },
+    });
+    expect(executor.calls).toMatchObject([
+      {
+        method: 'validateProgram',
+        request: { code: 'function f(n) {\n  return n <= 1 ? 1 : n * f(n - 1);\n}' },
+      },
+    ]);
+  });
+
+  it('rejects a proposal with two functions before it reaches the executor, unless the rule is off', async () => {
+    const proposal = {
+      program: 'function f(n) {\n  return helper(n) + 1;\n}\nfunction helper(n) {\n  return n * 2;\n}',
+      input: '5',
+    };
+    const executor = new MockExecutor();
+    expect(await createDeductionMode().validateProposal(proposal, executor, context)).toEqual({
+      ok: false,
+      reason: '2 function definitions (f, helper); the program must define exactly one',
+    });
+    expect(executor.calls).toEqual([]);
+    expect(
+      await createDeductionMode({ singleFunction: false }).validateProposal(proposal, executor, context),
+    ).toMatchObject({ ok: true, task: { program: proposal.program, output: '11' } });
   });
 });
