@@ -35,7 +35,12 @@ export {
   type TaskEvaluation,
 } from './evaluation/evaluate.js';
 export { type EvaluationSuiteOptions, loadEvaluationSuite } from './evaluation/suite.js';
-export { extractAnswer, extractFencedBlocks, type FencedBlock } from './format/extract.js';
+export {
+  type ExtractAnswerOptions,
+  extractAnswer,
+  extractFencedBlocks,
+  type FencedBlock,
+} from './format/extract.js';
 export { checkTemplate, renderTemplate } from './format/template.js';
 export { createConsoleMetricsSink } from './metrics/console-sink.js';
 export { createJsonlMetricsSink } from './metrics/jsonl-sink.js';

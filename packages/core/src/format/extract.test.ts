@@ -37,6 +37,20 @@ describe('extractAnswer', () => {
     });
   });
 
+  it("checks a completion as if the prompt's opened text preceded it", () => {
+    const options = { completionPrefix: '<think>' };
+    expect(extractAnswer('a</think>\n<answer>1</answer>', format, options)).toEqual({
+      wellFormed: true,
+      answer: '1',
+      reasoning: 'a',
+    });
+    expect(extractAnswer('a</think>\n<answer>1</answer>', format)).toMatchObject({
+      wellFormed: false,
+      answer: '1',
+    });
+    expect(extractAnswer('<answer>1</answer>', format, options)).toMatchObject({ wellFormed: false });
+  });
+
   it('works with other tags, including ones with regular-expression characters', () => {
     expect(extractAnswer('<r.*>x</r.*><a+>y</a+>', { reasoningTag: 'r.*', answerTag: 'a+' })).toMatchObject({
       wellFormed: true,
