@@ -84,12 +84,16 @@ describe('evaluation suites', () => {
 describe('evaluate', () => {
   it('reports greedy accuracy per mode', async () => {
     const tasks = await loadEvaluationSuite(SUITE, executor);
+    // Keyed by each solve prompt's section, answered as a model continuing the prompt's opened <think> does.
     const answers: Record<string, string> = {
-      Predict: '<think>x</think><answer>6</answer>',
-      Find: '<think>x</think><answer>12</answer>',
-      Write: '<think>x</think><answer>```javascript\nfunction f(a) { return a - 1; }\n```</answer>',
+      '# Input:': 'x</think><answer>```output\n6\n```</answer>',
+      '# Output:': 'x</think><answer>```input\n12\n```</answer>',
+      '# Input and Output Pairs:':
+        'x</think><answer>```javascript\nfunction f(a) { return a - 1; }\n```</answer>',
     };
-    const policy = new MockPolicyModel({ script: (prompt) => answers[prompt.split(' ')[0] as string] ?? '' });
+    const section = (prompt: string) =>
+      Object.keys(answers).find((heading) => prompt.includes(`\n${heading}\n`)) ?? '';
+    const policy = new MockPolicyModel({ script: (prompt) => answers[section(prompt)] ?? '' });
     const report = await evaluate({ policy, executor, tasks });
     expect(report.modes).toEqual({
       deduction: { tasks: 2, passAtK: { 1: 0.5 } },

@@ -22,6 +22,7 @@ export function createAbductionMode<TName extends TaskModeName = 'abduction'>(
     {
       name: 'abduction',
       templates: ABDUCTION_TEMPLATES,
+      answerBlock: 'input',
       shown: (task) => ({ input: '', output: canonicalToLiteral(task.output, task.language) }),
       async check(task, answer, executor) {
         const result = await executor.run({ code: task.program, entry: task.entry, args: answer });

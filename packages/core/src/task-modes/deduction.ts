@@ -21,6 +21,7 @@ export function createDeductionMode<TName extends TaskModeName = 'deduction'>(
     {
       name: 'deduction',
       templates: DEDUCTION_TEMPLATES,
+      answerBlock: 'output',
       shown: (task) => ({ input: task.input, output: '' }),
       async check(task, answer, executor) {
         const result = await executor.evaluateLiteral(answer);

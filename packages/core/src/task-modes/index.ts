@@ -1,8 +1,22 @@
 export { createAbductionMode } from './abduction.js';
 export { createDeductionMode } from './deduction.js';
 export {
+  type ChatMessage,
+  type ChatTemplateFrameSettings,
+  createChatTemplateFrame,
+  NO_FRAME,
+  PROMPT_FRAME_NAMES,
+  type PromptFrame,
+  type PromptFrameName,
+  type PromptFrameSetting,
+  R1_FRAME,
+  r1Instruction,
+  resolvePromptFrame,
+} from './frame.js';
+export {
   createInductionMode,
   drawInductionReference,
+  formatInductionPairs,
   type InductionModeSettings,
   type InductionProposal,
 } from './induction.js';
@@ -46,6 +60,14 @@ export {
 export {
   ABDUCTION_TEMPLATES,
   DEDUCTION_TEMPLATES,
+  INDUCTION_CALL_LINE,
+  INDUCTION_PROPOSE_PLACEHOLDERS,
+  INDUCTION_SOLVE_PLACEHOLDERS,
   INDUCTION_TEMPLATES,
+  PROPOSE_PLACEHOLDERS,
+  SOLVE_PLACEHOLDERS,
   type TaskModeTemplates,
+  TEMPLATE_EXAMPLES,
+  TEMPLATE_PLACEHOLDERS,
+  type TemplateExamples,
 } from './templates.js';

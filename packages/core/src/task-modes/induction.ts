@@ -15,13 +15,20 @@ import type {
   TaskModeV1,
   TaskRecordReader,
 } from '../spec/task-mode.js';
+import { type PromptFrame, type PromptFrameSetting, resolvePromptFrame } from './frame.js';
 import { LANGUAGE_SYNTAX, pythonImports } from './language.js';
 import { canonicalToLiteral } from './literal.js';
 import { zeroInductionTask } from './seeds.js';
 import { answerOf, describeFailure, modeNameOf, programBlock, renderPropose } from './shared.js';
 import { taskId } from './task-id.js';
 import type { InductionTask } from './tasks.js';
-import { INDUCTION_TEMPLATES, PROPOSE_PLACEHOLDERS, type TaskModeTemplates } from './templates.js';
+import {
+  INDUCTION_PROPOSE_PLACEHOLDERS,
+  INDUCTION_SOLVE_PLACEHOLDERS,
+  INDUCTION_TEMPLATES,
+  type TaskModeTemplates,
+  TEMPLATE_EXAMPLES,
+} from './templates.js';
 
 /** An induction proposal: inputs and a message for a given program. */
 export interface InductionProposal {
@@ -38,18 +45,31 @@ export interface InductionModeSettings<TName extends TaskModeName = TaskModeName
   readonly inputCount?: number;
   /** Pairs the solver sees; the rest are held out for checking. Default half of `inputCount` (5). */
   readonly shownCount?: number;
-  /** Replacement prompt templates. */
+  /**
+   * Replacement prompt templates (the task text, which the frame wraps); `INDUCTION_PROPOSE_PLACEHOLDERS` and
+   * `INDUCTION_SOLVE_PLACEHOLDERS` list the placeholders each may use.
+   */
   readonly templates?: Partial<TaskModeTemplates>;
+  /**
+   * The conversation frame around every prompt, which the answer check reads completions under: `r1` (default,
+   * as in the paper), `none`, or a frame object such as `createChatTemplateFrame(...)`. See
+   * `ProgramInputModeSettings.frame`.
+   */
+  readonly frame?: PromptFrameSetting;
 }
 
-const INDUCTION_SOLVE_PLACEHOLDERS = [
-  'language',
-  'fence',
-  'pairs',
-  'message',
-  'reasoningTag',
-  'answerTag',
-] as const;
+/** The shown pairs of an induction solve prompt: numbered `input_i` and `output_i` blocks, from 0. */
+export function formatInductionPairs(
+  pairs: readonly { readonly input: string; readonly output: CanonicalValue }[],
+  language: TaskBase['language'],
+): string {
+  return pairs
+    .map(
+      (pair, index) =>
+        `\`\`\`input_${index}\n${pair.input}\n\`\`\`\n\`\`\`output_${index}\n${canonicalToLiteral(pair.output, language)}\n\`\`\``,
+    )
+    .join('\n\n');
+}
 
 /**
  * An induction proposer writes inputs for one program: one drawn from the other modes' tasks (in the paper,
@@ -78,8 +98,9 @@ function parseInductionProposal(
   completion: string,
   context: ProposeContext,
   inputCount: number,
+  frame: PromptFrame,
 ): ParseResult<InductionProposal> {
-  const answer = answerOf(completion, context.format);
+  const answer = answerOf(completion, context.format, frame);
   if (!answer.ok) return answer;
   const program = context.references[0]?.program;
   if (program === undefined) {
@@ -207,27 +228,31 @@ export function createInductionMode<TName extends TaskModeName = 'induction'>(
     integer: true,
   });
   const templates = {
-    propose: checkTemplate('templates.propose', settings.templates?.propose ?? INDUCTION_TEMPLATES.propose, [
-      ...PROPOSE_PLACEHOLDERS,
-      'program',
-      'count',
-    ]),
+    propose: checkTemplate(
+      'templates.propose',
+      settings.templates?.propose ?? INDUCTION_TEMPLATES.propose,
+      INDUCTION_PROPOSE_PLACEHOLDERS,
+    ),
     solve: checkTemplate(
       'templates.solve',
       settings.templates?.solve ?? INDUCTION_TEMPLATES.solve,
       INDUCTION_SOLVE_PLACEHOLDERS,
     ),
   };
+  const frame = resolvePromptFrame(settings.frame);
   return {
     specificationVersion: 'v1',
     name,
     languages: ['javascript', 'python'],
     buildProposePrompt: (context: ProposeContext) =>
-      renderPropose(templates.propose, context, {
-        program: context.references[0]?.program ?? '',
-        count: String(inputCount),
-      }),
-    parseProposal: (completion, context) => parseInductionProposal(completion, context, inputCount),
+      frame.wrap(
+        renderPropose(templates.propose, context, {
+          program: context.references[0]?.program ?? '',
+          count: String(inputCount),
+        }),
+        context.format,
+      ),
+    parseProposal: (completion, context) => parseInductionProposal(completion, context, inputCount, frame),
     async validateProposal(proposal, executor, context): Promise<ProposalValidation<TTask>> {
       if (executor.language !== context.language) {
         return {
@@ -263,23 +288,19 @@ export function createInductionMode<TName extends TaskModeName = 'induction'>(
       return { ok: true, task: { ...content, id: taskId(content), step: context.step } };
     },
     buildSolvePrompt(task: TTask, context: SolveContext): string {
-      const shown = task.pairs.slice(0, task.shownCount);
-      return renderTemplate(templates.solve, {
+      const text = renderTemplate(templates.solve, {
         language: LANGUAGE_SYNTAX[task.language].displayName,
         fence: LANGUAGE_SYNTAX[task.language].fence,
-        pairs: shown
-          .map(
-            (pair) =>
-              `\`\`\`input\n${pair.input}\n\`\`\`\n\`\`\`output\n${canonicalToLiteral(pair.output, task.language)}\n\`\`\``,
-          )
-          .join('\n'),
+        pairs: formatInductionPairs(task.pairs.slice(0, task.shownCount), task.language),
         message: task.message,
         reasoningTag: context.format.reasoningTag,
         answerTag: context.format.answerTag,
+        identityProgram: TEMPLATE_EXAMPLES[task.language].identityProgram,
       });
+      return frame.wrap(text, context.format);
     },
     parseAnswer(completion: string, task: TTask, context: SolveContext): ParseResult<string> {
-      const answer = answerOf(completion, context.format);
+      const answer = answerOf(completion, context.format, frame);
       if (!answer.ok) return answer;
       const block = programBlock(extractFencedBlocks(answer.answer), task.language);
       const program = (block?.body ?? answer.answer).trim();

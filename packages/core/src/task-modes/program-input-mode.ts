@@ -10,6 +10,7 @@ import type {
   SolveContext,
   TaskModeV1,
 } from '../spec/task-mode.js';
+import { type PromptFrameSetting, resolvePromptFrame } from './frame.js';
 import { LANGUAGE_SYNTAX } from './language.js';
 import { applySingleFunctionRule } from './proposal-rules.js';
 import { zeroTriplet } from './seeds.js';
@@ -23,7 +24,12 @@ import {
 } from './shared.js';
 import { taskId } from './task-id.js';
 import type { ProgramInputTask } from './tasks.js';
-import { PROPOSE_PLACEHOLDERS, type TaskModeTemplates } from './templates.js';
+import {
+  PROPOSE_PLACEHOLDERS,
+  SOLVE_PLACEHOLDERS,
+  type TaskModeTemplates,
+  TEMPLATE_EXAMPLES,
+} from './templates.js';
 
 /** A deduction or abduction proposal: a program and the source of one argument list. */
 export interface ProgramInputProposal {
@@ -47,25 +53,26 @@ export interface ProgramInputModeSettings<TName extends TaskModeName = TaskModeN
    * (`reject_multiple_functions=True`). `false` accepts any program that defines `f`, as it is.
    */
   readonly singleFunction?: boolean;
-  /** Replacement prompt templates; see the defaults for the placeholders each may use. */
+  /**
+   * Replacement prompt templates (the task text, which the frame wraps); `PROPOSE_PLACEHOLDERS` and
+   * `SOLVE_PLACEHOLDERS` list the placeholders each may use.
+   */
   readonly templates?: Partial<TaskModeTemplates>;
+  /**
+   * The conversation frame around every prompt, which the answer check reads completions under: `r1` (default,
+   * as in the paper: the plain-text R1 conversation ending inside an opened `<think>`), `none` (the task text
+   * as it is), or a frame object such as `createChatTemplateFrame(...)` for a chat model.
+   */
+  readonly frame?: PromptFrameSetting;
 }
-
-const SOLVE_PLACEHOLDERS = [
-  'language',
-  'fence',
-  'program',
-  'input',
-  'output',
-  'reasoningTag',
-  'answerTag',
-] as const;
 
 /** What distinguishes deduction from abduction: what the solver is shown, and how its answer is checked. */
 export interface ProgramInputModeDefinition {
   /** The name when the settings give none. */
   readonly name: TaskModeName;
   readonly templates: TaskModeTemplates;
+  /** The info string of the fenced block the solve prompt asks the answer in (`output`, `input`). */
+  readonly answerBlock?: string;
   /** The solve prompt's `{{input}}` and `{{output}}` (the hidden one empty). */
   readonly shown: (task: ProgramInputTask) => { readonly input: string; readonly output: string };
   readonly check: (task: ProgramInputTask, answer: string, executor: ExecutorV1) => Promise<AnswerVerdict>;
@@ -95,13 +102,15 @@ export function createProgramInputMode<TName extends TaskModeName>(
       SOLVE_PLACEHOLDERS,
     ),
   };
+  const frame = resolvePromptFrame(settings.frame);
   return {
     specificationVersion: 'v1',
     name,
     languages: ['javascript', 'python'],
-    buildProposePrompt: (context: ProposeContext) => renderPropose(templates.propose, context),
+    buildProposePrompt: (context: ProposeContext) =>
+      frame.wrap(renderPropose(templates.propose, context), context.format),
     parseProposal: (completion: string, context: ProposeContext): ParseResult<ProgramInputProposal> =>
-      parseProgramAndInput(completion, context),
+      parseProgramAndInput(completion, context, frame),
     async validateProposal(proposed, executor, context): Promise<ProposalValidation<TTask>> {
       if (executor.language !== context.language) {
         return {
@@ -132,18 +141,27 @@ export function createProgramInputMode<TName extends TaskModeName>(
       return { ok: true, task: { ...content, id: taskId(content), step: context.step } };
     },
     buildSolvePrompt: (task: TTask, context: SolveContext) =>
-      renderTemplate(templates.solve, {
-        language: LANGUAGE_SYNTAX[task.language].displayName,
-        fence: LANGUAGE_SYNTAX[task.language].fence,
-        program: task.program,
-        ...definition.shown(task),
-        reasoningTag: context.format.reasoningTag,
-        answerTag: context.format.answerTag,
-      }),
+      frame.wrap(
+        renderTemplate(templates.solve, {
+          language: LANGUAGE_SYNTAX[task.language].displayName,
+          fence: LANGUAGE_SYNTAX[task.language].fence,
+          program: task.program,
+          ...definition.shown(task),
+          reasoningTag: context.format.reasoningTag,
+          answerTag: context.format.answerTag,
+          exampleInput: TEMPLATE_EXAMPLES[task.language].exampleInput,
+          exampleOutput: TEMPLATE_EXAMPLES[task.language].exampleOutput,
+        }),
+        context.format,
+      ),
     parseAnswer(completion: string, _task: TTask, context: SolveContext): ParseResult<string> {
-      const answer = answerOf(completion, context.format);
+      const answer = answerOf(completion, context.format, frame);
       return answer.ok
-        ? { ok: true, value: literalAnswer(answer.answer), wellFormed: answer.wellFormed }
+        ? {
+            ok: true,
+            value: literalAnswer(answer.answer, definition.answerBlock),
+            wellFormed: answer.wellFormed,
+          }
         : answer;
     },
     checkAnswer: definition.check,

@@ -6,8 +6,10 @@ import type { ExecutionFailure } from '../spec/executor.js';
 import type { InputOutputPair, TaskBase } from '../spec/task.js';
 import type { TaskLanguage } from '../spec/task-language.js';
 import type { ParseResult, ProposeContext } from '../spec/task-mode.js';
+import type { PromptFrame } from './frame.js';
 import { LANGUAGE_SYNTAX } from './language.js';
 import { canonicalToLiteral } from './literal.js';
+import { TEMPLATE_EXAMPLES } from './templates.js';
 
 /** The program block of an answer: the first block in the language (or with no info string). */
 export function programBlock(
@@ -21,14 +23,18 @@ export function programBlock(
   );
 }
 
-/** Parses the answer block of a completion, or says why there is none. */
+/**
+ * Parses the answer block of a completion, or says why there is none. The completion continues the prompt that
+ * `frame` built, so it is read as if the frame's opened text (the R1 frame's `<think>`) preceded it.
+ */
 export function answerOf(
   completion: string,
   format: AnswerFormat,
+  frame: PromptFrame,
 ):
   | { readonly ok: true; readonly answer: string; readonly wellFormed: boolean }
   | { readonly ok: false; readonly reason: string; readonly wellFormed: boolean } {
-  const extracted = extractAnswer(completion, format);
+  const extracted = extractAnswer(completion, format, { completionPrefix: frame.completionPrefix(format) });
   if (extracted.answer === undefined) {
     return { ok: false, reason: `no <${format.answerTag}> block`, wellFormed: extracted.wellFormed };
   }
@@ -39,8 +45,9 @@ export function answerOf(
 export function parseProgramAndInput(
   completion: string,
   context: ProposeContext,
+  frame: PromptFrame,
 ): ParseResult<{ readonly program: string; readonly input: string }> {
-  const answer = answerOf(completion, context.format);
+  const answer = answerOf(completion, context.format, frame);
   if (!answer.ok) return answer;
   const blocks = extractFencedBlocks(answer.answer);
   const program = programBlock(blocks, context.language);
@@ -62,13 +69,17 @@ export function parseProgramAndInput(
   };
 }
 
-/** Reads a literal answer: the body of a fenced block when there is one, the whole answer otherwise. */
-export function literalAnswer(answer: string): string {
-  const [block] = extractFencedBlocks(answer);
+/**
+ * Reads a literal answer: the body of the first fenced block named `blockName` (the solve prompts ask for an
+ * ```` ```output ```` or an ```` ```input ```` block), else of the first fenced block, else the whole answer.
+ */
+export function literalAnswer(answer: string, blockName?: string): string {
+  const blocks = extractFencedBlocks(answer);
+  const block = blocks.find((item) => item.language === blockName) ?? blocks[0];
   return (block?.body ?? answer).trim();
 }
 
-/** Shows a (program, input, output) reference the way the propose prompts do. */
+/** Shows a (program, input, output) reference's blocks: a code block, then its input and output blocks. */
 export function formatReference(reference: TaskBase, language: TaskLanguage): string {
   const fence = LANGUAGE_SYNTAX[language].fence;
   const withPair = reference as TaskBase & Partial<InputOutputPair>;
@@ -82,6 +93,16 @@ export function formatReference(reference: TaskBase, language: TaskLanguage): st
   return parts.join('\n');
 }
 
+/** Shows references as the propose prompts do: numbered `<snippet_i>` blocks, from 0. */
+export function formatReferences(references: readonly TaskBase[], language: TaskLanguage): string {
+  return references
+    .map(
+      (reference, index) =>
+        `<snippet_${index}>\n${formatReference(reference, language)}\n</snippet_${index}>`,
+    )
+    .join('\n\n');
+}
+
 /** Fills a propose template with the values every mode provides. */
 export function renderPropose(
   template: string,
@@ -92,12 +113,12 @@ export function renderPropose(
   return renderTemplate(template, {
     language: syntax.displayName,
     fence: syntax.fence,
-    references: context.references
-      .map((reference) => formatReference(reference, context.language))
-      .join('\n\n'),
+    references: formatReferences(context.references, context.language),
     bannedWords: context.bannedWords.join(', '),
     reasoningTag: context.format.reasoningTag,
     answerTag: context.format.answerTag,
+    exampleProgram: TEMPLATE_EXAMPLES[context.language].exampleProgram,
+    exampleInput: TEMPLATE_EXAMPLES[context.language].exampleInput,
     ...extra,
   });
 }

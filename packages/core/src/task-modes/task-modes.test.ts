@@ -32,7 +32,8 @@ describe('deduction', () => {
     expect(prompt).toContain("```input\n'Hello world'\n```");
     expect(prompt).toContain('```output\n"Hello world"\n```');
     expect(prompt).toContain('Math.random');
-    expect(prompt).toContain('<think></think>');
+    expect(prompt).toContain('<think> </think>');
+    expect(prompt.endsWith('Assistant: <think>')).toBe(true);
   });
 
   it('turns a proposal into a task with its gold output, then checks answers by value', async () => {
@@ -158,8 +159,8 @@ describe('induction', () => {
     const task = validated.task;
     const prompt = mode.buildSolvePrompt(task, { format });
     expect(prompt).toContain('It doubles a number.');
-    expect(prompt).toContain('```input\n2\n```');
-    expect(prompt).not.toContain('```input\n3\n```');
+    expect(prompt).toContain('```input_1\n2\n```\n```output_1\n4\n```');
+    expect(prompt).not.toContain('\n3\n```');
     const answer = mode.parseAnswer(
       '<think>x</think><answer>```javascript\nfunction f(x) { return x + x; }\n```</answer>',
       task,

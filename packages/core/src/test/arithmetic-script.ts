@@ -14,8 +14,9 @@ function program(language: TaskLanguage, body: string): string {
   return language === 'python' ? `def f(a):\n    return ${body}` : `function f(a) {\n  return ${body};\n}`;
 }
 
+// The paper modes' prompts end inside an opened reasoning block (the R1 frame), so a completion continues it.
 function answer(reasoning: string, content: string): string {
-  return `<think>${reasoning}</think>\n<answer>\n${content}\n</answer>`;
+  return `${reasoning}</think>\n<answer>\n${content}\n</answer>`;
 }
 
 /**
@@ -33,7 +34,7 @@ export function createArithmeticScript(): MockCompletionScript {
     const fence = language === 'python' ? 'python' : 'javascript';
     const seed = hash(prompt);
     const right = (seed + promptIndex) % 3 !== 0;
-    if (/^Write a new \w+ function named f/.test(prompt)) {
+    if (prompt.includes('### Reference Code Snippets:')) {
       const variant = (seed + promptIndex) % 10;
       if (variant === 0) return 'I would write a function that adds numbers.';
       const k = 1 + ((seed >> 4) % 9);
@@ -44,7 +45,7 @@ export function createArithmeticScript(): MockCompletionScript {
         `\`\`\`${fence}\n${program(language, body)}\n\`\`\`\n\`\`\`input\n${(seed >> 12) % 20}\n\`\`\``,
       );
     }
-    if (prompt.startsWith('Here is a')) {
+    if (prompt.includes('### Code Snippet:')) {
       const count = (seed + promptIndex) % 10 === 0 ? 3 : 10;
       const inputs = Array.from(
         { length: count },
@@ -59,21 +60,20 @@ export function createArithmeticScript(): MockCompletionScript {
     const k = Number(linear?.[1] ?? 1);
     const c = Number(linear?.[2] ?? 0);
     const identity = linear === null;
-    if (prompt.startsWith('Predict what this')) {
+    if (prompt.includes('# Input:\n')) {
       const input = /```input\n([^\n]*)\n```/.exec(prompt)?.[1] ?? '0';
       const value = identity ? input : String(Number(input) * k + c + (right ? 0 : 1));
-      return answer('Compute it.', identity && !right ? '"wrong"' : value);
+      return answer('Compute it.', `\`\`\`output\n${identity && !right ? '"wrong"' : value}\n\`\`\``);
     }
-    if (prompt.startsWith('Find an input')) {
+    if (prompt.includes('# Output:\n')) {
       const output = /```output\n([^\n]*)\n```/.exec(prompt)?.[1] ?? '0';
       const value = identity ? output : String((Number(output) - c) / k + (right ? 0 : 1));
-      return answer('Invert it.', identity && !right ? '"wrong"' : value);
+      return answer('Invert it.', `\`\`\`input\n${identity && !right ? '"wrong"' : value}\n\`\`\``);
     }
     // Induction solve: infer a line from the first two shown pairs.
-    const pairs = [...prompt.matchAll(/```input\n([^\n]*)\n```\n```output\n([^\n]*)\n```/g)].map((match) => [
-      Number(match[1]),
-      Number(match[2]),
-    ]);
+    const pairs = [...prompt.matchAll(/```input_\d+\n([^\n]*)\n```\n```output_\d+\n([^\n]*)\n```/g)].map(
+      (match) => [Number(match[1]), Number(match[2])],
+    );
     const [first, second] = pairs;
     let body = 'a';
     if (first && second && Number.isFinite(first[1]) && second[0] !== first[0]) {
