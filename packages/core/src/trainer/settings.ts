@@ -77,6 +77,12 @@ export interface TrainerSettings {
   readonly seeding: SeedingSettings;
   /** Reference tasks shown to a deduction or abduction proposer. Default `6`, as in the paper. */
   readonly references: number;
+  /**
+   * Most tokens of a propose prompt (by the policy's tokenizer). A longer prompt is built again with other
+   * references (up to 8 draws), as the reference does, and then with fewer references until it fits. Default:
+   * no limit. The paper: 6144.
+   */
+  readonly maxPromptTokens: number | undefined;
   /** Solver rollouts that estimate a valid proposal's solve rate (never trained on). Default `8`. */
   readonly learnabilityRollouts: number;
   /**
@@ -120,6 +126,7 @@ export const DEFAULT_TRAINER_SETTINGS: TrainerSettings = Object.freeze({
   solveFrom: 'this-step',
   seeding: { tasks: 0, maxRounds: 32 },
   references: 6,
+  maxPromptTokens: undefined,
   learnabilityRollouts: 8,
   trainOnLearnabilityRollouts: false,
   rejectDuplicates: false,
@@ -167,6 +174,8 @@ export function resolveTrainerSettings(input: TrainerSettingsInput = {}): Traine
   assertNumberInRange('seeding.tasks', merged.seeding.tasks, { minimum: 0, integer: true });
   assertNumberInRange('seeding.maxRounds', merged.seeding.maxRounds, { minimum: 1, integer: true });
   assertNumberInRange('references', merged.references, { minimum: 1, integer: true });
+  if (merged.maxPromptTokens !== undefined)
+    assertNumberInRange('maxPromptTokens', merged.maxPromptTokens, { minimum: 1, integer: true });
   assertNumberInRange('learnabilityRollouts', merged.learnabilityRollouts, { minimum: 1, integer: true });
   for (const field of ['trainOnLearnabilityRollouts', 'rejectDuplicates'] as const)
     if (typeof merged[field] !== 'boolean') assertOneOf(field, String(merged[field]), ['true', 'false']);

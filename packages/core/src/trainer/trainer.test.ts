@@ -535,4 +535,29 @@ describe('the self-play trainer', { timeout: 60_000 }, () => {
     expect(previous.slice(1).some((result) => solvedSteps(result).has(result.step - 1))).toBe(true);
     expect(current.some((result) => solvedSteps(result).has(result.step))).toBe(true);
   });
+
+  it('builds a propose prompt over maxPromptTokens again with other references, then with fewer', async () => {
+    const policy = new MockPolicyModel({ seed: 1, script: createArithmeticScript() });
+    const base = options([], { policy });
+    const trainer = createSelfPlayTrainer({ ...base, settings: { ...base.settings, references: 6 } });
+    await trainer.run({ steps: 2 });
+    // Enough tasks in the buffers for 6 references; the limit lets a prompt hold about two.
+    const full = (await trainer.runStep()).proposals.filter((proposal) => proposal.mode === 'deduction');
+    const longest = Math.max(...full.map((proposal) => policy.tokenizer.encode(proposal.prompt).length));
+    const shortest = Math.min(...full.map((proposal) => policy.tokenizer.encode(proposal.prompt).length));
+    expect(full.some((proposal) => proposal.context.references.length > 2)).toBe(true);
+    const limit = Math.floor((shortest + longest) / 2);
+    const limited = createSelfPlayTrainer({
+      ...base,
+      policy: new MockPolicyModel({ seed: 1, script: createArithmeticScript() }),
+      settings: { ...base.settings, references: 6, maxPromptTokens: limit },
+    });
+    await limited.run({ steps: 2 });
+    const proposals = (await limited.runStep()).proposals;
+    for (const proposal of proposals)
+      expect(policy.tokenizer.encode(proposal.prompt).length, proposal.prompt).toBeLessThanOrEqual(limit);
+    expect(() =>
+      createSelfPlayTrainer({ ...base, settings: { ...base.settings, maxPromptTokens: 0 } }),
+    ).toThrow(/maxPromptTokens/);
+  });
 });
