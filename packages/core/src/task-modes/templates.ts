@@ -111,18 +111,19 @@ export const TEMPLATE_EXAMPLES: Readonly<Record<TaskLanguage, TemplateExamples>>
 const FENCE = '```';
 
 // The requirements on a program, shared by the propose prompts and induction's solve prompt (which drops the
-// difficulty bullet, as the reference does).
+// difficulty bullet, as the reference does). Unlike the reference's prompt, which invites nested helpers and
+// classes that its own single-function rule then rejects, they ask for the one function the rule accepts.
 function codeRequirements(withDifficulty: boolean): string {
   return [
-    '- Name the entry function `f`; helper functions may be defined inside `f`',
+    '- Define exactly one function, the entry function `f`: no helper functions, nested functions or methods (an inline lambda is fine)',
     '- `f` takes at least one argument and returns a value',
     '- `f` is deterministic: the same input always gives the same output',
     ...(withDifficulty
       ? ['- Working out the result should take several steps of reasoning that keep track of changing state']
       : []),
     '- No randomness, no date or time, no files or network, no printing, and no state from outside the snippet',
-    '- The snippet must finish quickly, within a few seconds',
-    '- Put any imports and helper classes at the top of the snippet, before `f`',
+    '- The snippet must finish quickly, well within a second',
+    '- Put any imports at the top of the snippet, before `f`',
     '- The snippet ends with `f` itself: write no call of `f` and no code after it',
   ].join('\n');
 }
@@ -140,7 +141,7 @@ interface ProgramInputProposeWording {
 function programInputPropose(wording: ProgramInputProposeWording): string {
   return `## Task: Write a {{language}} Code Snippet and One Input for It
 
-Write a new {{language}} code snippet, with one input for it, that makes a good reasoning exercise. Custom classes may be defined at the top of the snippet. ${wording.goal} Think of it as an I.Q. test for programmers.
+Write a new {{language}} code snippet, with one input for it, that makes a good reasoning exercise. ${wording.goal} Think of it as an I.Q. test for programmers.
 
 ### Code Requirements:
 ${codeRequirements(true)}
