@@ -46,6 +46,7 @@ export { createConsoleMetricsSink } from './metrics/console-sink.js';
 export { createJsonlMetricsSink } from './metrics/jsonl-sink.js';
 export { createUhOhMonitor, UH_OH_PATTERNS, type UhOhMonitorSettings } from './monitors/uh-oh.js';
 export { createSeededRandom, restoreSeededRandom } from './random/seeded-random.js';
+export { createPaperRecipe, type PaperRecipeSettings, type Recipe } from './recipes/paper.js';
 export {
   createCorrectnessReward,
   createDefaultRewards,

@@ -46,6 +46,11 @@ export {
 } from './mini/modes.js';
 export { createPaperTaskModes, type PaperTaskModes, type PaperTaskModesSettings } from './paper.js';
 export type { ProgramInputModeSettings, ProgramInputProposal } from './program-input-mode.js';
+export {
+  applySingleFunctionRule,
+  ENTRY_FUNCTION_NAME,
+  type SingleFunctionResult,
+} from './proposal-rules.js';
 export { zeroInductionTask, zeroTriplet } from './seeds.js';
 export { taskId } from './task-id.js';
 export {
