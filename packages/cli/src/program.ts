@@ -5,7 +5,7 @@ import { evaluateModel } from './commands/eval.js';
 import { collectEnvironmentReport, formatEnvironmentReport } from './commands/info.js';
 import { writeStarterConfig } from './commands/init.js';
 import { type TrainOptions, train } from './commands/train.js';
-import { TRAIN_ENGINES } from './config/config.js';
+import { RECIPES, type RecipeName, TRAIN_ENGINES } from './config/config.js';
 import { writeReport } from './report/write-report.js';
 
 const require = createRequire(import.meta.url);
@@ -62,6 +62,12 @@ export function createProgram(output: CliOutput): Command {
       'run Absolute Zero self-play training; with no options, a tiny model from scratch on the CPU, JavaScript tasks',
     )
     .option('-c, --config <file>', 'azr.config.json to read (default: ./azr.config.json when present)')
+    .addOption(
+      new Option(
+        '--recipe <name>',
+        "a named set of defaults: paper (the paper's recipe: Python, its prompts, TRR++, AdamW 1e-6, seeding)",
+      ).choices([...RECIPES]),
+    )
     .option(
       '--model <dir>',
       'a Hugging Face style model folder (config.json, model.safetensors, tokenizer.json)',
@@ -78,9 +84,9 @@ export function createProgram(output: CliOutput): Command {
     .option('--resume <dir>', 'continue the run in this directory from its last checkpoint')
     .action(async (options: TrainOptions) => {
       if (options.resume !== undefined) {
-        const conflicting = (['config', 'model', 'engine', 'language', 'seed', 'out'] as const).filter(
-          (name) => options[name] !== undefined,
-        );
+        const conflicting = (
+          ['config', 'recipe', 'model', 'engine', 'language', 'seed', 'out'] as const
+        ).filter((name) => options[name] !== undefined);
         if (conflicting.length > 0)
           throw new ConfigError(
             `--resume continues a run with its recorded config; drop ${conflicting.map((name) => `--${name}`).join(', ')} (--steps may set a new total).`,
@@ -126,9 +132,10 @@ export function createProgram(output: CliOutput): Command {
     .command('init')
     .description('write a commented starter azr.config.json')
     .option('--path <file>', 'where to write it', 'azr.config.json')
+    .addOption(new Option('--recipe <name>', 'start from a named set of defaults').choices([...RECIPES]))
     .option('--force', 'overwrite an existing file')
-    .action(async (options: { path: string; force?: boolean }) => {
-      await writeStarterConfig(options.path, options.force ?? false);
+    .action(async (options: { path: string; force?: boolean; recipe?: RecipeName }) => {
+      await writeStarterConfig(options.path, options.force ?? false, options.recipe);
       output.out(`wrote ${options.path}; edit it, then run azr train\n`);
     });
 

@@ -10,11 +10,10 @@ import {
   loadEvaluationSuite,
   ModelFormatError,
   type PolicyModelV1,
-  type TaskBase,
   type TaskLanguage,
-  type TaskModeV1,
 } from '@azr/core';
-import { isMiniSuite } from '../train/task-modes.js';
+import { readRunConfig } from '../train/run-directory.js';
+import { createTaskModes, heldOutMaxTokens, isMiniSuite } from '../train/task-modes.js';
 
 /** Options of `azr eval`. */
 export interface EvalOptions {
@@ -92,7 +91,13 @@ export async function evaluateModel(
       field: 'suite',
     });
   }
-  const language = options.language ?? suiteLanguage(text);
+  // A run directory is evaluated as the run evaluates itself: its language, task modes (prompts, frame,
+  // templates) and response budget, so that both give the same numbers on the same checkpoint.
+  const run =
+    (await latestCheckpointDirectory(options.model)) === undefined
+      ? undefined
+      : await readRunConfig(options.model);
+  const language = options.language ?? run?.language ?? suiteLanguage(text);
   const { createJavaScriptExecutor, createPythonExecutor } = await import('@azr/executor');
   const executor = language === 'python' ? createPythonExecutor() : createJavaScriptExecutor();
   let policy: PolicyModelV1 | undefined;
@@ -106,16 +111,20 @@ export async function evaluateModel(
       `evaluating ${folder} on ${tasks.length} tasks of ${options.suite} (${samples === 1 ? 'greedy' : `${samples} samples`})\n`,
     );
     // A suite in the mini language is evaluated with the mini modes' prompts and constraints, as trained.
-    const modes = isMiniSuite(tasks)
-      ? (createMiniTaskModes() as unknown as TaskModeV1<TaskBase, unknown, unknown>[])
-      : undefined;
+    const modes =
+      run !== undefined
+        ? (await createTaskModes(run.tasks, language, executor)).modes
+        : isMiniSuite(tasks)
+          ? createMiniTaskModes()
+          : undefined;
+    const maxTokens = options.maxTokens ?? (run === undefined ? undefined : heldOutMaxTokens(run));
     const report = await evaluate({
       policy,
       executor,
       tasks,
       samples,
       ...(modes === undefined ? {} : { modes }),
-      ...(options.maxTokens === undefined ? {} : { maxTokens: options.maxTokens }),
+      ...(maxTokens === undefined ? {} : { maxTokens }),
     });
     const record: EvalRecord = { model: folder, suite: options.suite, samples, modes: report.modes };
     for (const [mode, result] of Object.entries(report.modes)) {

@@ -1,6 +1,6 @@
 import { access, writeFile } from 'node:fs/promises';
-import { ConfigError } from '@azr/core';
-import { DEFAULT_TRAIN_CONFIG } from '../config/config.js';
+import { ConfigError, createPaperRecipe } from '@azr/core';
+import { DEFAULT_TRAIN_CONFIG, PAPER_RECIPE_STEPS, type RecipeName } from '../config/config.js';
 
 /** The commented starter config `azr init` writes (JSON with comments, which `azr train` reads). */
 export function starterConfig(): string {
@@ -85,13 +85,63 @@ export function starterConfig(): string {
 `;
 }
 
-/** `azr init`: writes the starter config; refuses to overwrite one unless `force`. */
-export async function writeStarterConfig(path: string, force: boolean): Promise<void> {
+/**
+ * The starter config of the paper's recipe: the knobs of one machine with their defaults, and the paper's values
+ * in the comments.
+ */
+export function paperStarterConfig(): string {
+  const recipe = createPaperRecipe();
+  const trainer = recipe.trainer;
+  return `// azr.config.json for the paper's recipe (azr train reads it; --recipe paper gives the same defaults).
+// The recipe sets Python tasks in the three modes with the reference's prompts in the R1 frame, K=6 references,
+// 10 induction inputs (5 shown), 8 learnability rollouts, TRR++ with token-weighted whitening, PPO-clip 0.2
+// with entropy 0.001 and no KL, AdamW at 1e-6 with clipping at 1.0, three updates a step, the reference's
+// buffers, solve tasks from the steps before, and a seeding stage. What is shown is the default for a 135M
+// model on a 2-core CPU, with the paper's value in the comment: the knobs of one machine.
+{
+  "recipe": "paper",
+
+  // A downloaded Hugging Face checkpoint: config.json, model.safetensors, tokenizer.json.
+  "model": { "directory": "models/SmolLM2-135M" },
+
+  // Self-play steps (the paper: 500).
+  "steps": ${PAPER_RECIPE_STEPS},
+
+  "trainer": {
+    // Proposals and solve tasks per mode per step (the paper: 64).
+    "batchSize": ${trainer.batchSize},
+    // The response budget in tokens (the paper: 8096).
+    "sampling": { "maxTokens": ${trainer.sampling?.maxTokens} },
+    // The propose prompt budget: a longer prompt gets other references (the paper: 6144).
+    "maxPromptTokens": ${trainer.maxPromptTokens},
+    // Tasks each mode's buffer holds after the seeding stage, and its most rounds (the paper: 256).
+    "seeding": { "tasks": ${trainer.seeding?.tasks}, "maxRounds": ${trainer.seeding?.maxRounds} }
+  },
+
+  // The sandbox's time limit for one program run, in milliseconds (the reference: 10 s).
+  "executor": { "timeoutMs": ${recipe.executorTimeoutMs} },
+
+  "tasks": {
+    // The prompt frame: "r1" (the paper's, as plain text) or "none".
+    "frame": "r1",
+    // Evaluation every this many steps, greedy, on "heldOut" (default: a small suite bundled with the CLI in
+    // CRUXEval's layout; point it at CRUXEval's published JSONL for CRUXEval-O and CRUXEval-I).
+    "evaluateEvery": 10
+    // "heldOut": "cruxeval.jsonl",
+    // Prompt templates of your own, by mode: { "deduction": { "propose": "prompts/deduction-propose.txt" } }.
+    // "templates": {}
+  }
+}
+`;
+}
+
+/** `azr init`: writes the starter config (of a recipe); refuses to overwrite one unless `force`. */
+export async function writeStarterConfig(path: string, force: boolean, recipe?: RecipeName): Promise<void> {
   const present = await access(path).then(
     () => true,
     () => false,
   );
   if (present && !force)
     throw new ConfigError(`${path} already exists; pass --force to overwrite it.`, { field: 'path' });
-  await writeFile(path, starterConfig());
+  await writeFile(path, recipe === 'paper' ? paperStarterConfig() : starterConfig());
 }

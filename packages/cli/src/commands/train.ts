@@ -13,6 +13,7 @@ import {
   type TrainerEvaluation,
 } from '@azr/core';
 import {
+  type RecipeName,
   readTrainConfig,
   resolveTrainConfig,
   type TrainConfig,
@@ -34,12 +35,14 @@ import {
   writeBuffers,
   writeSamples,
 } from '../train/run-directory.js';
-import { createTaskModes, HELD_OUT_SUITE, type RunTaskModes } from '../train/task-modes.js';
+import { createTaskModes, HELD_OUT_SUITE, heldOutMaxTokens, type RunTaskModes } from '../train/task-modes.js';
 import type { EvalRecord } from './eval.js';
 
 /** Options of `azr train`, as parsed from the command line. */
 export interface TrainOptions {
   readonly config?: string;
+  /** A named set of defaults (`paper`), under the config file and the other options. */
+  readonly recipe?: RecipeName;
   readonly model?: string;
   readonly engine?: TrainEngine;
   readonly language?: 'javascript' | 'python';
@@ -88,7 +91,7 @@ function heldOutEvaluation(taskModes: RunTaskModes, config: TrainConfig): Traine
       {
         name: HELD_OUT_SUITE,
         tasks: taskModes.heldOut.tasks,
-        options: { maxTokens: config.trainer.sampling?.maxTokens ?? 32 },
+        options: { maxTokens: heldOutMaxTokens(config) },
       },
     ],
   };
@@ -128,9 +131,24 @@ async function runConfig(
         ...file,
         tasks: { ...file.tasks, heldOut: resolve(dirname(configPath), file.tasks.heldOut) },
       };
+    if (file.tasks?.templates !== undefined) {
+      const base = dirname(configPath);
+      const templates = Object.fromEntries(
+        Object.entries(file.tasks.templates).map(([mode, files]) => [
+          mode,
+          Object.fromEntries(
+            Object.entries(files ?? {}).flatMap(([kind, path]) =>
+              path === undefined ? [] : [[kind, resolve(base, path)]],
+            ),
+          ),
+        ]),
+      );
+      file = { ...file, tasks: { ...file.tasks, templates } };
+    }
   }
   const config = resolveTrainConfig(file, {
     ...(options.engine === undefined ? {} : { engine: options.engine }),
+    ...(options.recipe === undefined ? {} : { recipe: options.recipe }),
     ...(options.language === undefined ? {} : { language: options.language }),
     ...(options.steps === undefined ? {} : { steps: options.steps }),
     ...(options.seed === undefined ? {} : { seed: options.seed }),

@@ -129,3 +129,74 @@ describe('azr.config.json', () => {
     });
   });
 });
+
+describe('the paper recipe', () => {
+  it('sets the paper settings, with the machine knobs at their defaults and the rest following them', () => {
+    const config = resolveTrainConfig({}, { recipe: 'paper', modelDirectory: '/models/smol' });
+    expect(config).toMatchObject({
+      recipe: 'paper',
+      model: { directory: '/models/smol' },
+      language: 'python',
+      steps: 10,
+      tasks: { kind: 'full', frame: 'r1', evaluateEvery: 10 },
+      optimizer: { learningRate: 1e-6, maxGradientNorm: 1, weightDecay: 0.01 },
+      executor: { timeoutMs: 2000 },
+      trainer: {
+        batchSize: 2,
+        references: 6,
+        learnabilityRollouts: 8,
+        solveRollouts: 1,
+        solveSampling: 'newest',
+        solveFrom: 'previous-step',
+        advantageEstimator: 'trr++',
+        advantages: { weighting: 'token' },
+        loss: { clipRatio: 0.2, entropyCoefficient: 0.001 },
+        miniBatchSize: 4,
+        bufferEviction: 'reject-new',
+        sampling: { temperature: 1, topP: 1, maxTokens: 256 },
+        maxPromptTokens: 2048,
+        seeding: { tasks: 16, maxRounds: 8 },
+      },
+    });
+    // Three updates a step at any batch size; the file's values over the recipe's; the language a choice.
+    const turned = resolveTrainConfig(
+      { recipe: 'paper', trainer: { batchSize: 8, seeding: { tasks: 4 } }, language: 'javascript' },
+      {},
+    );
+    expect(turned.trainer).toMatchObject({
+      batchSize: 8,
+      miniBatchSize: 16,
+      seeding: { tasks: 4, maxRounds: 8 },
+    });
+    expect(turned.language).toBe('javascript');
+    expect(configError(() => parseTrainConfig({ recipe: 'papers' }, 'azr.config.json')).message).toContain(
+      'azr.config.json: recipe',
+    );
+  });
+
+  it('azr init --recipe paper writes a config that azr train reads as the recipe', async () => {
+    const path = await temporaryFile('azr.config.json', '');
+    await writeStarterConfig(path, true, 'paper');
+    const written = await readTrainConfig(path);
+    expect(written.recipe).toBe('paper');
+    const { model: _written, ...fromFile } = resolveTrainConfig(written, { modelDirectory: '/m' });
+    const { model: _flag, ...fromFlag } = resolveTrainConfig({}, { recipe: 'paper', modelDirectory: '/m' });
+    expect(fromFile).toEqual(fromFlag);
+  });
+
+  it('names a template file that is missing or uses a placeholder its kind does not fill', async () => {
+    const good = await temporaryFile('propose.txt', 'Write {{language}} in a ```{{fence}} block.');
+    const bad = await temporaryFile('solve.txt', 'Solve {{nonsense}}');
+    const { createTaskModes } = await import('../train/task-modes.js');
+    const { MockExecutor } = await import('@azr/core/test');
+    const tasks = (templates: Record<string, Record<string, string>>) =>
+      resolveTrainConfig({ tasks: { kind: 'full', heldOut: good, templates } }, {}).tasks;
+    const executor = new MockExecutor();
+    await expect(
+      createTaskModes(tasks({ deduction: { solve: bad } }), 'javascript', executor),
+    ).rejects.toThrow(/tasks\.templates\.deduction\.solve .*solve\.txt.*\{\{nonsense\}\}/);
+    await expect(
+      createTaskModes(tasks({ abduction: { propose: '/no/such/file.txt' } }), 'javascript', executor),
+    ).rejects.toThrow(/Cannot read the template \/no\/such\/file\.txt/);
+  });
+});

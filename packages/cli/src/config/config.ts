@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import {
   ConfigError,
+  createPaperRecipe,
   MINI_LANGUAGE,
   type MiniCurriculum,
   type OptimizerSettings,
@@ -10,6 +11,10 @@ import {
 } from '@azr/core';
 import { type ParseError, parse, printParseErrorCode } from 'jsonc-parser';
 import { z } from 'zod';
+
+/** The named sets of defaults `azr train --recipe` selects. `paper`: the paper's recipe (`createPaperRecipe`). */
+export const RECIPES = ['paper'] as const;
+export type RecipeName = (typeof RECIPES)[number];
 
 /** Engines `azr train` can train with. */
 export const TRAIN_ENGINES = ['hybrid', 'tfjs', 'onnx'] as const;
@@ -38,6 +43,7 @@ const trainerSchema = z.strictObject({
     })
     .optional(),
   references: positiveInteger.optional(),
+  maxPromptTokens: positiveInteger.optional(),
   learnabilityRollouts: positiveInteger.optional(),
   trainOnLearnabilityRollouts: z.boolean().optional(),
   rejectDuplicates: z.boolean().optional(),
@@ -77,6 +83,12 @@ const optimizerSchema = z.strictObject({
   maxGradientNorm: z.number().positive().optional(),
 });
 
+/** Prompt template files of one mode, each replacing that template of the paper's modes. */
+const templateFiles = z.strictObject({
+  propose: z.string().min(1).optional(),
+  solve: z.string().min(1).optional(),
+});
+
 const tasksSchema = z.strictObject({
   kind: z.enum(['mini', 'full']).optional(),
   constrained: z.boolean().optional(),
@@ -95,6 +107,14 @@ const tasksSchema = z.strictObject({
     ])
     .optional(),
   evaluateEvery: z.union([z.literal(false), positiveInteger]).optional(),
+  frame: z.enum(['r1', 'none']).optional(),
+  templates: z
+    .strictObject({
+      deduction: templateFiles.optional(),
+      abduction: templateFiles.optional(),
+      induction: templateFiles.optional(),
+    })
+    .optional(),
 });
 
 const executorSchema = z.strictObject({
@@ -105,6 +125,7 @@ const executorSchema = z.strictObject({
 /** The schema of `azr.config.json` (comments allowed). Every field is optional; see {@link DEFAULT_TRAIN_CONFIG}. */
 export const trainConfigSchema = z.strictObject({
   $schema: z.string().optional(),
+  recipe: z.enum(RECIPES).optional(),
   model: modelSchema.optional(),
   engine: z.enum(TRAIN_ENGINES).optional(),
   language: z.enum(['javascript', 'python']).optional(),
@@ -123,6 +144,8 @@ export type TrainConfigInput = z.infer<typeof trainConfigSchema>;
 
 /** A config with every default filled in: what a run directory's `config.json` records. */
 export interface TrainConfig {
+  /** The recipe whose defaults the run started from, if any. */
+  readonly recipe?: RecipeName;
   readonly model: { readonly preset: 'tiny'; readonly seed: number } | { readonly directory: string };
   readonly engine: TrainEngine;
   readonly language: 'javascript' | 'python';
@@ -147,9 +170,11 @@ export interface TasksConfig {
   /** Mini tasks only: hold generation to the grammar. Default `true`. */
   readonly constrained: boolean;
   /**
-   * Mini tasks only: a JSONL evaluation suite whose tasks training must never propose. Default: the suite
-   * bundled with the CLI for the run's language (`suites/mini-<language>.jsonl`), the one
-   * `npm run bench:learning` evaluates on.
+   * A JSONL evaluation suite (the SDK's layout or CRUXEval's published one) that the run evaluates greedily
+   * before the first step, every `evaluateEvery` steps and after the last. For mini tasks it is also never
+   * proposed in training. Default: the suite bundled with the CLI for the run's language: for mini tasks
+   * `suites/mini-<language>.jsonl` (the one `npm run bench:learning` evaluates on), for full tasks
+   * `suites/cruxeval-sample-<language>.jsonl` (CRUXEval's layout: output and input prediction).
    */
   readonly heldOut?: string;
   /**
@@ -159,11 +184,26 @@ export interface TasksConfig {
    */
   readonly curriculum: MiniCurriculum | false;
   /**
-   * Mini tasks only: evaluate the held-out suite every this many steps during training (greedy, as before and
-   * after it), for the report's held-out curve (`heldout.jsonl`), or `false` for before and after alone.
-   * Default 50.
+   * Evaluate the held-out suite every this many steps during training (greedy, as before and after it), for
+   * the report's held-out curve (`heldout.jsonl`), or `false` for before and after alone. Default 50 (10 under
+   * the paper's recipe, as the reference).
    */
   readonly evaluateEvery: number | false;
+  /**
+   * Full tasks only: the prompt frame, `r1` (the paper's: the task inside a plain-text conversation that ends
+   * in an opened `<think>`) or `none` (the task text alone). Default `r1`.
+   */
+  readonly frame: 'r1' | 'none';
+  /**
+   * Full tasks only: prompt template files replacing the paper modes' templates, by mode and kind (`propose`,
+   * `solve`); each may use the placeholders of its kind (`TEMPLATE_PLACEHOLDERS` in `@azr/core`), which is
+   * checked when the run starts.
+   */
+  readonly templates?: Readonly<
+    Partial<
+      Record<'deduction' | 'abduction' | 'induction', { readonly propose?: string; readonly solve?: string }>
+    >
+  >;
 }
 
 /** How often a mini run evaluates its held-out suite by default: about a second's work every 50 steps. */
@@ -241,8 +281,40 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = Object.freeze({
     constrained: true,
     curriculum: DEFAULT_MINI_CURRICULUM,
     evaluateEvery: DEFAULT_EVALUATE_EVERY,
+    frame: 'r1',
   },
 }) as TrainConfig;
+
+/** Steps of a run under the paper's recipe by default: a short run on one machine (the paper: 500). */
+export const PAPER_RECIPE_STEPS = 10;
+
+/**
+ * The defaults of the paper's recipe, with the knobs the file sets (batch size, budgets, seeding) passed to it
+ * so that what depends on them (three updates a step) follows.
+ */
+function paperRecipeDefaults(
+  file: TrainConfigInput,
+  language: TrainConfig['language'],
+): Pick<TrainConfig, 'steps' | 'trainer' | 'optimizer' | 'executor'> & { readonly evaluateEvery: number } {
+  const trainer = file.trainer;
+  const recipe = createPaperRecipe({
+    language,
+    ...(trainer?.batchSize === undefined ? {} : { batchSize: trainer.batchSize }),
+    ...(trainer?.sampling?.maxTokens === undefined ? {} : { maxResponseTokens: trainer.sampling.maxTokens }),
+    ...(trainer?.maxPromptTokens === undefined ? {} : { maxPromptTokens: trainer.maxPromptTokens }),
+    ...(trainer?.seeding?.tasks === undefined ? {} : { seedTasks: trainer.seeding.tasks }),
+    ...(trainer?.seeding?.maxRounds === undefined ? {} : { seedRounds: trainer.seeding.maxRounds }),
+  });
+  const { language: _language, ...settings } = recipe.trainer;
+  return {
+    steps: PAPER_RECIPE_STEPS,
+    trainer: settings,
+    optimizer: recipe.optimizer,
+    executor: { workers: DEFAULT_TRAIN_CONFIG.executor.workers ?? 2, timeoutMs: recipe.executorTimeoutMs },
+    // The reference validates on its suites every 10 steps.
+    evaluateEvery: 10,
+  };
+}
 
 /** Formats zod issues as `field.path: message` lines. */
 function describeIssues(error: z.ZodError, source: string): string {
@@ -296,6 +368,7 @@ export function resolveTrainConfig(
   file: TrainConfigInput,
   overrides: Partial<Pick<TrainConfig, 'engine' | 'language' | 'steps' | 'seed'>> & {
     readonly modelDirectory?: string;
+    readonly recipe?: RecipeName;
   },
 ): TrainConfig {
   const seed = overrides.seed ?? file.seed ?? DEFAULT_TRAIN_CONFIG.seed;
@@ -307,12 +380,18 @@ export function resolveTrainConfig(
           ? { preset: file.model.preset, seed: file.model.seed ?? seed }
           : { directory: file.model.directory }
         : { preset: 'tiny' as const, seed };
-  const kind = file.tasks?.kind ?? ('preset' in model ? 'mini' : 'full');
-  const defaults = { ...DEFAULT_TRAIN_CONFIG, ...TASK_DEFAULTS[kind] };
+  const recipe = overrides.recipe ?? file.recipe;
+  const kind = file.tasks?.kind ?? (recipe !== undefined || !('preset' in model) ? 'full' : 'mini');
+  const language =
+    overrides.language ?? file.language ?? (recipe === 'paper' ? 'python' : DEFAULT_TRAIN_CONFIG.language);
+  const paper = recipe === 'paper' ? paperRecipeDefaults(file, language) : undefined;
+  const defaults = { ...DEFAULT_TRAIN_CONFIG, ...TASK_DEFAULTS[kind], ...paper };
+  const defaultSeeding = (defaults.trainer as TrainConfig['trainer']).seeding;
   return {
+    ...(recipe === undefined ? {} : { recipe }),
     model,
     engine: overrides.engine ?? file.engine ?? defaults.engine,
-    language: overrides.language ?? file.language ?? defaults.language,
+    language,
     steps: overrides.steps ?? file.steps ?? defaults.steps,
     seed,
     threads: file.threads ?? defaults.threads,
@@ -320,6 +399,9 @@ export function resolveTrainConfig(
       ...defaults.trainer,
       ...file.trainer,
       sampling: { ...defaults.trainer.sampling, ...file.trainer?.sampling },
+      ...(defaultSeeding === undefined && file.trainer?.seeding === undefined
+        ? {}
+        : { seeding: { ...defaultSeeding, ...file.trainer?.seeding } }),
     }) as TrainConfig['trainer'],
     optimizer: compact({ ...defaults.optimizer, ...file.optimizer }) as TrainConfig['optimizer'],
     executor: compact({ ...defaults.executor, ...file.executor }) as TrainConfig['executor'],
@@ -328,7 +410,11 @@ export function resolveTrainConfig(
       constrained: file.tasks?.constrained ?? true,
       ...(file.tasks?.heldOut === undefined ? {} : { heldOut: file.tasks.heldOut }),
       curriculum: file.tasks?.curriculum ?? DEFAULT_MINI_CURRICULUM,
-      evaluateEvery: file.tasks?.evaluateEvery ?? DEFAULT_EVALUATE_EVERY,
+      evaluateEvery: file.tasks?.evaluateEvery ?? paper?.evaluateEvery ?? DEFAULT_EVALUATE_EVERY,
+      frame: file.tasks?.frame ?? 'r1',
+      ...(file.tasks?.templates === undefined
+        ? {}
+        : { templates: compact(file.tasks.templates) as NonNullable<TasksConfig['templates']> }),
     },
   };
 }

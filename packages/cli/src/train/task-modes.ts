@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   ConfigError,
+  checkTemplate,
   createMiniTaskModes,
   createPaperTaskModes,
   type ExecutorV1,
@@ -11,8 +12,9 @@ import {
   type TaskBase,
   type TaskLanguage,
   type TaskModeV1,
+  TEMPLATE_PLACEHOLDERS,
 } from '@azr/core';
-import type { TasksConfig } from '../config/config.js';
+import type { TasksConfig, TrainConfig } from '../config/config.js';
 
 /** The name of the held-out suite in the trainer's evaluations and events. */
 export const HELD_OUT_SUITE = 'held-out';
@@ -41,6 +43,41 @@ export async function bundledMiniSuite(language: TaskLanguage): Promise<string> 
   return join(await suitesFolder(), `mini-${language}.jsonl`);
 }
 
+/**
+ * The path of the bundled evaluation suite of full tasks, for a task language: a few tasks of our own in
+ * CRUXEval's published layout (each line an output-prediction and an input-prediction task).
+ */
+export async function bundledCruxevalSample(language: TaskLanguage): Promise<string> {
+  return join(await suitesFolder(), `cruxeval-sample-${language}.jsonl`);
+}
+
+/** Reads the template files a config names, each checked against the placeholders of its kind. */
+async function readTemplates(
+  templates: TasksConfig['templates'],
+): Promise<Record<string, { propose?: string; solve?: string }>> {
+  const read: Record<string, { propose?: string; solve?: string }> = {};
+  for (const [mode, files] of Object.entries(templates ?? {})) {
+    for (const kind of ['propose', 'solve'] as const) {
+      const path = files?.[kind];
+      if (path === undefined) continue;
+      let text: string;
+      try {
+        text = await readFile(path, 'utf8');
+      } catch (error) {
+        throw new ConfigError(`Cannot read the template ${path}: ${(error as Error).message}`, {
+          field: `tasks.templates.${mode}.${kind}`,
+        });
+      }
+      const allowed = TEMPLATE_PLACEHOLDERS[mode as keyof typeof TEMPLATE_PLACEHOLDERS][kind];
+      read[mode] = {
+        ...read[mode],
+        [kind]: checkTemplate(`tasks.templates.${mode}.${kind} (${path})`, text, allowed),
+      };
+    }
+  }
+  return read;
+}
+
 /** Reads a JSONL suite into tasks, with a `ConfigError` naming the file when it cannot be read. */
 export async function readSuite(
   path: string,
@@ -56,24 +93,47 @@ export async function readSuite(
   return loadEvaluationSuite(text, executor, { language });
 }
 
+/** The response budget of a run's held-out evaluations (in training and in `azr eval` of the run): the run's. */
+export function heldOutMaxTokens(config: Pick<TrainConfig, 'trainer'>): number {
+  return config.trainer.sampling?.maxTokens ?? 32;
+}
+
 /** Whether every task of a suite is written in the mini language (then it is evaluated with the mini modes). */
 export function isMiniSuite(tasks: readonly TaskBase[]): boolean {
   return tasks.length > 0 && tasks.every((task) => miniExpression(task.program) !== undefined);
 }
 
-/** The task modes of a run, and for mini tasks the held-out suite they exclude (and the run evaluates on). */
+/** The task modes of a run, and the held-out suite it evaluates on (which mini tasks also exclude). */
 export interface RunTaskModes {
   readonly modes: TaskModeV1[];
   readonly heldOut?: { readonly path: string; readonly tasks: readonly TaskBase[] };
 }
 
-/** The task modes of a run: the mini language with its held-out suite excluded, or the paper's. */
+/**
+ * The task modes of a run: the mini language with its held-out suite excluded, or the paper's with the
+ * config's frame and template files; and the held-out suite the run evaluates on.
+ */
 export async function createTaskModes(
   tasks: TasksConfig,
   language: TaskLanguage,
   executor: ExecutorV1,
 ): Promise<RunTaskModes> {
-  if (tasks.kind === 'full') return { modes: createPaperTaskModes() };
+  if (tasks.kind === 'full') {
+    const templates = await readTemplates(tasks.templates);
+    const settings = (mode: 'deduction' | 'abduction' | 'induction') => ({
+      frame: tasks.frame,
+      ...(templates[mode] === undefined ? {} : { templates: templates[mode] }),
+    });
+    const path = tasks.heldOut ?? (await bundledCruxevalSample(language));
+    return {
+      modes: createPaperTaskModes({
+        deduction: settings('deduction'),
+        abduction: settings('abduction'),
+        induction: settings('induction'),
+      }),
+      heldOut: { path, tasks: await readSuite(path, executor, language) },
+    };
+  }
   const path = tasks.heldOut ?? (await bundledMiniSuite(language));
   const heldOut = await readSuite(path, executor, language);
   return {
