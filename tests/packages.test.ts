@@ -31,7 +31,7 @@ describe('published packages', () => {
     if (name === '@azr/cli') expect(paths).toContain('suites/mini-javascript.jsonl');
     for (const path of paths) {
       expect(path).toMatch(
-        /^(package\.json|README\.md|CHANGELOG\.md|LICENSE|dist\/.+|bin\/azr\.js|suites\/mini-(javascript|python)\.jsonl)$/,
+        /^(package\.json|README\.md|CHANGELOG\.md|LICENSE|dist\/.+|bin\/azr\.js|suites\/(mini|cruxeval-sample)-(javascript|python)\.jsonl)$/,
       );
       expect(path).not.toMatch(/\.test\.|test-d|testing\//);
     }
