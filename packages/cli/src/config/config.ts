@@ -193,7 +193,7 @@ export interface TasksConfig {
    * Full tasks only: the prompt frame, `r1` (the paper's: the task inside a plain-text conversation that ends
    * in an opened `<think>`) or `none` (the task text alone). Default `r1`.
    */
-  readonly frame: 'r1' | 'none';
+  readonly frame?: 'r1' | 'none';
   /**
    * Full tasks only: prompt template files replacing the paper modes' templates, by mode and kind (`propose`,
    * `solve`); each may use the placeholders of its kind (`TEMPLATE_PLACEHOLDERS` in `@azr/core`), which is
@@ -281,7 +281,6 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = Object.freeze({
     constrained: true,
     curriculum: DEFAULT_MINI_CURRICULUM,
     evaluateEvery: DEFAULT_EVALUATE_EVERY,
-    frame: 'r1',
   },
 }) as TrainConfig;
 
@@ -411,7 +410,7 @@ export function resolveTrainConfig(
       ...(file.tasks?.heldOut === undefined ? {} : { heldOut: file.tasks.heldOut }),
       curriculum: file.tasks?.curriculum ?? DEFAULT_MINI_CURRICULUM,
       evaluateEvery: file.tasks?.evaluateEvery ?? paper?.evaluateEvery ?? DEFAULT_EVALUATE_EVERY,
-      frame: file.tasks?.frame ?? 'r1',
+      ...(kind === 'full' ? { frame: file.tasks?.frame ?? 'r1' } : {}),
       ...(file.tasks?.templates === undefined
         ? {}
         : { templates: compact(file.tasks.templates) as NonNullable<TasksConfig['templates']> }),

@@ -70,14 +70,13 @@ export async function readRunConfig(directory: string): Promise<TrainConfig> {
     const config = JSON.parse(await readFile(path, 'utf8')) as TrainConfig;
     // Runs recorded before task kinds existed used the paper's tasks; before curricula, the whole language.
     const tasks = config.tasks ?? { kind: 'full', constrained: true };
-    // Runs recorded before evaluateEvery and frames existed: no evaluation between the first and the last.
+    // Runs recorded before evaluateEvery existed: no evaluation between the first and the last.
     return {
       ...config,
       tasks: {
         ...tasks,
         curriculum: tasks.curriculum ?? false,
         evaluateEvery: tasks.evaluateEvery ?? false,
-        frame: tasks.frame ?? 'r1',
       },
     };
   } catch (error) {

@@ -121,7 +121,7 @@ export async function createTaskModes(
   if (tasks.kind === 'full') {
     const templates = await readTemplates(tasks.templates);
     const settings = (mode: 'deduction' | 'abduction' | 'induction') => ({
-      frame: tasks.frame,
+      frame: tasks.frame ?? 'r1',
       ...(templates[mode] === undefined ? {} : { templates: templates[mode] }),
     });
     const path = tasks.heldOut ?? (await bundledCruxevalSample(language));
