@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createByteTokenizer, ModelFormatError } from '@azr/core/spec';
@@ -172,6 +172,50 @@ describe.runIf(fixtures)('Hugging Face tokenizers from the shared fixtures', () 
 
   it('names a folder without a tokenizer', async () => {
     await expect(loadHuggingFaceTokenizer(fixtures as string)).rejects.toThrow(ModelFormatError);
+  });
+
+  it("renders an instruct checkpoint's chat template, and has none for a base model", async () => {
+    const base = await loadHuggingFaceTokenizer(join(fixtures as string, 'tokenizers'), { prefix: 'phi-2.' });
+    expect(base.applyChatTemplate).toBeUndefined();
+    const directory = await mkdtemp(join(tmpdir(), 'azr-chat-'));
+    try {
+      const config = JSON.parse(
+        await readFile(join(fixtures as string, 'tokenizers', 'phi-2.tokenizer_config.json'), 'utf8'),
+      );
+      await copyFile(
+        join(fixtures as string, 'tokenizers', 'phi-2.tokenizer.json'),
+        join(directory, 'tokenizer.json'),
+      );
+      // A ChatML template, as Qwen2.5's instruct checkpoints carry.
+      const chatml =
+        "{% for message in messages %}{{ '<|im_start|>' + message.role + '\\n' + message.content + '<|im_end|>' + '\\n' }}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
+      const write = (template: unknown) =>
+        writeFile(
+          join(directory, 'tokenizer_config.json'),
+          JSON.stringify({ ...config, chat_template: template }),
+        );
+      await write(chatml);
+      const chat = await loadHuggingFaceTokenizer(directory);
+      expect(
+        chat.applyChatTemplate?.([
+          { role: 'system', content: 'Reason, then answer.' },
+          { role: 'user', content: 'What is f(2)?' },
+        ]),
+      ).toBe(
+        '<|im_start|>system\nReason, then answer.<|im_end|>\n<|im_start|>user\nWhat is f(2)?<|im_end|>\n<|im_start|>assistant\n',
+      );
+      await write([
+        { name: 'tool_use', template: 'x' },
+        { name: 'default', template: chatml },
+      ]);
+      expect((await loadHuggingFaceTokenizer(directory)).applyChatTemplate).toBeTypeOf('function');
+      await write('{% for message in messages %}');
+      await expect(loadHuggingFaceTokenizer(directory)).rejects.toThrow(/chat template does not parse/);
+      await write(42);
+      await expect(loadHuggingFaceTokenizer(directory)).rejects.toThrow(/"chat_template" is neither/);
+    } finally {
+      await rm(directory, { recursive: true, force: true });
+    }
   });
 });
 

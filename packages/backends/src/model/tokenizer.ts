@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ModelFormatError, type TokenizerV1 } from '@azr/core/spec';
+import { type ChatMessage, ModelFormatError, type TokenizerV1 } from '@azr/core/spec';
 import { importOptional } from '../shared/import-optional.js';
 
 interface HuggingFaceTokenizer {
@@ -34,9 +34,63 @@ function specialId(vocabulary: Map<string, number>, value: unknown): number | un
 }
 
 /**
+ * The chat template of a tokenizer config: `chat_template` as a string, or the one named `default` in a list of
+ * named templates; `undefined` when there is none.
+ */
+function chatTemplateOf(config: Record<string, unknown>, path: string): string | undefined {
+  const template = config.chat_template;
+  if (template === undefined || template === null) return undefined;
+  if (typeof template === 'string') return template;
+  if (Array.isArray(template)) {
+    const named = template.find((entry) => (entry as { name?: unknown }).name === 'default') as
+      | { template?: unknown }
+      | undefined;
+    if (typeof named?.template === 'string') return named.template;
+  }
+  throw new ModelFormatError(
+    `${path}: "chat_template" is neither a template nor a list with a "default" one.`,
+    {
+      path,
+    },
+  );
+}
+
+/**
+ * Renders messages with a chat template (Jinja, through `@huggingface/jinja`, made for Hugging Face chat
+ * templates), with the generation prompt and the tokenizer config's special tokens, as `transformers` does.
+ */
+async function chatTemplateRenderer(
+  template: string,
+  config: Record<string, unknown>,
+  path: string,
+): Promise<(messages: readonly ChatMessage[]) => string> {
+  const { Template } = await import('@huggingface/jinja');
+  let compiled: InstanceType<typeof Template>;
+  try {
+    compiled = new Template(template);
+  } catch (error) {
+    throw new ModelFormatError(
+      `${path}: the chat template does not parse: ${(error as Error).message}`,
+      { path },
+      { cause: error },
+    );
+  }
+  const token = (value: unknown) =>
+    typeof value === 'string' ? value : ((value as { content?: string } | null)?.content ?? '');
+  return (messages) =>
+    compiled.render({
+      messages: messages.map(({ role, content }) => ({ role, content })),
+      add_generation_prompt: true,
+      bos_token: token(config.bos_token),
+      eos_token: token(config.eos_token),
+    });
+}
+
+/**
  * Loads a Hugging Face tokenizer (`tokenizer.json`, and `tokenizer_config.json` when present) with
  * `@huggingface/tokenizers` as a {@link TokenizerV1}. Special tokens come from the tokenizer config; the
- * end-of-sequence token is required. Files may be named `<prefix>tokenizer.json` with `prefix`.
+ * end-of-sequence token is required. A `chat_template` in the config becomes `applyChatTemplate` (an instruct
+ * checkpoint's). Files may be named `<prefix>tokenizer.json` with `prefix`.
  */
 export async function loadHuggingFaceTokenizer(
   directory: string,
@@ -94,6 +148,10 @@ export async function loadHuggingFaceTokenizer(
   // reads "-", but " -" after "1"), so it is decoded after a fixed anchor and the anchor is cut off.
   const anchor = tokenizer.encode('a', { add_special_tokens: false }).ids;
   const anchorText = decode(anchor);
+  const configPath = join(directory, `${prefix}tokenizer_config.json`);
+  const template = chatTemplateOf(config, configPath);
+  const applyChatTemplate =
+    template === undefined ? undefined : await chatTemplateRenderer(template, config, configPath);
   return {
     specificationVersion: 'v1',
     tokenizerId: tokenizerPath,
@@ -104,5 +162,6 @@ export async function loadHuggingFaceTokenizer(
     encode: (text) => tokenizer.encode(text, { add_special_tokens: false }).ids,
     decode,
     tokenText: (id) => (special.has(id) ? '' : decode([...anchor, id]).slice(anchorText.length)),
+    ...(applyChatTemplate === undefined ? {} : { applyChatTemplate }),
   };
 }

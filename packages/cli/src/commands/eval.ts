@@ -113,7 +113,7 @@ export async function evaluateModel(
     // A suite in the mini language is evaluated with the mini modes' prompts and constraints, as trained.
     const modes =
       run !== undefined
-        ? (await createTaskModes(run.tasks, language, executor)).modes
+        ? (await createTaskModes(run.tasks, language, executor, () => policy?.tokenizer)).modes
         : isMiniSuite(tasks)
           ? createMiniTaskModes()
           : undefined;

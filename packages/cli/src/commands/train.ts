@@ -35,7 +35,13 @@ import {
   writeBuffers,
   writeSamples,
 } from '../train/run-directory.js';
-import { createTaskModes, HELD_OUT_SUITE, heldOutMaxTokens, type RunTaskModes } from '../train/task-modes.js';
+import {
+  assertChatTemplate,
+  createTaskModes,
+  HELD_OUT_SUITE,
+  heldOutMaxTokens,
+  type RunTaskModes,
+} from '../train/task-modes.js';
 import type { EvalRecord } from './eval.js';
 
 /** Options of `azr train`, as parsed from the command line. */
@@ -170,13 +176,13 @@ export async function train(
   const { runDirectory, config } = await runConfig(options);
   const executor = await createExecutor(config);
   let taskModes: RunTaskModes;
+  let policy: PolicyModelV1 | undefined;
   try {
-    taskModes = await createTaskModes(config.tasks, config.language, executor);
+    taskModes = await createTaskModes(config.tasks, config.language, executor, () => policy?.tokenizer);
   } catch (error) {
     await executor.close();
     throw error;
   }
-  let policy: PolicyModelV1 | undefined;
   let trainer: SelfPlayTrainer;
   const heldOut = taskModes.heldOut;
   const evaluation = heldOutEvaluation(taskModes, config);
@@ -197,6 +203,7 @@ export async function train(
         runId: basename(runDirectory),
         loadPolicy: async (directory) => {
           policy = await createTrainingPolicy(config.engine, { directory }, config.optimizer, config.threads);
+          assertChatTemplate(config.tasks, policy.tokenizer);
           return policy;
         },
       });
@@ -209,6 +216,7 @@ export async function train(
         config.optimizer,
         config.threads,
       );
+      assertChatTemplate(config.tasks, policy.tokenizer);
       await createRunDirectory(runDirectory, config);
       output.write(`run directory: ${runDirectory}\n`);
       trainer = createSelfPlayTrainer({

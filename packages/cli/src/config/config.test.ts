@@ -199,4 +199,33 @@ describe('the paper recipe', () => {
       createTaskModes(tasks({ abduction: { propose: '/no/such/file.txt' } }), 'javascript', executor),
     ).rejects.toThrow(/Cannot read the template \/no\/such\/file\.txt/);
   });
+
+  it('frames prompts with the model chat template under frame chat, and refuses a model without one', async () => {
+    const { assertChatTemplate, createTaskModes } = await import('../train/task-modes.js');
+    const { MockExecutor } = await import('@azr/core/test');
+    const { createByteTokenizer, DEFAULT_ANSWER_FORMAT } = await import('@azr/core');
+    const tasks = resolveTrainConfig({ tasks: { kind: 'full', frame: 'chat' } }, {}).tasks;
+    const chatml = {
+      ...createByteTokenizer(),
+      applyChatTemplate: (messages: readonly { role: string; content: string }[]) =>
+        `${messages.map((message) => `<|${message.role}|>${message.content}`).join('')}<|assistant|>`,
+    };
+    let tokenizer: typeof chatml | undefined;
+    const [deduction] = (await createTaskModes(tasks, 'javascript', new MockExecutor(), () => tokenizer))
+      .modes;
+    const context = {
+      language: 'javascript' as const,
+      references: [],
+      bannedWords: [],
+      format: DEFAULT_ANSWER_FORMAT,
+    };
+    // Before the policy is loaded, and for a model without a template: a ConfigError naming the setting.
+    expect(() => deduction?.buildProposePrompt(context)).toThrow(/tasks.frame is "chat"/);
+    expect(() => assertChatTemplate(tasks, createByteTokenizer())).toThrow(/no chat template/);
+    tokenizer = chatml;
+    const prompt = deduction?.buildProposePrompt(context) ?? '';
+    expect(prompt).toMatch(/^<\|system\|>.*<\/think>.*<\|user\|>## Task:/s);
+    expect(prompt.endsWith('<|assistant|><think>')).toBe(true);
+    assertChatTemplate(tasks, chatml);
+  });
 });

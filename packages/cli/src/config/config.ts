@@ -107,7 +107,7 @@ const tasksSchema = z.strictObject({
     ])
     .optional(),
   evaluateEvery: z.union([z.literal(false), positiveInteger]).optional(),
-  frame: z.enum(['r1', 'none']).optional(),
+  frame: z.enum(['r1', 'none', 'chat']).optional(),
   templates: z
     .strictObject({
       deduction: templateFiles.optional(),
@@ -191,9 +191,10 @@ export interface TasksConfig {
   readonly evaluateEvery: number | false;
   /**
    * Full tasks only: the prompt frame, `r1` (the paper's: the task inside a plain-text conversation that ends
-   * in an opened `<think>`) or `none` (the task text alone). Default `r1`.
+   * in an opened `<think>`, for base models), `chat` (the same conversation through the model's chat template,
+   * from its `tokenizer_config.json`, for instruct checkpoints) or `none` (the task text alone). Default `r1`.
    */
-  readonly frame?: 'r1' | 'none';
+  readonly frame?: 'r1' | 'none' | 'chat';
   /**
    * Full tasks only: prompt template files replacing the paper modes' templates, by mode and kind (`propose`,
    * `solve`); each may use the placeholders of its kind (`TEMPLATE_PLACEHOLDERS` in `@azr/core`), which is

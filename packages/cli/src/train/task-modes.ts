@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import {
   ConfigError,
   checkTemplate,
+  createChatTemplateFrame,
   createMiniTaskModes,
   createPaperTaskModes,
   type ExecutorV1,
@@ -13,6 +14,7 @@ import {
   type TaskLanguage,
   type TaskModeV1,
   TEMPLATE_PLACEHOLDERS,
+  type TokenizerV1,
 } from '@azr/core';
 import type { TasksConfig, TrainConfig } from '../config/config.js';
 
@@ -93,6 +95,31 @@ export async function readSuite(
   return loadEvaluationSuite(text, executor, { language });
 }
 
+/** The `chat` frame: the R1 conversation through the chat template of the run's tokenizer. */
+function chatFrame(tokenizer: () => TokenizerV1 | undefined) {
+  return createChatTemplateFrame({
+    render: (messages) => {
+      const render = tokenizer()?.applyChatTemplate;
+      if (render === undefined) throw chatTemplateMissing(tokenizer()?.tokenizerId);
+      return render(messages);
+    },
+  });
+}
+
+/** The error of a `chat` frame on a model without a chat template. */
+export function chatTemplateMissing(tokenizerId: string | undefined): ConfigError {
+  return new ConfigError(
+    `tasks.frame is "chat", but the model's tokenizer (${tokenizerId ?? 'not loaded'}) has no chat template (tokenizer_config.json "chat_template"); use "r1" for a base model.`,
+    { field: 'tasks.frame', allowed: ['r1', 'none', 'chat'] },
+  );
+}
+
+/** Refuses a `chat` frame for a policy whose tokenizer has no chat template, before the run starts. */
+export function assertChatTemplate(tasks: TasksConfig, tokenizer: TokenizerV1): void {
+  if (tasks.kind === 'full' && tasks.frame === 'chat' && tokenizer.applyChatTemplate === undefined)
+    throw chatTemplateMissing(tokenizer.tokenizerId);
+}
+
 /** The response budget of a run's held-out evaluations (in training and in `azr eval` of the run): the run's. */
 export function heldOutMaxTokens(config: Pick<TrainConfig, 'trainer'>): number {
   return config.trainer.sampling?.maxTokens ?? 32;
@@ -117,11 +144,14 @@ export async function createTaskModes(
   tasks: TasksConfig,
   language: TaskLanguage,
   executor: ExecutorV1,
+  /** The run's tokenizer, once its policy is loaded: the `chat` frame renders with its chat template. */
+  tokenizer: () => TokenizerV1 | undefined = () => undefined,
 ): Promise<RunTaskModes> {
   if (tasks.kind === 'full') {
     const templates = await readTemplates(tasks.templates);
+    const frame = tasks.frame === 'chat' ? chatFrame(tokenizer) : (tasks.frame ?? 'r1');
     const settings = (mode: 'deduction' | 'abduction' | 'induction') => ({
-      frame: tasks.frame ?? 'r1',
+      frame,
       ...(templates[mode] === undefined ? {} : { templates: templates[mode] }),
     });
     const path = tasks.heldOut ?? (await bundledCruxevalSample(language));

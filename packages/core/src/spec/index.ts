@@ -73,7 +73,7 @@ export type {
   TaskPool,
   TaskRecordReader,
 } from './task-mode.js';
-export type { TokenizerV1 } from './tokenizer.js';
+export type { ChatMessage, TokenizerV1 } from './tokenizer.js';
 export {
   type CheckpointEvent,
   type EvaluationEvent,

@@ -1,3 +1,9 @@
+/** One message of a chat, as a tokenizer's chat template takes it. */
+export interface ChatMessage {
+  readonly role: 'system' | 'user' | 'assistant';
+  readonly content: string;
+}
+
 /**
  * Turns text into token ids and back. Backends own a tokenizer (read from `tokenizer.json`, or the SDK's
  * built-in one for models trained from scratch) and expose it on the policy, so that the trainer can count
@@ -31,4 +37,10 @@ export interface TokenizerV1 {
    * and by stop-string matching.
    */
   tokenText(tokenId: number): string;
+  /**
+   * Optional: renders messages with the model's chat template (an instruct checkpoint's `chat_template` in
+   * `tokenizer_config.json`), ending with the generation prompt of the assistant's turn. Absent when the model
+   * has no chat template (base models, which take plain text).
+   */
+  applyChatTemplate?(messages: readonly ChatMessage[]): string;
 }

@@ -72,11 +72,9 @@ export const NO_FRAME: PromptFrame = Object.freeze({
   completionPrefix: () => '',
 });
 
-/** One message of a chat, as a tokenizer's chat template takes it. */
-export interface ChatMessage {
-  readonly role: 'system' | 'user';
-  readonly content: string;
-}
+import type { ChatMessage } from '../spec/tokenizer.js';
+
+export type { ChatMessage };
 
 /** Settings of {@link createChatTemplateFrame}. */
 export interface ChatTemplateFrameSettings {
