@@ -14,6 +14,11 @@ export {
   type HybridPolicySettings,
 } from './hybrid/hybrid-policy.js';
 export * from './model/index.js';
+export {
+  GENERATION_CONFIG_FILE,
+  type GenerationConfig,
+  readGenerationConfig,
+} from './shared/generation-config.js';
 export { importOptional } from './shared/import-optional.js';
 export type { LlamaPolicyModel } from './shared/llama-policy.js';
 export type { LlamaModelSource } from './shared/model-source.js';

@@ -8,6 +8,7 @@ import {
   readJsonIfPresent,
 } from '../model/model-folder.js';
 import { loadHuggingFaceTokenizer } from '../model/tokenizer.js';
+import { readGenerationConfig } from '../shared/generation-config.js';
 import type { LlamaPolicyModel } from '../shared/llama-policy.js';
 import { DecoderSession, readDecoderLayout } from './decoder-session.js';
 import type { OnnxPolicySettings } from './policy.js';
@@ -53,6 +54,8 @@ export async function createExportPolicy(
       `The tokenizer has ${tokenizer.vocabularySize} tokens, the model's logits ${decoder.layout.vocabularySize}.`,
       { path: file },
     );
+  // The export's folder is a Hugging Face folder too: its generation_config.json lists the stop ids.
+  const generationConfig = await readGenerationConfig(directory, decoder.layout.vocabularySize);
   const refuse = (capability: string) =>
     new UnsupportedCapabilityError(
       `${file} is an imported ONNX export: the SDK runs it but does not own its weights (${capability}).`,
@@ -66,6 +69,7 @@ export async function createExportPolicy(
     batchSize,
     config: undefined,
     maxSequenceLength: declared,
+    generationConfig,
     decoder: async () => decoder,
     current: () => decoder,
     readWeights: () => Promise.reject(refuse('readWeights')),

@@ -9,6 +9,7 @@ import {
   assertFitsContext,
   CompletionDecoder,
   encodePrompt,
+  type GenerationBounds,
   temperedLogSoftmax,
 } from '../shared/sampling.js';
 import type { DecoderCache, DecoderSession } from './decoder-session.js';
@@ -20,15 +21,18 @@ import type { DecoderCache, DecoderSession } from './decoder-session.js';
 export async function generateBatch(
   decoder: DecoderSession,
   tokenizer: TokenizerV1,
-  maxSequenceLength: number,
+  bounds: GenerationBounds,
   prompts: readonly { prompt: string; index: number }[],
   request: GenerateRequest,
 ): Promise<Completion[]> {
   const padding = tokenizer.paddingTokenId ?? tokenizer.endOfSequenceTokenId;
   const decoders = prompts.map(({ prompt, index }) => {
     const ids = encodePrompt(tokenizer, prompt);
-    assertFitsContext(ids.length, request.maxTokens, maxSequenceLength);
-    return new CompletionDecoder(tokenizer, request, prompt, index, ids);
+    const maxTokens = bounds.clamp.budget(ids.length, request.maxTokens, index);
+    return new CompletionDecoder(tokenizer, request, prompt, index, ids, {
+      maxTokens,
+      stopTokenIds: bounds.stopTokenIds,
+    });
   });
   // Rows with the same prompt (the answers to one task) share its prefill: the prompt runs once, and the
   // cache row it leaves is copied to each of them before the second token.

@@ -14,8 +14,9 @@ import {
 } from '@azr/core/spec';
 import type { LlamaConfig } from '../model/config.js';
 import type { LlamaWeights } from '../model/weights.js';
+import type { GenerationConfig } from '../shared/generation-config.js';
 import type { LlamaPolicyModel } from '../shared/llama-policy.js';
-import { assertGenerateRequest } from '../shared/sampling.js';
+import { assertGenerateRequest, ContextClamp, type GenerationBounds } from '../shared/sampling.js';
 import type { DecoderSession } from './decoder-session.js';
 import { computeLogProbs, generateBatch } from './generation.js';
 import type { OnnxRuntimeModule } from './runtime.js';
@@ -33,6 +34,8 @@ export interface PolicyParts {
   readonly batchSize: number;
   readonly config: LlamaConfig | undefined;
   readonly maxSequenceLength: number;
+  /** The folder's `generation_config.json`: its end-of-sequence ids end completions too. */
+  readonly generationConfig: GenerationConfig | undefined;
   /** The session to run now (rebuilt first when the weights changed since). */
   decoder(): Promise<DecoderSession>;
   /** The session as it is, for releasing it. */
@@ -48,6 +51,10 @@ export interface PolicyParts {
 /** The policy contract over a model's parts: generation, scoring, and the state checks every method makes. */
 export function createPolicy(parts: PolicyParts): LlamaPolicyModel {
   const { tokenizer, batchSize, maxSequenceLength } = parts;
+  const bounds: GenerationBounds = {
+    clamp: new ContextClamp(parts.modelId, maxSequenceLength),
+    stopTokenIds: new Set(parts.generationConfig?.endOfSequenceTokenIds),
+  };
   let disposed = false;
   const assertOpen = () => {
     if (disposed) throw new ResourceClosedError({ resource: `onnx policy ${parts.modelId}` });
@@ -63,6 +70,7 @@ export function createPolicy(parts: PolicyParts): LlamaPolicyModel {
     provider: parts.provider,
     modelId: parts.modelId,
     config: parts.config,
+    ...(parts.generationConfig === undefined ? {} : { generationConfig: parts.generationConfig }),
     capabilities,
     tokenizer,
     async doGenerate(request: GenerateRequest): Promise<GenerateResult> {
@@ -77,7 +85,7 @@ export function createPolicy(parts: PolicyParts): LlamaPolicyModel {
           ...(await generateBatch(
             await parts.decoder(),
             tokenizer,
-            maxSequenceLength,
+            bounds,
             prompts.slice(start, start + batchSize),
             request,
           )),

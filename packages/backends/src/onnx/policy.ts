@@ -9,6 +9,7 @@ import {
   shardedCheckpointError,
 } from '../model/model-folder.js';
 import { checkLlamaWeights, type LlamaWeights } from '../model/weights.js';
+import { writeGenerationConfig } from '../shared/generation-config.js';
 import type { LlamaPolicyModel } from '../shared/llama-policy.js';
 import { type LlamaModelSource, resolveLlamaModel } from '../shared/model-source.js';
 import { type OptimizerState, readOptimizerState, writeOptimizerState } from '../shared/optimizer-state.js';
@@ -86,7 +87,7 @@ async function createLlamaPolicy(
   batchSize: number,
 ): Promise<LlamaPolicyModel> {
   const resolved = await resolveLlamaModel(model, settings.modelId);
-  const { config, tokenizer, modelId } = resolved;
+  const { config, tokenizer, modelId, generationConfig } = resolved;
   const optimizer: OptimizerSettings = { ...DEFAULT_OPTIMIZER_SETTINGS, ...settings.optimizer };
   assertNumberInRange('optimizer.learningRate', optimizer.learningRate, { minimum: 0 });
   const microBatchBudget = settings.microBatchBudget ?? 2 ** 22;
@@ -121,6 +122,7 @@ async function createLlamaPolicy(
     batchSize,
     config,
     maxSequenceLength: config.maxPositionEmbeddings,
+    generationConfig,
     // Rebuilt from the updated weights when generation next needs it, so that several updates in a row (mini-batches)
     // pay for one rebuild.
     decoder: async () => {
@@ -154,6 +156,7 @@ async function createLlamaPolicy(
     },
     async save(directory) {
       await writeModelDirectory(directory, { config, weights: toHuggingFaceLayout(weights), tokenizer });
+      await writeGenerationConfig(directory, generationConfig);
       const state = trainer?.state() ?? savedState;
       if (state !== undefined) await writeOptimizerState(directory, state);
     },

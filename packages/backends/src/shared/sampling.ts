@@ -91,18 +91,32 @@ export function sampleToken(
   return (nucleus.at(-1) as { id: number }).id;
 }
 
+/** How a policy's model bounds its completions, beyond what the request asks. */
+export interface CompletionLimits {
+  /** Tokens this completion may have: the request's `maxTokens`, or fewer where the context leaves less room. */
+  readonly maxTokens: number;
+  /**
+   * Ids that end the completion besides the tokenizer's end-of-sequence id: the `eos_token_id`s of the model
+   * folder's `generation_config.json`. Sampling one ends it with `end-of-sequence`, the id kept as the last token.
+   */
+  readonly stopTokenIds?: ReadonlySet<number>;
+}
+
 /**
  * The decoding state of one completion, shared by every engine so that they sample alike: it turns each
  * position's logits into a token (greedy or seeded nucleus sampling, within the constraint's allowed tokens),
- * records the token's tempered log probability, and decides when the completion ends (end of sequence, a stop
- * string, the constraint, or `maxTokens`). Prompt `i` of a request samples from its own stream, seeded by the
- * request's seed and `i`, so a completion does not depend on the other prompts of its batch.
+ * records the token's tempered log probability, and decides when the completion ends (end of sequence or one
+ * of the model's stop ids, a stop string, the constraint, or the token budget). Prompt `i` of a request samples
+ * from its own stream, seeded by the request's seed and `i`, so a completion does not depend on the other prompts
+ * of its batch.
  */
 export class CompletionDecoder {
   readonly promptTokenIds: readonly number[];
   private readonly tokenIds: number[] = [];
   private readonly logProbs: number[] = [];
   private readonly random: RandomSource;
+  private readonly maxTokens: number;
+  private readonly stopTokenIds: ReadonlySet<number> | undefined;
   private constraintState: unknown;
   private finishReason: FinishReason | undefined;
 
@@ -112,8 +126,11 @@ export class CompletionDecoder {
     prompt: string,
     promptIndex: number,
     promptTokenIds: readonly number[],
+    limits: CompletionLimits = { maxTokens: request.maxTokens },
   ) {
     this.promptTokenIds = promptTokenIds;
+    this.maxTokens = Math.min(limits.maxTokens, request.maxTokens);
+    this.stopTokenIds = limits.stopTokenIds;
     this.random = createSeededRandom((request.seed * 1_000_003 + promptIndex) % Number.MAX_SAFE_INTEGER);
     this.constraintState = request.constraint?.initialState(prompt);
   }
@@ -148,7 +165,8 @@ export class CompletionDecoder {
       : sampleToken(logProbabilities, allowed, request.topP, this.random.nextFloat());
     this.tokenIds.push(token);
     this.logProbs.push(logProbabilities[token] as number);
-    if (token === tokenizer.endOfSequenceTokenId) this.finishReason = 'end-of-sequence';
+    if (token === tokenizer.endOfSequenceTokenId || this.stopTokenIds?.has(token) === true)
+      this.finishReason = 'end-of-sequence';
     else {
       if (request.constraint !== undefined)
         this.constraintState = request.constraint.advance(this.constraintState, token);
@@ -156,7 +174,7 @@ export class CompletionDecoder {
         const text = tokenizer.decode(this.tokenIds);
         if (request.stop.some((stop) => text.includes(stop))) this.finishReason = 'stop';
       }
-      if (this.finishReason === undefined && this.tokenIds.length >= request.maxTokens)
+      if (this.finishReason === undefined && this.tokenIds.length >= this.maxTokens)
         this.finishReason = 'length';
     }
     return token;
@@ -189,12 +207,65 @@ export function assertGenerateRequest(request: GenerateRequest): void {
   assertNumberInRange('maxTokens', request.maxTokens, { minimum: 1, integer: true });
 }
 
-/** Throws a `ConfigError` when a prompt and its completion would not fit in the model's positions. */
+/**
+ * Throws a `ConfigError` when a prompt and its completion would not fit in the model's positions. For scoring
+ * given sequences; generation clamps its budget instead ({@link ContextClamp}).
+ */
 export function assertFitsContext(promptLength: number, maxTokens: number, maxSequenceLength: number): void {
   if (promptLength + maxTokens > maxSequenceLength) {
     throw new ConfigError(
       `The prompt (${promptLength} tokens) and maxTokens (${maxTokens}) exceed the model's ${maxSequenceLength} positions.`,
       { field: 'maxTokens' },
     );
+  }
+}
+
+/** What bounds a policy's completions besides the request: its context, and its model's stop ids. */
+export interface GenerationBounds {
+  readonly clamp: ContextClamp;
+  /** The `eos_token_id`s of the model folder's `generation_config.json`. */
+  readonly stopTokenIds: ReadonlySet<number>;
+}
+
+/**
+ * Fits each completion's token budget into the model's context, for one policy.
+ *
+ * Why the clamp lives here, in the engines' shared generation, rather than in the callers (the solve path,
+ * the proposer, evaluation): only the engine knows exactly how long a prompt is as the model sees it (its
+ * tokenizer, the beginning-of-sequence id), every caller of `doGenerate` gets the same behaviour without
+ * re-tokenizing, and `maxTokens` stays what the contract says, an upper bound. A prompt that leaves room for
+ * fewer tokens than asked generates what fits and ends with `finishReason: 'length'`, as a completion that
+ * reached `maxTokens` does. That is said once per policy (a process warning, code `AZR_MAX_TOKENS_CLAMPED`),
+ * not once per prompt: a suite of long prompts would otherwise print a line each. A prompt that leaves no room
+ * at all is still a `ConfigError` naming its length and the model's.
+ */
+export class ContextClamp {
+  private warned = false;
+
+  constructor(
+    private readonly modelId: string,
+    private readonly maxSequenceLength: number,
+    private readonly warn: (message: string) => void = (message) =>
+      process.emitWarning(message, { code: 'AZR_MAX_TOKENS_CLAMPED' }),
+  ) {}
+
+  /** The completion budget of a prompt of `promptLength` tokens (beginning-of-sequence included). */
+  budget(promptLength: number, maxTokens: number, promptIndex?: number): number {
+    const room = this.maxSequenceLength - promptLength;
+    if (room < 1) {
+      const which = promptIndex === undefined ? 'The prompt' : `Prompt ${promptIndex}`;
+      throw new ConfigError(
+        `${which} (${promptLength} tokens) leaves no room to generate in ${this.modelId}'s ${this.maxSequenceLength} positions.`,
+        { field: 'prompts' },
+      );
+    }
+    if (room >= maxTokens) return maxTokens;
+    if (!this.warned) {
+      this.warned = true;
+      this.warn(
+        `A prompt of ${promptLength} tokens leaves room for ${room} of maxTokens ${maxTokens} in ${this.modelId}'s ${this.maxSequenceLength} positions: completions that do not fit end with finishReason 'length'. Said once per policy.`,
+      );
+    }
+    return room;
   }
 }

@@ -1,6 +1,6 @@
 import type { Completion, GenerateRequest, TokenizerV1 } from '@azr/core/spec';
 import type { LlamaConfig } from '../model/config.js';
-import { assertFitsContext, CompletionDecoder, encodePrompt } from '../shared/sampling.js';
+import { CompletionDecoder, encodePrompt, type GenerationBounds } from '../shared/sampling.js';
 import { disposeCache, type LlamaCache, llamaForwardCached, type TfjsLlamaWeights } from './llama-forward.js';
 import type { TfjsModule } from './runtime.js';
 
@@ -10,13 +10,17 @@ export async function generateOne(
   config: LlamaConfig,
   weights: TfjsLlamaWeights,
   tokenizer: TokenizerV1,
+  bounds: GenerationBounds,
   prompt: string,
   promptIndex: number,
   request: GenerateRequest,
 ): Promise<Completion> {
   const ids = encodePrompt(tokenizer, prompt);
-  assertFitsContext(ids.length, request.maxTokens, config.maxPositionEmbeddings);
-  const decoder = new CompletionDecoder(tokenizer, request, prompt, promptIndex, ids);
+  const maxTokens = bounds.clamp.budget(ids.length, request.maxTokens, promptIndex);
+  const decoder = new CompletionDecoder(tokenizer, request, prompt, promptIndex, ids, {
+    maxTokens,
+    stopTokenIds: bounds.stopTokenIds,
+  });
   let cache: LlamaCache | undefined;
   let input = [ids];
   try {

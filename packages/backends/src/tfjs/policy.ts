@@ -14,10 +14,11 @@ import {
 } from '@azr/core/spec';
 import { writeModelDirectory } from '../model/directory.js';
 import { checkLlamaWeights, type LlamaWeights } from '../model/weights.js';
+import { writeGenerationConfig } from '../shared/generation-config.js';
 import type { LlamaPolicyModel } from '../shared/llama-policy.js';
 import { type LlamaModelSource, resolveLlamaModel } from '../shared/model-source.js';
 import { readOptimizerState, writeOptimizerState } from '../shared/optimizer-state.js';
-import { assertGenerateRequest } from '../shared/sampling.js';
+import { assertGenerateRequest, ContextClamp, type GenerationBounds } from '../shared/sampling.js';
 import { TfjsAdamW } from './adamw.js';
 import { generateOne } from './generation.js';
 import type { TfjsLlamaWeights } from './llama-forward.js';
@@ -59,7 +60,14 @@ export async function createTfjsPolicy(settings: TfjsPolicySettings): Promise<Ll
   const microBatchBudget = settings.microBatchBudget ?? 2 ** 20;
   assertNumberInRange('microBatchBudget', microBatchBudget, { minimum: 1 });
   const source = settings.model;
-  const { config, weights, tokenizer, modelId } = await resolveLlamaModel(source, settings.modelId);
+  const { config, weights, tokenizer, modelId, generationConfig } = await resolveLlamaModel(
+    source,
+    settings.modelId,
+  );
+  const bounds: GenerationBounds = {
+    clamp: new ContextClamp(modelId, config.maxPositionEmbeddings),
+    stopTokenIds: new Set(generationConfig?.endOfSequenceTokenIds ?? []),
+  };
   const variables = createVariables(tf, weights);
   const saved = 'directory' in source ? await readOptimizerState(source.directory) : undefined;
   const optimizer = new TfjsAdamW(tf, optimizerSettings, variables, saved);
@@ -88,6 +96,7 @@ export async function createTfjsPolicy(settings: TfjsPolicySettings): Promise<Ll
     provider: 'tfjs',
     modelId,
     config,
+    ...(generationConfig === undefined ? {} : { generationConfig }),
     capabilities,
     tokenizer,
     async doGenerate(request: GenerateRequest): Promise<GenerateResult> {
@@ -97,7 +106,7 @@ export async function createTfjsPolicy(settings: TfjsPolicySettings): Promise<Ll
       const started = performance.now();
       const completions: Completion[] = [];
       for (const [index, prompt] of request.prompts.entries())
-        completions.push(await generateOne(tf, config, view, tokenizer, prompt, index, request));
+        completions.push(await generateOne(tf, config, view, tokenizer, bounds, prompt, index, request));
       return { completions, durationMs: performance.now() - started };
     },
     async doComputeLogProbs(request: LogProbsRequest): Promise<LogProbsResult> {
@@ -115,6 +124,7 @@ export async function createTfjsPolicy(settings: TfjsPolicySettings): Promise<Ll
       const state = await optimizer.state();
       await writeModelDirectory(directory, { config, weights: await readWeights(), tokenizer });
       await writeOptimizerState(directory, state);
+      await writeGenerationConfig(directory, generationConfig);
     },
     readWeights: async () => {
       assertOpen();
