@@ -263,7 +263,7 @@ export class ContextClamp {
     if (!this.warned) {
       this.warned = true;
       this.warn(
-        `A prompt of ${promptLength} tokens leaves room for ${room} of maxTokens ${maxTokens} in ${this.modelId}'s ${this.maxSequenceLength} positions: completions that do not fit end with finishReason 'length'. Said once per policy.`,
+        `A prompt of ${promptLength} tokens leaves room for ${room} of maxTokens ${maxTokens} in ${this.modelId}'s ${this.maxSequenceLength} positions: completions that do not fit end with finishReason 'length' (said once per policy).`,
       );
     }
     return room;
