@@ -13,15 +13,25 @@ export {
   shardedCheckpointError,
 } from './model-folder.js';
 export {
+  floatToBfloat16,
+  floatToHalf,
   halfToFloat,
   type NamedTensor,
   readSafetensors,
   type SafetensorsDtype,
+  type SafetensorsEntry,
+  type TensorToWrite,
   writeSafetensors,
 } from './safetensors.js';
+export {
+  openSafetensorsFile,
+  readSafetensorsFile,
+  type SafetensorsFile,
+} from './safetensors-file.js';
 export { loadHuggingFaceTokenizer } from './tokenizer.js';
 export {
   checkLlamaWeights,
+  checkTensorShape,
   type InitializeSettings,
   initializeLlamaWeights,
   type LlamaWeights,

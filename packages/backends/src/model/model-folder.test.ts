@@ -68,6 +68,7 @@ describe('inspectModelFolder', () => {
     expect(await inspectModelFolder(directory)).toEqual({
       kind: 'sharded-safetensors',
       directory,
+      configFile: join(directory, 'config.json'),
       indexFile: join(directory, 'model.safetensors.index.json'),
       shardFiles: ['model-00001-of-00002.safetensors', 'model-00002-of-00002.safetensors'],
     });
@@ -131,7 +132,7 @@ describe('inspectModelFolder', () => {
     });
   });
 
-  it('prefers an ONNX decoder to a sharded checkpoint it cannot read', async () => {
+  it('prefers an ONNX decoder to a sharded checkpoint beside it', async () => {
     await holding({
       'model.safetensors.index.json': { weight_map: {} },
       'config.json': {},
@@ -214,26 +215,24 @@ describe('sharded checkpoints', () => {
   const folder: ShardedSafetensorsModelFolder = {
     kind: 'sharded-safetensors',
     directory: '/models/big',
+    configFile: '/models/big/config.json',
     indexFile: '/models/big/model.safetensors.index.json',
     shardFiles: ['model-00001-of-00002.safetensors', 'model-00002-of-00002.safetensors'],
   };
 
-  it('get one error that names the index file and says they are not read yet', () => {
+  it('get one error, for callers that cannot use them, that names the index file', () => {
     const error = shardedCheckpointError(folder);
     expect(ModelFormatError.isInstance(error)).toBe(true);
     expect(error.message).toMatch(/^\/models\/big\/model\.safetensors\.index\.json .*2 shards.*not read yet/);
     expect(error.details.path).toBe(folder.indexFile);
   });
 
-  it('are refused by readModelDirectory with that error', async () => {
-    await holding({
-      'config.json': {},
-      'model.safetensors.index.json': {
-        weight_map: { 'lm_head.weight': 'model-00001-of-00001.safetensors' },
-      },
-      'model-00001-of-00001.safetensors': '',
-    });
-    await expectModelFormatError(readModelDirectory(directory), /index\.json .*1 shard;.*not read yet/);
+  it('need config.json beside the index', async () => {
+    await holding({ 'model.safetensors.index.json': { weight_map: {} } });
+    await expectModelFormatError(
+      inspectModelFolder(directory),
+      /has model\.safetensors\.index\.json but its config\.json is missing/,
+    );
   });
 });
 

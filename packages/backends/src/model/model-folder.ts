@@ -26,12 +26,14 @@ export interface SafetensorsModelFolder {
 }
 
 /**
- * A Hugging Face checkpoint whose weights are split into shards that `model.safetensors.index.json` lists. The SDK
- * does not read these yet: raise {@link shardedCheckpointError}.
+ * A Hugging Face checkpoint whose weights are split into shards that `model.safetensors.index.json` lists (its
+ * `weight_map`: tensor name to shard file), with `config.json`. `readModelDirectory` reads it as it reads one
+ * `model.safetensors`, so every engine loads it.
  */
 export interface ShardedSafetensorsModelFolder {
   readonly kind: 'sharded-safetensors';
   readonly directory: string;
+  readonly configFile: string;
   readonly indexFile: string;
   /** The shard files the index names, sorted, each once. */
   readonly shardFiles: readonly string[];
@@ -83,10 +85,10 @@ export const MODEL_FOLDER_KINDS = [
  * - `genai-onnx` or `onnx-export`: an ONNX decoder. The decoder is the file `genai_config.json` names, else
  *   `model.onnx`, else `decoder_model_merged.onnx`, else the folder's only `.onnx` file; only the folder itself
  *   is searched. It is `genai-onnx` when it is `model.onnx` beside `genai_config.json`.
- * - `sharded-safetensors`: `model.safetensors.index.json` and no ONNX decoder.
+ * - `sharded-safetensors`: `model.safetensors.index.json` with `config.json`, and no ONNX decoder.
  *
  * Throws `ModelFormatError` naming the folder and what is missing when it holds none of these: a folder that
- * cannot be read, `model.safetensors` without `config.json`, several ONNX files and nothing saying which is the
+ * cannot be read, `model.safetensors` or its shard index without `config.json`, several ONNX files and nothing saying which is the
  * decoder, or no model file at all. Also when `genai_config.json` or the shard index is not JSON.
  */
 export async function inspectModelFolder(directory: string): Promise<ModelFolder> {
@@ -121,7 +123,13 @@ export async function inspectModelFolder(directory: string): Promise<ModelFolder
     return onnxModelFolder(join(directory, chosen), genai === undefined ? undefined : genaiConfigFile);
   if (entries.includes(MODEL_FOLDER_FILES.shardIndex)) {
     const indexFile = join(directory, MODEL_FOLDER_FILES.shardIndex);
-    return { kind: 'sharded-safetensors', directory, indexFile, shardFiles: await readShardFiles(indexFile) };
+    const shardFiles = await readShardFiles(indexFile);
+    if (!entries.includes(MODEL_FOLDER_FILES.config))
+      throw new ModelFormatError(
+        `${directory} has model.safetensors.index.json but its config.json is missing.`,
+        { path: configFile },
+      );
+    return { kind: 'sharded-safetensors', directory, configFile, indexFile, shardFiles };
   }
   throw new ModelFormatError(
     onnxFiles.length > 1
@@ -145,7 +153,11 @@ export async function inspectOnnxModelFile(
   return onnxModelFolder(file, genai === undefined ? undefined : genaiConfigFile);
 }
 
-/** The error to raise for a sharded checkpoint, the same wherever one is met. */
+/**
+ * The error to raise where a sharded checkpoint cannot be used, the same wherever one is met.
+ * `readModelDirectory` (and so every engine) reads sharded checkpoints; this is for callers that have not caught
+ * up (the CLI's eval and train commands, at the time of writing).
+ */
 export function shardedCheckpointError(folder: ShardedSafetensorsModelFolder): ModelFormatError {
   const shards = folder.shardFiles.length === 1 ? '1 shard' : `${folder.shardFiles.length} shards`;
   return new ModelFormatError(

@@ -79,7 +79,8 @@ export function initializeLlamaWeights(config: LlamaConfig, settings: Initialize
 /**
  * Checks that loaded tensors are exactly the ones a config needs, with the right shapes, and returns them as
  * weights. Extra tensors a checkpoint may carry (`rotary_emb.inv_freq`) are ignored; a tied `lm_head.weight`
- * is dropped. Throws `ModelFormatError` naming the first missing or misshapen tensor.
+ * is dropped. Throws `ModelFormatError` naming the first missing or misshapen tensor (and `path`, the file or
+ * index the tensors came from, when given).
  */
 export function checkLlamaWeights(
   config: LlamaConfig,
@@ -89,14 +90,30 @@ export function checkLlamaWeights(
   const weights: LlamaWeights = new Map();
   for (const [name, shape] of llamaWeightShapes(config)) {
     const tensor = tensors.get(name);
-    if (tensor === undefined) throw new ModelFormatError(`The weights have no tensor ${name}.`, { path });
-    if (tensor.shape.length !== shape.length || tensor.shape.some((size, index) => size !== shape[index])) {
+    if (tensor === undefined)
       throw new ModelFormatError(
-        `Tensor ${name} has the shape [${tensor.shape}], the config needs [${shape}].`,
-        { path },
+        `${path === undefined ? 'The weights have' : `${path} has`} no tensor ${name}.`,
+        {
+          path,
+        },
       );
-    }
+    checkTensorShape(name, tensor.shape, shape, path);
     weights.set(name, { shape, data: tensor.data });
   }
   return weights;
+}
+
+/** Throws `ModelFormatError` naming the tensor (and `path`) when `shape` is not the `expected` one. */
+export function checkTensorShape(
+  name: string,
+  shape: readonly number[],
+  expected: readonly number[],
+  path?: string,
+): void {
+  if (shape.length !== expected.length || shape.some((size, index) => size !== expected[index])) {
+    throw new ModelFormatError(
+      `Tensor ${name}${path === undefined ? '' : ` in ${path}`} has the shape [${shape}], the config needs [${expected}].`,
+      { path },
+    );
+  }
 }

@@ -6,7 +6,6 @@ import {
   inspectModelFolder,
   inspectOnnxModelFile,
   type OnnxExportModelFolder,
-  shardedCheckpointError,
 } from '../model/model-folder.js';
 import { checkLlamaWeights, type LlamaWeights } from '../model/weights.js';
 import { writeGenerationConfig } from '../shared/generation-config.js';
@@ -35,8 +34,8 @@ export type OnnxModelSource =
 /** Settings of {@link createOnnxPolicy}. */
 export interface OnnxPolicySettings extends OnnxSessionSettings {
   /**
-   * The model. A `directory` holding `config.json` and `model.safetensors` is a Llama-family model the SDK
-   * builds a graph for; a directory holding an ONNX export instead (`genai_config.json`'s decoder,
+   * The model. A `directory` holding `config.json` and `model.safetensors` (or the shards
+   * `model.safetensors.index.json` lists) is a Llama-family model the SDK builds a graph for; a directory holding an ONNX export instead (`genai_config.json`'s decoder,
    * `model.onnx`, `decoder_model_merged.onnx` or the only `.onnx` file) is loaded as that export.
    * `inspectModelFolder` (`@azr/backends`) says which a folder is.
    */
@@ -174,8 +173,9 @@ async function resolveOnnxSource(source: OnnxModelSource): Promise<ResolvedOnnxS
   if ('file' in source) return { kind: 'export', folder: await inspectOnnxModelFile(source.file) };
   if (!('directory' in source)) return { kind: 'llama', model: source };
   const folder = await inspectModelFolder(source.directory);
-  if (folder.kind === 'safetensors') return { kind: 'llama', model: source };
-  if (folder.kind === 'sharded-safetensors') throw shardedCheckpointError(folder);
+  // One file or shards: readModelDirectory reads both.
+  if (folder.kind === 'safetensors' || folder.kind === 'sharded-safetensors')
+    return { kind: 'llama', model: source };
   // A genai-builder Llama runs as the export it is; the CLI imports its weights when it is to be trained.
   return { kind: 'export', folder };
 }
