@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -11,6 +11,8 @@ import {
 import { describePolicyModelConformance } from '@azr/core/test';
 import { describe, expect, it } from 'vitest';
 import { parseLlamaConfig } from '../model/config.js';
+import { writeModelDirectory } from '../model/directory.js';
+import { type NamedTensor, readSafetensors, writeSafetensors } from '../model/safetensors.js';
 import { initializeLlamaWeights } from '../model/weights.js';
 import { fixturesDirectory } from '../testing/fixtures.js';
 import { SMALL_TEST_CONFIG } from '../testing/small-model.js';
@@ -253,6 +255,44 @@ describe('onnx policy errors', () => {
     await expect(createOnnxPolicy({ model, executionProviders: ['quantum' as 'cpu'] })).rejects.toSatisfy(
       (error: unknown) => ConfigError.isInstance(error) && error.details.allowed?.includes('cuda') === true,
     );
+  });
+
+  it('loads a sharded checkpoint as it loads the same weights in one file', async () => {
+    const directory = await mkdtemp(join(tmpdir(), 'azr-onnx-sharded-'));
+    try {
+      await writeModelDirectory(directory, model);
+      const whole = readSafetensors(await readFile(join(directory, 'model.safetensors')));
+      await unlink(join(directory, 'model.safetensors'));
+      const shards = [new Map<string, NamedTensor>(), new Map<string, NamedTensor>()];
+      const weightMap: Record<string, string> = {};
+      for (const [name, tensor] of whole) {
+        const shard = name.startsWith('model.layers.1.') || name === 'model.norm.weight' ? 1 : 0;
+        shards[shard]?.set(name, tensor);
+        weightMap[name] = `model-0000${shard + 1}-of-00002.safetensors`;
+      }
+      for (const [index, tensors] of shards.entries())
+        await writeFile(
+          join(directory, `model-0000${index + 1}-of-00002.safetensors`),
+          writeSafetensors(tensors),
+        );
+      await writeFile(
+        join(directory, 'model.safetensors.index.json'),
+        JSON.stringify({ weight_map: weightMap }),
+      );
+      const request = { prompts: ['abc'], seed: 1, temperature: 1, topP: 1, maxTokens: 8, greedy: true };
+      const sharded = await createOnnxPolicy({ model: { directory } });
+      const inMemory = await createOnnxPolicy({ model });
+      try {
+        expect((await sharded.doGenerate(request)).completions[0]?.tokenIds).toEqual(
+          (await inMemory.doGenerate(request)).completions[0]?.tokenIds,
+        );
+      } finally {
+        await sharded.doDispose();
+        await inMemory.doDispose();
+      }
+    } finally {
+      await rm(directory, { recursive: true, force: true });
+    }
   });
 
   it('rejects a folder with no model in it, and a bad batch size', async () => {
