@@ -10,7 +10,6 @@ export {
   type OnnxExportModelFolder,
   type SafetensorsModelFolder,
   type ShardedSafetensorsModelFolder,
-  shardedCheckpointError,
 } from './model-folder.js';
 export {
   floatToBfloat16,

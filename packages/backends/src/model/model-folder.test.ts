@@ -5,12 +5,7 @@ import { createByteTokenizer, ModelFormatError } from '@azr/core/spec';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SMALL_TEST_CONFIG } from '../testing/small-model.js';
 import { readModelDirectory, writeModelDirectory } from './directory.js';
-import {
-  inspectModelFolder,
-  inspectOnnxModelFile,
-  type ShardedSafetensorsModelFolder,
-  shardedCheckpointError,
-} from './model-folder.js';
+import { inspectModelFolder, inspectOnnxModelFile } from './model-folder.js';
 import { initializeLlamaWeights } from './weights.js';
 
 let directory: string;
@@ -212,21 +207,6 @@ describe('inspectOnnxModelFile', () => {
 });
 
 describe('sharded checkpoints', () => {
-  const folder: ShardedSafetensorsModelFolder = {
-    kind: 'sharded-safetensors',
-    directory: '/models/big',
-    configFile: '/models/big/config.json',
-    indexFile: '/models/big/model.safetensors.index.json',
-    shardFiles: ['model-00001-of-00002.safetensors', 'model-00002-of-00002.safetensors'],
-  };
-
-  it('get one error, for callers that cannot use them, that names the index file', () => {
-    const error = shardedCheckpointError(folder);
-    expect(ModelFormatError.isInstance(error)).toBe(true);
-    expect(error.message).toMatch(/^\/models\/big\/model\.safetensors\.index\.json .*2 shards.*not read yet/);
-    expect(error.details.path).toBe(folder.indexFile);
-  });
-
   it('need config.json beside the index', async () => {
     await holding({ 'model.safetensors.index.json': { weight_map: {} } });
     await expectModelFormatError(

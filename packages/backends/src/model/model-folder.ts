@@ -153,19 +153,6 @@ export async function inspectOnnxModelFile(
   return onnxModelFolder(file, genai === undefined ? undefined : genaiConfigFile);
 }
 
-/**
- * The error to raise where a sharded checkpoint cannot be used, the same wherever one is met.
- * `readModelDirectory` (and so every engine) reads sharded checkpoints; this is for callers that have not caught
- * up (the CLI's eval and train commands, at the time of writing).
- */
-export function shardedCheckpointError(folder: ShardedSafetensorsModelFolder): ModelFormatError {
-  const shards = folder.shardFiles.length === 1 ? '1 shard' : `${folder.shardFiles.length} shards`;
-  return new ModelFormatError(
-    `${folder.indexFile} describes a checkpoint sharded into ${shards}; sharded checkpoints are not read yet (merge the shards into one model.safetensors).`,
-    { path: folder.indexFile },
-  );
-}
-
 /** A JSON object read from `path`; `undefined` when the file cannot be read. Throws `ModelFormatError` when it is not JSON. */
 export async function readJsonIfPresent(path: string): Promise<Record<string, unknown> | undefined> {
   let text: string;

@@ -1,6 +1,6 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { inspectModelFolder, type ModelFolder, shardedCheckpointError } from '@azr/backends';
+import { inspectModelFolder, type ModelFolder } from '@azr/backends';
 import {
   ConfigError,
   createMiniTaskModes,
@@ -65,7 +65,6 @@ export async function resolveModelFolder(path: string): Promise<string> {
       { cause: error },
     );
   }
-  if (folder.kind === 'sharded-safetensors') throw shardedCheckpointError(folder);
   return folder.directory;
 }
 

@@ -4,7 +4,6 @@ import {
   type LlamaModelSource,
   type LlamaPolicyModel,
   loadHuggingFaceTokenizer,
-  shardedCheckpointError,
 } from '@azr/backends';
 import { ModelFormatError, type OptimizerSettings, type PolicyModelV1 } from '@azr/core';
 import type { TrainConfig, TrainEngine } from '../config/config.js';
@@ -34,6 +33,8 @@ export async function createTrainingPolicy(
         config: learner.config as NonNullable<LlamaPolicyModel['config']>,
         weights: await learner.readWeights(),
         tokenizer: learner.tokenizer,
+        // The checkpoint's stop ids (generation_config.json) end the rollouts' completions too.
+        ...(learner.generationConfig === undefined ? {} : { generationConfig: learner.generationConfig }),
       },
       intraOpThreads: threads,
     });
@@ -61,9 +62,8 @@ async function trainableSource(directory: string): Promise<LlamaModelSource> {
   const folder = await inspectModelFolder(directory);
   switch (folder.kind) {
     case 'safetensors':
-      return { directory };
     case 'sharded-safetensors':
-      throw shardedCheckpointError(folder);
+      return { directory };
     case 'genai-onnx': {
       const { importGenaiLlamaWeights } = await import('@azr/backends/onnx');
       const { config, weights } = await importGenaiLlamaWeights(folder.modelFile);

@@ -31,7 +31,12 @@ export interface GenerateRequest extends SamplingParameters {
   readonly seed: number;
   /** Take the most probable token at every step instead of sampling. Log probabilities are still reported. */
   readonly greedy?: boolean;
-  /** Upper bound on generated tokens per completion. */
+  /**
+   * Upper bound on generated tokens per completion. A policy generates at most `capabilities.maxSequenceLength`
+   * minus the prompt's length (in the model's tokens, beginning of sequence included): a completion that reaches
+   * the model's context ends with `finishReason: 'length'`, as one that reaches `maxTokens` does. A prompt that
+   * leaves no room for one token is refused with a `ConfigError` (field `prompts`).
+   */
   readonly maxTokens: number;
   /**
    * Stop strings. Generation of a completion stops as soon as its text contains one of them; the stop string
@@ -44,7 +49,10 @@ export interface GenerateRequest extends SamplingParameters {
   readonly signal?: AbortSignal;
 }
 
-/** Why a completion ended. */
+/**
+ * Why a completion ended. `length`: `maxTokens` or the model's context was reached; `end-of-sequence`: the
+ * model sampled an end-of-sequence token (the tokenizer's, or a stop id of the checkpoint's).
+ */
 export type FinishReason = 'stop' | 'end-of-sequence' | 'length' | 'constraint';
 
 /** One generated completion. Arrays are aligned: `logProbs[i]` belongs to `tokenIds[i]`. */
