@@ -1,8 +1,9 @@
 import { mkdtemp, readFile, rm, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createByteTokenizer, ModelFormatError } from '@azr/core/spec';
+import { createByteTokenizer } from '@azr/core/spec';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { expectModelFormatError } from '../testing/expect-model-format-error.js';
 import { SMALL_TEST_CONFIG } from '../testing/small-model.js';
 import { LLAMA_PRESETS, type LlamaConfig } from './config.js';
 import { readModelDirectory, writeModelDirectory } from './directory.js';
@@ -30,16 +31,6 @@ beforeEach(async () => {
 afterEach(async () => {
   await rm(directory, { recursive: true, force: true });
 });
-
-/** Expects a `ModelFormatError` whose message matches `pattern`. */
-async function expectModelFormatError(promise: Promise<unknown>, pattern: RegExp): Promise<void> {
-  const error = await promise.then(
-    () => undefined,
-    (thrown: unknown) => thrown,
-  );
-  expect(ModelFormatError.isInstance(error), String(error)).toBe(true);
-  expect((error as Error).message).toMatch(pattern);
-}
 
 const shardName = (index: number, count: number): string =>
   `model-${String(index + 1).padStart(5, '0')}-of-${String(count).padStart(5, '0')}.safetensors`;

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createByteTokenizer, ModelFormatError } from '@azr/core/spec';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { expectModelFormatError } from '../testing/expect-model-format-error.js';
 import { SMALL_TEST_CONFIG } from '../testing/small-model.js';
 import { readModelDirectory, writeModelDirectory } from './directory.js';
 import { inspectModelFolder, inspectOnnxModelFile } from './model-folder.js';
@@ -25,16 +26,6 @@ async function holding(files: Record<string, unknown>): Promise<string> {
     await writeFile(join(directory, name), typeof content === 'string' ? content : JSON.stringify(content));
   }
   return directory;
-}
-
-/** Expects a `ModelFormatError` whose message matches `pattern`. */
-async function expectModelFormatError(promise: Promise<unknown>, pattern: RegExp): Promise<void> {
-  const error = await promise.then(
-    () => undefined,
-    (thrown: unknown) => thrown,
-  );
-  expect(ModelFormatError.isInstance(error), String(error)).toBe(true);
-  expect((error as Error).message).toMatch(pattern);
 }
 
 describe('inspectModelFolder', () => {

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ModelFormatError } from '@azr/core/spec';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { expectModelFormatError } from '../testing/expect-model-format-error.js';
 import {
   floatToBfloat16,
   floatToHalf,
@@ -22,16 +23,6 @@ beforeEach(async () => {
 afterEach(async () => {
   await rm(directory, { recursive: true, force: true });
 });
-
-/** Expects a `ModelFormatError` whose message matches `pattern`. */
-async function expectModelFormatError(promise: Promise<unknown>, pattern: RegExp): Promise<void> {
-  const error = await promise.then(
-    () => undefined,
-    (thrown: unknown) => thrown,
-  );
-  expect(ModelFormatError.isInstance(error), String(error)).toBe(true);
-  expect((error as Error).message).toMatch(pattern);
-}
 
 const floats = Float32Array.from([
   0,
