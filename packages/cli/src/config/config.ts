@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import {
+  type BuiltInTaskModeName,
   ConfigError,
   createPaperRecipe,
   MINI_LANGUAGE,
@@ -201,9 +202,7 @@ export interface TasksConfig {
    * checked when the run starts.
    */
   readonly templates?: Readonly<
-    Partial<
-      Record<'deduction' | 'abduction' | 'induction', { readonly propose?: string; readonly solve?: string }>
-    >
+    Partial<Record<BuiltInTaskModeName, { readonly propose?: string; readonly solve?: string }>>
   >;
 }
 

@@ -2,6 +2,7 @@ import { access, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
+  BUILT_IN_TASK_MODE_NAMES,
   ConfigError,
   checkTemplate,
   createChatTemplateFrame,
@@ -150,17 +151,15 @@ export async function createTaskModes(
   if (tasks.kind === 'full') {
     const templates = await readTemplates(tasks.templates);
     const frame = tasks.frame === 'chat' ? chatFrame(tokenizer) : (tasks.frame ?? 'r1');
-    const settings = (mode: 'deduction' | 'abduction' | 'induction') => ({
-      frame,
-      ...(templates[mode] === undefined ? {} : { templates: templates[mode] }),
-    });
+    const settings = Object.fromEntries(
+      BUILT_IN_TASK_MODE_NAMES.map((mode) => [
+        mode,
+        { frame, ...(templates[mode] === undefined ? {} : { templates: templates[mode] }) },
+      ]),
+    );
     const path = tasks.heldOut ?? (await bundledCruxevalSample(language));
     return {
-      modes: createPaperTaskModes({
-        deduction: settings('deduction'),
-        abduction: settings('abduction'),
-        induction: settings('induction'),
-      }),
+      modes: createPaperTaskModes(settings),
       heldOut: { path, tasks: await readSuite(path, executor, language) },
     };
   }
