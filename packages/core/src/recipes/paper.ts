@@ -1,3 +1,4 @@
+import { DEFAULT_OPTIMIZER_SETTINGS } from '../settings/defaults.js';
 import { assertNumberInRange } from '../settings/validate.js';
 import type { OptimizerSettings } from '../spec/settings.js';
 import type { TaskLanguage } from '../spec/task-language.js';
@@ -85,14 +86,8 @@ export function createPaperRecipe(settings: PaperRecipeSettings = {}): Recipe {
       seeding: { tasks: seedTasks, maxRounds: seedRounds },
       checkpointEvery: 10,
     },
-    optimizer: {
-      learningRate: 1e-6,
-      beta1: 0.9,
-      beta2: 0.999,
-      epsilon: 1e-8,
-      weightDecay: 0.01,
-      maxGradientNorm: 1,
-    },
+    // The SDK's optimizer defaults are the paper's: AdamW at 1e-6, betas 0.9 / 0.999, weight decay 0.01, clipping 1.0.
+    optimizer: DEFAULT_OPTIMIZER_SETTINGS,
     executorTimeoutMs: 2_000,
   };
 }
