@@ -2,6 +2,7 @@ import { type FileHandle, open } from 'node:fs/promises';
 import { endianness } from 'node:os';
 import { ModelFormatError } from '@azr/core/spec';
 import {
+  decodeWithDataView,
   halfToFloat,
   type NamedTensor,
   parseSafetensorsHeader,
@@ -236,46 +237,5 @@ function decodeInto(
     case 'U8':
       target.set(source.subarray(0, count), offset);
       break;
-  }
-}
-
-function decodeWithDataView(
-  dtype: SafetensorsEntry['dtype'],
-  source: Uint8Array,
-  count: number,
-  target: Float32Array,
-  offset: number,
-): void {
-  const view = new DataView(source.buffer, source.byteOffset, source.byteLength);
-  const width = SAFETENSORS_DTYPE_BYTES[dtype];
-  const scratch = new DataView(new ArrayBuffer(4));
-  for (let index = 0; index < count; index += 1) {
-    const at = index * width;
-    let value: number;
-    switch (dtype) {
-      case 'F32':
-        value = view.getFloat32(at, true);
-        break;
-      case 'F16':
-        value = halfToFloat(view.getUint16(at, true));
-        break;
-      case 'BF16':
-        scratch.setUint32(0, view.getUint16(at, true) << 16);
-        value = scratch.getFloat32(0);
-        break;
-      case 'F64':
-        value = view.getFloat64(at, true);
-        break;
-      case 'I64':
-        value = Number(view.getBigInt64(at, true));
-        break;
-      case 'I32':
-        value = view.getInt32(at, true);
-        break;
-      case 'U8':
-        value = view.getUint8(at);
-        break;
-    }
-    target[offset + index] = value;
   }
 }

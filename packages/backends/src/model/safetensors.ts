@@ -95,6 +95,52 @@ export function safetensorsFailure(path: string | undefined): (message: string) 
 }
 
 /**
+ * Converts `count` little-endian elements of `dtype` at the start of `source` into `target` from `offset`, one
+ * element at a time through a `DataView` (any alignment, any host byte order).
+ */
+export function decodeWithDataView(
+  dtype: SafetensorsDtype,
+  source: Uint8Array,
+  count: number,
+  target: Float32Array,
+  offset: number,
+): void {
+  const view = new DataView(source.buffer, source.byteOffset, source.byteLength);
+  const width = SAFETENSORS_DTYPE_BYTES[dtype];
+  const scratch = new DataView(new ArrayBuffer(4));
+  for (let index = 0; index < count; index += 1) {
+    const at = index * width;
+    let value: number;
+    switch (dtype) {
+      case 'F32':
+        value = view.getFloat32(at, true);
+        break;
+      case 'F16':
+        value = halfToFloat(view.getUint16(at, true));
+        break;
+      case 'BF16':
+        // bfloat16 is the top half of a float32.
+        scratch.setUint32(0, view.getUint16(at, true) << 16);
+        value = scratch.getFloat32(0);
+        break;
+      case 'F64':
+        value = view.getFloat64(at, true);
+        break;
+      case 'I64':
+        value = Number(view.getBigInt64(at, true));
+        break;
+      case 'I32':
+        value = view.getInt32(at, true);
+        break;
+      case 'U8':
+        value = view.getUint8(at);
+        break;
+    }
+    target[offset + index] = value;
+  }
+}
+
+/**
  * Reads a safetensors file held in memory: an 8-byte little-endian header length, a JSON header of
  * `{ dtype, shape, data_offsets }` per tensor, then the data. Throws `ModelFormatError` for anything malformed
  * (sizes that do not add up, offsets outside the file, unknown types). Files on disk are better read with
@@ -108,41 +154,13 @@ export function readSafetensors(bytes: Uint8Array, path?: string): Map<string, N
   if (headerLength > bytes.byteLength - 8) fail('the header length runs past the end of the file');
   const dataStart = 8 + headerLength;
   const entries = parseSafetensorsHeader(bytes.subarray(8, dataStart), bytes.byteLength - dataStart, fail);
-  const scratch = new DataView(new ArrayBuffer(4));
   const tensors = new Map<string, NamedTensor>();
   for (const [name, { dtype, shape, begin }] of entries) {
     const count = shape.reduce((total, size) => total * size, 1);
     const width = SAFETENSORS_DTYPE_BYTES[dtype];
     const data = new Float32Array(count);
     const base = dataStart + begin;
-    for (let index = 0; index < count; index += 1) {
-      const at = base + index * width;
-      switch (dtype) {
-        case 'F32':
-          data[index] = view.getFloat32(at, true);
-          break;
-        case 'F16':
-          data[index] = halfToFloat(view.getUint16(at, true));
-          break;
-        case 'BF16':
-          // bfloat16 is the top half of a float32.
-          scratch.setUint32(0, view.getUint16(at, true) << 16);
-          data[index] = scratch.getFloat32(0);
-          break;
-        case 'F64':
-          data[index] = view.getFloat64(at, true);
-          break;
-        case 'I64':
-          data[index] = Number(view.getBigInt64(at, true));
-          break;
-        case 'I32':
-          data[index] = view.getInt32(at, true);
-          break;
-        case 'U8':
-          data[index] = view.getUint8(at);
-          break;
-      }
-    }
+    decodeWithDataView(dtype, bytes.subarray(base, base + count * width), count, data, 0);
     tensors.set(name, { shape, data, dtype });
   }
   return tensors;
