@@ -28,15 +28,27 @@ export interface DecoderLayout {
   readonly logits: { readonly name: string; readonly type: 'float32' | 'float16' };
   readonly cacheType: 'float32' | 'float16';
   readonly cache: readonly CacheSlot[];
+  /**
+   * `concat`: the graph returns past and new positions (`present.N`), the Hugging Face layout. `append`: the
+   * past inputs are the caller's buffers, the attention mask marks their filled positions, and the graph
+   * returns this run's keys and values only (`new_key_values.N`), which the session writes into the buffers.
+   */
+  readonly cacheMode: 'concat' | 'append';
+  /** Inputs that take weights (float32, fed from the session's weights on every run); none in exports. */
+  readonly weightInputs: readonly string[];
   /** Width of the logits. */
   readonly vocabularySize: number;
 }
 
-/** A decoder's key/value cache after some positions, for `batch` rows. */
+/**
+ * A decoder's key/value cache after some positions, for `batch` rows. In an `append` graph's cache the tensors
+ * are buffers of `capacity` positions, of which the first `length` are filled.
+ */
 export interface DecoderCache {
   readonly tensors: readonly OnnxTensor[];
   readonly batch: number;
   readonly length: number;
+  readonly capacity: number;
 }
 
 /**
@@ -91,14 +103,21 @@ export function readDecoderLayout(
 
   const slots: (CacheSlot & { layer: number; part: number })[] = [];
   let cacheType: string | undefined;
+  let cacheMode: 'concat' | 'append' | undefined;
   for (const [name, { type, shape }] of inputTypes) {
     const modern = /^past_key_values\.(\d+)\.(key|value)$/.exec(name);
     const legacy = /^past_(\d+)$/.exec(name);
     if (modern === null && legacy === null) continue;
     const layer = Number((modern ?? legacy)?.[1]);
-    const output = modern ? `present.${layer}.${modern[2]}` : `present_${layer}`;
-    if (!outputTypes.has(output))
-      throw new ModelFormatError(`The decoder takes "${name}" but gives no "${output}".`, { path });
+    const present = modern ? `present.${layer}.${modern[2]}` : `present_${layer}`;
+    const appended = modern ? `new_key_values.${layer}.${modern[2]}` : undefined;
+    const output = outputTypes.has(present) ? present : appended;
+    if (output === undefined || !outputTypes.has(output))
+      throw new ModelFormatError(`The decoder takes "${name}" but gives no "${present}".`, { path });
+    const slotMode = output === present ? 'concat' : 'append';
+    if (cacheMode !== undefined && slotMode !== cacheMode)
+      throw new ModelFormatError('The decoder mixes present and new_key_values cache outputs.', { path });
+    cacheMode = slotMode;
     const batchAxis = modern ? 0 : 1;
     const sequenceAxis = modern ? 2 : 3;
     const expectedRank = modern ? 4 : 5;
@@ -130,7 +149,20 @@ export function readDecoderLayout(
     );
   if (cacheType !== 'float32' && cacheType !== 'float16')
     throw new ModelFormatError(`The decoder's cache is ${cacheType}.`, { path });
+  if (cacheMode === 'append' && cacheType !== 'float32')
+    throw new ModelFormatError('An appended cache must be float32.', { path });
   slots.sort((left, right) => left.layer - right.layer || left.part - right.part);
+  const known = new Set([
+    'input_ids',
+    'attention_mask',
+    'position_ids',
+    'logits_to_keep',
+    ...slots.map((slot) => slot.input),
+  ]);
+  const weightInputs = [...inputTypes.keys()].filter((name) => !known.has(name));
+  for (const name of weightInputs)
+    if (inputTypes.get(name)?.type !== 'float32')
+      throw new ModelFormatError(`The decoder takes an input "${name}" the SDK does not know.`, { path });
   return {
     inputIds,
     attentionMask: integerInput('attention_mask', false),
@@ -145,6 +177,8 @@ export function readDecoderLayout(
       batchAxis,
       sequenceAxis,
     })),
+    cacheMode: cacheMode ?? 'concat',
+    weightInputs,
     vocabularySize,
   };
 }
@@ -170,7 +204,18 @@ export interface DecoderStep {
   readonly cache: DecoderCache | undefined;
   /** Logits wanted for the last this many positions (all when undefined; graphs without the input give all). */
   readonly logitsToKeep?: number;
+  /**
+   * Positions the cache will hold at most (an `append` graph's buffers are allocated that big once, instead of
+   * growing). Default: what this step fills.
+   */
+  readonly capacity?: number;
 }
+
+/** Weights fed to a graph whose weights are inputs: by input name, float32, in the graph's shapes. */
+export type DecoderWeights = () => ReadonlyMap<
+  string,
+  { readonly shape: readonly number[]; readonly data: Float32Array }
+>;
 
 /** Runs a decoder graph step by step with its key/value cache, whatever its layout and element types. */
 export class DecoderSession {
@@ -178,16 +223,35 @@ export class DecoderSession {
     private readonly runtime: OnnxRuntimeModule,
     readonly session: OnnxRuntime.InferenceSession,
     readonly layout: DecoderLayout,
-  ) {}
+    /** The weights of a graph that takes them as inputs (read on every run, so updates need no new session). */
+    private readonly weights?: DecoderWeights,
+  ) {
+    if (layout.weightInputs.length > 0 && weights === undefined)
+      throw new ModelFormatError(
+        `The decoder takes weights as inputs ("${layout.weightInputs[0]}"), and none were given.`,
+        {
+          path: undefined,
+        },
+      );
+  }
 
   /** An empty cache for `batch` rows. */
   emptyCache(batch: number): DecoderCache {
-    const tensors = this.layout.cache.map((slot) => {
-      const dims = slot.dims.map((size, axis) => (axis === slot.batchAxis ? batch : size));
-      const data = this.layout.cacheType === 'float16' ? new Uint16Array(0) : new Float32Array(0);
+    // An append graph's buffers have at least one position (masked while empty): onnxruntime cannot reshape
+    // the scores of zero positions.
+    const capacity = this.layout.cacheMode === 'append' ? 1 : 0;
+    return { tensors: this.cacheTensors(batch, capacity), batch, length: 0, capacity };
+  }
+
+  private cacheTensors(batch: number, positions: number): OnnxTensor[] {
+    return this.layout.cache.map((slot) => {
+      const dims = slot.dims.map((size, axis) =>
+        axis === slot.batchAxis ? batch : axis === slot.sequenceAxis ? positions : size,
+      );
+      const size = dims.reduce((total, dimension) => total * dimension, 1);
+      const data = this.layout.cacheType === 'float16' ? new Uint16Array(size) : new Float32Array(size);
       return new this.runtime.Tensor(this.layout.cacheType, data, dims);
     });
-    return { tensors, batch, length: 0 };
   }
 
   async run(step: DecoderStep): Promise<{ logits: DecoderLogits; cache: DecoderCache }> {
@@ -195,15 +259,22 @@ export class DecoderSession {
     const batch = step.tokenIds.length;
     const sequenceLength = step.tokenIds[0]?.length ?? 0;
     const cache = step.cache ?? this.emptyCache(batch);
+    const append = layout.cacheMode === 'append';
+    // An append graph's mask covers the whole buffer: the unfilled positions between the cache and the new
+    // ones are masked.
+    const mask =
+      append && cache.capacity > cache.length
+        ? step.attentionMask.map((row) => [
+            ...row.slice(0, cache.length),
+            ...new Array<number>(cache.capacity - cache.length).fill(0),
+            ...row.slice(cache.length),
+          ])
+        : step.attentionMask;
     const feeds: Record<string, OnnxTensor> = {
       [layout.inputIds.name]: integerTensor(runtime, layout.inputIds.type, step.tokenIds),
     };
     if (layout.attentionMask)
-      feeds[layout.attentionMask.name] = integerTensor(
-        runtime,
-        layout.attentionMask.type,
-        step.attentionMask,
-      );
+      feeds[layout.attentionMask.name] = integerTensor(runtime, layout.attentionMask.type, mask);
     if (layout.positionIds)
       feeds[layout.positionIds.name] = integerTensor(runtime, layout.positionIds.type, step.positionIds);
     layout.cache.forEach((slot, index) => {
@@ -215,30 +286,78 @@ export class DecoderSession {
         BigInt64Array.of(BigInt(Math.min(step.logitsToKeep ?? sequenceLength, sequenceLength))),
         [1],
       );
+    if (layout.weightInputs.length > 0) {
+      const weights = (this.weights as DecoderWeights)();
+      for (const name of layout.weightInputs) {
+        const weight = weights.get(name);
+        if (weight === undefined) throw new Error(`The decoder's weight input "${name}" was not given.`);
+        feeds[name] = new runtime.Tensor('float32', weight.data, [...weight.shape]);
+      }
+    }
     const results = await this.session.run(feeds);
-    const logits = results[layout.logits.name] as OnnxTensor;
+    const length = cache.length + sequenceLength;
+    return {
+      logits: this.readLogits(results[layout.logits.name] as OnnxTensor),
+      cache: append
+        ? this.appendToCache(cache, results, Math.max(length, step.capacity ?? 0))
+        : {
+            tensors: layout.cache.map((slot) => results[slot.output] as OnnxTensor),
+            batch,
+            length,
+            capacity: length,
+          },
+    };
+  }
+
+  private readLogits(logits: OnnxTensor): DecoderLogits {
     const logitsLength = logits.dims[1] as number;
-    const vocabulary = layout.vocabularySize;
-    const half = layout.logits.type === 'float16';
+    const vocabulary = this.layout.vocabularySize;
+    const half = this.layout.logits.type === 'float16';
     const data = logits.data as Float32Array | Uint16Array;
     return {
-      logits: {
-        sequenceLength: logitsLength,
-        row: (batchIndex, position) => {
-          const offset = (batchIndex * logitsLength + position) * vocabulary;
-          if (!half) return (data as Float32Array).subarray(offset, offset + vocabulary);
-          const row = new Float32Array(vocabulary);
-          for (let index = 0; index < vocabulary; index += 1)
-            row[index] = halfToFloat(data[offset + index] as number);
-          return row;
-        },
-      },
-      cache: {
-        tensors: layout.cache.map((slot) => results[slot.output] as OnnxTensor),
-        batch,
-        length: cache.length + sequenceLength,
+      sequenceLength: logitsLength,
+      row: (batchIndex, position) => {
+        const offset = (batchIndex * logitsLength + position) * vocabulary;
+        if (!half) return (data as Float32Array).subarray(offset, offset + vocabulary);
+        const row = new Float32Array(vocabulary);
+        for (let index = 0; index < vocabulary; index += 1)
+          row[index] = halfToFloat(data[offset + index] as number);
+        return row;
       },
     };
+  }
+
+  /**
+   * Writes an append graph's new keys and values into the cache buffers after their filled positions: in place
+   * when they fit, else into buffers of `capacity` positions (the filled part copied once).
+   */
+  private appendToCache(
+    cache: DecoderCache,
+    results: OnnxRuntime.InferenceSession.ReturnType,
+    capacity: number,
+  ): DecoderCache {
+    const { batch, length } = cache;
+    const added = (results[this.layout.cache[0]?.output as string] as OnnxTensor).dims[2] as number;
+    const grown = length + added > cache.capacity;
+    const tensors = grown ? this.cacheTensors(batch, capacity) : cache.tensors;
+    this.layout.cache.forEach((slot, index) => {
+      const target = (tensors[index] as OnnxTensor).data as Float32Array;
+      const source = (results[slot.output] as OnnxTensor).data as Float32Array;
+      const old = (cache.tensors[index] as OnnxTensor).data as Float32Array;
+      const width = slot.dims[3] as number;
+      const rows = batch * (slot.dims[1] as number);
+      const targetCapacity = grown ? capacity : cache.capacity;
+      for (let row = 0; row < rows; row += 1) {
+        const base = row * targetCapacity * width;
+        if (grown && length > 0)
+          target.set(
+            old.subarray(row * cache.capacity * width, (row * cache.capacity + length) * width),
+            base,
+          );
+        target.set(source.subarray(row * added * width, (row + 1) * added * width), base + length * width);
+      }
+    });
+    return { tensors, batch, length: length + added, capacity: grown ? capacity : cache.capacity };
   }
 
   /** The cache of the given rows only (in that order), to drop finished rows from a batch. */
@@ -261,6 +380,6 @@ export class DecoderSession {
       dims[slot.batchAxis] = rows.length;
       return new this.runtime.Tensor(this.layout.cacheType, target, dims);
     });
-    return { tensors, batch: rows.length, length: cache.length };
+    return { tensors, batch: rows.length, length: cache.length, capacity: cache.capacity };
   }
 }

@@ -26,9 +26,11 @@ export async function generateBatch(
   request: GenerateRequest,
 ): Promise<Completion[]> {
   const padding = tokenizer.paddingTokenId ?? tokenizer.endOfSequenceTokenId;
+  let longestCompletion = 0;
   const decoders = prompts.map(({ prompt, index }) => {
     const ids = encodePrompt(tokenizer, prompt);
     const maxTokens = bounds.clamp.budget(ids.length, request.maxTokens, index);
+    longestCompletion = Math.max(longestCompletion, maxTokens);
     return new CompletionDecoder(tokenizer, request, prompt, index, ids, {
       maxTokens,
       stopTokenIds: bounds.stopTokenIds,
@@ -72,6 +74,9 @@ export async function generateBatch(
       positionIds,
       cache,
       logitsToKeep: 1,
+      // The cache never holds more than the padded prompts and the longest completion (the last token is not
+      // run): its buffers are allocated once.
+      capacity: width + longestCompletion,
     });
     cache = result.cache;
     const last = result.logits.sequenceLength - 1;

@@ -69,6 +69,32 @@ export class OnnxGraphBuilder {
     return name;
   }
 
+  /**
+   * Adds a float32 initializer whose bytes live in a file beside the model (`location`, relative to the model's
+   * folder), at `offset`: onnxruntime reads it when it loads the model from that folder. Protobuf's 2 GB cap
+   * then counts only the graph.
+   */
+  externalWeight(
+    name: string,
+    dims: readonly number[],
+    location: string,
+    offset: number,
+    length: number,
+  ): string {
+    this.initializers.push({
+      name,
+      dims: [...dims],
+      dataType: ONNX_ELEMENT_TYPE_CODES.float32,
+      dataLocation: EXTERNAL_DATA,
+      externalData: [
+        { key: 'location', value: location },
+        { key: 'offset', value: String(offset) },
+        { key: 'length', value: String(length) },
+      ],
+    });
+    return name;
+  }
+
   /** A constant int64 tensor (a 1-D list, or a scalar when `scalar`), shared between uses of the same values. */
   int64s(values: readonly number[], options: { readonly scalar?: boolean } = {}): string {
     const key = `i64:${options.scalar ? 's' : 'v'}:${values.join(',')}`;
@@ -189,6 +215,9 @@ function valueInfo(
     },
   };
 }
+
+// TensorProto.DataLocation.EXTERNAL.
+const EXTERNAL_DATA = 1;
 
 // AttributeProto.AttributeType codes.
 const FLOAT = 1;

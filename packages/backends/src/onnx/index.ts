@@ -18,8 +18,9 @@ export {
 } from './graph-builder.js';
 export { importGenaiLlamaWeights } from './import-weights.js';
 export { graphLayoutShape, isGraphProjection, toGraphLayout, toHuggingFaceLayout } from './layout.js';
-export { buildLlamaGraph, LLAMA_GRAPH_NAMES } from './llama-graph.js';
+export { buildLlamaGraph, buildLlamaRolloutGraph, LLAMA_GRAPH_NAMES } from './llama-graph.js';
 export { createOnnxPolicy, type OnnxModelSource, type OnnxPolicySettings } from './policy.js';
+export { ROLLOUT_WEIGHTS, type RolloutWeights } from './rollout-session.js';
 export {
   type DescribeOnnxModelSettings,
   describeOnnxModel,

@@ -1,7 +1,7 @@
 import type { LlamaConfig } from '../model/config.js';
-import type { LlamaWeights, WeightTensor } from '../model/weights.js';
+import { type LlamaWeights, llamaWeightShapes, type WeightTensor } from '../model/weights.js';
 import { OnnxGraphBuilder } from './graph-builder.js';
-import { transposeMatrix } from './layout.js';
+import { graphLayoutShape, transposeMatrix } from './layout.js';
 
 /** Names of the decoder's inputs and outputs: the common Hugging Face export layout. */
 export const LLAMA_GRAPH_NAMES = {
@@ -14,6 +14,9 @@ export const LLAMA_GRAPH_NAMES = {
   pastValue: (layer: number) => `past_key_values.${layer}.value`,
   presentKey: (layer: number) => `present.${layer}.key`,
   presentValue: (layer: number) => `present.${layer}.value`,
+  /** The rollout graph's outputs: the keys and values of this run's positions only (the caller appends them). */
+  newKey: (layer: number) => `new_key_values.${layer}.key`,
+  newValue: (layer: number) => `new_key_values.${layer}.value`,
 } as const;
 
 // The most negative float32: added to the scores of masked keys. A row whose keys are all masked (a query at
@@ -29,6 +32,9 @@ const MASKED = -3.4028234663852886e38;
  * pass and Hugging Face's `LlamaForCausalLM`: RMSNorm, rotate-half rotary embedding, grouped-query causal
  * attention with the attention mask, SwiGLU. Standard operators only (opset 17); onnxruntime fuses the
  * RMSNorm pattern itself. Projections are stored `[in, out]` so that every product is a plain MatMul.
+ *
+ * The weights are initializers inside the graph, so the graph is a model others can run, and protobuf caps it
+ * at 2 GB. The SDK's own rollouts use {@link buildLlamaRolloutGraph} instead.
  */
 export async function buildLlamaGraph(
   config: LlamaConfig,
@@ -39,8 +45,53 @@ export async function buildLlamaGraph(
   } = {},
 ): Promise<Uint8Array> {
   const graph = new OnnxGraphBuilder('azr-llama-decoder');
+  const weightsIn: WeightSource = {
+    kind: 'initializers',
+    weights,
+    graphLayout: options.layout === 'graph',
+  };
+  writeDecoder(decoderParts(graph, config, weightsIn), 'concat');
+  return graph.encode();
+}
+
+/**
+ * The rollout graph with the weights as inputs (`rolloutWeights: 'shared'`). It differs from
+ * {@link buildLlamaGraph} in two ways:
+ *
+ * - **The weights are graph inputs** (float32, graph layout, named as the weights are), fed on every run from
+ *   the arrays the trainer updates: no weights in the protobuf, one session per model shape, one copy of the
+ *   weights for training and generation. (The default, `packed`, writes the same graph with the weights as
+ *   initializers in an external file instead: `buildLlamaDecoderGraph` with an `external` source.)
+ * - **The cache is appended to, not concatenated.** `past_key_values.N.key/value` are the caller's cache
+ *   buffers `[batch, kvHeads, capacity, headDimension]`, of which `attention_mask` (`[batch, capacity +
+ *   sequence]`) marks the filled positions; the graph attends over them and over this run's own keys without
+ *   copying either, and outputs only this run's keys and values (`new_key_values.N.key/value`, `[batch,
+ *   kvHeads, sequence, headDimension]`), which the caller writes into its buffers. A decode step then reads
+ *   the cache once instead of copying it into a longer `present` and back out to JavaScript.
+ */
+export async function buildLlamaRolloutGraph(config: LlamaConfig): Promise<Uint8Array> {
+  const graph = new OnnxGraphBuilder('azr-llama-rollout');
+  writeDecoder(decoderParts(graph, config, { kind: 'inputs' }), 'append');
+  return graph.encode();
+}
+
+/** How a graph's cache works: `concat` (past + new out, the Hugging Face layout) or `append` (new out only). */
+export type CacheMode = 'concat' | 'append';
+
+/** A decoder graph with any combination of weight source and cache mode (the two builders above fix them). */
+export async function buildLlamaDecoderGraph(
+  config: LlamaConfig,
+  source: WeightSource,
+  cacheMode: CacheMode,
+): Promise<Uint8Array> {
+  const graph = new OnnxGraphBuilder('azr-llama-decoder');
+  writeDecoder(decoderParts(graph, config, source), cacheMode);
+  return graph.encode();
+}
+
+function writeDecoder(parts: DecoderParts, cacheMode: CacheMode): void {
+  const { graph, config } = parts;
   const names = LLAMA_GRAPH_NAMES;
-  const parts = decoderParts(graph, config, weights, options.layout === 'graph');
   const inputIds = graph.input(names.inputIds, 'int64', ['batch', 'sequence']);
   const attentionMask = graph.input(names.attentionMask, 'int64', ['batch', 'total_sequence']);
   const positionIds = graph.input(names.positionIds, 'int64', ['batch', 'sequence']);
@@ -48,23 +99,45 @@ export async function buildLlamaGraph(
   const embedding = parts.vector('model.embed_tokens.weight');
   let x = graph.node('Gather', [embedding, inputIds], { axis: 0 });
   const rotate = rotaryEmbedding(graph, config, positionIds);
-  const maskBias = attentionMaskBias(graph, inputIds, attentionMask);
+  const masks =
+    cacheMode === 'concat'
+      ? { kind: 'concat' as const, bias: attentionMaskBias(graph, inputIds, attentionMask) }
+      : { kind: 'append' as const, ...appendMaskBiases(graph, inputIds, attentionMask) };
   const scale = graph.float32s([1 / Math.sqrt(config.headDimension)]);
   for (let layer = 0; layer < config.layerCount; layer += 1) {
-    const attended = attentionBlock(parts, layer, x, { rotate, maskBias, scale });
+    const attended = attentionBlock(parts, layer, x, { rotate, masks, scale });
     x = mlpBlock(parts, `model.layers.${layer}`, attended);
   }
   writeLogits(parts, x);
-  return graph.encode();
 }
 
-/** The weights as graph initializers, and the operations every layer is written in. */
+/**
+ * Where a graph's weights come from: initializers holding the given arrays, initializers in an external file
+ * (`external`: each weight is added to `pieces` at its offset, for the caller to write to `location`), or graph
+ * inputs of their names.
+ */
+export type WeightSource =
+  | { readonly kind: 'initializers'; readonly weights: LlamaWeights; readonly graphLayout: boolean }
+  | {
+      readonly kind: 'external';
+      /** Graph layout. */
+      readonly weights: LlamaWeights;
+      readonly location: string;
+      readonly pieces: { readonly data: Float32Array; readonly offset: number }[];
+    }
+  | { readonly kind: 'inputs' };
+
+// External weights start on page boundaries, so that onnxruntime can map them from the file.
+const EXTERNAL_ALIGNMENT = 4096;
+
+/** The weights as graph initializers or inputs, and the operations every layer is written in. */
 interface DecoderParts {
   readonly graph: OnnxGraphBuilder;
   readonly config: LlamaConfig;
-  readonly weights: LlamaWeights;
-  tensor(name: string): WeightTensor;
-  /** A projection as an `[in, out]` initializer. */
+  readonly source: WeightSource;
+  /** Whether the model has this weight (a bias, an untied head). */
+  has(name: string): boolean;
+  /** A projection as an `[in, out]` initializer or input. */
   projection(name: string): string;
   vector(name: string): string;
   rmsNorm(value: string, weight: string): string;
@@ -74,34 +147,53 @@ interface DecoderParts {
   splitHeads(value: string, count: number): string;
 }
 
-function decoderParts(
-  graph: OnnxGraphBuilder,
-  config: LlamaConfig,
-  weights: LlamaWeights,
-  graphLayout: boolean,
-): DecoderParts {
+function decoderParts(graph: OnnxGraphBuilder, config: LlamaConfig, source: WeightSource): DecoderParts {
   const { headDimension, rmsNormEpsilon } = config;
-  const tensor = (name: string) => {
-    const found = weights.get(name);
+  const shapes = llamaWeightShapes(config);
+  const declared = new Set<string>();
+  const has = (name: string) => (source.kind === 'inputs' ? shapes.has(name) : source.weights.has(name));
+  const tensor = (name: string): WeightTensor => {
+    const found = source.kind === 'inputs' ? undefined : source.weights.get(name);
     if (found === undefined) throw new Error(`missing weight ${name}`);
     return found;
   };
+  let end = 0;
+  // A graph-layout weight as an initializer, in the graph or in the external file.
+  const stored = (name: string, shape: readonly number[], data: Float32Array) => {
+    if (declared.has(name)) return name;
+    declared.add(name);
+    if (source.kind !== 'external') return graph.weight(name, shape, data);
+    const offset = Math.ceil(end / EXTERNAL_ALIGNMENT) * EXTERNAL_ALIGNMENT;
+    end = offset + data.byteLength;
+    source.pieces.push({ data, offset });
+    return graph.externalWeight(name, shape, source.location, offset, data.byteLength);
+  };
+  // A weight as a graph input (once, however often it is used), in the graph layout.
+  const input = (name: string) => {
+    const shape = shapes.get(name);
+    if (shape === undefined) throw new Error(`missing weight ${name}`);
+    if (!declared.has(name)) graph.input(name, 'float32', graphLayoutShape(name, shape));
+    declared.add(name);
+    return name;
+  };
   // Projections are [out, in] in Hugging Face's layout: stored transposed.
   const projection = (name: string) => {
+    if (source.kind === 'inputs') return input(name);
     const { shape, data } = tensor(name);
-    if (graphLayout) return graph.weight(name, shape, data);
-    const [out, input] = shape as [number, number];
-    return graph.weight(name, [input, out], transposeMatrix(data, out, input));
+    if (source.kind === 'external' || source.graphLayout) return stored(name, shape, data);
+    const [out, inner] = shape as [number, number];
+    return graph.weight(name, [inner, out], transposeMatrix(data, out, inner));
   };
   const vector = (name: string) => {
+    if (source.kind === 'inputs') return input(name);
     const { shape, data } = tensor(name);
-    return graph.weight(name, shape, data);
+    return stored(name, shape, data);
   };
   return {
     graph,
     config,
-    weights,
-    tensor,
+    source,
+    has,
     projection,
     vector,
     rmsNorm(value, weight) {
@@ -114,7 +206,7 @@ function decoderParts(
     },
     linear(value, weight, bias) {
       const product = graph.node('MatMul', [value, projection(weight)]);
-      return bias !== undefined && weights.has(bias) ? graph.node('Add', [product, vector(bias)]) : product;
+      return bias !== undefined && has(bias) ? graph.node('Add', [product, vector(bias)]) : product;
     },
     splitHeads: (value, count) =>
       graph.node('Transpose', [graph.node('Reshape', [value, graph.int64s([0, 0, count, headDimension])])], {
@@ -205,23 +297,74 @@ function attentionMaskBias(graph: OnnxGraphBuilder, inputIds: string, attentionM
 }
 
 /**
+ * The additive masks of an `append` graph: `cache` [batch, 1, 1, capacity] from the first `capacity` columns of
+ * the attention mask (filled cache positions all precede the new ones), and `own` [batch, 1, sequence,
+ * sequence] over this run's positions (causal, and the mask's last `sequence` columns).
+ */
+function appendMaskBiases(
+  graph: OnnxGraphBuilder,
+  inputIds: string,
+  attentionMask: string,
+): { cache: string; own: string } {
+  const zero = graph.int64s([0], { scalar: true });
+  const one = graph.int64s([1], { scalar: true });
+  const dimension = (tensor: string, axis: number) =>
+    graph.node('Slice', [
+      graph.node('Shape', [tensor]),
+      graph.int64s([axis]),
+      graph.int64s([axis + 1]),
+      graph.int64s([0]),
+    ]);
+  const sequenceLength = dimension(inputIds, 1);
+  const capacity = graph.node('Sub', [dimension(attentionMask, 1), sequenceLength]);
+  const bias = (kept: string) => graph.node('Where', [kept, graph.float32s([0]), graph.float32s([MASKED])]);
+  const keptColumns = (start: string, end: string) =>
+    graph.node('Cast', [graph.node('Slice', [attentionMask, start, end, graph.int64s([1])])], { to: 9 });
+  const cache = bias(
+    graph.node('Unsqueeze', [keptColumns(graph.int64s([0]), capacity), graph.int64s([1, 2])]),
+  );
+  const positions = graph.node('Range', [
+    zero,
+    graph.node('Squeeze', [sequenceLength, graph.int64s([0])]),
+    one,
+  ]);
+  const causal = graph.node('LessOrEqual', [
+    graph.node('Unsqueeze', [positions, graph.int64s([0])]),
+    graph.node('Unsqueeze', [positions, graph.int64s([1])]),
+  ]);
+  const ownKept = graph.node('Unsqueeze', [
+    keptColumns(capacity, graph.int64s([Number.MAX_SAFE_INTEGER])),
+    graph.int64s([1, 2]),
+  ]);
+  return { cache, own: bias(graph.node('And', [causal, ownKept])) };
+}
+
+/** The attention masks of a graph: one bias over past and new keys, or one per part of an `append` graph. */
+type AttentionMasks =
+  | { readonly kind: 'concat'; readonly bias: string }
+  | { readonly kind: 'append'; readonly cache: string; readonly own: string };
+
+/**
  * x + o(attention(norm(x))) of one layer, with its key/value cache in (`past_key_values.N`) and out
- * (`present.N`).
+ * (`present.N`, past and new, or `new_key_values.N`, new only).
  */
 function attentionBlock(
   parts: DecoderParts,
   layer: number,
   x: string,
-  shared: { readonly rotate: (heads: string) => string; readonly maskBias: string; readonly scale: string },
+  shared: {
+    readonly rotate: (heads: string) => string;
+    readonly masks: AttentionMasks;
+    readonly scale: string;
+  },
 ): string {
-  const { graph, config, vector, linear, splitHeads } = parts;
+  const { graph, config, linear, splitHeads } = parts;
   const { headCount, keyValueHeadCount, headDimension } = config;
-  const { rotate, maskBias, scale } = shared;
+  const { rotate, masks, scale } = shared;
   const names = LLAMA_GRAPH_NAMES;
-  const group = headCount / keyValueHeadCount;
   const prefix = `model.layers.${layer}`;
   const attention = `${prefix}.self_attn`;
-  const h = parts.rmsNorm(x, vector(`${prefix}.input_layernorm.weight`));
+  const h = parts.rmsNorm(x, parts.vector(`${prefix}.input_layernorm.weight`));
   const query = rotate(
     splitHeads(linear(h, `${attention}.q_proj.weight`, `${attention}.q_proj.bias`), headCount),
   );
@@ -233,13 +376,8 @@ function attentionBlock(
     keyValueHeadCount,
   );
   const cacheShape = ['batch', keyValueHeadCount, 'past_sequence', headDimension];
-  const presentShape = ['batch', keyValueHeadCount, 'total_sequence', headDimension];
   const pastKeys = graph.input(names.pastKey(layer), 'float32', cacheShape);
   const pastValues = graph.input(names.pastValue(layer), 'float32', cacheShape);
-  const keys = graph.node('Concat', [pastKeys, newKeys], { axis: 2 });
-  const values = graph.node('Concat', [pastValues, newValues], { axis: 2 });
-  graph.output(keys, names.presentKey(layer), 'float32', presentShape);
-  graph.output(values, names.presentValue(layer), 'float32', presentShape);
   // Grouped-query attention without repeating keys: the `group` query heads of one key/value head are
   // consecutive, so [batch, heads, sequence, d] reshapes to [batch, kvHeads, group * sequence, d] and
   // multiplies that head's keys directly.
@@ -247,26 +385,62 @@ function attentionBlock(
     graph.node('Mul', [query, scale]),
     graph.int64s([0, keyValueHeadCount, -1, headDimension]),
   ]);
-  const groupedScores = graph.node('MatMul', [
-    groupedQuery,
-    graph.node('Transpose', [keys], { perm: [0, 1, 3, 2] }),
-  ]);
-  const scores = graph.node('Add', [
-    graph.node('Reshape', [groupedScores, graph.int64s([0, headCount, -1, 0])]),
-    maskBias,
-  ]);
-  const probabilities = graph.node('Softmax', [scores], { axis: -1 });
-  const attended = graph.node('Reshape', [
+  const scoresAgainst = (keys: string, bias: string) =>
+    graph.node('Add', [
+      graph.node('Reshape', [
+        graph.node('MatMul', [groupedQuery, graph.node('Transpose', [keys], { perm: [0, 1, 3, 2] })]),
+        graph.int64s([0, headCount, -1, 0]),
+      ]),
+      bias,
+    ]);
+  const weighted = (probabilities: string, values: string) =>
     graph.node('MatMul', [
-      group === 1
-        ? probabilities
-        : graph.node('Reshape', [probabilities, graph.int64s([0, keyValueHeadCount, -1, 0])]),
+      graph.node('Reshape', [probabilities, graph.int64s([0, keyValueHeadCount, -1, 0])]),
       values,
-    ]),
-    graph.int64s([0, headCount, -1, headDimension]),
-  ]);
+    ]);
+  let attended: string;
+  if (masks.kind === 'concat') {
+    const presentShape = ['batch', keyValueHeadCount, 'total_sequence', headDimension];
+    const keys = graph.node('Concat', [pastKeys, newKeys], { axis: 2 });
+    const values = graph.node('Concat', [pastValues, newValues], { axis: 2 });
+    graph.output(keys, names.presentKey(layer), 'float32', presentShape);
+    graph.output(values, names.presentValue(layer), 'float32', presentShape);
+    const probabilities = graph.node('Softmax', [scoresAgainst(keys, masks.bias)], { axis: -1 });
+    attended = weighted(probabilities, values);
+  } else {
+    // Scores against the cache buffer and against this run's keys side by side: one softmax over both, then
+    // each part weighs its own values. Neither the cache nor the new keys are copied into a longer tensor.
+    const newShape = ['batch', keyValueHeadCount, 'sequence', headDimension];
+    graph.output(newKeys, names.newKey(layer), 'float32', newShape);
+    graph.output(newValues, names.newValue(layer), 'float32', newShape);
+    const cacheScores = scoresAgainst(pastKeys, masks.cache);
+    const probabilities = graph.node(
+      'Softmax',
+      [graph.node('Concat', [cacheScores, scoresAgainst(newKeys, masks.own)], { axis: -1 })],
+      { axis: -1 },
+    );
+    const capacity = graph.node('Slice', [
+      graph.node('Shape', [pastKeys]),
+      graph.int64s([2]),
+      graph.int64s([3]),
+      graph.int64s([0]),
+    ]);
+    const axis = graph.int64s([3]);
+    const cachePart = graph.node('Slice', [probabilities, graph.int64s([0]), capacity, axis]);
+    const ownPart = graph.node('Slice', [
+      probabilities,
+      capacity,
+      graph.int64s([Number.MAX_SAFE_INTEGER]),
+      axis,
+    ]);
+    attended = graph.node('Add', [weighted(cachePart, pastValues), weighted(ownPart, newValues)]);
+  }
   const merged = graph.node('Reshape', [
-    graph.node('Transpose', [attended], { perm: [0, 2, 1, 3] }),
+    graph.node(
+      'Transpose',
+      [graph.node('Reshape', [attended, graph.int64s([0, headCount, -1, headDimension])])],
+      { perm: [0, 2, 1, 3] },
+    ),
     graph.int64s([0, 0, headCount * headDimension]),
   ]);
   return graph.node('Add', [x, linear(merged, `${attention}.o_proj.weight`)]);
@@ -295,16 +469,23 @@ function writeLogits(parts: DecoderParts, x: string): void {
     graph.int64s([1]),
   ]);
   const normed = parts.rmsNorm(lastPositions, parts.vector('model.norm.weight'));
-  const head = config.tieWordEmbeddings
-    ? graph.weight(
-        'lm_head.weight',
-        [hiddenSize, vocabularySize],
-        transposeMatrix(parts.tensor('model.embed_tokens.weight').data, vocabularySize, hiddenSize),
-      )
-    : parts.projection('lm_head.weight');
-  graph.output(graph.node('MatMul', [normed, head]), LLAMA_GRAPH_NAMES.logits, 'float32', [
-    'batch',
-    'kept_sequence',
-    vocabularySize,
-  ]);
+  let logits: string;
+  if (!config.tieWordEmbeddings) logits = graph.node('MatMul', [normed, parts.projection('lm_head.weight')]);
+  else {
+    // A tied head is the embedding as it is ([vocabulary, hidden]): Gemm multiplies by its transpose without a
+    // transposed copy (onnxruntime packs a constant one once, as it packs every projection).
+    const rows = graph.node('Reshape', [normed, graph.int64s([-1, hiddenSize])]);
+    const product = graph.node('Gemm', [rows, parts.vector('model.embed_tokens.weight')], { transB: 1 });
+    const leading = graph.node('Slice', [
+      graph.node('Shape', [normed]),
+      graph.int64s([0]),
+      graph.int64s([2]),
+      graph.int64s([0]),
+    ]);
+    logits = graph.node('Reshape', [
+      product,
+      graph.node('Concat', [leading, graph.int64s([vocabularySize])], { axis: 0 }),
+    ]);
+  }
+  graph.output(logits, LLAMA_GRAPH_NAMES.logits, 'float32', ['batch', 'kept_sequence', vocabularySize]);
 }
