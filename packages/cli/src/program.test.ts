@@ -47,7 +47,12 @@ describe('azr', () => {
   it('reports the runtimes as JSON', async () => {
     const { code, out } = await run('info', '--json');
     expect(code).toBe(0);
-    const report = JSON.parse(out) as { runtimes: { packageName: string; status: string }[] };
+    const report = JSON.parse(out) as {
+      runtimes: { packageName: string; status: string }[];
+      executionProviders: { name: string; bundled: boolean }[];
+    };
+    // What executionProviders can name here: the CPU build is always in the package.
+    expect(report.executionProviders).toContainEqual({ name: 'cpu', bundled: true });
     const status = Object.fromEntries(
       report.runtimes.map((runtime) => [runtime.packageName, runtime.status]),
     );

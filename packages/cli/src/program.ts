@@ -1,7 +1,8 @@
 import { createRequire } from 'node:module';
+import { ONNX_EXECUTION_PROVIDERS, type OnnxExecutionProvider } from '@azr/backends/onnx';
 import { ConfigError } from '@azr/core';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { evaluateModel } from './commands/eval.js';
+import { type EvalOptions, evaluateModel } from './commands/eval.js';
 import { collectEnvironmentReport, formatEnvironmentReport } from './commands/info.js';
 import { writeStarterConfig } from './commands/init.js';
 import { type TrainOptions, train } from './commands/train.js';
@@ -26,6 +27,38 @@ function integer(name: string, minimum: number) {
       throw new InvalidArgumentError(`${name} must be an integer of at least ${minimum}.`);
     return parsed;
   };
+}
+
+/**
+ * `--execution-provider`: repeatable, and each value may be a comma list (`cuda,cpu`), kept in the order given
+ * (onnxruntime's order of preference).
+ */
+function executionProviders(
+  value: string,
+  previous: OnnxExecutionProvider[] | undefined,
+): OnnxExecutionProvider[] {
+  const names = value.split(',').map((name) => name.trim());
+  for (const name of names)
+    if (!(ONNX_EXECUTION_PROVIDERS as readonly string[]).includes(name))
+      throw new InvalidArgumentError(
+        `Allowed execution providers are ${ONNX_EXECUTION_PROVIDERS.join(', ')} (a comma list, or the option repeated).`,
+      );
+  const providers = [...(previous ?? []), ...(names as OnnxExecutionProvider[])];
+  const repeated = providers.find((name, index) => providers.indexOf(name) !== index);
+  if (repeated !== undefined) throw new InvalidArgumentError(`"${repeated}" is named twice.`);
+  return providers;
+}
+
+const EXECUTION_PROVIDER_FLAG = '--execution-provider <name>';
+
+/** A command's options as commander parses them: the providers under the flag's name. */
+type ParsedOptions<T> = Omit<T, 'executionProviders'> & { executionProvider?: OnnxExecutionProvider[] };
+
+/** `--execution-provider` under the name the commands take. */
+function executionProvidersOption(executionProvider: OnnxExecutionProvider[] | undefined): {
+  executionProviders?: readonly OnnxExecutionProvider[];
+} {
+  return executionProvider === undefined ? {} : { executionProviders: executionProvider };
 }
 
 /**
@@ -80,16 +113,22 @@ export function createProgram(output: CliOutput): Command {
     )
     .option('--steps <n>', 'self-play steps in total', integer('--steps', 1))
     .option('--seed <n>', 'seed of every random choice', integer('--seed', 0))
+    .option(
+      EXECUTION_PROVIDER_FLAG,
+      `onnxruntime execution provider, in order of preference (repeat it or give a comma list): ${ONNX_EXECUTION_PROVIDERS.join(', ')} (default: cpu, or the config's executionProviders; with --resume, the run's)`,
+      executionProviders,
+    )
     .option('--out <dir>', 'run directory (default: runs/azr-<date>-<time>)')
     .option('--resume <dir>', 'continue the run in this directory from its last checkpoint')
-    .action(async (options: TrainOptions) => {
+    .action(async ({ executionProvider, ...parsed }: ParsedOptions<TrainOptions>) => {
+      const options: TrainOptions = { ...parsed, ...executionProvidersOption(executionProvider) };
       if (options.resume !== undefined) {
         const conflicting = (
           ['config', 'recipe', 'model', 'engine', 'language', 'seed', 'out'] as const
         ).filter((name) => options[name] !== undefined);
         if (conflicting.length > 0)
           throw new ConfigError(
-            `--resume continues a run with its recorded config; drop ${conflicting.map((name) => `--${name}`).join(', ')} (--steps may set a new total).`,
+            `--resume continues a run with its recorded config; drop ${conflicting.map((name) => `--${name}`).join(', ')} (--steps may set a new total, --execution-provider the devices).`,
             { field: 'resume' },
           );
       }
@@ -123,9 +162,14 @@ export function createProgram(output: CliOutput): Command {
     )
     .option('--samples <n>', 'completions per task (1: greedy; more: pass@k)', integer('--samples', 1), 1)
     .option('--max-tokens <n>', 'most tokens per completion', integer('--max-tokens', 1))
+    .option(
+      EXECUTION_PROVIDER_FLAG,
+      `onnxruntime execution provider of the onnx engine, in order of preference (repeat it or give a comma list): ${ONNX_EXECUTION_PROVIDERS.join(', ')} (default: cpu)`,
+      executionProviders,
+    )
     .option('--out <file>', 'write the results as JSON (a run directory shows evaluation.json in its report)')
-    .action(async (options: Parameters<typeof evaluateModel>[0]) => {
-      await evaluateModel(options, output.out);
+    .action(async ({ executionProvider, ...parsed }: ParsedOptions<EvalOptions>) => {
+      await evaluateModel({ ...parsed, ...executionProvidersOption(executionProvider) }, output.out);
     });
 
   program

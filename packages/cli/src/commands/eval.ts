@@ -1,6 +1,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { inspectModelFolder, type ModelFolder } from '@azr/backends';
+import type { OnnxExecutionProvider } from '@azr/backends/onnx';
 import {
   ConfigError,
   createMiniTaskModes,
@@ -12,6 +13,7 @@ import {
   type PolicyModelV1,
   type TaskLanguage,
 } from '@azr/core';
+import { assertEngineExecutionProviders, DEFAULT_EXECUTION_PROVIDERS } from '../config/config.js';
 import { readRunConfig } from '../train/run-directory.js';
 import { createTaskModes, heldOutMaxTokens, isMiniSuite } from '../train/task-modes.js';
 
@@ -23,6 +25,11 @@ export interface EvalOptions {
   readonly suite: string;
   readonly language?: TaskLanguage;
   readonly engine?: 'onnx' | 'tfjs';
+  /**
+   * onnxruntime's execution providers in order of preference (the onnx engine). Default `['cpu']`, also for a
+   * run directory whose run recorded others: devices belong to the machine, not to the run.
+   */
+  readonly executionProviders?: readonly OnnxExecutionProvider[];
   readonly samples?: number;
   readonly maxTokens?: number;
   readonly out?: string;
@@ -68,13 +75,17 @@ export async function resolveModelFolder(path: string): Promise<string> {
   return folder.directory;
 }
 
-async function loadPolicy(folder: string, engine: 'onnx' | 'tfjs'): Promise<PolicyModelV1> {
+async function loadPolicy(
+  folder: string,
+  engine: 'onnx' | 'tfjs',
+  executionProviders: readonly OnnxExecutionProvider[],
+): Promise<PolicyModelV1> {
   if (engine === 'tfjs') {
     const { createTfjsPolicy } = await import('@azr/backends/tfjs');
     return createTfjsPolicy({ model: { directory: folder } });
   }
   const { createOnnxPolicy } = await import('@azr/backends/onnx');
-  return createOnnxPolicy({ model: { directory: folder } });
+  return createOnnxPolicy({ model: { directory: folder }, executionProviders });
 }
 
 /** `azr eval`: accuracy per mode of a model on a suite; printed, and written as JSON with `out`. */
@@ -82,6 +93,9 @@ export async function evaluateModel(
   options: EvalOptions,
   write: (text: string) => void,
 ): Promise<EvalRecord> {
+  const engine = options.engine ?? 'onnx';
+  const executionProviders = options.executionProviders ?? DEFAULT_EXECUTION_PROVIDERS;
+  assertEngineExecutionProviders(engine, executionProviders);
   let text: string;
   try {
     text = await readFile(options.suite, 'utf8');
@@ -104,7 +118,7 @@ export async function evaluateModel(
     const tasks = await loadEvaluationSuite(text, executor, { language });
     if (tasks.length === 0) throw new ConfigError(`${options.suite} holds no tasks.`, { field: 'suite' });
     const folder = await resolveModelFolder(options.model);
-    policy = await loadPolicy(folder, options.engine ?? 'onnx');
+    policy = await loadPolicy(folder, engine, executionProviders);
     const samples = options.samples ?? 1;
     write(
       `evaluating ${folder} on ${tasks.length} tasks of ${options.suite} (${samples === 1 ? 'greedy' : `${samples} samples`})\n`,

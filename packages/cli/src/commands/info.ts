@@ -17,6 +17,12 @@ export interface EnvironmentReport {
   readonly cpus: number;
   readonly packages: Readonly<Record<string, string | undefined>>;
   readonly runtimes: readonly RuntimeStatus[];
+  /**
+   * The execution providers this onnxruntime-node build can load (`listSupportedBackends`), for
+   * `executionProviders`; `bundled: false` means its provider library is not in the npm package and must be
+   * installed beside it (CUDA and TensorRT on linux-x64). Empty when onnxruntime-node does not load.
+   */
+  readonly executionProviders: readonly { readonly name: string; readonly bundled: boolean }[];
 }
 
 const require = createRequire(import.meta.url);
@@ -50,8 +56,12 @@ async function probe(
 export async function collectEnvironmentReport(): Promise<EnvironmentReport> {
   const { loadOnnxRuntime } = await import('@azr/backends/onnx');
   const { initializeTfjs } = await import('@azr/backends/tfjs');
+  let executionProviders: EnvironmentReport['executionProviders'] = [];
   const runtimes = [
-    await probe('onnxruntime-node', 'onnx engine (generation)', () => loadOnnxRuntime()),
+    await probe('onnxruntime-node', 'onnx engine (generation)', async () => {
+      const runtime = await loadOnnxRuntime();
+      executionProviders = runtime.listSupportedBackends().map(({ name, bundled }) => ({ name, bundled }));
+    }),
     await probe('@tensorflow/tfjs-core', 'tfjs engine (training), wasm backend', () =>
       initializeTfjs({ backend: 'wasm' }),
     ),
@@ -70,6 +80,7 @@ export async function collectEnvironmentReport(): Promise<EnvironmentReport> {
       ['@azr/core', '@azr/executor', '@azr/backends', '@azr/cli'].map((name) => [name, versionOf(name)]),
     ),
     runtimes,
+    executionProviders,
   };
 }
 
@@ -84,6 +95,14 @@ export function formatEnvironmentReport(report: EnvironmentReport): string {
       (runtime) =>
         `  ${runtime.packageName}${runtime.version ? `@${runtime.version}` : ''}: ${runtime.status} - ${runtime.role}`,
     ),
+    ...(report.executionProviders.length === 0
+      ? []
+      : [
+          '',
+          `onnxruntime execution providers: ${report.executionProviders
+            .map(({ name, bundled }) => (bundled ? name : `${name} (provider library installed separately)`))
+            .join(', ')}`,
+        ]),
   ];
   return lines.join('\n');
 }

@@ -1,4 +1,5 @@
 import { access, writeFile } from 'node:fs/promises';
+import { ONNX_EXECUTION_PROVIDERS } from '@azr/backends/onnx';
 import { ConfigError, createPaperRecipe } from '@azr/core';
 import { DEFAULT_TRAIN_CONFIG, PAPER_RECIPE_STEPS, type RecipeName } from '../config/config.js';
 
@@ -7,7 +8,8 @@ export function starterConfig(): string {
   const defaults = DEFAULT_TRAIN_CONFIG;
   const curriculum = defaults.tasks.curriculum;
   return `// azr.config.json: settings of \`azr train\`. Every field is optional; what is shown is the default.
-// Command-line options (--steps, --seed, --engine, --language, --model, --out) override these.
+// Command-line options (--steps, --seed, --engine, --language, --model, --execution-provider, --out) override
+// these.
 {
   // The model: a tiny Llama-family model from scratch ({ "preset": "tiny" }), or a Hugging Face style folder
   // with config.json, model.safetensors and tokenizer.json ({ "directory": "models/my-model" }).
@@ -19,6 +21,12 @@ export function starterConfig(): string {
 
   // Threads of one onnxruntime operator.
   "threads": ${defaults.threads},
+
+  // onnxruntime's execution providers, in order of preference: ${ONNX_EXECUTION_PROVIDERS.join(', ')}. The
+  // onnx engine and the hybrid engine's generation run on them; tfjs has none (only "cpu" is accepted). A
+  // provider this machine lacks is an error that says how to get it (cuda: CUDA 12 and
+  // ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node). --execution-provider overrides it.
+  "executionProviders": ${JSON.stringify(defaults.executionProviders)},
 
   // The language of the proposed programs: javascript (isolated-vm) or python (Pyodide).
   "language": "${defaults.language}",

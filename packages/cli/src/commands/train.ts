@@ -1,6 +1,8 @@
 import { access, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
+import type { OnnxExecutionProvider } from '@azr/backends/onnx';
 import {
+  ConfigError,
   createJsonlMetricsSink,
   createSelfPlayTrainer,
   createUhOhMonitor,
@@ -13,6 +15,7 @@ import {
   type TrainerEvaluation,
 } from '@azr/core';
 import {
+  assertEngineExecutionProviders,
   type RecipeName,
   readTrainConfig,
   resolveTrainConfig,
@@ -54,6 +57,11 @@ export interface TrainOptions {
   readonly language?: 'javascript' | 'python';
   readonly steps?: number;
   readonly seed?: number;
+  /**
+   * onnxruntime's execution providers in order of preference, over the config file's `executionProviders`. With
+   * `resume`, over the run's recorded ones: devices belong to the machine, not to the run.
+   */
+  readonly executionProviders?: readonly OnnxExecutionProvider[];
   readonly out?: string;
   readonly resume?: string;
 }
@@ -112,10 +120,15 @@ async function runConfig(
 ): Promise<{ readonly runDirectory: string; readonly config: TrainConfig }> {
   if (options.resume !== undefined) {
     const recorded = await readRunConfig(options.resume);
-    return {
-      runDirectory: options.resume,
-      config: options.steps === undefined ? recorded : { ...recorded, steps: options.steps },
+    const config = {
+      ...recorded,
+      ...(options.steps === undefined ? {} : { steps: options.steps }),
+      ...(options.executionProviders === undefined
+        ? {}
+        : { executionProviders: [...options.executionProviders] }),
     };
+    assertEngineExecutionProviders(config.engine, config.executionProviders);
+    return { runDirectory: options.resume, config };
   }
   let file: TrainConfigInput = {};
   const configPath =
@@ -158,9 +171,25 @@ async function runConfig(
     ...(options.language === undefined ? {} : { language: options.language }),
     ...(options.steps === undefined ? {} : { steps: options.steps }),
     ...(options.seed === undefined ? {} : { seed: options.seed }),
+    ...(options.executionProviders === undefined
+      ? {}
+      : { executionProviders: [...options.executionProviders] }),
     ...(options.model === undefined ? {} : { modelDirectory: resolve(options.model) }),
   });
   return { runDirectory: options.out ?? file.out ?? defaultRunDirectory(), config };
+}
+
+/**
+ * A run resumed on another machine asks for the providers it recorded; when this one lacks them, the engine's
+ * error says how to get them, and this adds how to resume without them.
+ */
+function resumeDeviceHint(error: unknown, config: TrainConfig, chosen: boolean): unknown {
+  if (chosen || !ConfigError.isInstance(error) || error.details.field !== 'executionProviders') return error;
+  return new ConfigError(
+    `${error.message} The run recorded executionProviders ${config.executionProviders.join(', ')}; --execution-provider resumes it on others (e.g. --execution-provider cpu).`,
+    error.details,
+    { cause: error },
+  );
 }
 
 /**
@@ -202,7 +231,12 @@ export async function train(
         monitors: [createUhOhMonitor()],
         runId: basename(runDirectory),
         loadPolicy: async (directory) => {
-          policy = await createTrainingPolicy(config.engine, { directory }, config.optimizer, config.threads);
+          policy = await createTrainingPolicy(config.engine, { directory }, config.optimizer, {
+            threads: config.threads,
+            executionProviders: config.executionProviders,
+          }).catch((error: unknown) => {
+            throw resumeDeviceHint(error, config, options.executionProviders !== undefined);
+          });
           assertChatTemplate(config.tasks, policy.tokenizer);
           return policy;
         },
@@ -210,12 +244,10 @@ export async function train(
       await truncateRunLogs(runDirectory, trainer.step);
     } else {
       await assertFreshRunDirectory(runDirectory);
-      policy = await createTrainingPolicy(
-        config.engine,
-        modelSource(config),
-        config.optimizer,
-        config.threads,
-      );
+      policy = await createTrainingPolicy(config.engine, modelSource(config), config.optimizer, {
+        threads: config.threads,
+        executionProviders: config.executionProviders,
+      });
       assertChatTemplate(config.tasks, policy.tokenizer);
       await createRunDirectory(runDirectory, config);
       output.write(`run directory: ${runDirectory}\n`);

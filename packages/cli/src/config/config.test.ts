@@ -1,6 +1,7 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ONNX_EXECUTION_PROVIDERS } from '@azr/backends/onnx';
 import { ConfigError } from '@azr/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { starterConfig, writeStarterConfig } from '../commands/init.js';
@@ -108,6 +109,47 @@ describe('azr.config.json', () => {
       ).toMatch(/^azr\.config\.json: tasks\.evaluateEvery/);
   });
 
+  it("reads executionProviders: cpu by default, an ordered list of the backends' names, over the file by the flag", () => {
+    expect(resolveTrainConfig({}, {}).executionProviders).toEqual(['cpu']);
+    expect(parseTrainConfig({ executionProviders: ['cuda', 'cpu'] }, 'c.json').executionProviders).toEqual([
+      'cuda',
+      'cpu',
+    ]);
+    expect(resolveTrainConfig({ executionProviders: ['webgpu', 'cpu'] }, {}).executionProviders).toEqual([
+      'webgpu',
+      'cpu',
+    ]);
+    expect(
+      resolveTrainConfig({ executionProviders: ['webgpu'] }, { executionProviders: ['cuda'] })
+        .executionProviders,
+    ).toEqual(['cuda']);
+    // The allowed names are the onnx engine's own list.
+    expect(configError(() => parseTrainConfig({ executionProviders: ['gpu'] }, 'c.json')).message).toBe(
+      `c.json: executionProviders.0: Invalid option: expected one of ${ONNX_EXECUTION_PROVIDERS.map((name) => `"${name}"`).join('|')}`,
+    );
+    for (const bad of [[], 'cuda', ['cpu', 'cpu']])
+      expect(
+        configError(() => parseTrainConfig({ executionProviders: bad }, 'c.json')).details.field,
+        JSON.stringify(bad),
+      ).toBe('executionProviders');
+    expect(
+      configError(() => parseTrainConfig({ executionProviders: ['cpu', 'cpu'] }, 'c.json')).message,
+    ).toBe('c.json: executionProviders: names a provider twice');
+  });
+
+  it('refuses a provider other than cpu with the tfjs engine, which has none, and takes them for onnx and hybrid', () => {
+    const error = configError(() => resolveTrainConfig({ executionProviders: ['cuda'] }, { engine: 'tfjs' }));
+    expect(error.message).toMatch(/^The tfjs engine has no execution providers .*"cuda"/);
+    expect(error.details).toEqual({ field: 'executionProviders', allowed: ['cpu'] });
+    expect(() => resolveTrainConfig({ engine: 'tfjs' }, { executionProviders: ['cpu', 'webgpu'] })).toThrow(
+      /"webgpu"/,
+    );
+    expect(resolveTrainConfig({ engine: 'tfjs', executionProviders: ['cpu'] }, {}).engine).toBe('tfjs');
+    expect(
+      resolveTrainConfig({ executionProviders: ['cuda'] }, { engine: 'hybrid' }).executionProviders,
+    ).toEqual(['cuda']);
+  });
+
   it('azr init writes a starter config that azr train reads as the defaults, and keeps an existing one', async () => {
     const path = await temporaryFile('azr.config.json', '');
     await expect(writeStarterConfig(path, false)).rejects.toSatisfy((error: unknown) =>
@@ -115,6 +157,8 @@ describe('azr.config.json', () => {
     );
     await writeStarterConfig(path, true);
     expect(await readFile(path, 'utf8')).toBe(starterConfig());
+    // Written out with its default, as threads is.
+    expect((await readTrainConfig(path)).executionProviders).toEqual(['cpu']);
     expect(resolveTrainConfig(await readTrainConfig(path), {})).toEqual({
       ...DEFAULT_TRAIN_CONFIG,
       // The starter config spells out the trainer's own defaults of these.

@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { ONNX_EXECUTION_PROVIDERS, type OnnxExecutionProvider } from '@azr/backends/onnx';
 import {
   type BuiltInTaskModeName,
   ConfigError,
@@ -20,6 +21,26 @@ export type RecipeName = (typeof RECIPES)[number];
 /** Engines `azr train` can train with. */
 export const TRAIN_ENGINES = ['hybrid', 'tfjs', 'onnx'] as const;
 export type TrainEngine = (typeof TRAIN_ENGINES)[number];
+
+/** The execution providers a run asks onnxruntime for when none are named. */
+export const DEFAULT_EXECUTION_PROVIDERS: readonly OnnxExecutionProvider[] = Object.freeze(['cpu']);
+
+/**
+ * The tfjs engine runs on TensorFlow.js's own backends (wasm, or `@tensorflow/tfjs-node-gpu` for CUDA), not on
+ * onnxruntime, so it has no execution providers: asking it for one other than `cpu` is an error rather than a
+ * setting silently ignored. The onnx engine, and the hybrid engine's rollouts, use them.
+ */
+export function assertEngineExecutionProviders(
+  engine: TrainEngine,
+  executionProviders: readonly OnnxExecutionProvider[],
+): void {
+  const others = executionProviders.filter((provider) => provider !== 'cpu');
+  if (engine !== 'tfjs' || others.length === 0) return;
+  throw new ConfigError(
+    `The tfjs engine has no execution providers (it runs on TensorFlow.js, not onnxruntime), so executionProviders ${others.map((provider) => `"${provider}"`).join(', ')} cannot apply to it. Use the onnx engine (or, for azr train, hybrid: onnxruntime generates on these providers, TensorFlow.js trains), or drop executionProviders / --execution-provider; TensorFlow.js reaches CUDA through @tensorflow/tfjs-node-gpu.`,
+    { field: 'executionProviders', allowed: ['cpu'] },
+  );
+}
 
 const positiveInteger = z.number().int().positive();
 const probability = z.number().gt(0).lte(1);
@@ -133,6 +154,11 @@ export const trainConfigSchema = z.strictObject({
   steps: positiveInteger.optional(),
   seed: z.number().int().nonnegative().optional(),
   threads: positiveInteger.optional(),
+  executionProviders: z
+    .array(z.enum(ONNX_EXECUTION_PROVIDERS))
+    .min(1)
+    .refine((providers) => new Set(providers).size === providers.length, 'names a provider twice')
+    .optional(),
   out: z.string().min(1).optional(),
   trainer: trainerSchema.optional(),
   optimizer: optimizerSchema.optional(),
@@ -154,6 +180,12 @@ export interface TrainConfig {
   readonly seed: number;
   /** Threads of one onnxruntime operator. */
   readonly threads: number;
+  /**
+   * onnxruntime's execution providers, in order of preference (`ONNX_EXECUTION_PROVIDERS` of
+   * `@azr/backends/onnx`: cpu, cuda, webgpu, tensorrt, dml, coreml). Default `['cpu']`. The onnx engine, and the
+   * hybrid engine's rollouts, run on them; the tfjs engine has none (anything but `cpu` is a `ConfigError`).
+   */
+  readonly executionProviders: readonly OnnxExecutionProvider[];
   readonly trainer: Omit<TrainerSettingsInput, 'seed' | 'language'>;
   readonly optimizer: Partial<OptimizerSettings>;
   readonly executor: { readonly workers?: number; readonly timeoutMs?: number };
@@ -273,6 +305,7 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = Object.freeze({
   steps: TASK_DEFAULTS.mini.steps,
   seed: 0,
   threads: 2,
+  executionProviders: DEFAULT_EXECUTION_PROVIDERS,
   trainer: TASK_DEFAULTS.mini.trainer,
   optimizer: TASK_DEFAULTS.mini.optimizer,
   executor: { workers: 2 },
@@ -365,7 +398,7 @@ export async function readTrainConfig(path: string): Promise<TrainConfigInput> {
 /** Fills in defaults: the config file's values over the embedded default, and command-line options over both. */
 export function resolveTrainConfig(
   file: TrainConfigInput,
-  overrides: Partial<Pick<TrainConfig, 'engine' | 'language' | 'steps' | 'seed'>> & {
+  overrides: Partial<Pick<TrainConfig, 'engine' | 'language' | 'steps' | 'seed' | 'executionProviders'>> & {
     readonly modelDirectory?: string;
     readonly recipe?: RecipeName;
   },
@@ -386,14 +419,19 @@ export function resolveTrainConfig(
   const paper = recipe === 'paper' ? paperRecipeDefaults(file, language) : undefined;
   const defaults = { ...DEFAULT_TRAIN_CONFIG, ...TASK_DEFAULTS[kind], ...paper };
   const defaultSeeding = (defaults.trainer as TrainConfig['trainer']).seeding;
+  const engine = overrides.engine ?? file.engine ?? defaults.engine;
+  const executionProviders =
+    overrides.executionProviders ?? file.executionProviders ?? defaults.executionProviders;
+  assertEngineExecutionProviders(engine, executionProviders);
   return {
     ...(recipe === undefined ? {} : { recipe }),
     model,
-    engine: overrides.engine ?? file.engine ?? defaults.engine,
+    engine,
     language,
     steps: overrides.steps ?? file.steps ?? defaults.steps,
     seed,
     threads: file.threads ?? defaults.threads,
+    executionProviders: [...executionProviders],
     trainer: compact({
       ...defaults.trainer,
       ...file.trainer,

@@ -5,22 +5,41 @@ import {
   type LlamaPolicyModel,
   loadHuggingFaceTokenizer,
 } from '@azr/backends';
+import type { OnnxExecutionProvider } from '@azr/backends/onnx';
 import { ModelFormatError, type OptimizerSettings, type PolicyModelV1 } from '@azr/core';
-import type { TrainConfig, TrainEngine } from '../config/config.js';
+import {
+  assertEngineExecutionProviders,
+  DEFAULT_EXECUTION_PROVIDERS,
+  type TrainConfig,
+  type TrainEngine,
+} from '../config/config.js';
+
+/** How onnxruntime runs a training policy's sessions. */
+export interface TrainingPolicyDevices {
+  /** onnxruntime's threads per operator. Default `1`. */
+  readonly threads?: number;
+  /**
+   * onnxruntime's execution providers in order of preference. Default `['cpu']`. A provider this host lacks is
+   * the onnx engine's `ConfigError` (it names the provider and how to get it), thrown before anything is written.
+   */
+  readonly executionProviders?: readonly OnnxExecutionProvider[];
+}
 
 /** Creates the policy a training run asks for: from the config's model, or from a checkpoint folder. */
 export async function createTrainingPolicy(
   engine: TrainEngine,
   requested: LlamaModelSource,
   optimizer: Partial<OptimizerSettings>,
-  /** onnxruntime's threads per operator. */
-  threads = 1,
+  devices: TrainingPolicyDevices = {},
 ): Promise<PolicyModelV1> {
+  const threads = devices.threads ?? 1;
+  const executionProviders = devices.executionProviders ?? DEFAULT_EXECUTION_PROVIDERS;
+  assertEngineExecutionProviders(engine, executionProviders);
   let source = requested;
   if ('directory' in source) source = await trainableSource(source.directory);
   if (engine === 'onnx') {
     const { createOnnxPolicy } = await import('@azr/backends/onnx');
-    return createOnnxPolicy({ model: source, optimizer, intraOpThreads: threads });
+    return createOnnxPolicy({ model: source, optimizer, intraOpThreads: threads, executionProviders });
   }
   const { createTfjsPolicy } = await import('@azr/backends/tfjs');
   const learner = await createTfjsPolicy({ model: source, backend: 'auto', optimizer });
@@ -37,6 +56,7 @@ export async function createTrainingPolicy(
         ...(learner.generationConfig === undefined ? {} : { generationConfig: learner.generationConfig }),
       },
       intraOpThreads: threads,
+      executionProviders,
     });
   } catch (error) {
     await learner.doDispose();

@@ -73,6 +73,8 @@ export async function readRunConfig(directory: string): Promise<TrainConfig> {
     // Runs recorded before evaluateEvery existed: no evaluation between the first and the last.
     return {
       ...config,
+      // Runs recorded before execution providers were a setting ran on the CPU.
+      executionProviders: config.executionProviders ?? ['cpu'],
       tasks: {
         ...tasks,
         curriculum: tasks.curriculum ?? false,
