@@ -15,12 +15,21 @@ export {
 } from './hybrid/hybrid-policy.js';
 export * from './model/index.js';
 export {
+  DEFAULT_ONNX_ACTIVATION_MEMORY_BUDGET,
+  DEFAULT_TFJS_ACTIVATION_MEMORY_BUDGET,
+} from './shared/batching.js';
+export {
   GENERATION_CONFIG_FILE,
   type GenerationConfig,
   readGenerationConfig,
 } from './shared/generation-config.js';
 export { importOptional } from './shared/import-optional.js';
 export type { LlamaPolicyModel } from './shared/llama-policy.js';
+export {
+  type TrainingMemoryPlan,
+  type TrainingPassShape,
+  trainingMemoryPlan,
+} from './shared/memory-plan.js';
 export type { LlamaModelSource } from './shared/model-source.js';
 
 /** The engines this package provides, each at the subpath of the same name. */

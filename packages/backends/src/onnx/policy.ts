@@ -8,6 +8,7 @@ import {
   type OnnxExportModelFolder,
 } from '../model/model-folder.js';
 import { checkLlamaWeights, type LlamaWeights } from '../model/weights.js';
+import { DEFAULT_ONNX_ACTIVATION_MEMORY_BUDGET, microBatchLimit } from '../shared/batching.js';
 import { writeGenerationConfig } from '../shared/generation-config.js';
 import type { LlamaPolicyModel } from '../shared/llama-policy.js';
 import { type LlamaModelSource, resolveLlamaModel } from '../shared/model-source.js';
@@ -52,8 +53,16 @@ export interface OnnxPolicySettings extends OnnxSessionSettings {
   /** AdamW with global-norm clipping; defaults are `DEFAULT_OPTIMIZER_SETTINGS` (learning rate 1e-6). */
   readonly optimizer?: Partial<OptimizerSettings>;
   /**
-   * Largest `sequences x length^2` of one training pass: bigger batches are split into micro-batches whose
-   * gradients are summed. Default `2**22`.
+   * Bytes of activations one training pass may hold, as `trainingMemoryPlan` (`@azr/backends`) counts them:
+   * a bigger batch is split into micro-batches of sequences of similar length whose gradients are summed (the
+   * same update, less memory). A sequence that alone passes the budget still trains, in a pass of its own.
+   * Default `2**30` (1 GiB, {@link DEFAULT_ONNX_ACTIVATION_MEMORY_BUDGET}).
+   */
+  readonly activationMemoryBudget?: number;
+  /**
+   * @deprecated Use `activationMemoryBudget`, which counts the vocabulary, the width and the layers. The largest
+   * `sequences x length^2` of one training pass (and its logits, `sequences x length x vocabulary`, at most
+   * `2**24`); still honoured with that meaning when given alone. Giving both is a `ConfigError`.
    */
   readonly microBatchBudget?: number;
 }
@@ -89,8 +98,7 @@ async function createLlamaPolicy(
   const { config, tokenizer, modelId, generationConfig } = resolved;
   const optimizer: OptimizerSettings = { ...DEFAULT_OPTIMIZER_SETTINGS, ...settings.optimizer };
   assertNumberInRange('optimizer.learningRate', optimizer.learningRate, { minimum: 0 });
-  const microBatchBudget = settings.microBatchBudget ?? 2 ** 22;
-  assertNumberInRange('microBatchBudget', microBatchBudget, { minimum: 1 });
+  const microBatches = microBatchLimit(config, settings, DEFAULT_ONNX_ACTIVATION_MEMORY_BUDGET);
   let weights = toGraphLayout(resolved.weights);
   let decoder = await openLlamaSession(runtime, config, weights, settings);
   const savedState = 'directory' in model ? await readOptimizerState(model.directory) : undefined;
@@ -104,7 +112,7 @@ async function createLlamaPolicy(
       optimizer,
       session: settings,
       padding: tokenizer.paddingTokenId ?? tokenizer.endOfSequenceTokenId,
-      microBatchBudget,
+      microBatchLimit: microBatches,
       ...(state === undefined ? {} : { state }),
     });
   const refreshDecoder = async () => {

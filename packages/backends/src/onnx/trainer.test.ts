@@ -1,6 +1,11 @@
 import { createByteTokenizer, type TrainBatch, type TrainStepResult } from '@azr/core/spec';
 import { describe, expect, it } from 'vitest';
 import { initializeLlamaWeights } from '../model/weights.js';
+import {
+  activationMemoryLimit,
+  DEFAULT_TFJS_ACTIVATION_MEMORY_BUDGET,
+  trainingMicroBatches,
+} from '../shared/batching.js';
 import { SMALL_TEST_CONFIG } from '../testing/small-model.js';
 import { createTfjsPolicy } from '../tfjs/policy.js';
 import { createOnnxPolicy } from './policy.js';
@@ -143,6 +148,70 @@ describe('training on the onnx engine', () => {
     }
     await onnx.doDispose();
     await tfjs.doDispose();
+  }, 120_000);
+
+  it('takes the same update with one sequence per micro-batch as in one pass, on both engines', async () => {
+    const model = {
+      config,
+      weights: initializeLlamaWeights(config, { seed: 17, standardDeviation: 0.1 }),
+      tokenizer: createByteTokenizer(),
+    };
+    // A larger epsilon than the default keeps the comparison about the micro-batching: Adam's first step divides
+    // each gradient by its own size, which turns float summation-order noise on a gradient near 0 into an update.
+    const optimizer = { learningRate: 0.01, epsilon: 1e-3 };
+    const sequences = [
+      { promptTokenIds: [10, 20, 30], completionTokenIds: [40, 50], advantage: 1 },
+      { promptTokenIds: [1], completionTokenIds: [2, 3, 4, 5, 6, 7, 8], advantage: -0.5 },
+      { promptTokenIds: [99, 98, 97, 96, 95], completionTokenIds: [256], advantage: 2 },
+      { promptTokenIds: [7, 7], completionTokenIds: [8, 9, 10], advantage: 0.25 },
+    ].map(({ advantage, ...sequence }) => ({
+      ...sequence,
+      oldLogProbs: sequence.completionTokenIds.map(() => -5.5),
+      advantages: sequence.completionTokenIds.map(() => advantage),
+      lossMask: sequence.completionTokenIds.map((_, index) => (index === 1 ? 0 : 1)),
+    }));
+    const batch: TrainBatch = {
+      sequences,
+      temperature: 1,
+      loss: { clipRatio: 0.2, entropyCoefficient: 0.01 },
+    };
+    // A budget of one byte sends every sequence through a pass of its own; the defaults run the batch (5 to 8
+    // tokens) in one pass.
+    expect(trainingMicroBatches(sequences, activationMemoryLimit(config, 1))).toHaveLength(4);
+    expect(
+      trainingMicroBatches(sequences, activationMemoryLimit(config, DEFAULT_TFJS_ACTIVATION_MEMORY_BUDGET)),
+    ).toHaveLength(1);
+    const policies = [
+      await createOnnxPolicy({ model, optimizer }),
+      await createOnnxPolicy({ model, optimizer, activationMemoryBudget: 1 }),
+      await createTfjsPolicy({ model, backend: 'wasm', optimizer }),
+      await createTfjsPolicy({ model, backend: 'wasm', optimizer, activationMemoryBudget: 1 }),
+    ];
+    const results: TrainStepResult[] = [];
+    for (const policy of policies) results.push(await policy.doTrainStep(batch));
+    const weights = await Promise.all(policies.map((policy) => policy.readWeights()));
+    const labels = [
+      'onnx, one pass',
+      'onnx, a pass per sequence',
+      'tfjs, one pass',
+      'tfjs, a pass per sequence',
+    ];
+    for (const index of [1, 2, 3]) {
+      const label = labels[index] as string;
+      expectSameUpdate(results[index] as TrainStepResult, results[0] as TrainStepResult, label);
+      for (const [name, { data }] of weights[0] ?? []) {
+        const other = weights[index]?.get(name)?.data as Float32Array;
+        const largest = data.reduce(
+          (most, value, position) => Math.max(most, Math.abs(value - (other[position] as number))),
+          0,
+        );
+        expect(largest, `${label} ${name}`).toBeLessThan(1e-5);
+      }
+    }
+    // The update moved the weights: the comparison is not between four untouched copies.
+    const moved = model.weights.get('model.layers.0.mlp.up_proj.weight')?.data as Float32Array;
+    expect(weights[2]?.get('model.layers.0.mlp.up_proj.weight')?.data).not.toEqual(moved);
+    for (const policy of policies) await policy.doDispose();
   }, 120_000);
 
   it('leaves the weights alone on a batch with no completion tokens, on both engines', async () => {

@@ -8,6 +8,7 @@ import {
   emptyTrainStepResult,
   layOutBatch,
   type MergedSequence,
+  type MicroBatchLimit,
   mergeIdenticalSequences,
   trainableSequences,
   trainingMicroBatches,
@@ -30,9 +31,12 @@ export interface OnnxTrainerOptions {
   readonly optimizer: OptimizerSettings;
   readonly session: OnnxSessionSettings;
   readonly padding: number;
-  /** Largest `sequences x length^2` of one pass; bigger batches are split and their gradients summed. */
-  readonly microBatchBudget: number;
-  /** AdamW's state to continue from (a saved policy's). */
+  /** Which passes fit one micro-batch; bigger batches are split and their gradients summed. */
+  readonly microBatchLimit: MicroBatchLimit;
+  /**
+   * AdamW's state to continue from (a saved policy's). The trainer takes its moments over and updates them in
+   * place, rather than holding a second copy of them.
+   */
   readonly state?: OptimizerState;
 }
 
@@ -52,6 +56,11 @@ export interface OnnxTrainer {
  * Identical sequences of a batch run once, their tokens weighed by their number (the same loss, gradient and
  * statistics as running each copy). AdamW runs in JavaScript over those arrays (one pass per weight; an
  * ONNX-graph AdamW is not written yet).
+ *
+ * Memory: the weights; one set of gradients, the first micro-batch's outputs, into which later micro-batches'
+ * are summed (each pass's outputs are onnxruntime's and onnxruntime-node's copy of them, dropped once added);
+ * AdamW's two moments, allocated at the first update (or taken over from `state`) and updated in place; and the
+ * activations of one pass, which the micro-batch limit bounds (`trainingMemoryPlan` counts all of it).
  */
 export async function createOnnxTrainer(options: OnnxTrainerOptions): Promise<OnnxTrainer> {
   const { runtime, config, weights, optimizer } = options;
@@ -59,9 +68,8 @@ export async function createOnnxTrainer(options: OnnxTrainerOptions): Promise<On
   let session: OnnxRuntime.InferenceSession | undefined;
   let statisticsSession: OnnxRuntime.InferenceSession | undefined;
   const moments = new Map<string, { first: Float32Array; second: Float32Array }>();
-  for (const [name, moment] of options.state?.moments ?? [])
-    if (weights.get(name)?.data.length === moment.first.length)
-      moments.set(name, { first: moment.first.slice(), second: moment.second.slice() });
+  for (const [name, { first, second }] of options.state?.moments ?? [])
+    if (weights.get(name)?.data.length === first.length) moments.set(name, { first, second });
   let optimizerStep = options.state?.step ?? 0;
 
   /** Runs the training graph on a micro-batch; `statisticsOnly`, its forward part alone (the loss's sums). */
@@ -121,13 +129,13 @@ export async function createOnnxTrainer(options: OnnxTrainerOptions): Promise<On
         batch.loss.entropyCoefficient === 0 &&
         countedTokens(sequence).every((counted, index) => counted === 0 || sequence.advantages[index] === 0);
       const passes = [
-        ...trainingMicroBatches(sequences.filter(inert), options.microBatchBudget, config.vocabularySize).map(
-          (chunk) => ({ chunk, statisticsOnly: true }),
-        ),
+        ...trainingMicroBatches(sequences.filter(inert), options.microBatchLimit).map((chunk) => ({
+          chunk,
+          statisticsOnly: true,
+        })),
         ...trainingMicroBatches(
           sequences.filter((sequence) => !inert(sequence)),
-          options.microBatchBudget,
-          config.vocabularySize,
+          options.microBatchLimit,
         ).map((chunk) => ({ chunk, statisticsOnly: false })),
       ];
       for (const { chunk, statisticsOnly } of passes) {

@@ -1,5 +1,18 @@
+import { ConfigError } from '@azr/core/spec';
 import { describe, expect, it } from 'vitest';
-import { mergeIdenticalSequences, microBatches, trainingMicroBatches, weightedTokens } from './batching.js';
+import { LLAMA_PRESETS, parseLlamaConfig } from '../model/config.js';
+import { SMALL_TEST_CONFIG } from '../testing/small-model.js';
+import {
+  activationMemoryLimit,
+  DEFAULT_ONNX_ACTIVATION_MEMORY_BUDGET,
+  mergeIdenticalSequences,
+  microBatches,
+  microBatchLimit,
+  productLimit,
+  trainingMicroBatches,
+  weightedTokens,
+} from './batching.js';
+import { trainingActivationBytes } from './memory-plan.js';
 
 const sequence = (promptLength: number, completionLength = 2) => ({
   promptTokenIds: Array.from({ length: promptLength }, (_, index) => index),
@@ -11,14 +24,14 @@ const lengths = (chunks: ReturnType<typeof sequence>[][]) =>
 describe('micro-batches', () => {
   it('keep the order of scoring calls and split on the budget', () => {
     const sequences = [sequence(60), sequence(10), sequence(12)];
-    expect(lengths(microBatches(sequences, 1_000_000, 100))).toEqual([[62, 12, 14]]);
+    expect(lengths(microBatches(sequences, productLimit(1_000_000, 100)))).toEqual([[62, 12, 14]]);
     // 2 x 62^2 = 7688 passes a budget of 7000: the second sequence starts a new run.
-    expect(lengths(microBatches(sequences, 7_000, 100))).toEqual([[62], [12, 14]]);
+    expect(lengths(microBatches(sequences, productLimit(7_000, 100)))).toEqual([[62], [12, 14]]);
   });
 
   it('for training, sort by length and never pad a sequence to more than twice its length', () => {
     const sequences = [sequence(60), sequence(10), sequence(70), sequence(12), sequence(20), sequence(11)];
-    const chunks = trainingMicroBatches(sequences, 1_000_000, 100);
+    const chunks = trainingMicroBatches(sequences, productLimit(1_000_000, 100));
     expect(lengths(chunks)).toEqual([
       [12, 13, 14, 22],
       [62, 72],
@@ -27,7 +40,7 @@ describe('micro-batches', () => {
     for (const chunk of lengths(chunks))
       expect(Math.max(...chunk)).toBeLessThanOrEqual(2 * Math.min(...chunk));
     // The budget still splits a run.
-    expect(lengths(trainingMicroBatches(sequences, 2 * 22 ** 2, 100))).toEqual([
+    expect(lengths(trainingMicroBatches(sequences, productLimit(2 * 22 ** 2, 100)))).toEqual([
       [12, 13, 14],
       [22],
       [62],
@@ -69,5 +82,98 @@ describe('identical training sequences', () => {
     // A mask of all ones counts every token, as no mask does.
     expect(mergeIdenticalSequences([base, train([3, 256], [-0.5, -0.25], 1, [1, 1])])).toHaveLength(1);
     expect(weightedTokens(merged[4] as (typeof merged)[number])).toEqual([1, 0]);
+  });
+});
+
+describe('micro-batches sized from an activation memory budget', () => {
+  const bigVocabulary = parseLlamaConfig({
+    model_type: 'qwen2',
+    vocab_size: 151_936,
+    hidden_size: 32,
+    intermediate_size: 64,
+    num_hidden_layers: 2,
+    num_attention_heads: 4,
+    num_key_value_heads: 2,
+  });
+  const batch = Array.from({ length: 16 }, (_, index) => sequence(90 + index, 10));
+
+  it('fit as many sequences in a pass as the plan allows, fewer for a bigger vocabulary', () => {
+    const budget = 64 * 2 ** 20;
+    const perSequence = (config: typeof SMALL_TEST_CONFIG) =>
+      trainingActivationBytes(config, { sequences: 1, length: 115 });
+    // The byte vocabulary: a 115-token sequence holds about 1.4 MB, so the whole batch fits one pass.
+    expect(perSequence(SMALL_TEST_CONFIG)).toBeLessThan(budget / 16);
+    expect(trainingMicroBatches(batch, activationMemoryLimit(SMALL_TEST_CONFIG, budget))).toHaveLength(1);
+    // Qwen2.5's vocabulary at the same width: its logits alone cost 5 x 151,936 x 4 bytes per token, about
+    // 350 MB for one sequence, over the budget: every sequence goes alone.
+    expect(perSequence(bigVocabulary)).toBeGreaterThan(budget);
+    const alone = trainingMicroBatches(batch, activationMemoryLimit(bigVocabulary, budget));
+    expect(alone.map((chunk) => chunk.length)).toEqual(new Array(16).fill(1));
+    // In between, each pass holds what fits: 3 sequences of 105 tokens and up fit 1 GiB, 4 do not.
+    const gibibyte = trainingMicroBatches(batch, activationMemoryLimit(bigVocabulary, 2 ** 30));
+    expect(gibibyte.map((chunk) => chunk.length)).toEqual([3, 3, 3, 3, 3, 1]);
+    for (const chunk of gibibyte) {
+      const longest = Math.max(
+        ...chunk.map((each) => each.promptTokenIds.length + each.completionTokenIds.length),
+      );
+      expect(
+        trainingActivationBytes(bigVocabulary, { sequences: chunk.length, length: longest }),
+      ).toBeLessThan(2 ** 30);
+    }
+  });
+
+  it('count the logits at the completions alone for an engine that computes them there', () => {
+    // Long prompts, short completions: 16 sequences of 100 prompt tokens and 10 completion tokens.
+    const every = trainingMicroBatches(batch, activationMemoryLimit(bigVocabulary, 2 ** 30));
+    const completions = trainingMicroBatches(
+      batch,
+      activationMemoryLimit(bigVocabulary, 2 ** 30, 'completions'),
+    );
+    expect(every).toHaveLength(6);
+    // Logits at 10 positions a sequence rather than up to 115: the whole batch in one pass.
+    expect(completions).toHaveLength(1);
+    expect(
+      trainingActivationBytes(bigVocabulary, { sequences: 16, length: 115, logitPositions: 160 }),
+    ).toBeLessThan(2 ** 30);
+  });
+
+  it('run a sequence that alone passes the budget in a pass of its own, in length order for training', () => {
+    const sequences = [sequence(30), sequence(10), sequence(20)];
+    expect(lengths(microBatches(sequences, activationMemoryLimit(SMALL_TEST_CONFIG, 1)))).toEqual([
+      [32],
+      [12],
+      [22],
+    ]);
+    expect(lengths(trainingMicroBatches(sequences, activationMemoryLimit(SMALL_TEST_CONFIG, 1)))).toEqual([
+      [12],
+      [22],
+      [32],
+    ]);
+  });
+
+  it('come from a policy setting, the deprecated product budget alone keeping its meaning', () => {
+    const sequences = [sequence(60), sequence(10), sequence(12)];
+    const split = (settings: Parameters<typeof microBatchLimit>[1]) =>
+      lengths(microBatches(sequences, microBatchLimit(SMALL_TEST_CONFIG, settings, 2 ** 30)));
+    expect(split({})).toEqual([[62, 12, 14]]);
+    expect(split({ activationMemoryBudget: 1 })).toEqual([[62], [12], [14]]);
+    // 2 x 62^2 passes 7000, as before.
+    expect(split({ microBatchBudget: 7_000 })).toEqual([[62], [12, 14]]);
+    expect(() => split({ activationMemoryBudget: 2 ** 20, microBatchBudget: 7_000 })).toThrow(ConfigError);
+    expect(() => split({ activationMemoryBudget: 0 })).toThrow(/activationMemoryBudget/);
+    expect(() => split({ microBatchBudget: Number.NaN })).toThrow(/microBatchBudget/);
+  });
+
+  it("by default keep the tiny preset's self-play updates in the passes the old product budget made", () => {
+    // An update like the default run's (`azr train`: 120 to 200 distinct sequences of 13 to 38 tokens in each
+    // of its first 40 steps, every one of which the new default split as the old budget did).
+    const update = Array.from({ length: 195 }, (_, index) => sequence(12 + (index % 20), 6 + (index % 7)));
+    const tiny = LLAMA_PRESETS.tiny;
+    const old = trainingMicroBatches(update, productLimit(2 ** 22, tiny.vocabularySize));
+    const now = trainingMicroBatches(
+      update,
+      activationMemoryLimit(tiny, DEFAULT_ONNX_ACTIVATION_MEMORY_BUDGET),
+    );
+    expect(lengths(now)).toEqual(lengths(old));
   });
 });

@@ -1,4 +1,13 @@
-import type { TokenSequence, TrainBatch, TrainSequence, TrainStepResult } from '@azr/core/spec';
+import {
+  assertNumberInRange,
+  ConfigError,
+  type TokenSequence,
+  type TrainBatch,
+  type TrainSequence,
+  type TrainStepResult,
+} from '@azr/core/spec';
+import type { LlamaConfig } from '../model/config.js';
+import { trainingActivationBytes } from './memory-plan.js';
 
 /**
  * Sequences of a scoring or training call as one right-padded batch `[batch, length]`. Position `l` of row `b`
@@ -22,35 +31,143 @@ export function layOutBatch<Sequence extends TokenSequence>(sequences: readonly 
   return { ids, targets, length, place };
 }
 
-/** Largest `sequences x length x vocabulary` of one pass: logits and their gradients are this big, several times. */
+/** One pass of a micro-batch: `sequences` right-padded to `length` tokens, with `completionTokens` in all. */
+export interface MicroBatchPass {
+  readonly sequences: number;
+  readonly length: number;
+  readonly completionTokens: number;
+}
+
+/** Whether a pass fits in one micro-batch. */
+export type MicroBatchLimit = (pass: MicroBatchPass) => boolean;
+
+/**
+ * Where an engine's training pass computes logits: at `every` position, or at the `completions`' tokens alone
+ * (the positions the loss reads), which costs far less with a big vocabulary and long prompts.
+ */
+export type LogitPositions = 'every' | 'completions';
+
+/**
+ * The default {@link MicroBatchSettings.activationMemoryBudget} of the onnx engine: 1 GiB of activations per
+ * pass. It keeps what the tiny preset's self-play batches did under the old product budget (a mini-task update,
+ * a few hundred sequences of up to a few hundred tokens, stays one pass per length group) while it caps the
+ * passes of real vocabularies, whose logits cost 20 bytes per token and vocabulary entry: SmolLM2-135M's
+ * 384-token sequences (about 1.1 GB each) and Qwen2.5's (152k tokens, about 2.5 GB each) go one at a time. A
+ * fixed number rather than a share of `os.totalmem()`, so that the same seed and config split a batch the same
+ * way, and so give the same update, on every machine.
+ */
+export const DEFAULT_ONNX_ACTIVATION_MEMORY_BUDGET = 2 ** 30;
+
+/**
+ * The default {@link MicroBatchSettings.activationMemoryBudget} of the tfjs engine: 256 MiB as the onnx
+ * training graph counts them. TensorFlow.js's tape keeps every intermediate of the forward pass, more than that
+ * count, and the wasm backend's heap is bounded; this keeps what the old default (`2**20` of `sequences x
+ * length^2`) did on the tiny preset: the benchmark batch (16 x 128) in one pass, a 1,024-token sequence alone.
+ */
+export const DEFAULT_TFJS_ACTIVATION_MEMORY_BUDGET = 2 ** 28;
+
+/** How a policy's settings size its micro-batches: the setting and the deprecated one it replaces. */
+export interface MicroBatchSettings {
+  /**
+   * Bytes of activations one training pass may hold, as {@link trainingMemoryPlan} counts them (its
+   * `activations`: what the backward pass reads, kept from the forward pass, and the largest temporaries, which
+   * grow with the pass's tokens and, through attention, with `sequences x length^2`). A batch over the budget is
+   * split into micro-batches of sequences of similar length whose gradients are summed: the same update, less
+   * memory, more passes. A sequence that alone passes the budget still trains, in a pass of its own.
+   */
+  readonly activationMemoryBudget?: number;
+  /**
+   * @deprecated Use `activationMemoryBudget`, which counts the vocabulary, the width and the layers. The largest
+   * `sequences x length^2` of one pass (with the logits of a pass, `sequences x length x vocabulary`, at most
+   * `2**24`). Still honoured, with that meaning, when it is given alone; giving both is a `ConfigError`.
+   */
+  readonly microBatchBudget?: number;
+}
+
+/** Largest `sequences x length x vocabulary` of one pass under the deprecated `microBatchBudget`. */
 const LOGITS_BUDGET = 2 ** 24;
 
 /**
- * Splits sequences, in order, into runs whose `count x longest^2` stays within `budget` and whose logits
- * (`count x longest x vocabulary`) within {@link LOGITS_BUDGET} (a sequence longer than that allows goes alone).
+ * Passes whose activations, as {@link trainingActivationBytes} counts them for a graph that computes logits at
+ * `logits` positions (default `every`), stay within `bytes`.
+ */
+export function activationMemoryLimit(
+  config: LlamaConfig,
+  bytes: number,
+  logits: LogitPositions = 'every',
+): MicroBatchLimit {
+  return ({ sequences, length, completionTokens }) =>
+    trainingActivationBytes(config, {
+      sequences,
+      length,
+      ...(logits === 'completions' ? { logitPositions: completionTokens } : {}),
+    }) <= bytes;
+}
+
+/**
+ * The deprecated limit: `sequences x length^2` within `budget`, and the logits (`sequences x length x
+ * vocabulary`) within `2**24`.
+ */
+export function productLimit(budget: number, vocabularySize: number): MicroBatchLimit {
+  return ({ sequences, length }) =>
+    sequences * length ** 2 <= budget && sequences * length * vocabularySize <= LOGITS_BUDGET;
+}
+
+/**
+ * The micro-batch limit that a policy's settings ask for: `activationMemoryBudget` (or `defaultBudget` bytes) for
+ * an engine whose passes compute logits at `logits` positions, or the deprecated `microBatchBudget` when it alone
+ * is given. Both at once is a `ConfigError`.
+ */
+export function microBatchLimit(
+  config: LlamaConfig,
+  settings: MicroBatchSettings,
+  defaultBudget: number,
+  logits: LogitPositions = 'every',
+): MicroBatchLimit {
+  const { activationMemoryBudget, microBatchBudget } = settings;
+  if (activationMemoryBudget !== undefined && microBatchBudget !== undefined)
+    throw new ConfigError(
+      'Give activationMemoryBudget (bytes of activations per training pass) or the deprecated microBatchBudget (sequences x length^2), not both.',
+      { field: 'microBatchBudget' },
+    );
+  if (microBatchBudget !== undefined) {
+    assertNumberInRange('microBatchBudget', microBatchBudget, { minimum: 1 });
+    return productLimit(microBatchBudget, config.vocabularySize);
+  }
+  const bytes = activationMemoryBudget ?? defaultBudget;
+  assertNumberInRange('activationMemoryBudget', bytes, { minimum: 1 });
+  return activationMemoryLimit(config, bytes, logits);
+}
+
+/**
+ * Splits sequences, in order, into runs that each fit `limit` at the length of their longest sequence. A
+ * sequence that alone does not fit goes alone.
  */
 export function microBatches<Sequence extends TokenSequence>(
   sequences: readonly Sequence[],
-  budget: number,
-  vocabularySize: number,
+  limit: MicroBatchLimit,
 ): Sequence[][] {
   const chunks: Sequence[][] = [];
   let current: Sequence[] = [];
   let longest = 0;
+  let completionTokens = 0;
   for (const sequence of sequences) {
-    const length = sequence.promptTokenIds.length + sequence.completionTokenIds.length;
-    const nextLongest = Math.max(longest, length);
-    const count = current.length + 1;
-    if (
-      current.length > 0 &&
-      (count * nextLongest ** 2 > budget || count * nextLongest * vocabularySize > LOGITS_BUDGET)
-    ) {
+    const completion = sequence.completionTokenIds.length;
+    const length = sequence.promptTokenIds.length + completion;
+    const grown = {
+      sequences: current.length + 1,
+      length: Math.max(longest, length),
+      completionTokens: completionTokens + completion,
+    };
+    if (current.length > 0 && !limit(grown)) {
       chunks.push(current);
       current = [];
       longest = 0;
+      completionTokens = 0;
     }
     current.push(sequence);
     longest = Math.max(longest, length);
+    completionTokens += completion;
   }
   if (current.length > 0) chunks.push(current);
   return chunks;
@@ -64,8 +181,7 @@ export function microBatches<Sequence extends TokenSequence>(
  */
 export function trainingMicroBatches<Sequence extends TokenSequence>(
   sequences: readonly Sequence[],
-  budget: number,
-  vocabularySize: number,
+  limit: MicroBatchLimit,
 ): Sequence[][] {
   const length = (sequence: Sequence) => sequence.promptTokenIds.length + sequence.completionTokenIds.length;
   const sorted = [...sequences].sort((first, second) => length(first) - length(second));
@@ -80,7 +196,7 @@ export function trainingMicroBatches<Sequence extends TokenSequence>(
     current.push(sequence);
   }
   if (current.length > 0) runs.push(current);
-  return runs.flatMap((run) => microBatches(run, budget, vocabularySize));
+  return runs.flatMap((run) => microBatches(run, limit));
 }
 
 /** Which completion tokens of a training sequence count in the loss: its `lossMask`, or all of them (1 or 0 each). */

@@ -14,6 +14,7 @@ import {
 } from '@azr/core/spec';
 import { writeModelDirectory } from '../model/directory.js';
 import { checkLlamaWeights, type LlamaWeights } from '../model/weights.js';
+import { DEFAULT_TFJS_ACTIVATION_MEMORY_BUDGET, microBatchLimit } from '../shared/batching.js';
 import { writeGenerationConfig } from '../shared/generation-config.js';
 import type { LlamaPolicyModel } from '../shared/llama-policy.js';
 import { type LlamaModelSource, resolveLlamaModel } from '../shared/model-source.js';
@@ -39,10 +40,19 @@ export interface TfjsPolicySettings {
   /** Names the model in events. Default: the folder, or `preset:<name>`. */
   readonly modelId?: string;
   /**
-   * Largest `sequences x length^2` of one forward and backward pass (attention memory grows with it): a train
-   * step or scoring call over more is split into micro-batches whose gradients are summed. Default `2**20`
-   * (the benchmark batch, 16 x 128, in one pass; a sequence of 1,024 tokens alone), which keeps the wasm
-   * backend within its memory on the tiny preset.
+   * Bytes of activations one forward and backward pass may hold, as `trainingMemoryPlan` (`@azr/backends`)
+   * counts them for the onnx training graph: a train step or scoring call over more is split into
+   * micro-batches of sequences of similar length whose gradients are summed. A sequence that alone passes the
+   * budget still runs, in a pass of its own. Default `2**28` (256 MiB,
+   * {@link DEFAULT_TFJS_ACTIVATION_MEMORY_BUDGET}): TensorFlow.js's tape holds more than that count, and this
+   * keeps the wasm backend within its memory on the tiny preset (the benchmark batch, 16 x 128, in one pass; a
+   * sequence of 1,024 tokens alone).
+   */
+  readonly activationMemoryBudget?: number;
+  /**
+   * @deprecated Use `activationMemoryBudget`, which counts the vocabulary, the width and the layers. The largest
+   * `sequences x length^2` of one pass (and its logits, `sequences x length x vocabulary`, at most `2**24`);
+   * still honoured with that meaning when given alone. Giving both is a `ConfigError`.
    */
   readonly microBatchBudget?: number;
 }
@@ -57,13 +67,12 @@ export async function createTfjsPolicy(settings: TfjsPolicySettings): Promise<Ll
   const { tf } = await initializeTfjs({ backend: settings.backend ?? 'auto' });
   const optimizerSettings: OptimizerSettings = { ...DEFAULT_OPTIMIZER_SETTINGS, ...settings.optimizer };
   assertNumberInRange('optimizer.learningRate', optimizerSettings.learningRate, { minimum: 0 });
-  const microBatchBudget = settings.microBatchBudget ?? 2 ** 20;
-  assertNumberInRange('microBatchBudget', microBatchBudget, { minimum: 1 });
   const source = settings.model;
   const { config, weights, tokenizer, modelId, generationConfig } = await resolveLlamaModel(
     source,
     settings.modelId,
   );
+  const microBatches = microBatchLimit(config, settings, DEFAULT_TFJS_ACTIVATION_MEMORY_BUDGET);
   const bounds: GenerationBounds = {
     clamp: new ContextClamp(modelId, config.maxPositionEmbeddings),
     stopTokenIds: new Set(generationConfig?.endOfSequenceTokenIds ?? []),
@@ -78,7 +87,7 @@ export async function createTfjsPolicy(settings: TfjsPolicySettings): Promise<Ll
     view,
     variables,
     padding: tokenizer.paddingTokenId ?? tokenizer.endOfSequenceTokenId,
-    microBatchBudget,
+    microBatchLimit: microBatches,
   };
   const readWeights = () => readVariables(tf, variables, weights);
   let disposed = false;

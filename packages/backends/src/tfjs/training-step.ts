@@ -12,6 +12,7 @@ import {
   countedTokenTotal,
   emptyTrainStepResult,
   layOutBatch,
+  type MicroBatchLimit,
   microBatches,
   trainableSequences,
   trainingMicroBatches,
@@ -29,8 +30,8 @@ export interface TfjsTrainingModel {
   readonly view: TfjsLlamaWeights;
   readonly variables: ReadonlyMap<string, Variable>;
   readonly padding: number;
-  /** Largest `sequences x length^2` of one pass. */
-  readonly microBatchBudget: number;
+  /** Which passes fit one micro-batch (of scoring or training). */
+  readonly microBatchLimit: MicroBatchLimit;
 }
 
 /** Sums over counted tokens, divided by the batch's token count at the end. */
@@ -67,10 +68,10 @@ export async function computeLogProbs(
   model: TfjsTrainingModel,
   request: LogProbsRequest,
 ): Promise<LogProbsResult> {
-  const { tf, config, padding, microBatchBudget } = model;
+  const { tf, padding, microBatchLimit } = model;
   const scored = request.sequences.filter((sequence) => sequence.completionTokenIds.length > 0);
   const results = new Map<TokenSequence, number[]>();
-  for (const chunk of microBatches(scored, microBatchBudget, config.vocabularySize)) {
+  for (const chunk of microBatches(scored, microBatchLimit)) {
     const { ids, targets, length } = layOutBatch(chunk, padding);
     const values = tf.tidy(() => tokenLogProbs(model, ids, targets, request.temperature, false).logProbs);
     const grid = await values.data();
@@ -94,7 +95,7 @@ export async function trainStep(
   maxGradientNorm: number,
   batch: TrainBatch,
 ): Promise<TrainStepResult> {
-  const { tf, config, microBatchBudget } = model;
+  const { tf, microBatchLimit } = model;
   const started = performance.now();
   const sequences = trainableSequences(batch);
   if (sequences.length === 0) return emptyTrainStepResult(started);
@@ -109,18 +110,13 @@ export async function trainStep(
   const inert = (sequence: TrainSequence) =>
     entropyCoefficient === 0 &&
     countedTokens(sequence).every((counted, index) => counted === 0 || sequence.advantages[index] === 0);
-  for (const chunk of trainingMicroBatches(
-    sequences.filter(inert),
-    microBatchBudget,
-    config.vocabularySize,
-  )) {
+  for (const chunk of trainingMicroBatches(sequences.filter(inert), microBatchLimit)) {
     batch.signal?.throwIfAborted();
     await addInertStatistics(model, chunk, batch, sums);
   }
   for (const chunk of trainingMicroBatches(
     sequences.filter((sequence) => !inert(sequence)),
-    microBatchBudget,
-    config.vocabularySize,
+    microBatchLimit,
   )) {
     batch.signal?.throwIfAborted();
     await addGradients(model, chunk, batch, denominator, sums, grads);
