@@ -5,6 +5,7 @@ import { SMALL_TEST_CONFIG } from '../testing/small-model.js';
 import {
   activationMemoryLimit,
   DEFAULT_ONNX_ACTIVATION_MEMORY_BUDGET,
+  DEFAULT_TFJS_ACTIVATION_MEMORY_BUDGET,
   mergeIdenticalSequences,
   microBatches,
   microBatchLimit,
@@ -162,6 +163,16 @@ describe('micro-batches sized from an activation memory budget', () => {
     expect(() => split({ activationMemoryBudget: 2 ** 20, microBatchBudget: 7_000 })).toThrow(ConfigError);
     expect(() => split({ activationMemoryBudget: 0 })).toThrow(/activationMemoryBudget/);
     expect(() => split({ microBatchBudget: Number.NaN })).toThrow(/microBatchBudget/);
+  });
+
+  it("by default on tfjs keep the old default's passes: the benchmark batch in one, a 1,024-token sequence alone", () => {
+    const limit = (config: typeof SMALL_TEST_CONFIG) =>
+      activationMemoryLimit(config, DEFAULT_TFJS_ACTIVATION_MEMORY_BUDGET);
+    const benchmark = Array.from({ length: 16 }, () => sequence(8, 120));
+    for (const config of [LLAMA_PRESETS.benchmark, LLAMA_PRESETS.tiny])
+      expect(trainingMicroBatches(benchmark, limit(config))).toHaveLength(1);
+    const long = [sequence(900, 124), sequence(900, 124)];
+    expect(lengths(trainingMicroBatches(long, limit(LLAMA_PRESETS.tiny)))).toEqual([[1024], [1024]]);
   });
 
   it("by default keep the tiny preset's self-play updates in the passes the old product budget made", () => {
