@@ -188,7 +188,13 @@ describe('the onnx engine', () => {
   /** Generates `prompts` in one batch and one at a time; expects the same tokens and log probabilities. */
   async function expectSameAsOneAtATime(
     prompts: string[],
-    request: { seed: number; temperature: number; topP: number; maxTokens: number },
+    request: {
+      seed: number;
+      temperature: number;
+      topP: number;
+      maxTokens: number;
+      stop?: readonly string[];
+    },
   ) {
     const batched = await createOnnxPolicy({ model, batchSize: prompts.length });
     const alone = await createOnnxPolicy({ model, batchSize: 1 });
@@ -218,6 +224,65 @@ describe('the onnx engine', () => {
     // Each row draws its own tokens: the five answers to 'f(4)=' are not one answer copied.
     const repeated = together.completions.filter((_, index) => prompts[index] === 'f(4)=');
     expect(new Set(repeated.map((completion) => completion.text)).size).toBeGreaterThan(1);
+  });
+
+  it('lets a row that stops early leave the batch, its cache rows dropped, as one prompt at a time', async () => {
+    const prompts = ['abc', 'def f(a):', 'x = [1, 2', 'function g(y) {', 'q', 'return'];
+    // Any vowel or digit ends a completion: with the byte tokenizer, some rows meet one early.
+    const stop = [...'aeiou0123456789'];
+    const request = { seed: 5, temperature: 1, topP: 1, maxTokens: 12, stop } as const;
+    const together = await expectSameAsOneAtATime(prompts, request);
+    // The seed makes some rows stop early while others run to maxTokens: the batch shrinks mid-way.
+    const reasons = together.completions.map((completion) => completion.finishReason);
+    expect(reasons).toContain('stop');
+    expect(reasons).toContain('length');
+  });
+
+  it('generates and trains the same from packed and from shared rollout weights', async () => {
+    const packed = await createOnnxPolicy({ model, rolloutWeights: 'packed' });
+    const shared = await createOnnxPolicy({ model, rolloutWeights: 'shared' });
+    const request = {
+      prompts: ['abc', 'def f(a):'],
+      seed: 1,
+      temperature: 1,
+      topP: 1,
+      maxTokens: 8,
+      greedy: true,
+    };
+    const expectSame = async () => {
+      const [left, right] = [await packed.doGenerate(request), await shared.doGenerate(request)];
+      left.completions.forEach((completion, index) => {
+        expect(completion.tokenIds).toEqual(right.completions[index]?.tokenIds);
+        expect(largestDifference(completion.logProbs, right.completions[index]?.logProbs ?? [])).toBeLessThan(
+          1e-5,
+        );
+      });
+      return left;
+    };
+    const before = await expectSame();
+    const completion = before.completions[0] as (typeof before.completions)[number];
+    const sequence = {
+      promptTokenIds: completion.promptTokenIds,
+      completionTokenIds: completion.tokenIds,
+      oldLogProbs: completion.logProbs,
+      advantages: completion.logProbs.map(() => 1),
+    };
+    const batch = { sequences: [sequence], temperature: 1, loss: { clipRatio: 0.2, entropyCoefficient: 0 } };
+    for (let step = 0; step < 3; step += 1) {
+      const [left, right] = [await packed.doTrainStep(batch), await shared.doTrainStep(batch)];
+      expect(Math.abs(left.loss - right.loss)).toBeLessThan(1e-6);
+    }
+    // The packed session was rebuilt from the updated weights, the shared one read them: both moved, together.
+    const after = await expectSame();
+    expect(after.completions[0]?.logProbs).not.toEqual(before.completions[0]?.logProbs);
+    await packed.doDispose();
+    await shared.doDispose();
+  });
+
+  it('refuses an unknown rolloutWeights with a ConfigError', async () => {
+    await expect(createOnnxPolicy({ model, rolloutWeights: 'mapped' as 'packed' })).rejects.toSatisfy(
+      (error: unknown) => ConfigError.isInstance(error) && error.details.field === 'rolloutWeights',
+    );
   });
 
   it('replaces its weights with writeWeights and reads them back', async () => {

@@ -1,4 +1,9 @@
-import { assertNumberInRange, DEFAULT_OPTIMIZER_SETTINGS, type OptimizerSettings } from '@azr/core/spec';
+import {
+  assertNumberInRange,
+  ConfigError,
+  DEFAULT_OPTIMIZER_SETTINGS,
+  type OptimizerSettings,
+} from '@azr/core/spec';
 import type { LlamaConfig } from '../model/config.js';
 import { writeModelDirectory } from '../model/directory.js';
 import {
@@ -13,13 +18,12 @@ import { writeGenerationConfig } from '../shared/generation-config.js';
 import type { LlamaPolicyModel } from '../shared/llama-policy.js';
 import { type LlamaModelSource, resolveLlamaModel } from '../shared/model-source.js';
 import { type OptimizerState, readOptimizerState, writeOptimizerState } from '../shared/optimizer-state.js';
-import { DecoderSession, readDecoderLayout } from './decoder-session.js';
 import { createExportPolicy } from './export-policy.js';
-import { toGraphLayout, toHuggingFaceLayout } from './layout.js';
-import { buildLlamaGraph } from './llama-graph.js';
+import { intoGraphLayout, toGraphLayout, toHuggingFaceLayout } from './layout.js';
 import { createPolicy } from './policy-parts.js';
+import { openRolloutSession, ROLLOUT_WEIGHTS, type RolloutWeights } from './rollout-session.js';
 import { loadOnnxRuntime, type OnnxRuntimeModule } from './runtime.js';
-import { type OnnxSessionSettings, openSession } from './session.js';
+import type { OnnxSessionSettings } from './session.js';
 import { createOnnxTrainer, type OnnxTrainer } from './trainer.js';
 
 /**
@@ -65,6 +69,12 @@ export interface OnnxPolicySettings extends OnnxSessionSettings {
    * `2**24`); still honoured with that meaning when given alone. Giving both is a `ConfigError`.
    */
   readonly microBatchBudget?: number;
+  /**
+   * How the rollout session holds the weights of a Llama-family model: `packed` (default; its own copy, packed
+   * for onnxruntime's kernels, rebuilt after each update; faster decoding) or `shared` (the trainer's arrays,
+   * fed on every run; no second copy, slower decoding). See {@link RolloutWeights}.
+   */
+  readonly rolloutWeights?: RolloutWeights;
 }
 
 /**
@@ -72,8 +82,10 @@ export interface OnnxPolicySettings extends OnnxSessionSettings {
  * leave the batch), seeded nucleus sampling, stop strings and constraints, per-token log probabilities. For a
  * Llama-family model the SDK writes both ONNX graphs itself from the config: the decoder, and a training graph
  * with the PPO-clip loss and the gradient of every weight (derived by hand for this architecture), so
- * `doTrainStep` trains on onnxruntime alone (AdamW in JavaScript, the rollout session rebuilt from the updated
- * weights). A decoder exported by others is run as it is and does not train.
+ * `doTrainStep` trains on onnxruntime alone (AdamW in JavaScript, on the one set of arrays the training graph
+ * reads as inputs). The rollout graph appends to its key/value cache in place and holds the weights as
+ * `rolloutWeights` says; neither graph stores weights in its protobuf, so no model size meets protobuf's 2 GB
+ * cap. A decoder exported by others is run as it is and does not train.
  */
 export async function createOnnxPolicy(settings: OnnxPolicySettings): Promise<LlamaPolicyModel> {
   const runtime = await loadOnnxRuntime();
@@ -99,11 +111,37 @@ async function createLlamaPolicy(
   const optimizer: OptimizerSettings = { ...DEFAULT_OPTIMIZER_SETTINGS, ...settings.optimizer };
   assertNumberInRange('optimizer.learningRate', optimizer.learningRate, { minimum: 0 });
   const microBatches = microBatchLimit(config, settings, DEFAULT_ONNX_ACTIVATION_MEMORY_BUDGET);
-  let weights = toGraphLayout(resolved.weights);
-  let decoder = await openLlamaSession(runtime, config, weights, settings);
+  // Weights read from disk or drawn for a preset belong to no one else: they are moved into the graph layout,
+  // not copied. The caller's own weights are copied.
+  let weights = 'weights' in model ? toGraphLayout(resolved.weights) : intoGraphLayout(resolved.weights);
+  const rolloutWeights = settings.rolloutWeights ?? 'packed';
+  if (!ROLLOUT_WEIGHTS.includes(rolloutWeights))
+    throw new ConfigError(
+      `rolloutWeights must be one of ${ROLLOUT_WEIGHTS.join(', ')}, got "${rolloutWeights}".`,
+      {
+        field: 'rolloutWeights',
+        allowed: [...ROLLOUT_WEIGHTS],
+      },
+    );
+  const openDecoder = () => openRolloutSession(runtime, config, () => weights, settings, rolloutWeights);
+  let decoder = await openDecoder();
+  // A packed session holds its own copy of the weights: after an update it is rebuilt when generation next
+  // needs it, so that several updates in a row (mini-batches) pay for one rebuild. A shared one reads the
+  // updated arrays as they are.
+  let stale = false;
+  // The old session goes first, so that two copies of a big model's weights are never held at once; a failed
+  // rebuild is tried again at the next call.
+  const refreshDecoder = async () => {
+    await decoder.session.release();
+    try {
+      decoder = await openDecoder();
+    } catch (error) {
+      stale = true;
+      throw error;
+    }
+  };
   const savedState = 'directory' in model ? await readOptimizerState(model.directory) : undefined;
   let trainer: OnnxTrainer | undefined;
-  let stale = false;
   const trainerFor = async (state: OptimizerState | undefined) =>
     createOnnxTrainer({
       runtime,
@@ -115,12 +153,6 @@ async function createLlamaPolicy(
       microBatchLimit: microBatches,
       ...(state === undefined ? {} : { state }),
     });
-  const refreshDecoder = async () => {
-    const next = await openLlamaSession(runtime, config, weights, settings);
-    const previous = decoder;
-    decoder = next;
-    await previous.session.release();
-  };
   return createPolicy({
     runtime,
     provider: 'onnx',
@@ -130,8 +162,6 @@ async function createLlamaPolicy(
     config,
     maxSequenceLength: config.maxPositionEmbeddings,
     generationConfig,
-    // Rebuilt from the updated weights when generation next needs it, so that several updates in a row (mini-batches)
-    // pay for one rebuild.
     decoder: async () => {
       if (stale) {
         stale = false;
@@ -149,16 +179,15 @@ async function createLlamaPolicy(
       await trainer?.release();
       trainer = undefined;
       weights = toGraphLayout(checked);
-      stale = false;
-      await refreshDecoder();
+      stale = rolloutWeights === 'packed';
       if (state !== undefined) trainer = await trainerFor(state);
     },
     async train(batch) {
       const started = performance.now();
       trainer ??= await trainerFor(savedState);
       const result = await trainer.step(batch);
-      // Generation samples from the updated policy: its session is rebuilt from the same arrays before it runs.
-      stale = true;
+      // Generation samples from the updated policy: a packed session is rebuilt from the updated arrays first.
+      stale = rolloutWeights === 'packed';
       return { ...result, durationMs: performance.now() - started };
     },
     async save(directory) {
@@ -186,23 +215,4 @@ async function resolveOnnxSource(source: OnnxModelSource): Promise<ResolvedOnnxS
     return { kind: 'llama', model: source };
   // A genai-builder Llama runs as the export it is; the CLI imports its weights when it is to be trained.
   return { kind: 'export', folder };
-}
-
-/** The rollout session of graph-layout weights. */
-async function openLlamaSession(
-  runtime: OnnxRuntimeModule,
-  config: LlamaConfig,
-  weights: LlamaWeights,
-  settings: OnnxSessionSettings,
-): Promise<DecoderSession> {
-  const session = await openSession(
-    runtime,
-    await buildLlamaGraph(config, weights, { layout: 'graph' }),
-    settings,
-  );
-  return new DecoderSession(
-    runtime,
-    session,
-    readDecoderLayout(session.inputMetadata, session.outputMetadata, undefined),
-  );
 }
