@@ -110,7 +110,13 @@ async function createLlamaPolicy(
   const { config, tokenizer, modelId, generationConfig } = resolved;
   const optimizer: OptimizerSettings = { ...DEFAULT_OPTIMIZER_SETTINGS, ...settings.optimizer };
   assertNumberInRange('optimizer.learningRate', optimizer.learningRate, { minimum: 0 });
-  const microBatches = microBatchLimit(config, settings, DEFAULT_ONNX_ACTIVATION_MEMORY_BUDGET);
+  // The training graph computes logits at the completions' positions only.
+  const microBatches = microBatchLimit(
+    config,
+    settings,
+    DEFAULT_ONNX_ACTIVATION_MEMORY_BUDGET,
+    'completions',
+  );
   // Weights read from disk or drawn for a preset belong to no one else: they are moved into the graph layout,
   // not copied. The caller's own weights are copied.
   let weights = 'weights' in model ? toGraphLayout(resolved.weights) : intoGraphLayout(resolved.weights);

@@ -49,6 +49,30 @@ export interface OnnxTrainer {
 }
 
 /**
+ * The positions of a right-padded micro-batch whose predictions the loss reads, in the order of the sequences'
+ * completion tokens (a sequence's last prompt position predicts its first completion token), and the tokens
+ * they predict.
+ */
+function countedPositions(
+  chunk: readonly MergedSequence[],
+  length: number,
+): { positions: BigInt64Array; targets: BigInt64Array } {
+  const total = chunk.reduce((sum, sequence) => sum + sequence.completionTokenIds.length, 0);
+  const positions = new BigInt64Array(total);
+  const targets = new BigInt64Array(total);
+  let next = 0;
+  chunk.forEach((sequence, row) => {
+    const start = row * length + sequence.promptTokenIds.length - 1;
+    sequence.completionTokenIds.forEach((token, index) => {
+      positions[next] = BigInt(start + index);
+      targets[next] = BigInt(token);
+      next += 1;
+    });
+  });
+  return { positions, targets };
+}
+
+/**
  * Trains a Llama-family model on onnxruntime: each micro-batch runs the training graph (forward pass, PPO-clip
  * loss, every gradient), gradients are summed over micro-batches, clipped to the global norm, and AdamW
  * (decoupled weight decay, none on norms and biases) updates the weights in place. The weights are graph inputs,
@@ -87,18 +111,26 @@ export async function createOnnxTrainer(options: OnnxTrainerOptions): Promise<On
       );
     else session ??= await openSession(runtime, await buildLlamaTrainingGraph(config), options.session);
     const graph = (statisticsOnly ? statisticsSession : session) as OnnxRuntime.InferenceSession;
-    const { ids, targets, length, place } = layOutBatch(chunk, options.padding);
-    const dims = [chunk.length, length];
-    const integers = (rows: number[][]) =>
-      new runtime.Tensor('int64', BigInt64Array.from(rows.flat(), BigInt), dims);
-    const floats = (values: Float32Array) => new runtime.Tensor('float32', values, dims);
+    const { ids, length } = layOutBatch(chunk, options.padding);
+    const counted = countedPositions(chunk, length);
+    const perCounted = [1, counted.positions.length];
+    const floats = (values: (sequence: MergedSequence) => readonly number[]) =>
+      new runtime.Tensor(
+        'float32',
+        Float32Array.from(chunk.flatMap((sequence) => [...values(sequence)])),
+        perCounted,
+      );
     const scalar = (value: number) => new runtime.Tensor('float32', Float32Array.of(value), [1]);
     const feeds: Record<string, OnnxTensor> = {
-      [names.inputIds]: integers(ids),
-      [names.targets]: integers(targets),
-      [names.mask]: floats(place(weightedTokens)),
-      [names.oldLogProbs]: floats(place((sequence) => sequence.oldLogProbs)),
-      [names.advantages]: floats(place((sequence) => sequence.advantages)),
+      [names.inputIds]: new runtime.Tensor('int64', BigInt64Array.from(ids.flat(), BigInt), [
+        chunk.length,
+        length,
+      ]),
+      [names.logitPositions]: new runtime.Tensor('int64', counted.positions, [counted.positions.length]),
+      [names.targets]: new runtime.Tensor('int64', counted.targets, perCounted),
+      [names.mask]: floats(weightedTokens),
+      [names.oldLogProbs]: floats((sequence) => sequence.oldLogProbs),
+      [names.advantages]: floats((sequence) => sequence.advantages),
       [names.temperature]: scalar(batch.temperature),
       [names.clipRatio]: scalar(batch.loss.clipRatio),
       [names.entropyCoefficient]: scalar(batch.loss.entropyCoefficient),

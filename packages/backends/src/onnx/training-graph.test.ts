@@ -27,13 +27,24 @@ async function onnxGradients(config: LlamaConfig, weights: LlamaWeights, batch: 
   const [rows, columns] = [batch.ids.length, batch.ids[0]?.length ?? 0];
   const int64 = (values: number[][]) =>
     new runtime.Tensor('int64', BigInt64Array.from(values.flat(), BigInt), [rows, columns]);
+  // Every position counts here (logits at all of them); the mask decides what the loss reads.
+  const perPosition = [1, rows * columns];
   const float = (values: number[][]) =>
-    new runtime.Tensor('float32', Float32Array.from(values.flat()), [rows, columns]);
+    new runtime.Tensor('float32', Float32Array.from(values.flat()), perPosition);
   const scalar = (value: number) => new runtime.Tensor('float32', Float32Array.of(value), [1]);
   const counted = batch.mask.flat().reduce((total, value) => total + value, 0);
   const feeds: Record<string, InstanceType<typeof runtime.Tensor>> = {
     [names.inputIds]: int64(batch.ids),
-    [names.targets]: int64(batch.targets),
+    [names.logitPositions]: new runtime.Tensor(
+      'int64',
+      BigInt64Array.from({ length: rows * columns }, (_, index) => BigInt(index)),
+      [rows * columns],
+    ),
+    [names.targets]: new runtime.Tensor(
+      'int64',
+      BigInt64Array.from(batch.targets.flat(), BigInt),
+      perPosition,
+    ),
     [names.mask]: float(batch.mask),
     [names.oldLogProbs]: float(batch.old),
     [names.advantages]: float(batch.advantages),

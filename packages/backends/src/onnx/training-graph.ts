@@ -13,7 +13,7 @@ export { TRAINING_GRAPH_NAMES };
 
 /**
  * Writes the ONNX graph of one policy-gradient step of a Llama-family model: the forward pass over right-padded
- * sequences (positions from 0, causal attention), the PPO-clip token-level loss with an optional entropy bonus
+ * sequences (positions from 0, causal attention), logits at the counted positions only (`logit_positions`), the PPO-clip token-level loss with an optional entropy bonus
  * (the same objective as the tfjs engine: `-min(r A, clip(r) A) - c H`, summed over counted tokens and divided by
  * the batch's token count), and the gradient of every weight, derived by hand for this fixed architecture
  * (RMSNorm, rotary embedding, grouped-query attention, SwiGLU, tied or untied head). Standard opset-17
@@ -32,7 +32,7 @@ export async function buildLlamaTrainingGraph(
   const operations = createTrainingOperations(graph, config);
   const inputs = declareBatchInputs(graph);
   const positions = buildPositionTables(operations, inputs.inputIds);
-  const forward = buildForwardPass(operations, positions, inputs.inputIds);
+  const forward = buildForwardPass(operations, positions, inputs.inputIds, inputs.logitPositions);
   const objective = buildObjective(operations, inputs, forward.logits);
   // Without gradients: the forward pass and the loss's sums alone (for sequences that carry no gradient).
   if (options.gradients === false) return graph.encode();
@@ -51,10 +51,11 @@ function declareBatchInputs(graph: OnnxGraphBuilder): TrainingBatchInputs {
   const names = TRAINING_GRAPH_NAMES;
   return {
     inputIds: graph.input(names.inputIds, 'int64', ['batch', 'length']),
-    targets: graph.input(names.targets, 'int64', ['batch', 'length']),
-    mask: graph.input(names.mask, 'float32', ['batch', 'length']),
-    oldLogProbs: graph.input(names.oldLogProbs, 'float32', ['batch', 'length']),
-    advantages: graph.input(names.advantages, 'float32', ['batch', 'length']),
+    logitPositions: graph.input(names.logitPositions, 'int64', ['counted']),
+    targets: graph.input(names.targets, 'int64', [1, 'counted']),
+    mask: graph.input(names.mask, 'float32', [1, 'counted']),
+    oldLogProbs: graph.input(names.oldLogProbs, 'float32', [1, 'counted']),
+    advantages: graph.input(names.advantages, 'float32', [1, 'counted']),
     temperature: graph.input(names.temperature, 'float32', [1]),
     clipRatio: graph.input(names.clipRatio, 'float32', [1]),
     entropyCoefficient: graph.input(names.entropyCoefficient, 'float32', [1]),

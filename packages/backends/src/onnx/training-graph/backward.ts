@@ -67,12 +67,21 @@ function headBackward(
   if (config.tieWordEmbeddings)
     addGradient('model.embed_tokens.weight', node('Transpose', [headGradient], { perm: [1, 0] }));
   else addGradient('lm_head.weight', headGradient);
-  return operations.rmsNormBackward(
+  const counted = operations.rmsNormBackward(
     final,
     weight('model.norm.weight'),
     'model.norm.weight',
     operations.inputGradient(gradientLogits, head, vocabularySize, final.output),
   );
+  // Back to every position: the counted rows' gradients, zero elsewhere.
+  const { flat, i64 } = operations;
+  const rows = flat(forward.lastOutput, hiddenSize);
+  const scattered = node('ScatterND', [
+    node('ConstantOfShape', [node('Shape', [rows])]),
+    node('Unsqueeze', [forward.logitPositions, i64([-1])]),
+    flat(counted, hiddenSize),
+  ]);
+  return operations.like(scattered, forward.lastOutput);
 }
 
 /** Through x_out = x_mid + down(swish(gate(h2)) * up(h2)); returns the gradient of x_mid. */

@@ -24,20 +24,25 @@ export interface LayerActivations {
 export interface ForwardPass {
   readonly embedding: string;
   readonly layers: readonly LayerActivations[];
-  /** The final norm, over the last layer's output. */
+  /** The last layer's output, `[batch, length, hidden]`. */
+  readonly lastOutput: string;
+  /** The counted positions (`logit_positions`). */
+  readonly logitPositions: string;
+  /** The final norm, over the last layer's output at the counted positions (`[1, counted, hidden]`). */
   readonly final: RmsNormState;
   /** The head, [hidden, vocabulary]: the embedding transposed when tied. */
   readonly head: string;
   readonly logits: string;
 }
 
-/** Writes the forward pass over `inputIds` to the logits. */
+/** Writes the forward pass over `inputIds` to the logits of the counted positions (`[1, counted, vocabulary]`). */
 export function buildForwardPass(
   operations: TrainingGraphOperations,
   positions: PositionTables,
   inputIds: string,
+  logitPositions: string,
 ): ForwardPass {
-  const { config, node, weight, product } = operations;
+  const { config, node, weight, product, flat, i64 } = operations;
   const embedding = weight('model.embed_tokens.weight');
   let x = node('Gather', [embedding, inputIds], { axis: 0 });
   const layers: LayerActivations[] = [];
@@ -46,12 +51,17 @@ export function buildForwardPass(
     layers.push(activations.kept);
     x = activations.output;
   }
-  const final = operations.rmsNorm(x, weight('model.norm.weight'));
+  // Only the counted positions reach the head: [batch, length, hidden] rows picked to [1, counted, hidden].
+  const counted = node('Unsqueeze', [
+    node('Gather', [flat(x, config.hiddenSize), logitPositions], { axis: 0 }),
+    i64([0]),
+  ]);
+  const final = operations.rmsNorm(counted, weight('model.norm.weight'));
   const head = config.tieWordEmbeddings
     ? node('Transpose', [embedding], { perm: [1, 0] })
     : weight('lm_head.weight');
   const logits = product(final.output, head);
-  return { embedding, layers, final, head, logits };
+  return { embedding, layers, lastOutput: x, logitPositions, final, head, logits };
 }
 
 function decoderLayer(

@@ -4,9 +4,19 @@
  */
 export const TRAINING_GRAPH_NAMES = {
   inputIds: 'input_ids',
-  /** The token each position predicts (the next one), int64 `[batch, length]`. */
+  /**
+   * The positions whose predictions the loss reads (a completion's tokens), int64 `[counted]`, as indices into
+   * the `batch x length` positions in row order. Only these positions get logits: a prompt's positions cost
+   * the decoder layers, not the vocabulary-wide head, softmax and their gradients.
+   */
+  logitPositions: 'logit_positions',
+  /** The token each counted position predicts (the next one), int64 `[1, counted]`. */
   targets: 'targets',
-  /** 1 where a position's prediction counts in the loss, float `[batch, length]`. */
+  /**
+   * The weight of each counted position's prediction in the loss (1, or the number of identical sequences it
+   * stands for; 0 leaves it out), float `[1, counted]`. The old log probabilities and advantages are laid out
+   * the same way.
+   */
   mask: 'loss_mask',
   oldLogProbs: 'old_log_probs',
   advantages: 'advantages',

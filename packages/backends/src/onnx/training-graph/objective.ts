@@ -4,6 +4,7 @@ import type { TrainingGraphOperations } from './operations.js';
 /** The graph inputs of one batch, besides the weights. */
 export interface TrainingBatchInputs {
   readonly inputIds: string;
+  readonly logitPositions: string;
   readonly targets: string;
   readonly mask: string;
   readonly oldLogProbs: string;
