@@ -71,7 +71,7 @@ export async function createExportPolicy(
     maxSequenceLength: declared,
     generationConfig,
     decoder: async () => decoder,
-    current: () => decoder,
+    releaseDecoder: () => decoder.session.release(),
     readWeights: () => Promise.reject(refuse('readWeights')),
     writeWeights: () => Promise.reject(refuse('writeWeights')),
     async save(target) {

@@ -36,10 +36,10 @@ export interface PolicyParts {
   readonly maxSequenceLength: number;
   /** The folder's `generation_config.json`: its end-of-sequence ids end completions too. */
   readonly generationConfig: GenerationConfig | undefined;
-  /** The session to run now (rebuilt first when the weights changed since). */
+  /** The session to run now (opened again first when the weights changed since). */
   decoder(): Promise<DecoderSession>;
-  /** The session as it is, for releasing it. */
-  current(): DecoderSession;
+  /** Releases the session, when one is open. */
+  releaseDecoder(): Promise<void>;
   readWeights(): Promise<LlamaWeights>;
   writeWeights(weights: LlamaWeights): Promise<void>;
   /** One policy-gradient update; absent for exports, which do not train. */
@@ -123,7 +123,7 @@ export function createPolicy(parts: PolicyParts): LlamaPolicyModel {
       if (disposed) return;
       disposed = true;
       await parts.release?.();
-      await parts.current().session.release();
+      await parts.releaseDecoder();
     },
   };
 }

@@ -18,6 +18,7 @@ import { writeGenerationConfig } from '../shared/generation-config.js';
 import type { LlamaPolicyModel } from '../shared/llama-policy.js';
 import { type LlamaModelSource, resolveLlamaModel } from '../shared/model-source.js';
 import { type OptimizerState, readOptimizerState, writeOptimizerState } from '../shared/optimizer-state.js';
+import type { DecoderSession } from './decoder-session.js';
 import { createExportPolicy } from './export-policy.js';
 import { intoGraphLayout, toGraphLayout, toHuggingFaceLayout } from './layout.js';
 import { createPolicy } from './policy-parts.js';
@@ -130,21 +131,15 @@ async function createLlamaPolicy(
       },
     );
   const openDecoder = () => openRolloutSession(runtime, config, () => weights, settings, rolloutWeights);
-  let decoder = await openDecoder();
-  // A packed session holds its own copy of the weights: after an update it is rebuilt when generation next
-  // needs it, so that several updates in a row (mini-batches) pay for one rebuild. A shared one reads the
-  // updated arrays as they are.
-  let stale = false;
-  // The old session goes first, so that two copies of a big model's weights are never held at once; a failed
-  // rebuild is tried again at the next call.
-  const refreshDecoder = async () => {
-    await decoder.session.release();
-    try {
-      decoder = await openDecoder();
-    } catch (error) {
-      stale = true;
-      throw error;
-    }
+  // A packed session holds its own copy of the weights. It is released before an update (it would be stale
+  // after it, and it is not held during the update's peak) and opened again when generation next needs it, so
+  // several updates in a row (mini-batches) pay for one rebuild. A shared one reads the updated arrays as they are.
+  let decoder: DecoderSession | undefined = await openDecoder();
+  const releaseStaleDecoder = async () => {
+    if (rolloutWeights !== 'packed' || decoder === undefined) return;
+    const stale = decoder;
+    decoder = undefined;
+    await stale.session.release();
   };
   const savedState = 'directory' in model ? await readOptimizerState(model.directory) : undefined;
   let trainer: OnnxTrainer | undefined;
@@ -169,13 +164,14 @@ async function createLlamaPolicy(
     maxSequenceLength: config.maxPositionEmbeddings,
     generationConfig,
     decoder: async () => {
-      if (stale) {
-        stale = false;
-        await refreshDecoder();
-      }
+      decoder ??= await openDecoder();
       return decoder;
     },
-    current: () => decoder,
+    async releaseDecoder() {
+      const open = decoder;
+      decoder = undefined;
+      await open?.session.release();
+    },
     async readWeights() {
       return toHuggingFaceLayout(weights);
     },
@@ -184,16 +180,16 @@ async function createLlamaPolicy(
       const state = trainer?.state() ?? savedState;
       await trainer?.release();
       trainer = undefined;
+      await releaseStaleDecoder();
       weights = toGraphLayout(checked);
-      stale = rolloutWeights === 'packed';
       if (state !== undefined) trainer = await trainerFor(state);
     },
     async train(batch) {
       const started = performance.now();
+      // Generation samples from the updated policy: a packed session is opened again from the updated arrays.
+      await releaseStaleDecoder();
       trainer ??= await trainerFor(savedState);
       const result = await trainer.step(batch);
-      // Generation samples from the updated policy: a packed session is rebuilt from the updated arrays first.
-      stale = rolloutWeights === 'packed';
       return { ...result, durationMs: performance.now() - started };
     },
     async save(directory) {
