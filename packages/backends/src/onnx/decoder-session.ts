@@ -337,7 +337,8 @@ export class DecoderSession {
     capacity: number,
   ): DecoderCache {
     const { batch, length } = cache;
-    const added = (results[this.layout.cache[0]?.output as string] as OnnxTensor).dims[2] as number;
+    const first = this.layout.cache[0] as CacheSlot;
+    const added = (results[first.output] as OnnxTensor).dims[2] as number;
     const grown = length + added > cache.capacity;
     const tensors = grown ? this.cacheTensors(batch, capacity) : cache.tensors;
     this.layout.cache.forEach((slot, index) => {

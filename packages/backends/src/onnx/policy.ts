@@ -4,7 +4,6 @@ import {
   DEFAULT_OPTIMIZER_SETTINGS,
   type OptimizerSettings,
 } from '@azr/core/spec';
-import type { LlamaConfig } from '../model/config.js';
 import { writeModelDirectory } from '../model/directory.js';
 import {
   type GenaiOnnxModelFolder,
@@ -12,7 +11,7 @@ import {
   inspectOnnxModelFile,
   type OnnxExportModelFolder,
 } from '../model/model-folder.js';
-import { checkLlamaWeights, type LlamaWeights } from '../model/weights.js';
+import { checkLlamaWeights } from '../model/weights.js';
 import { DEFAULT_ONNX_ACTIVATION_MEMORY_BUDGET, microBatchLimit } from '../shared/batching.js';
 import { writeGenerationConfig } from '../shared/generation-config.js';
 import type { LlamaPolicyModel } from '../shared/llama-policy.js';
