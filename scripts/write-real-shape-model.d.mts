@@ -1,15 +1,26 @@
 // Types of write-real-shape-model.mjs, for the tests that import it.
 import type { LlamaConfig } from '@azr/backends';
 
-/** A checkpoint's shape: its `config.json` fields (less vocabulary and special tokens) and init range. */
+/**
+ * A checkpoint's shape: its `config.json` fields (less special tokens, and less the vocabulary where the
+ * tokenizer's is used), init range, and storage.
+ */
 export interface RealShape {
   readonly checkpoint: string;
   readonly config: Readonly<Record<string, string | number | boolean>>;
   readonly initializerRange: number;
+  /** `F32` (one file through `writeModelDirectory`) or `BF16` (streamed). */
+  readonly dtype: 'F32' | 'BF16';
+  /** When set, the weights are sharded through `model.safetensors.index.json`, shards at most this size. */
+  readonly maxShardBytes?: number;
 }
 
 /** The shapes the script writes, by name. */
-export declare const REAL_SHAPES: { readonly 'smollm2-135m': RealShape };
+export declare const REAL_SHAPES: {
+  readonly 'smollm2-135m': RealShape;
+  readonly 'qwen2.5-0.5b': RealShape;
+  readonly 'qwen2.5-1.5b': RealShape;
+};
 
 /** The names of {@link REAL_SHAPES}. */
 export declare const REAL_SHAPE_NAMES: readonly string[];
