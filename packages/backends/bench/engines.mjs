@@ -17,7 +17,6 @@ import {
   createOnnxPolicy,
   LLAMA_GRAPH_NAMES,
   loadOnnxRuntime,
-  OnnxGraphBuilder,
 } from '../dist/onnx/index.js';
 import { createTfjsPolicy, initializeTfjs, llamaForward, toTfjsWeights } from '../dist/tfjs/index.js';
 import {
@@ -32,6 +31,7 @@ import {
   trainBatchOf,
   weights,
 } from './benchmark-model.mjs';
+import { onnxMatmulPeak } from './matmul-peak.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repositoryRoot = join(here, '../../..');
@@ -74,42 +74,9 @@ const trainFlops = 3 * forwardBatchFlops; // forward, and a backward pass of abo
 
 const runtime = await loadOnnxRuntime();
 
-/**
- * The fastest run of onnxruntime's MatMul over a few sizes: the machine's practical peak. A peak is a maximum,
- * and on a shared machine noise only ever slows a run down, so the best run estimates it (the engines' figures
- * are medians).
- */
-async function matmulPeak(threads) {
-  let best = 0;
-  for (const size of [512, 1024, 2048]) {
-    const graph = new OnnxGraphBuilder('matmul');
-    const left = graph.input('left', 'float32', [size, size]);
-    const right = graph.weight(
-      'right',
-      [size, size],
-      Float32Array.from({ length: size * size }, (_, i) => (i % 7) / 7),
-    );
-    graph.output(graph.node('MatMul', [left, right]), 'product', 'float32', [size, size]);
-    const session = await runtime.InferenceSession.create(await graph.encode(), {
-      intraOpNumThreads: threads,
-      interOpNumThreads: 1,
-    });
-    const feeds = {
-      left: new runtime.Tensor(
-        'float32',
-        Float32Array.from({ length: size * size }, (_, i) => (i % 5) / 5),
-        [size, size],
-      ),
-    };
-    await session.run(feeds);
-    for (let run = 0; run < (size === 2048 ? 5 : 20); run += 1) {
-      const started = performance.now();
-      await session.run(feeds);
-      best = Math.max(best, (2 * size ** 3) / ((performance.now() - started) / 1000) / 1e9);
-    }
-    await session.release();
-  }
-  return best;
+/** The machine's practical peak on `threads` threads (`matmul-peak.mjs`). */
+function matmulPeak(threads) {
+  return onnxMatmulPeak({ threads, sizes: [512, 1024, 2048], runsAt2048: 5 });
 }
 
 log('matmul peak');

@@ -261,38 +261,8 @@ print(json.dumps({"bandwidth": best, "matmul": peak / 1e9}))
 
 /** onnxruntime's MatMul on float32 squares of 1024 and 2048, 2 threads, fastest run (as the backends bench). */
 async function onnxMatmulPeak() {
-  const { loadOnnxRuntime, OnnxGraphBuilder } = await import('../dist/onnx/index.js');
-  const runtime = await loadOnnxRuntime();
-  let best = 0;
-  for (const size of [1024, 2048]) {
-    const graph = new OnnxGraphBuilder('matmul');
-    const left = graph.input('left', 'float32', [size, size]);
-    const right = graph.weight(
-      'right',
-      [size, size],
-      Float32Array.from({ length: size * size }, (_, i) => (i % 7) / 7),
-    );
-    graph.output(graph.node('MatMul', [left, right]), 'product', 'float32', [size, size]);
-    const session = await runtime.InferenceSession.create(await graph.encode(), {
-      intraOpNumThreads: THREADS,
-      interOpNumThreads: 1,
-    });
-    const feeds = {
-      left: new runtime.Tensor(
-        'float32',
-        Float32Array.from({ length: size * size }, (_, i) => (i % 5) / 5),
-        [size, size],
-      ),
-    };
-    await session.run(feeds);
-    for (let run = 0; run < (size === 2048 ? 8 : 20); run += 1) {
-      const started = performance.now();
-      await session.run(feeds);
-      best = Math.max(best, (2 * size ** 3) / ((performance.now() - started) / 1000) / 1e9);
-    }
-    await session.release();
-  }
-  return best;
+  const { onnxMatmulPeak: peak } = await import('./matmul-peak.mjs');
+  return peak({ threads: THREADS, sizes: [1024, 2048], runsAt2048: 8 });
 }
 
 // ---------------------------------------------------------------------------------------------------------------
