@@ -16,6 +16,7 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { REAL_SHAPES } from '../../../scripts/write-real-shape-model.mjs';
 import { LLAMA_PRESETS, parseLlamaConfig, trainingMemoryPlan } from '../dist/index.js';
 import {
   applyAdamW,
@@ -46,21 +47,8 @@ const MODELS = {
     tie_word_embeddings: true,
   },
   tiny: 'tiny',
-  /** SmolLM2-135M with the phi-2 vocabulary, as scripts/write-real-shape-model.mjs writes it. */
-  'SmolLM2-135M shape': {
-    model_type: 'llama',
-    vocab_size: 50_295,
-    hidden_size: 576,
-    intermediate_size: 1536,
-    num_hidden_layers: 30,
-    num_attention_heads: 9,
-    num_key_value_heads: 3,
-    head_dim: 64,
-    rope_theta: 100_000,
-    rms_norm_eps: 1e-5,
-    max_position_embeddings: 8192,
-    tie_word_embeddings: true,
-  },
+  /** SmolLM2-135M with the phi-2 tokenizer's 50,295 tokens, as scripts/write-real-shape-model.mjs writes it. */
+  'SmolLM2-135M shape': { ...REAL_SHAPES['smollm2-135m'].config, vocab_size: 50_295 },
 };
 
 const configOf = (name) => {
