@@ -900,68 +900,47 @@ function renderSection(raw) {
     const trainFloorMs = (counts.trainFlops / (matmulPeak * 1e9)) * 1000;
     const g = (result) => result.generate ?? {};
     const t = (result) => result.train ?? {};
-    rows.push([
-      label,
-      'load',
-      cell(azr, 'load', azr.loadMs),
-      cell(torch, 'load', torch.loadMs),
-      ratio(azr.loadMs, torch.loadMs),
-      '',
-      '',
-      peaks(azr.loadPeakBytes, torch.loadPeakBytes),
-    ]);
-    const generatePeaks = peaks(azr.generatePeakBytes, torch.generatePeakBytes);
-    rows.push([
-      label,
+    // One row: a phase's figure on each engine, their ratio, and the floor it is held against.
+    const row = (what, step, pick, floorMs, peakCell = '') =>
+      rows.push([
+        label,
+        what,
+        cell(azr, step, pick(azr)),
+        cell(torch, step, pick(torch)),
+        ratio(pick(azr), pick(torch)),
+        floorMs === undefined ? '' : seconds(floorMs),
+        floorMs === undefined ? '' : share(floorMs, pick(azr)),
+        peakCell,
+      ]);
+    row('load', 'load', (result) => result.loadMs, undefined, peaks(azr.loadPeakBytes, torch.loadPeakBytes));
+    row(
       `generate 8 x ${NEW_TOKENS} tokens after ${PROMPT_TOKENS} (median of ${generateRepeats})`,
-      cell(azr, 'generate', g(azr).totalMs),
-      cell(torch, 'generate', g(torch).totalMs),
-      ratio(g(azr).totalMs, g(torch).totalMs),
-      seconds(generateFloorMs),
-      share(generateFloorMs, g(azr).totalMs),
-      generatePeaks,
-    ]);
-    rows.push([
-      label,
+      'generate',
+      (result) => g(result).totalMs,
+      generateFloorMs,
+      peaks(azr.generatePeakBytes, torch.generatePeakBytes),
+    );
+    row(
       'of which: time to first token (prefill; maxTokens 1)',
-      cell(azr, 'generate', g(azr).firstTokenMs),
-      cell(torch, 'generate', g(torch).firstTokenMs),
-      ratio(g(azr).firstTokenMs, g(torch).firstTokenMs),
-      seconds(prefillFloorMs),
-      share(prefillFloorMs, g(azr).firstTokenMs),
-      '',
-    ]);
-    rows.push([
-      label,
+      'generate',
+      (result) => g(result).firstTokenMs,
+      prefillFloorMs,
+    );
+    row(
       `of which: one decode step (the other ${NEW_TOKENS - 1} tokens' time / ${NEW_TOKENS - 1})`,
-      cell(azr, 'generate', g(azr).decodeStepMs),
-      cell(torch, 'generate', g(torch).decodeStepMs),
-      ratio(g(azr).decodeStepMs, g(torch).decodeStepMs),
-      seconds(meanStepFloorMs),
-      share(meanStepFloorMs, g(azr).decodeStepMs),
-      '',
-    ]);
+      'generate',
+      (result) => g(result).decodeStepMs,
+      meanStepFloorMs,
+    );
     if (phases.includes('train')) {
-      rows.push([
-        label,
+      row(
         `train step 8 x ${TRAIN_TOKENS} tokens (median of ${trainRepeats} after the first)`,
-        cell(azr, 'train', t(azr).medianMs),
-        cell(torch, 'train', t(torch).medianMs),
-        ratio(t(azr).medianMs, t(torch).medianMs),
-        seconds(trainFloorMs),
-        share(trainFloorMs, t(azr).medianMs),
+        'train',
+        (result) => t(result).medianMs,
+        trainFloorMs,
         peaks(azr.trainPeakBytes, torch.trainPeakBytes),
-      ]);
-      rows.push([
-        label,
-        'first train step (builds the training session)',
-        cell(azr, 'train', t(azr).firstMs),
-        cell(torch, 'train', t(torch).firstMs),
-        ratio(t(azr).firstMs, t(torch).firstMs),
-        '',
-        '',
-        '',
-      ]);
+      );
+      row('first train step (builds the training session)', 'train', (result) => t(result).firstMs);
       const needed = counts.stateBytes + counts.activationBytes(BATCH);
       const peaksOfNeeded = [
         t(azr).medianMs === undefined
