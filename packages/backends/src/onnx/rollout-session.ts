@@ -11,9 +11,10 @@ import { type OnnxSessionSettings, openSession } from './session.js';
 /**
  * How the rollout session holds the weights:
  *
- * - `packed` (default): as constants of its graph, which onnxruntime packs once for its matrix kernels. Decode
- *   steps (a few rows against every weight) run about 2x faster than from unpacked weights (measured on
- *   SmolLM2-135M's shape, `BENCHMARKS.md`), for one more copy of the weights in memory and a new session after
+ * - `packed` (default): as constants of its graph, which onnxruntime packs once for its matrix kernels. A decode
+ *   step (a few rows against every weight) takes about half the CPU time it takes from unpacked weights (measured
+ *   on SmolLM2-135M's shape, batch 8: 162-167 against 317-333 ms; `BENCHMARKS.md`), for one more copy of the
+ *   weights in memory and a new session after
  *   every update (the weights travel through a temporary file beside the graph, so no model meets protobuf's
  *   2 GB cap).
  * - `shared`: as graph inputs fed from the arrays the trainer updates. No second copy and no new session after
