@@ -17,7 +17,10 @@ export class IsolateRunner {
   readonly #settings: JavaScriptWorkerSettings;
   readonly #prelude: string;
   #isolate: ivm.Isolate;
-  #shared: ivm.Context | undefined;
+  #shared: Hooks | undefined;
+  #callsOnIsolate = 0;
+  #compiledPrelude: ivm.Script | undefined;
+  #compiledPreludeIsolate: ivm.Isolate | undefined;
 
   constructor(isolatedVm: IsolatedVm, settings: JavaScriptWorkerSettings) {
     this.#ivm = isolatedVm;
@@ -31,12 +34,12 @@ export class IsolateRunner {
       case 'run': {
         const check = firstFailure(checkEntry(job.entry), checkNoDynamicImport(job.code, job.args));
         if (check !== undefined) return { ok: false, error: check };
-        return statusToResult(this.#call(HOOKS.run, [job.code, job.entry, job.args], job.timeoutMs));
+        return statusToResult(this.#call('run', [job.code, job.entry, job.args], job.timeoutMs));
       }
       case 'literal': {
         const check = firstFailure(checkLiteral(job.source));
         if (check !== undefined) return { ok: false, error: check };
-        return statusToResult(this.#call(HOOKS.literal, [job.source], job.timeoutMs));
+        return statusToResult(this.#call('literal', [job.source], job.timeoutMs));
       }
       case 'validate':
         return this.#validate(job);
@@ -59,7 +62,7 @@ export class IsolateRunner {
     }
     const outputs: CanonicalValue[] = [];
     for (const [argsIndex, args] of job.argsList.entries()) {
-      const status = this.#call(HOOKS.validate, [job.code, job.entry, args], 2 * job.timeoutMs);
+      const status = this.#call('validate', [job.code, job.entry, args], 2 * job.timeoutMs);
       const result = statusToResult(status);
       if (!result.ok) {
         // A program that does not parse fails for every argument list: no index to blame.
@@ -75,28 +78,55 @@ export class IsolateRunner {
    * Calls a hook of the prelude with string arguments (the only values that go in) and returns the status
    * string it built inside the sandbox, or a failure of the runner itself.
    */
-  #call(hook: string, parameters: readonly string[], timeoutMs: number): string | ExecutionFailure {
-    const source = `return ${hook}(${parameters.map((_, index) => `$${index}`).join(', ')});`;
+  #call(hook: Hook, parameters: readonly string[], timeoutMs: number): string | ExecutionFailure {
     if (this.#settings.isolation === 'isolate') {
       // The strongest and slowest level: a new isolate for every call.
       this.dispose();
       this.#isolate = this.#createIsolate();
     }
+    const reused = this.#settings.isolation === 'reused';
     let context: ivm.Context | undefined;
-    const fresh = this.#settings.isolation !== 'reused';
     try {
-      context = fresh ? this.#newContext() : this.#sharedContext();
-      const status: unknown = context.evalClosureSync(source, [...parameters], { timeout: timeoutMs });
+      let target: ivm.Reference<HookFunction>;
+      if (reused) {
+        target = (this.#shared ?? this.#sharedHooks())[hook];
+      } else {
+        context = this.#newContext();
+        target = context.global.getSync(HOOKS[hook], { reference: true });
+      }
+      // A reference to the hook, called with copies of the strings: no source to compile for the call itself.
+      const status: unknown = target.applySync(undefined, [...parameters], { timeout: timeoutMs });
       if (typeof status !== 'string') {
         return { kind: 'crashed', message: 'the sandbox returned no status' };
       }
+      if (reused) this.#checkReusedState();
       return status;
     } catch (error) {
       return this.#recover(error, timeoutMs);
     } finally {
-      if (fresh && context !== undefined && !this.#isolate.isDisposed) {
+      if (context !== undefined && !this.#isolate.isDisposed) {
         context.release();
       }
+    }
+  }
+
+  /**
+   * The reused context's realm is frozen, so no program can leave a value behind in it; what remains shared is
+   * the isolate: its heap (strings kept alive by the \`Symbol.for\` registry, for one, which no program can read
+   * back but which would leave the next program less memory than a fresh worker gives it) and V8's internal
+   * caches. After every call, a heap that holds more than a quarter of the memory limit is dropped, and so is
+   * every isolate after {@link RECYCLE_AFTER_CALLS} calls: the next call starts from a new one.
+   */
+  #checkReusedState(): void {
+    this.#callsOnIsolate += 1;
+    const heap = this.#isolate.getHeapStatisticsSync();
+    const heapBytes = heap.used_heap_size + heap.externally_allocated_size;
+    if (
+      heapBytes > (this.#settings.memoryLimitMb * 1024 * 1024) / 4 ||
+      this.#callsOnIsolate >= RECYCLE_AFTER_CALLS
+    ) {
+      this.dispose();
+      this.#isolate = this.#createIsolate();
     }
   }
 
@@ -123,22 +153,40 @@ export class IsolateRunner {
 
   #createIsolate(): ivm.Isolate {
     this.#shared = undefined;
+    this.#callsOnIsolate = 0;
     return new this.#ivm.Isolate({ memoryLimit: this.#settings.memoryLimitMb });
   }
 
   #newContext(): ivm.Context {
     const context = this.#isolate.createContextSync();
-    context.evalSync(this.#prelude);
+    this.#preludeScript(context);
     return context;
   }
 
-  #sharedContext(): ivm.Context {
-    if (this.#shared === undefined) {
-      this.#shared = this.#newContext();
+  /** Runs the prelude in a context, compiled once per isolate. */
+  #preludeScript(context: ivm.Context): void {
+    if (this.#compiledPrelude === undefined || this.#compiledPreludeIsolate !== this.#isolate) {
+      this.#compiledPrelude = this.#isolate.compileScriptSync(this.#prelude);
+      this.#compiledPreludeIsolate = this.#isolate;
     }
+    this.#compiledPrelude.runSync(context);
+  }
+
+  #sharedHooks(): Hooks {
+    const context = this.#newContext();
+    const hook = (name: string): ivm.Reference<HookFunction> =>
+      context.global.getSync(name, { reference: true });
+    this.#shared = { run: hook(HOOKS.run), validate: hook(HOOKS.validate), literal: hook(HOOKS.literal) };
     return this.#shared;
   }
 }
+
+/** Calls on one isolate of a reused worker before it is replaced anyway, so that nothing drifts for long. */
+const RECYCLE_AFTER_CALLS = 20_000;
+
+type Hook = keyof typeof HOOKS;
+type HookFunction = (...parameters: string[]) => string;
+type Hooks = Record<Hook, ivm.Reference<HookFunction>>;
 
 function checkNoDynamicImport(
   ...sources: readonly string[]

@@ -65,6 +65,15 @@ const global = globalThis;
 // Captured before the prelude replaces it: the hooks compile each program as a function body with it, which
 // V8 parses on its own, so a program cannot reach outside its function whatever its text.
 const compileFunction = Function;
+const NativeRegExp = RegExp;
+const regExpExec = RegExp.prototype.exec;
+const referenceErrorPrototype = ReferenceError.prototype;
+const hasOwn = Object.prototype.hasOwnProperty;
+const stringReplace = String.prototype.replace;
+const mapGet = Map.prototype.get;
+const mapSet = Map.prototype.set;
+// Getter -> value of the built-in properties that the reused context turns into accessors (see tame).
+const tamedValues = new Map();
 const unavailable = new Set(${JSON.stringify([...REMOVED_GLOBALS, ...HOST_GLOBALS])});
 const notDefined = /^([A-Za-z_$][A-Za-z0-9_$]*) is not defined$/;
 
@@ -85,7 +94,7 @@ function describe(error) {
         let prototype = getPrototypeOf(error);
         for (let guard = 0; prototype !== null && guard < 100 && typeof name !== 'string'; guard += 1) {
           const inherited = getOwnPropertyDescriptor(prototype, 'name');
-          name = inherited && 'value' in inherited ? inherited.value : undefined;
+          name = inherited === undefined ? undefined : 'value' in inherited ? inherited.value : apply(mapGet, tamedValues, [inherited.get]);
           prototype = getPrototypeOf(prototype);
         }
       }
@@ -177,17 +186,47 @@ function compile(code, entry, args) {
   }
 }
 
+// A sloppy program may assign to a variable it never declared (\`for (i = 0; ...)\`), which creates a global in
+// a fresh context. The global object of a reused context is frozen, so there the assignment throws a
+// ReferenceError instead. When it does, and the program's text assigns to that name, the program is compiled
+// again with the name declared at the top of its own scope (the same line, so line numbers hold) and run again
+// from the start: it then behaves as in a fresh context, and the name still leaves nothing behind.
+const assignedTo = (name) => new NativeRegExp(
+  '(?:^|[^.\\\\w$])' + name + '\\\\s*(?:[-+*/%&|^]|\\\\*\\\\*|<<|>>>?|&&|\\\\|\\\\||\\\\?\\\\?)?=(?!=)' +
+  '|(?:\\\\+\\\\+|--)\\\\s*' + name + '(?![\\\\w$])' +
+  '|(?:^|[^.\\\\w$])' + name + '\\\\s*(?:\\\\+\\\\+|--)' +
+  '|for\\\\s*\\\\(\\\\s*' + name + '\\\\s+(?:of|in)(?![\\\\w$])');
+function undeclaredAssignment(error, code) {
+  if (error === null || typeof error !== 'object' || getPrototypeOf(error) !== referenceErrorPrototype) return undefined;
+  const descriptor = getOwnPropertyDescriptor(error, 'message');
+  const message = descriptor && 'value' in descriptor ? descriptor.value : undefined;
+  if (typeof message !== 'string') return undefined;
+  const match = apply(regExpExec, notDefined, [message]);
+  if (match === null || unavailable.has(match[1]) || apply(hasOwn, global, [match[1]])) return undefined;
+  const name = apply(stringReplace, match[1], [/\\$/g, '\\\\$']);
+  return apply(regExpExec, assignedTo(name), [code]) === null ? undefined : match[1];
+}
+function withImplicitGlobals(code, entry, args, use) {
+  let declarations = '';
+  for (let attempt = 0; ; attempt += 1) {
+    const setup = compile(declarations + code, entry, args);
+    if (typeof setup === 'string') return setup;
+    try {
+      return use(setup);
+    } catch (error) {
+      const name = attempt < 16 ? undeclaredAssignment(error, code) : undefined;
+      if (name === undefined) throw error;
+      declarations += 'var ' + name + ';';
+    }
+  }
+}
+
 const hooks = {
   ${HOOKS.run}(code, entry, args) {
-    return guarded(() => {
-      const setup = compile(code, entry, args);
-      return typeof setup === 'string' ? setup : encodeResult(setup()());
-    });
+    return guarded(() => withImplicitGlobals(code, entry, args, (setup) => encodeResult(setup()())));
   },
   ${HOOKS.validate}(code, entry, args) {
-    return guarded(() => {
-      const setup = compile(code, entry, args);
-      if (typeof setup === 'string') return setup;
+    return guarded(() => withImplicitGlobals(code, entry, args, (setup) => {
       const call = setup();
       const first = encodeResult(call());
       if (first[0] !== '${STATUS.ok}') return first;
@@ -195,7 +234,7 @@ const hooks = {
       if (second === first) return first;
       if (second[0] !== '${STATUS.ok}') return second;
       return '${STATUS.nondeterministic}' + first.slice(1) + '\\u0000' + second.slice(1);
-    });
+    }));
   },
   ${HOOKS.literal}(source) {
     return guarded(() => {
@@ -215,7 +254,41 @@ for (const name of getOwnPropertyNames(hooks)) {
 
 ${
   options.freeze
-    ? `// Hardened reused context: freeze everything reachable from the global object, the global included.
+    ? `// Hardened reused context. First the override mistake: once a prototype is frozen, assigning an own
+// property of the same name on an object that inherits from it fails (\`this.name = ...\` in an Error subclass,
+// \`Foo.prototype.toString = ...\`, \`obj.valueOf = ...\`), silently in sloppy code and with a TypeError in
+// strict code, where a fresh context would accept it. The properties programs commonly override become
+// accessors whose getter returns the original and whose setter defines the property on the object assigned
+// to, as it would have been; assigning on the prototype itself still fails.
+function tame(object, key) {
+  const descriptor = getOwnPropertyDescriptor(object, key);
+  if (descriptor === undefined || !('value' in descriptor) || !descriptor.writable || !descriptor.configurable) return;
+  const value = descriptor.value;
+  const getter = { [key]() { return value; } }[key];
+  apply(mapSet, tamedValues, [getter, value]);
+  defineProperty(object, key, {
+    get: getter,
+    set: { [key](replacement) {
+      if (this === object) throw new TypeError('Cannot assign to read only property of a built-in prototype');
+      if (this === null || (typeof this !== 'object' && typeof this !== 'function')) return;
+      defineProperty(this, key, { value: replacement, writable: true, enumerable: true, configurable: true });
+    } }[key],
+    enumerable: descriptor.enumerable,
+    configurable: false,
+  });
+}
+for (const key of getOwnPropertyNames(Object.prototype)) tame(Object.prototype, key);
+for (const key of getOwnPropertyNames(Function.prototype)) tame(Function.prototype, key);
+for (const ErrorType of [Error, EvalError, RangeError, ReferenceError, SyntaxError, TypeError, URIError, AggregateError]) {
+  for (const key of ['name', 'message', 'constructor', 'toString']) tame(ErrorType.prototype, key);
+}
+for (const value of [Array, ArrayBuffer, BigInt, Boolean, DataView, Date, Map, Number, Promise, RegExp, Set, String,
+  Symbol, WeakMap, WeakSet, getPrototypeOf(Uint8Array)]) {
+  const prototype = value.prototype;
+  for (const key of ['constructor', 'toString', 'toLocaleString', 'valueOf', 'toJSON']) tame(prototype, key);
+}
+
+// Then freeze everything reachable from the global object, the global included.
 const seen = new Set();
 // Intrinsics that no global property leads to: iterator, generator and async function prototypes.
 const pending = [global, [].values(), new Map().entries(), new Set().values(), ''[Symbol.iterator](),
