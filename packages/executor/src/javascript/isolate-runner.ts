@@ -22,10 +22,20 @@ export class IsolateRunner {
   #compiledPrelude: ivm.Script | undefined;
   #compiledPreludeIsolate: ivm.Isolate | undefined;
 
-  constructor(isolatedVm: IsolatedVm, settings: JavaScriptWorkerSettings) {
+  /**
+   * `options.hardened: false` leaves the reused context unfrozen. It exists only so that the poisoning tests can
+   * show that their probes see what an attack leaves behind when nothing stops it; no executor setting reaches it.
+   */
+  constructor(
+    isolatedVm: IsolatedVm,
+    settings: JavaScriptWorkerSettings,
+    options: { readonly hardened?: boolean } = {},
+  ) {
     this.#ivm = isolatedVm;
     this.#settings = settings;
-    this.#prelude = buildPrelude(settings.limits, { freeze: settings.isolation === 'reused' });
+    this.#prelude = buildPrelude(settings.limits, {
+      freeze: settings.isolation === 'reused' && options.hardened !== false,
+    });
     this.#isolate = this.#createIsolate();
   }
 
