@@ -323,6 +323,52 @@ for (const isolation of LEVELS) {
   });
 }
 
+describe('what a program can reach in the reused context', () => {
+  it('is frozen, every object of it, from the global object and from everything syntax can make', async () => {
+    const executor = createJavaScriptExecutor({ isolation: 'reused', workers: 1 });
+    executors.push(executor);
+    // Fresh objects of every kind a program can create without naming a global lead to the intrinsics it
+    // cannot name (iterator, generator and async prototypes, %ThrowTypeError%, %TypedArray%): their prototypes
+    // are walked, not the fresh objects themselves.
+    const code = `function f() {
+  const roots = [['globalThis', globalThis]];
+  const fresh = { arrow: () => 1, plain: function () {}, method: { m() {} }.m, klass: class {}, generator: function* () {},
+    asyncFunction: async function () {}, asyncGenerator: async function* () {}, generated: (function* () {})(),
+    asyncGenerated: (async function* () {})(), arrayIterator: [][Symbol.iterator](), mapIterator: new Map().entries(),
+    setIterator: new Set().values(), stringIterator: ''[Symbol.iterator](), matchAll: 'a'.matchAll(/a/g),
+    promise: Promise.resolve(), args: (function () { return arguments; })(),
+    strictArgs: (function () { 'use strict'; return arguments; })(), error: new Error('e'), regexp: /a/,
+    typed: new Uint8Array(1), template: ((strings) => strings)\`t\`, object: {}, array: [] };
+  for (const name of Object.keys(fresh)) roots.push([name + ' prototype', Object.getPrototypeOf(fresh[name])]);
+  // A generator object's prototype is its own function's fresh .prototype; the shared one is above it.
+  for (const name of ['generated', 'asyncGenerated']) roots.push([name + ' prototype prototype', Object.getPrototypeOf(Object.getPrototypeOf(fresh[name]))]);
+  roots.push(['callee accessor', Object.getOwnPropertyDescriptor(fresh.strictArgs, 'callee').get]);
+  const seen = new Set([Object.getPrototypeOf(fresh.generated), Object.getPrototypeOf(fresh.asyncGenerated)]);
+  const open = [];
+  const pending = roots.slice();
+  while (pending.length > 0) {
+    const [path, object] = pending.pop();
+    if (object === null || (typeof object !== 'object' && typeof object !== 'function') || seen.has(object)) continue;
+    seen.add(object);
+    if (!Object.isFrozen(object)) open.push(path);
+    pending.push([path + '.[[Prototype]]', Object.getPrototypeOf(object)]);
+    for (const key of Reflect.ownKeys(object)) {
+      const d = Object.getOwnPropertyDescriptor(object, key);
+      if ('value' in d) pending.push([path + '.' + String(key), d.value]);
+      if (d.get) pending.push([path + '.' + String(key) + '.get', d.get]);
+      if (d.set) pending.push([path + '.' + String(key) + '.set', d.set]);
+    }
+  }
+  return [seen.size, open];
+}`;
+    const result = await executor.run({ code, args: '' });
+    expect(result.ok, JSON.stringify(result)).toBe(true);
+    const [objects, open] = JSON.parse(result.ok ? result.value : '[]') as [number, string[]];
+    expect(open).toEqual([]);
+    expect(objects).toBeGreaterThan(500);
+  });
+});
+
 describe('state poisoning of the isolate itself (reused)', () => {
   it('strings kept alive in the Symbol registry do not leave the next program short of memory', async () => {
     const executor = createJavaScriptExecutor({ isolation: 'reused', workers: 1, timeoutMs: 3000 });
