@@ -13,10 +13,19 @@ import { WorkerPool } from '../supervisor/worker-pool.js';
 /**
  * How programs are isolated from each other.
  *
- * - `context` (default): a fresh V8 context per call. Nothing a program does can be seen by the next one.
- * - `reused`: one context per worker, created once, with every built-in and the global object frozen, and
- *   each program in its own function scope. Several times faster (see BENCHMARKS.md); programs cannot create globals (an
- *   assignment to an undeclared variable fails, as in strict mode), and cannot leave state behind.
+ * - `reused` (default): one context per worker, created once, with every built-in and the global object frozen,
+ *   each program compiled as its own function. Nothing a program can reach can be changed, so nothing it does
+ *   can be seen by the next one, and every state a program can be judged in is the same: the second call of a
+ *   validation sees what the first saw, and what a fresh worker would show. The worker checks its heap after
+ *   every call and starts a new isolate when a program left more than a quarter of the memory limit alive (the
+ *   `Symbol.for` registry keeps what it is given), and every 20,000 calls. Programs behave as in a fresh
+ *   context: built-in properties that programs commonly override on their own objects (`toString`, `valueOf`,
+ *   `constructor`, an error's `name` and `message`, ...) can still be set on those objects, and a sloppy
+ *   assignment to an undeclared name declares it in the program's own scope. What differs from `context`: a
+ *   program cannot change a built-in, or read back a global it set through `globalThis`. About seven times
+ *   faster than `context` (BENCHMARKS.md).
+ * - `context`: a fresh V8 context per call. Also nothing carries over; a program may change built-ins for its
+ *   own call. Creating the context costs about half a millisecond per call.
  * - `isolate`: a new V8 isolate (heap and all) per call. The most separated and by far the slowest; it is the
  *   design the other two are measured against.
  */
@@ -27,7 +36,7 @@ export const JAVASCRIPT_ISOLATIONS: readonly JavaScriptIsolation[] = ['context',
 
 /** Settings of {@link createJavaScriptExecutor}. Also: `workers` (CPUs), `timeoutMs` (100), `limits`, `maxBatchSize` (16), `deadlineSlackMs` (2000). */
 export interface JavaScriptExecutorSettings extends PoolExecutorSettings {
-  /** Default `context`. */
+  /** Default `reused`. */
   readonly isolation?: JavaScriptIsolation;
   /** Heap limit of each worker's isolate, in MB. Default `128`. */
   readonly memoryLimitMb?: number;
@@ -55,7 +64,7 @@ export function createJavaScriptExecutor(settings: JavaScriptExecutorSettings = 
       { cause: error },
     );
   }
-  const isolation = assertOneOf('isolation', settings.isolation ?? 'context', JAVASCRIPT_ISOLATIONS);
+  const isolation = assertOneOf('isolation', settings.isolation ?? 'reused', JAVASCRIPT_ISOLATIONS);
   const memoryLimitMb = assertNumberInRange('memoryLimitMb', settings.memoryLimitMb ?? 128, {
     minimum: 8,
     maximum: 16_384,
