@@ -1,8 +1,12 @@
-// Entry point of a Python worker process, started by createPythonExecutor. Pyodide runs in a worker thread so
-// that this thread stays free to interrupt it (through a shared buffer) when a call runs past its limit, and
-// to replace it when it does not stop. The parent kills this whole process if it misses its own deadline.
+// Entry point of a Python worker process, started by createPythonExecutor. Each of its two interpreters (the
+// primary, which answers every call, and the shadow, which runs each validated proposal once more with another
+// hash seed and address layout) runs in a worker thread, so that this thread stays free to interrupt them
+// (through shared buffers) when a call runs past its limit, and to replace them when they do not stop or their
+// state does not verify. A replacement restores the interpreter's memory snapshot (taken after its first
+// start) rather than starting Pyodide again. The parent kills this whole process if it misses its own deadline.
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import type { ExecutionFailure, ValidationResult } from '@azr/core/spec';
 import {
   type Job,
   type JobResult,
@@ -10,30 +14,54 @@ import {
   type ParentMessage,
   type WorkerMessage,
 } from '../protocol.js';
-import type { InterpreterData, InterpreterMessage, PythonWorkerSettings } from './messages.js';
+import { statusToResult } from '../status.js';
+import type {
+  InterpreterData,
+  InterpreterMessage,
+  InterpreterRole,
+  PythonWorkerSettings,
+} from './messages.js';
 
 const settings = JSON.parse(process.argv[2] ?? '') as PythonWorkerSettings;
-const interrupt = new Int32Array(new SharedArrayBuffer(4));
+/** The shadow's hash seed: fixed, so that verdicts are the same in every run. */
+const SHADOW_HASH_SEED = '20250519';
+
+type Answer =
+  | { readonly type: 'result'; readonly result: JobResult }
+  | { readonly type: 'states'; readonly statuses: readonly string[] }
+  | { readonly type: 'lost'; readonly error: ExecutionFailure };
+
+interface Interpreter {
+  readonly role: InterpreterRole;
+  readonly thread: Worker;
+  readonly ready: Promise<void>;
+  pending: { readonly id: number; readonly resolve: (answer: Answer) => void } | undefined;
+}
+
+const interrupts: Record<InterpreterRole, Int32Array> = {
+  primary: new Int32Array(new SharedArrayBuffer(4)),
+  shadow: new Int32Array(new SharedArrayBuffer(4)),
+};
+const snapshots: Partial<Record<InterpreterRole, Uint8Array>> = {};
+const interpreters: Record<InterpreterRole, Interpreter | undefined> = {
+  primary: undefined,
+  shadow: undefined,
+};
+const startFailures: Record<InterpreterRole, number> = { primary: 0, shadow: 0 };
 
 function send(message: WorkerMessage): void {
   process.send?.(message);
 }
 
-interface Interpreter {
-  readonly thread: Worker;
-  readonly ready: Promise<void>;
-  pending: { readonly id: number; readonly resolve: (result: JobResult) => void } | undefined;
-}
-
-let interpreter: Interpreter | undefined;
-let startFailures = 0;
-
-function startInterpreter(): Interpreter {
+function startInterpreter(role: InterpreterRole): Interpreter {
   const data: InterpreterData = {
-    interrupt,
+    role,
+    interrupt: interrupts[role],
     pyodideEntry: settings.pyodideEntry,
     sandboxPath: fileURLToPath(new URL('./sandbox.py', import.meta.url)),
     limits: settings.limits,
+    hashSeed: role === 'primary' ? '0' : SHADOW_HASH_SEED,
+    snapshot: snapshots[role],
   };
   // A deeper stack than the default 4 MB: CPython in WebAssembly recurses on the JavaScript stack, for example
   // when it frees a deeply nested list.
@@ -47,48 +75,70 @@ function startInterpreter(): Interpreter {
     markReady = resolve;
     markFailed = reject;
   });
-  const created: Interpreter = { thread, ready, pending: undefined };
+  ready.catch(() => undefined);
+  const created: Interpreter = { role, thread, ready, pending: undefined };
+  const answer = (id: number, value: Answer, clean: boolean): void => {
+    if (created.pending?.id !== id) return;
+    const { resolve } = created.pending;
+    created.pending = undefined;
+    // A state that did not verify is not used again: the next call gets a restored interpreter.
+    if (!clean) retire(created);
+    resolve(value);
+  };
   thread.on('message', (message: InterpreterMessage) => {
-    if (message.type === 'ready') {
-      startFailures = 0;
-      markReady();
-    } else if (message.type === 'fatal') {
-      markFailed(new Error(message.message));
-    } else if (created.pending?.id === message.id) {
-      const { resolve } = created.pending;
-      created.pending = undefined;
-      resolve(message.result);
+    switch (message.type) {
+      case 'ready':
+        startFailures[role] = 0;
+        markReady();
+        return;
+      case 'snapshot':
+        snapshots[role] = message.snapshot;
+        return;
+      case 'fatal':
+        markFailed(new Error(message.message));
+        return;
+      case 'result':
+        answer(message.id, { type: 'result', result: message.result }, message.clean);
+        return;
+      case 'states':
+        answer(message.id, { type: 'states', statuses: message.statuses }, message.clean);
+        return;
     }
   });
   const lost = (reason: string): void => {
     markFailed(new Error(reason));
     const pending = created.pending;
     created.pending = undefined;
-    if (interpreter === created) interpreter = undefined;
-    pending?.resolve(crashed(reason));
+    if (interpreters[role] === created) interpreters[role] = undefined;
+    pending?.resolve({ type: 'lost', error: crashed(reason) });
   };
   thread.on('error', (error) => lost(`the interpreter failed: ${error.message}`));
   thread.on('exit', (code) => lost(`the interpreter stopped (exit code ${code})`));
   return created;
 }
 
-function crashed(reason: string): JobResult {
-  const memory = /memory|allocation/i.test(reason);
-  return { ok: false, error: { kind: memory ? 'memory' : 'crashed', message: reason } };
+function retire(interpreter: Interpreter): void {
+  if (interpreters[interpreter.role] === interpreter) interpreters[interpreter.role] = undefined;
+  void interpreter.thread.terminate();
 }
 
-async function usableInterpreter(): Promise<Interpreter> {
+function crashed(reason: string): ExecutionFailure {
+  const memory = /memory|allocation/i.test(reason);
+  return { kind: memory ? 'memory' : 'crashed', message: reason };
+}
+
+async function usableInterpreter(role: InterpreterRole): Promise<Interpreter> {
   for (;;) {
-    interpreter ??= startInterpreter();
-    const current = interpreter;
+    interpreters[role] ??= startInterpreter(role);
+    const current = interpreters[role];
     try {
       await current.ready;
       return current;
     } catch (error) {
-      startFailures += 1;
-      if (interpreter === current) interpreter = undefined;
+      startFailures[role] += 1;
+      if (interpreters[role] === current) interpreters[role] = undefined;
       await current.thread.terminate();
-      if (startFailures >= 3) {
+      if (startFailures[role] >= 3) {
         // The parent sees the worker die before it was ready and reports the message.
         send({ type: 'fatal', message: `Pyodide failed to start: ${(error as Error).message}` });
         process.exit(1);
@@ -97,43 +147,94 @@ async function usableInterpreter(): Promise<Interpreter> {
   }
 }
 
-async function execute(job: Job): Promise<JobResult> {
-  const current = await usableInterpreter();
+/** Runs a job on one interpreter under its time limit; an interpreter that does not stop is replaced. */
+async function callInterpreter(role: InterpreterRole, job: Job, budget: number): Promise<Answer> {
+  const current = await usableInterpreter(role);
+  const interrupt = interrupts[role];
   Atomics.store(interrupt, 0, 0);
-  const budget = jobBudgetMs(job);
-  return new Promise<JobResult>((resolve) => {
+  return new Promise<Answer>((resolve) => {
     let grace: NodeJS.Timeout | undefined;
     const limit = setTimeout(() => {
       Atomics.store(interrupt, 0, 2); // SIGINT: Python raises KeyboardInterrupt at the next bytecode.
       grace = setTimeout(() => {
         // The program swallowed the interrupt or is stuck outside Python: replace the interpreter.
         current.pending = undefined;
-        if (interpreter === current) interpreter = undefined;
-        void current.thread.terminate();
-        resolve(
-          job.type === 'validate'
-            ? { ok: false, error: timeoutError(budget), argsIndex: undefined }
-            : { ok: false, error: timeoutError(budget) },
-        );
+        retire(current);
+        resolve({ type: 'lost', error: timeoutError(budget) });
       }, settings.interruptGraceMs);
     }, budget);
     current.pending = {
       id: job.id,
-      resolve: (result) => {
+      resolve: (answer) => {
         clearTimeout(limit);
         clearTimeout(grace);
-        resolve(
-          job.type === 'validate' && 'ok' in result && !result.ok && !('argsIndex' in result)
-            ? { ...result, argsIndex: undefined }
-            : result,
-        );
+        resolve(answer);
       },
     };
     current.thread.postMessage(job);
   });
 }
 
-function timeoutError(budgetMs: number): { kind: 'timeout'; message: string } {
+function resultOf(job: Job, answer: Answer): JobResult {
+  if (answer.type === 'result') {
+    const { result } = answer;
+    return job.type === 'validate' && 'ok' in result && !result.ok && !('argsIndex' in result)
+      ? { ...result, argsIndex: undefined }
+      : result;
+  }
+  const error = answer.type === 'lost' ? answer.error : crashed('the interpreter gave no result');
+  return job.type === 'validate' ? { ok: false, error, argsIndex: undefined } : { ok: false, error };
+}
+
+/**
+ * A validation's verdict from both interpreter states: the primary's (two calls in one state, compared), unless
+ * the shadow's call gives another result for some argument list, which makes the program `nondeterministic`.
+ */
+function judge(primary: ValidationResult, shadow: Answer): ValidationResult {
+  if (!primary.ok) return primary;
+  if (shadow.type !== 'states') {
+    const error = shadow.type === 'lost' ? shadow.error : crashed('the shadow interpreter gave no states');
+    return { ok: false, error, argsIndex: undefined };
+  }
+  for (const [argsIndex, output] of primary.outputs.entries()) {
+    const other = statusToResult(shadow.statuses[argsIndex] ?? 'xmissing');
+    if (other.ok && other.value === output) continue;
+    if (
+      !other.ok &&
+      (other.error.kind === 'timeout' || other.error.kind === 'memory' || other.error.kind === 'crashed')
+    ) {
+      return { ok: false, error: other.error, argsIndex };
+    }
+    const seen = other.ok ? other.value : `${other.error.kind}: ${other.error.message}`;
+    return {
+      ok: false,
+      error: {
+        kind: 'nondeterministic',
+        message: `two interpreter states (hash seed, address layout) returned ${clip(output)} and ${clip(seen)}`,
+      },
+      argsIndex,
+    };
+  }
+  return primary;
+}
+
+function clip(text: string): string {
+  return text.length > 200 ? `${text.slice(0, 200)}...` : text;
+}
+
+async function execute(job: Job): Promise<JobResult> {
+  const budget = jobBudgetMs(job);
+  if (job.type !== 'validate' || job.argsList.length === 0) {
+    return resultOf(job, await callInterpreter('primary', job, budget));
+  }
+  const [primary, shadow] = await Promise.all([
+    callInterpreter('primary', job, budget),
+    callInterpreter('shadow', job, budget),
+  ]);
+  return judge(resultOf(job, primary) as ValidationResult, shadow);
+}
+
+function timeoutError(budgetMs: number): ExecutionFailure {
   return {
     kind: 'timeout',
     message: `the call did not stop within ${budgetMs} ms and its interpreter was replaced`,
@@ -153,7 +254,8 @@ process.on('message', (message: ParentMessage) => {
 });
 process.on('disconnect', () => process.exit(0));
 
-usableInterpreter().then(
+usableInterpreter('primary').then(
+  // The shadow starts with the first validation: an executor that only runs programs never pays for it.
   () => send({ type: 'ready' }),
   (error: unknown) => send({ type: 'fatal', message: String(error) }),
 );
