@@ -96,13 +96,15 @@ export class IsolateRunner {
     }
     const reused = this.#settings.isolation === 'reused';
     let context: ivm.Context | undefined;
+    let fresh: ivm.Reference<HookFunction> | undefined;
     try {
       let target: ivm.Reference<HookFunction>;
       if (reused) {
         target = (this.#shared ?? this.#sharedHooks())[hook];
       } else {
         context = this.#newContext();
-        target = context.global.getSync(HOOKS[hook], { reference: true });
+        fresh = context.global.getSync(HOOKS[hook], { reference: true });
+        target = fresh;
       }
       // A reference to the hook, called with copies of the strings: no source to compile for the call itself.
       const status: unknown = target.applySync(undefined, [...parameters], { timeout: timeoutMs });
@@ -114,8 +116,10 @@ export class IsolateRunner {
     } catch (error) {
       return this.#recover(error, timeoutMs);
     } finally {
-      if (context !== undefined && !this.#isolate.isDisposed) {
-        context.release();
+      // A reference held on the host keeps its context alive: both go once the call is over.
+      if (!this.#isolate.isDisposed) {
+        fresh?.release();
+        context?.release();
       }
     }
   }
