@@ -16,6 +16,7 @@ import {
 } from '../shared/batching.js';
 import type { OptimizerState } from '../shared/optimizer-state.js';
 import { applyAdamW } from './adamw.js';
+import { collectGarbage } from './release-outputs.js';
 import type { OnnxRuntimeModule } from './runtime.js';
 import { type OnnxSessionSettings, openSession } from './session.js';
 import { buildLlamaTrainingGraph, TRAINING_GRAPH_NAMES } from './training-graph.js';
@@ -81,10 +82,11 @@ function countedPositions(
  * statistics as running each copy). AdamW runs in JavaScript over those arrays (one pass per weight; an
  * ONNX-graph AdamW is not written yet).
  *
- * Memory: the weights; one set of gradients, the first micro-batch's outputs, into which later micro-batches'
- * are summed (each pass's outputs are onnxruntime's and onnxruntime-node's copy of them, dropped once added);
- * AdamW's two moments, allocated at the first update (or taken over from `state`) and updated in place; and the
- * activations of one pass, which the micro-batch limit bounds (`trainingMemoryPlan` counts all of it).
+ * Memory: the weights; one set of gradients, running sums that the graph adds each micro-batch's gradients to
+ * and onnxruntime writes over in place (allocated once; onnxruntime-node also returns a copy of each pass's
+ * outputs, which is dropped at once); AdamW's two moments, allocated at the first update (or taken over from
+ * `state`) and updated in place; and the activations of one pass, which the micro-batch limit bounds
+ * (`trainingMemoryPlan` counts all of it).
  */
 export async function createOnnxTrainer(options: OnnxTrainerOptions): Promise<OnnxTrainer> {
   const { runtime, config, weights, optimizer } = options;
@@ -95,6 +97,16 @@ export async function createOnnxTrainer(options: OnnxTrainerOptions): Promise<On
   for (const [name, { first, second }] of options.state?.moments ?? [])
     if (weights.get(name)?.data.length === first.length) moments.set(name, { first, second });
   let optimizerStep = options.state?.step ?? 0;
+  /** The running sum of a weight's gradient over a step's micro-batches, allocated once and reused. */
+  const sums = new Map<string, Float32Array>();
+  function gradientSums(name: string): Float32Array {
+    let sum = sums.get(name);
+    if (sum === undefined) {
+      sum = new Float32Array(weights.get(name)?.data.length ?? 0);
+      sums.set(name, sum);
+    }
+    return sum;
+  }
 
   /** Runs the training graph on a micro-batch; `statisticsOnly`, its forward part alone (the loss's sums). */
   async function run(
@@ -109,7 +121,12 @@ export async function createOnnxTrainer(options: OnnxTrainerOptions): Promise<On
         await buildLlamaTrainingGraph(config, { gradients: false }),
         options.session,
       );
-    else session ??= await openSession(runtime, await buildLlamaTrainingGraph(config), options.session);
+    else
+      session ??= await openSession(
+        runtime,
+        await buildLlamaTrainingGraph(config, { accumulate: true }),
+        options.session,
+      );
     const graph = (statisticsOnly ? statisticsSession : session) as OnnxRuntime.InferenceSession;
     const { ids, length } = layOutBatch(chunk, options.padding);
     const counted = countedPositions(chunk, length);
@@ -138,7 +155,34 @@ export async function createOnnxTrainer(options: OnnxTrainerOptions): Promise<On
     };
     for (const [name, { shape, data }] of weights)
       feeds[names.weight(name)] = new runtime.Tensor('float32', data, [...shape]);
-    return graph.run(feeds);
+    if (statisticsOnly) return statisticsOf(await graph.run(feeds));
+    // The running sums go in and onnxruntime writes the new sums over them. (onnxruntime-node still returns a
+    // copy of every output; the trainer drops those at once.)
+    const fetches: Record<string, OnnxTensor | null> = {
+      [names.loss]: null,
+      [names.policyLossSum]: null,
+      [names.entropySum]: null,
+      [names.clippedSum]: null,
+      [names.klSum]: null,
+    };
+    for (const [name, { shape }] of weights) {
+      const sum = new runtime.Tensor('float32', gradientSums(name), [...shape]);
+      feeds[names.gradientSum(name)] = sum;
+      fetches[names.gradient(name)] = sum;
+    }
+    return statisticsOf(await graph.run(feeds, fetches));
+  }
+
+  /** The loss's sums of a run (what the trainer keeps of its outputs). */
+  function statisticsOf(results: OnnxRuntime.InferenceSession.ReturnType) {
+    const value = (name: string) => ((results[name] as OnnxTensor).data as Float32Array)[0] as number;
+    return {
+      loss: value(names.loss),
+      policyLoss: value(names.policyLossSum),
+      entropy: value(names.entropySum),
+      clipped: value(names.clippedSum),
+      kl: value(names.klSum),
+    };
   }
 
   return {
@@ -150,10 +194,9 @@ export async function createOnnxTrainer(options: OnnxTrainerOptions): Promise<On
       // Identical sequences (equal answers to one task) run once, their tokens weighed by their number.
       const sequences = mergeIdenticalSequences(trainable);
       const denominator = Math.max(tokenCount, 1);
-      const gradients = new Map<string, Float32Array>();
-      const sums = { loss: 0, policyLoss: 0, entropy: 0, clipped: 0, kl: 0 };
-      const value = (results: OnnxRuntime.InferenceSession.ReturnType, name: string) =>
-        ((results[name] as OnnxTensor).data as Float32Array)[0] as number;
+      for (const sum of sums.values()) sum.fill(0);
+      let gradients: ReadonlyMap<string, Float32Array> = new Map();
+      const totals = { loss: 0, policyLoss: 0, entropy: 0, clipped: 0, kl: 0 };
       // A sequence whose counted tokens all have advantage 0 adds nothing to the gradient (without an entropy
       // bonus), such as the answers of a solve task that all got the same reward. Such sequences
       // still count in the token mean and the statistics, from a graph without the backward pass.
@@ -172,21 +215,17 @@ export async function createOnnxTrainer(options: OnnxTrainerOptions): Promise<On
       ];
       for (const { chunk, statisticsOnly } of passes) {
         batch.signal?.throwIfAborted();
-        const results = await run(chunk, batch, denominator, statisticsOnly);
-        sums.loss += value(results, names.loss);
-        sums.policyLoss += value(results, names.policyLossSum);
-        sums.entropy += value(results, names.entropySum);
-        sums.clipped += value(results, names.clippedSum);
-        sums.kl += value(results, names.klSum);
+        const statistics = await run(chunk, batch, denominator, statisticsOnly);
+        totals.loss += statistics.loss;
+        totals.policyLoss += statistics.policyLoss;
+        totals.entropy += statistics.entropy;
+        totals.clipped += statistics.clipped;
+        totals.kl += statistics.kl;
         if (statisticsOnly) continue;
-        for (const name of weights.keys()) {
-          const gradient = (results[names.gradient(name)] as OnnxTensor).data as Float32Array;
-          const total = gradients.get(name);
-          if (total === undefined) gradients.set(name, gradient);
-          else
-            for (let index = 0; index < total.length; index += 1)
-              total[index] = (total[index] as number) + (gradient[index] as number);
-        }
+        gradients = sums;
+        // The run's copies of the new sums (see collectGarbage) are garbage from here: free them before the next
+        // run makes its own, or AdamW allocates its moments.
+        collectGarbage();
       }
       let squares = 0;
       for (const gradient of gradients.values()) for (const entry of gradient) squares += entry * entry;
@@ -195,11 +234,11 @@ export async function createOnnxTrainer(options: OnnxTrainerOptions): Promise<On
       optimizerStep += 1;
       applyAdamW(weights, gradients, moments, optimizerStep, optimizer, scale);
       return {
-        loss: sums.loss,
-        policyLoss: sums.policyLoss / denominator,
-        entropy: sums.entropy / denominator,
-        clipFraction: sums.clipped / denominator,
-        approximateKl: sums.kl / denominator,
+        loss: totals.loss,
+        policyLoss: totals.policyLoss / denominator,
+        entropy: totals.entropy / denominator,
+        clipFraction: totals.clipped / denominator,
+        approximateKl: totals.kl / denominator,
         gradientNorm,
         tokenCount,
         durationMs: performance.now() - started,

@@ -19,10 +19,23 @@ interface Batch {
   readonly entropyCoefficient: number;
 }
 
-/** The loss and every gradient (graph layout) from the ONNX training graph. */
-async function onnxGradients(config: LlamaConfig, weights: LlamaWeights, batch: Batch) {
+/**
+ * The loss and every gradient (graph layout) from the ONNX training graph. With `sums` (graph layout), the
+ * accumulating graph runs instead, fed those running sums and writing the new ones over them in place, as the
+ * trainer runs it; the gradients returned are then the arrays of `sums`.
+ */
+async function onnxGradients(
+  config: LlamaConfig,
+  weights: LlamaWeights,
+  batch: Batch,
+  sums?: ReadonlyMap<string, Float32Array>,
+) {
   const runtime = await loadOnnxRuntime();
-  const session = await openSession(runtime, await buildLlamaTrainingGraph(config), {});
+  const session = await openSession(
+    runtime,
+    await buildLlamaTrainingGraph(config, { accumulate: sums !== undefined }),
+    {},
+  );
   const names = TRAINING_GRAPH_NAMES;
   const [rows, columns] = [batch.ids.length, batch.ids[0]?.length ?? 0];
   const int64 = (values: number[][]) =>
@@ -53,12 +66,21 @@ async function onnxGradients(config: LlamaConfig, weights: LlamaWeights, batch: 
     [names.entropyCoefficient]: scalar(batch.entropyCoefficient),
     [names.denominator]: scalar(counted),
   };
-  for (const [name, { shape, data }] of toGraphLayout(weights))
+  const fetches: Record<string, InstanceType<typeof runtime.Tensor> | null> = { [names.loss]: null };
+  for (const [name, { shape, data }] of toGraphLayout(weights)) {
     feeds[name] = new runtime.Tensor('float32', data, [...shape]);
-  const results = await session.run(feeds);
+    const sum = sums?.get(name);
+    if (sums === undefined) fetches[names.gradient(name)] = null;
+    else if (sum !== undefined) {
+      feeds[names.gradientSum(name)] = new runtime.Tensor('float32', sum, [...shape]);
+      fetches[names.gradient(name)] = feeds[names.gradientSum(name)] ?? null;
+    }
+  }
+  const results = await session.run(feeds, fetches);
   await session.release();
   const gradients = new Map<string, Float32Array>();
-  for (const name of weights.keys()) gradients.set(name, results[names.gradient(name)]?.data as Float32Array);
+  for (const name of weights.keys())
+    gradients.set(name, sums?.get(name) ?? (results[names.gradient(name)]?.data as Float32Array));
   const loss = results[names.loss] as { data: Float32Array };
   return { loss: loss.data[0] as number, gradients };
 }
@@ -190,6 +212,33 @@ describe('the ONNX training graph', () => {
         // float32 on both sides, different summation orders: measured at most 6.3e-6 of each tensor's largest
         // entry (the layer-0 k_proj of the GQA model).
         expect(relativeError(actual, expected), name).toBeLessThan(1e-4);
+      }
+    });
+
+    it(`adds its gradients onto running sums written over in place, as the trainer runs it (${label})`, async () => {
+      const weights = initializeLlamaWeights(config, { seed: 5, standardDeviation: 0.3 });
+      const batch = makeBatch(config, 17);
+      const plain = await onnxGradients(config, weights, batch);
+      // Running sums of the order of the gradients, as after a first micro-batch.
+      let seed = 7;
+      const sums = new Map<string, Float32Array>();
+      for (const [name, gradient] of plain.gradients)
+        sums.set(
+          name,
+          Float32Array.from(gradient, (value) => {
+            seed = (seed * 16807) % 2147483647;
+            return value * (seed / 2147483647 - 0.5) * 4;
+          }),
+        );
+      const before = new Map([...sums].map(([name, sum]) => [name, sum.slice()]));
+      const accumulated = await onnxGradients(config, weights, batch, sums);
+      expect(accumulated.loss).toBe(plain.loss);
+      for (const [name, gradient] of plain.gradients) {
+        const sum = sums.get(name) as Float32Array;
+        const start = before.get(name) as Float32Array;
+        const expected = Float32Array.from(gradient, (value, index) => value + (start[index] as number));
+        expect(accumulated.gradients.get(name), name).toBe(sum);
+        expect(relativeError(sum, expected), name).toBeLessThan(1e-5);
       }
     });
   }

@@ -18,18 +18,21 @@ export { TRAINING_GRAPH_NAMES };
  * the batch's token count), and the gradient of every weight, derived by hand for this fixed architecture
  * (RMSNorm, rotary embedding, grouped-query attention, SwiGLU, tied or untied head). Standard opset-17
  * operators; onnxruntime fuses the transposes into its products. `gradients: false` writes the forward pass and
- * the loss's outputs alone.
+ * the loss's outputs alone. `accumulate: true` adds an input `grad_in.<name>` per weight and outputs
+ * `grad_in + gradient` (the products accumulate onto it as Gemm's C), so that micro-batches sum their gradients inside the graph: the trainer feeds its running
+ * sums and has onnxruntime write the new sums over them (preallocated outputs), with no gradient-sized buffer of
+ * onnxruntime's own and no sum in JavaScript.
  */
 export async function buildLlamaTrainingGraph(
   config: LlamaConfig,
-  options: { readonly gradients?: boolean } = {},
+  options: { readonly gradients?: boolean; readonly accumulate?: boolean } = {},
 ): Promise<Uint8Array> {
   const graph = new OnnxGraphBuilder(
     options.gradients === false ? 'azr-llama-training-statistics' : 'azr-llama-training-step',
   );
   // The pieces write into one builder in this order (weights, batch, positions, forward, objective, backward),
   // which fixes the graph's node names and bytes.
-  const operations = createTrainingOperations(graph, config);
+  const operations = createTrainingOperations(graph, config, { accumulate: options.accumulate === true });
   const inputs = declareBatchInputs(graph);
   const positions = buildPositionTables(operations, inputs.inputIds);
   const forward = buildForwardPass(operations, positions, inputs.inputIds, inputs.logitPositions);

@@ -60,11 +60,13 @@ const FLOAT_BYTES = 4;
  * for the tiny preset at 64 x 256 (1.06) and SmolLM2-135M's shape at 1 x 64, 1 x 384 and 2 x 384 (1.28, 1.14,
  * 1.07; logits at the completions' half of the positions). What the plan leaves out: about 40 MiB of
  * onnxruntime's own (sessions, threads), which is most of a small model's memory (1.40 for the tiny preset at
- * 16 x 128), and a second set of gradients: onnxruntime writes them into its own buffers, and onnxruntime-node
- * copies them into the arrays the trainer sums. A step of several micro-batches holds more than one pass: the
- * onnx trainer's step of 8 x 384 in eight passes of one sequence (logits at every position) peaked at 1.63
- * times the plan (5.0 GiB for a plan of 3.1), and at 1.08 with onnxruntime's CPU arena off (`enableCpuMemArena: false`), which releases each
- * pass's buffers instead of keeping them for the next.
+ * 16 x 128), and a second set of gradients: onnxruntime-node returns a copy of every output, even of one written
+ * into the caller's buffer (the onnx trainer has its running sums written over in place and frees that copy
+ * after each pass), and the tied head's gradient is formed whole before the embedding's rows are added to it.
+ * A step of several micro-batches holds more than one pass: before the trainer summed inside the graph, its
+ * step of 8 x 384 in eight passes of one sequence (logits at every position) peaked at 1.63 times the plan
+ * (5.0 GiB for a plan of 3.1), and at 1.08 with onnxruntime's CPU arena off (`enableCpuMemArena: false`),
+ * which releases each pass's buffers instead of keeping them for the next.
  */
 export function trainingMemoryPlan(config: LlamaConfig, shape: TrainingPassShape): TrainingMemoryPlan {
   const parameters = parameterCount(config);

@@ -60,21 +60,28 @@ function headBackward(
   forward: ForwardPass,
   gradientLogits: string,
 ): string {
-  const { config, node, weight, addGradient } = operations;
+  const { config, node, weight, flat, like } = operations;
   const { hiddenSize, vocabularySize } = config;
   const { final, head } = forward;
-  const headGradient = operations.weightGradient(final.output, gradientLogits, hiddenSize, vocabularySize);
-  if (config.tieWordEmbeddings)
-    addGradient('model.embed_tokens.weight', node('Transpose', [headGradient], { perm: [1, 0] }));
-  else addGradient('lm_head.weight', headGradient);
-  const counted = operations.rmsNormBackward(
-    final,
-    weight('model.norm.weight'),
-    'model.norm.weight',
-    operations.inputGradient(gradientLogits, head, vocabularySize, final.output),
-  );
+  // A tied head is the embedding, [vocabulary, hidden], used as x @ E^T: its gradient dy^T x has the
+  // embedding's shape, and x's is dy @ E. Neither needs a transposed copy.
+  let dFinal: string;
+  if (config.tieWordEmbeddings) {
+    operations.addTransposedProductGradient(
+      'model.embed_tokens.weight',
+      final.output,
+      gradientLogits,
+      hiddenSize,
+      vocabularySize,
+    );
+    dFinal = like(node('MatMul', [flat(gradientLogits, vocabularySize), head]), final.output);
+  } else {
+    operations.addProductGradient('lm_head.weight', final.output, gradientLogits, hiddenSize, vocabularySize);
+    dFinal = operations.inputGradient(gradientLogits, head, vocabularySize, final.output);
+  }
+  const counted = operations.rmsNormBackward(final, weight('model.norm.weight'), 'model.norm.weight', dFinal);
   // Back to every position: the counted rows' gradients, zero elsewhere.
-  const { flat, i64 } = operations;
+  const { i64 } = operations;
   const rows = flat(forward.lastOutput, hiddenSize);
   const scattered = node('ScatterND', [
     node('ConstantOfShape', [node('Shape', [rows])]),
@@ -86,13 +93,10 @@ function headBackward(
 
 /** Through x_out = x_mid + down(swish(gate(h2)) * up(h2)); returns the gradient of x_mid. */
 function mlpBackward(operations: TrainingGraphOperations, state: LayerActivations, dx: string): string {
-  const { config, node, f32, weight, addGradient, weightGradient, inputGradient } = operations;
+  const { config, node, f32, weight, addProductGradient, inputGradient } = operations;
   const { hiddenSize, intermediateSize } = config;
   const { prefix } = state;
-  addGradient(
-    `${prefix}.mlp.down_proj.weight`,
-    weightGradient(state.gated, dx, intermediateSize, hiddenSize),
-  );
+  addProductGradient(`${prefix}.mlp.down_proj.weight`, state.gated, dx, intermediateSize, hiddenSize);
   const dGated = inputGradient(dx, weight(`${prefix}.mlp.down_proj.weight`), hiddenSize, state.gated);
   const dSwish = node('Mul', [dGated, state.up]);
   const dUp = node('Mul', [dGated, state.swish]);
@@ -104,11 +108,8 @@ function mlpBackward(operations: TrainingGraphOperations, state: LayerActivation
       node('Add', [f32(1), node('Mul', [state.gate, node('Sub', [f32(1), state.gateSigmoid])])]),
     ]),
   ]);
-  addGradient(
-    `${prefix}.mlp.gate_proj.weight`,
-    weightGradient(state.h2, dGate, hiddenSize, intermediateSize),
-  );
-  addGradient(`${prefix}.mlp.up_proj.weight`, weightGradient(state.h2, dUp, hiddenSize, intermediateSize));
+  addProductGradient(`${prefix}.mlp.gate_proj.weight`, state.h2, dGate, hiddenSize, intermediateSize);
+  addProductGradient(`${prefix}.mlp.up_proj.weight`, state.h2, dUp, hiddenSize, intermediateSize);
   const dH2 = node('Add', [
     inputGradient(dGate, weight(`${prefix}.mlp.gate_proj.weight`), intermediateSize, state.h2),
     inputGradient(dUp, weight(`${prefix}.mlp.up_proj.weight`), intermediateSize, state.h2),
@@ -131,12 +132,12 @@ function attentionBackward(
   state: LayerActivations,
   dMid: string,
 ): string {
-  const { config, node, i64, f32, weight, addGradient, weightGradient, inputGradient } = operations;
+  const { config, node, i64, f32, weight, addGradient, addProductGradient, inputGradient } = operations;
   const { grouped, ungrouped, swapLast, splitHeads, mergeHeads } = operations;
   const { headCount, keyValueHeadCount, headDimension, hiddenSize } = config;
   const attention = `${state.prefix}.self_attn`;
   const width = headCount * headDimension;
-  addGradient(`${attention}.o_proj.weight`, weightGradient(state.merged, dMid, width, hiddenSize));
+  addProductGradient(`${attention}.o_proj.weight`, state.merged, dMid, width, hiddenSize);
   const dMerged = inputGradient(dMid, weight(`${attention}.o_proj.weight`), hiddenSize, state.merged);
   const dAttended = grouped(splitHeads(dMerged, headCount), headDimension);
   const groupedProbabilities = grouped(state.probabilities, 0);
@@ -162,7 +163,7 @@ function attentionBackward(
   ] as const;
   let dH: string | undefined;
   for (const [projection, gradient, outWidth] of projections) {
-    addGradient(`${attention}.${projection}.weight`, weightGradient(state.h, gradient, hiddenSize, outWidth));
+    addProductGradient(`${attention}.${projection}.weight`, state.h, gradient, hiddenSize, outWidth);
     if (operations.hasWeight(`${attention}.${projection}.bias`))
       addGradient(`${attention}.${projection}.bias`, operations.sumOverPositions(gradient));
     const back = inputGradient(gradient, weight(`${attention}.${projection}.weight`), outWidth, state.h);
@@ -179,12 +180,17 @@ function attentionBackward(
   ]);
 }
 
-/** The embedding lookup scatters its gradient back onto the rows it read. */
+/**
+ * The embedding lookup adds its gradient onto the rows it read: onto the tied head's gradient (or the running sum)
+ * when there is one, so that no second vocabulary-sized buffer is written.
+ */
 function embeddingBackward(operations: TrainingGraphOperations, inputIds: string, dx: string): void {
-  const { config, node, i64 } = operations;
-  const rows = node('ConstantOfShape', [i64([config.vocabularySize, config.hiddenSize])], {});
-  operations.addGradient(
+  const { config } = operations;
+  operations.addRowGradient(
     'model.embed_tokens.weight',
-    node('ScatterND', [rows, node('Unsqueeze', [inputIds, i64([-1])]), dx], { reduction: 'add' }),
+    inputIds,
+    dx,
+    config.vocabularySize,
+    config.hiddenSize,
   );
 }

@@ -30,7 +30,7 @@ export interface ForwardPass {
   readonly logitPositions: string;
   /** The final norm, over the last layer's output at the counted positions (`[1, counted, hidden]`). */
   readonly final: RmsNormState;
-  /** The head, [hidden, vocabulary]: the embedding transposed when tied. */
+  /** The head's weight: `lm_head.weight` as [hidden, vocabulary], or when tied the embedding, [vocabulary, hidden]. */
   readonly head: string;
   readonly logits: string;
 }
@@ -57,10 +57,14 @@ export function buildForwardPass(
     i64([0]),
   ]);
   const final = operations.rmsNorm(counted, weight('model.norm.weight'));
-  const head = config.tieWordEmbeddings
-    ? node('Transpose', [embedding], { perm: [1, 0] })
-    : weight('lm_head.weight');
-  const logits = product(final.output, head);
+  // A tied head multiplies by the embedding transposed inside the product (Gemm's transB), not by a copy.
+  const head = config.tieWordEmbeddings ? embedding : weight('lm_head.weight');
+  const logits = config.tieWordEmbeddings
+    ? node('Unsqueeze', [
+        node('Gemm', [flat(final.output, config.hiddenSize), embedding], { transB: 1 }),
+        i64([0]),
+      ])
+    : product(final.output, head);
   return { embedding, layers, lastOutput: x, logitPositions, final, head, logits };
 }
 

@@ -34,4 +34,6 @@ export const TRAINING_GRAPH_NAMES = {
   klSum: 'kl_sum',
   weight: (name: string) => name,
   gradient: (name: string) => `grad.${name}`,
+  /** With `accumulate`: the running sum a weight's gradient is added to (the output `grad.<name>` is the sum). */
+  gradientSum: (name: string) => `grad_in.${name}`,
 } as const;

@@ -1,6 +1,6 @@
 import type { LlamaConfig } from '../../model/config.js';
 import { llamaWeightShapes } from '../../model/weights.js';
-import type { OnnxGraphBuilder } from '../graph-builder.js';
+import { float, type OnnxGraphBuilder } from '../graph-builder.js';
 import { graphLayoutShape } from '../layout.js';
 import { TRAINING_GRAPH_NAMES } from './names.js';
 
@@ -25,7 +25,19 @@ export interface TrainingGraphOperations {
   bias(value: string, name: string): string;
   /** Adds to a weight's gradient: a weight used twice (a tied head) sums both. */
   addGradient(name: string, value: string): void;
-  /** The gradient collected for a weight. */
+  /**
+   * Adds the gradient of W in x @ W (x^T dy over every position, `[in, out]`) to W's, in one product that
+   * accumulates onto the gradient so far (Gemm's C) rather than a product and a sum.
+   */
+  addProductGradient(name: string, x: string, dy: string, inWidth: number, outWidth: number): void;
+  /** The same for W in x @ W^T (the tied head, W `[out, in]`): dy^T x. */
+  addTransposedProductGradient(name: string, x: string, dy: string, inWidth: number, outWidth: number): void;
+  /** Adds `updates` to the rows `indices` of a `[rows, width]` weight's gradient (an embedding lookup's). */
+  addRowGradient(name: string, indices: string, updates: string, rows: number, width: number): void;
+  /**
+   * The gradient collected for a weight; undefined when the graph added none. With `accumulate`, it includes
+   * the running sum the trainer feeds in.
+   */
   gradient(name: string): string | undefined;
   /** `[-1, width]`: every position as one row. */
   flat(value: string, width: number): string;
@@ -33,8 +45,6 @@ export interface TrainingGraphOperations {
   like(value: string, template: string): string;
   /** x @ W for x [B, T, in], W [in, out]. */
   product(x: string, w: string): string;
-  /** The gradient of W in x @ W: x^T dy over every position. */
-  weightGradient(x: string, dy: string, inWidth: number, outWidth: number): string;
   /** dy @ W^T, the gradient of x in x @ W. */
   inputGradient(dy: string, w: string, outWidth: number, template: string): string;
   sumOverPositions(value: string): string;
@@ -67,6 +77,7 @@ export interface RmsNormState {
 export function createTrainingOperations(
   graph: OnnxGraphBuilder,
   config: LlamaConfig,
+  options: { readonly accumulate?: boolean } = {},
 ): TrainingGraphOperations {
   const { headCount, keyValueHeadCount, headDimension, rmsNormEpsilon } = config;
   const node = graph.node.bind(graph);
@@ -84,10 +95,30 @@ export function createTrainingOperations(
     if (value === undefined) throw new Error(`missing weight ${name}`);
     return value;
   };
+  // With `accumulate`, every weight's gradient starts from the running sum fed in (`grad_in.<name>`), so that the
+  // graph's gradient outputs are the new sums.
   const gradients = new Map<string, string>();
+  if (options.accumulate === true)
+    for (const [name, shape] of llamaWeightShapes(config))
+      gradients.set(
+        name,
+        graph.input(TRAINING_GRAPH_NAMES.gradientSum(name), 'float32', [...graphLayoutShape(name, shape)]),
+      );
+  const added = new Set<string>();
   const addGradient = (name: string, value: string) => {
     const previous = gradients.get(name);
     gradients.set(name, previous === undefined ? value : node('Add', [previous, value]));
+    added.add(name);
+  };
+  const accumulateProduct = (name: string, a: string, b: string) => {
+    const previous = gradients.get(name);
+    gradients.set(
+      name,
+      previous === undefined
+        ? node('Gemm', [a, b], { transA: 1 })
+        : node('Gemm', [a, b, previous], { transA: 1, beta: float(1) }),
+    );
+    added.add(name);
   };
 
   const flat = (value: string, width: number) => node('Reshape', [value, i64([-1, width])]);
@@ -127,12 +158,22 @@ export function createTrainingOperations(
     hasWeight: (name) => weights.has(name),
     bias: (value, name) => (weights.has(name) ? node('Add', [value, weight(name)]) : value),
     addGradient,
-    gradient: (name) => gradients.get(name),
+    addProductGradient: (name, x, dy, inWidth, outWidth) =>
+      accumulateProduct(name, flat(x, inWidth), flat(dy, outWidth)),
+    addTransposedProductGradient: (name, x, dy, inWidth, outWidth) =>
+      accumulateProduct(name, flat(dy, outWidth), flat(x, inWidth)),
+    addRowGradient: (name, indices, updates, rows, width) => {
+      const previous = gradients.get(name) ?? node('ConstantOfShape', [i64([rows, width])], {});
+      gradients.set(
+        name,
+        node('ScatterND', [previous, node('Unsqueeze', [indices, i64([-1])]), updates], { reduction: 'add' }),
+      );
+      added.add(name);
+    },
+    gradient: (name) => (added.has(name) ? gradients.get(name) : undefined),
     flat,
     like,
     product: (x, w) => node('MatMul', [x, w]),
-    weightGradient: (x, dy, inWidth, outWidth) =>
-      node('Gemm', [flat(x, inWidth), flat(dy, outWidth)], { transA: 1 }),
     inputGradient: (dy, w, outWidth, template) =>
       like(node('Gemm', [flat(dy, outWidth), w], { transB: 1 }), template),
     sumOverPositions,
