@@ -23,6 +23,9 @@ import { buildLlamaTrainingGraph, TRAINING_GRAPH_NAMES } from './training-graph.
 
 type OnnxTensor = OnnxRuntime.Tensor;
 
+/** Above this much weight, the trainer frees each pass's output copies at once (see `collectGarbage`). */
+const COLLECT_AFTER_PASS_BYTES = 256 * 1024 * 1024;
+
 /** Everything an onnx training step needs besides the batch. */
 export interface OnnxTrainerOptions {
   readonly runtime: OnnxRuntimeModule;
@@ -97,6 +100,8 @@ export async function createOnnxTrainer(options: OnnxTrainerOptions): Promise<On
   for (const [name, { first, second }] of options.state?.moments ?? [])
     if (weights.get(name)?.data.length === first.length) moments.set(name, { first, second });
   let optimizerStep = options.state?.step ?? 0;
+  let weightBytes = 0;
+  for (const { data } of weights.values()) weightBytes += data.byteLength;
   /** The running sum of a weight's gradient over a step's micro-batches, allocated once and reused. */
   const sums = new Map<string, Float32Array>();
   function gradientSums(name: string): Float32Array {
@@ -224,8 +229,9 @@ export async function createOnnxTrainer(options: OnnxTrainerOptions): Promise<On
         if (statisticsOnly) continue;
         gradients = sums;
         // The run's copies of the new sums (see collectGarbage) are garbage from here: free them before the next
-        // run makes its own, or AdamW allocates its moments.
-        collectGarbage();
+        // run makes its own, or AdamW allocates its moments. (A small model's copies are left to V8: a full
+        // collection would cost more than they weigh.)
+        if (weightBytes >= COLLECT_AFTER_PASS_BYTES) collectGarbage();
       }
       let squares = 0;
       for (const gradient of gradients.values()) for (const entry of gradient) squares += entry * entry;
