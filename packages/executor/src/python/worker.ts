@@ -154,7 +154,9 @@ async function callInterpreter(role: InterpreterRole, job: Job, budget: number):
   Atomics.store(interrupt, 0, 0);
   return new Promise<Answer>((resolve) => {
     let grace: NodeJS.Timeout | undefined;
+    let interrupted = false;
     const limit = setTimeout(() => {
+      interrupted = true;
       Atomics.store(interrupt, 0, 2); // SIGINT: Python raises KeyboardInterrupt at the next bytecode.
       grace = setTimeout(() => {
         // The program swallowed the interrupt or is stuck outside Python: replace the interpreter.
@@ -168,6 +170,9 @@ async function callInterpreter(role: InterpreterRole, job: Job, budget: number):
       resolve: (answer) => {
         clearTimeout(limit);
         clearTimeout(grace);
+        // An interrupt may still be pending inside the interpreter (or have landed in its clean-up): the next
+        // call gets a restored one.
+        if (interrupted) retire(current);
         resolve(answer);
       },
     };
