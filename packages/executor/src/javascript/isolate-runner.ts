@@ -2,8 +2,14 @@ import type { CanonicalValue, ExecutionFailure, ValidationResult } from '@azr/co
 import type ivm from 'isolated-vm';
 import type { JavaScriptWorkerSettings, Job, JobResult } from '../protocol.js';
 import { statusToResult } from '../status.js';
-import { buildPrelude, HOOKS } from './prelude.js';
-import { checkEntry, checkLiteral, programParses, usesDynamicImport } from './static-check.js';
+import { buildPrelude, HOOKS, UNDECLARED_STATUS } from './prelude.js';
+import {
+  assignsInSloppyCode,
+  checkEntry,
+  checkLiteral,
+  programParses,
+  usesDynamicImport,
+} from './static-check.js';
 
 type IsolatedVm = typeof ivm;
 
@@ -44,7 +50,7 @@ export class IsolateRunner {
       case 'run': {
         const check = firstFailure(checkEntry(job.entry), checkNoDynamicImport(job.code, job.args));
         if (check !== undefined) return { ok: false, error: check };
-        return statusToResult(this.#call('run', [job.code, job.entry, job.args], job.timeoutMs));
+        return statusToResult(this.#callProgram('run', job.code, job.entry, job.args, job.timeoutMs));
       }
       case 'literal': {
         const check = firstFailure(checkLiteral(job.source));
@@ -72,7 +78,7 @@ export class IsolateRunner {
     }
     const outputs: CanonicalValue[] = [];
     for (const [argsIndex, args] of job.argsList.entries()) {
-      const status = this.#call('validate', [job.code, job.entry, args], 2 * job.timeoutMs);
+      const status = this.#callProgram('validate', job.code, job.entry, args, 2 * job.timeoutMs);
       const result = statusToResult(status);
       if (!result.ok) {
         // A program that does not parse fails for every argument list: no index to blame.
@@ -82,6 +88,31 @@ export class IsolateRunner {
       outputs.push(result.value);
     }
     return { ok: true, outputs };
+  }
+
+  /**
+   * Calls the run or validate hook on a program. In the reused context a sloppy assignment to an undeclared name
+   * fails (the global object is frozen) where a fresh context would create a global: when the syntax tree shows
+   * sloppy code assigning to the name, the program is called again with the name declared in its own scope,
+   * up to {@link MAX_DECLARED_NAMES} names, each attempt with the full time limit.
+   */
+  #callProgram(
+    hook: 'run' | 'validate',
+    code: string,
+    entry: string,
+    args: string,
+    timeoutMs: number,
+  ): string | ExecutionFailure {
+    let declarations = '';
+    for (let attempt = 0; ; attempt += 1) {
+      const status = this.#call(hook, [code, entry, args, declarations], timeoutMs);
+      if (typeof status !== 'string' || !status.startsWith(UNDECLARED_STATUS)) return status;
+      const separator = status.indexOf('\u0000');
+      const name = status.slice(UNDECLARED_STATUS.length, separator);
+      if (attempt >= MAX_DECLARED_NAMES || !assignsInSloppyCode(code, name))
+        return status.slice(separator + 1);
+      declarations += `var ${name};`;
+    }
   }
 
   /**
@@ -194,6 +225,9 @@ export class IsolateRunner {
     return this.#shared;
   }
 }
+
+/** Most undeclared names a program is given in the reused context (see #callProgram). */
+const MAX_DECLARED_NAMES = 8;
 
 /** Calls on one isolate of a reused worker before it is replaced anyway, so that nothing drifts for long. */
 const RECYCLE_AFTER_CALLS = 20_000;

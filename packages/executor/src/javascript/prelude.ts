@@ -8,6 +8,12 @@ export const HOOKS = {
   literal: '__azrLiteral',
 } as const;
 
+/**
+ * Prefix of the status a hook answers when a program failed on an assignment to an undeclared name in the reused
+ * context: the name, U+0000, and the status the failure has if it stands. Only the runner sees it.
+ */
+export const UNDECLARED_STATUS = '\u0001';
+
 /** Globals the prelude removes; a program that uses one gets a policy failure naming it. */
 export const REMOVED_GLOBALS = [
   'performance',
@@ -65,11 +71,9 @@ const global = globalThis;
 // Captured before the prelude replaces it: the hooks compile each program as a function body with it, which
 // V8 parses on its own, so a program cannot reach outside its function whatever its text.
 const compileFunction = Function;
-const NativeRegExp = RegExp;
 const regExpExec = RegExp.prototype.exec;
 const referenceErrorPrototype = ReferenceError.prototype;
 const hasOwn = Object.prototype.hasOwnProperty;
-const stringReplace = String.prototype.replace;
 const mapGet = Map.prototype.get;
 const mapSet = Map.prototype.set;
 // Getter -> value of the built-in properties that the reused context turns into accessors (see tame).
@@ -169,6 +173,9 @@ for (const name of ['input', '$_', 'lastMatch', '$&', 'lastParen', '$+', 'leftCo
 }
 global.eval = forbidden('eval');
 const forbiddenFunction = forbidden('The Function constructor');
+// As for the real one, \`Function.prototype\` is the prototype of every function (so \`instanceof Function\`
+// holds, and what a program reaches as \`Function.prototype\` is the object every function inherits from).
+defineProperty(forbiddenFunction, 'prototype', { value: getPrototypeOf(function () {}), writable: false });
 for (const sample of [function () {}, function* () {}, async function () {}, async function* () {}]) {
   const prototype = getPrototypeOf(sample);
   const original = prototype.constructor;
@@ -188,45 +195,38 @@ function compile(code, entry, args) {
 
 // A sloppy program may assign to a variable it never declared (\`for (i = 0; ...)\`), which creates a global in
 // a fresh context. The global object of a reused context is frozen, so there the assignment throws a
-// ReferenceError instead. When it does, and the program's text assigns to that name, the program is compiled
-// again with the name declared at the top of its own scope (the same line, so line numbers hold) and run again
-// from the start: it then behaves as in a fresh context, and the name still leaves nothing behind.
-const assignedTo = (name) => new NativeRegExp(
-  '(?:^|[^.\\\\w$])' + name + '\\\\s*(?:[-+*/%&|^]|\\\\*\\\\*|<<|>>>?|&&|\\\\|\\\\||\\\\?\\\\?)?=(?!=)' +
-  '|(?:\\\\+\\\\+|--)\\\\s*' + name + '(?![\\\\w$])' +
-  '|(?:^|[^.\\\\w$])' + name + '\\\\s*(?:\\\\+\\\\+|--)' +
-  '|for\\\\s*\\\\(\\\\s*' + name + '\\\\s+(?:of|in)(?![\\\\w$])');
-function undeclaredAssignment(error, code) {
+// ReferenceError instead. The hooks then answer the undeclared status with the name and the failure as it stands;
+// the runner decides from the syntax tree whether sloppy code assigns to that name (in strict code a fresh
+// context throws too), and if so calls again with the name declared at the top of the program's own scope
+// (on its first line, so line numbers hold): the program then behaves as in a fresh context, and the name
+// still leaves nothing behind.
+function undeclaredName(error) {
   if (error === null || typeof error !== 'object' || getPrototypeOf(error) !== referenceErrorPrototype) return undefined;
   const descriptor = getOwnPropertyDescriptor(error, 'message');
   const message = descriptor && 'value' in descriptor ? descriptor.value : undefined;
   if (typeof message !== 'string') return undefined;
   const match = apply(regExpExec, notDefined, [message]);
   if (match === null || unavailable.has(match[1]) || apply(hasOwn, global, [match[1]])) return undefined;
-  const name = apply(stringReplace, match[1], [/\\$/g, '\\\\$']);
-  return apply(regExpExec, assignedTo(name), [code]) === null ? undefined : match[1];
+  return match[1];
 }
-function withImplicitGlobals(code, entry, args, use) {
-  let declarations = '';
-  for (let attempt = 0; ; attempt += 1) {
-    const setup = compile(declarations + code, entry, args);
-    if (typeof setup === 'string') return setup;
-    try {
-      return use(setup);
-    } catch (error) {
-      const name = attempt < 16 ? undeclaredAssignment(error, code) : undefined;
-      if (name === undefined) throw error;
-      declarations += 'var ' + name + ';';
-    }
+function withDeclarations(code, entry, args, declarations, use) {
+  const setup = compile(declarations + code, entry, args);
+  if (typeof setup === 'string') return setup;
+  try {
+    return use(setup);
+  } catch (error) {
+    const name = undeclaredName(error);
+    if (name === undefined) throw error;
+    return '${UNDECLARED_STATUS}' + name + '\\u0000' + describe(error);
   }
 }
 
 const hooks = {
-  ${HOOKS.run}(code, entry, args) {
-    return guarded(() => withImplicitGlobals(code, entry, args, (setup) => encodeResult(setup()())));
+  ${HOOKS.run}(code, entry, args, declarations) {
+    return guarded(() => withDeclarations(code, entry, args, declarations, (setup) => encodeResult(setup()())));
   },
-  ${HOOKS.validate}(code, entry, args) {
-    return guarded(() => withImplicitGlobals(code, entry, args, (setup) => {
+  ${HOOKS.validate}(code, entry, args, declarations) {
+    return guarded(() => withDeclarations(code, entry, args, declarations, (setup) => {
       const call = setup();
       const first = encodeResult(call());
       if (first[0] !== '${STATUS.ok}') return first;

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { checkEntry, checkLiteral, programParses, usesDynamicImport } from './static-check.js';
+import {
+  assignsInSloppyCode,
+  checkEntry,
+  checkLiteral,
+  programParses,
+  usesDynamicImport,
+} from './static-check.js';
 
 describe('static checks', () => {
   it('accepts value literals only', () => {
@@ -51,5 +57,33 @@ describe('static checks', () => {
   it('tells whether a program parses on its own', () => {
     expect(programParses('function f(a) {\n  return a;\n}')).toBe(true);
     expect(programParses('function f(a) {\n  return a +;\n}')).toBe(false);
+  });
+
+  it('finds assignments to a name in sloppy code only', () => {
+    for (const code of [
+      'function f() { i = 0; }',
+      'function f() { for (i = 0; i < 3; i++) {} }',
+      'function f() { i += 1; }',
+      'function f() { i++; }',
+      'function f(s) { for (i of s) {} }',
+      'function f(o) { for (i in o) {} }',
+      'function f() { [a, i] = [1, 2]; }',
+      'function f() { ({ x: i } = { x: 1 }); }',
+      'function g() { "use strict"; }\nfunction f() { i = 1; }',
+    ]) {
+      expect(assignsInSloppyCode(code, 'i'), code).toBe(true);
+    }
+    for (const code of [
+      'function f() { return i; }',
+      'function f() { o.i = 1; }',
+      '"use strict";\nfunction f() { i = 0; }',
+      'function f() { "use strict"; i = 0; }',
+      'class C { m() { i = 0; } }',
+      'function f() { return i == 1; }',
+      'function f() { j = 1; }',
+      'function f( {',
+    ]) {
+      expect(assignsInSloppyCode(code, 'i'), code).toBe(false);
+    }
   });
 });

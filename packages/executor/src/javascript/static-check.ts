@@ -137,3 +137,77 @@ export function checkLiteral(literal: string): StaticCheck {
     ? PASS
     : fail('policy', 'only value literals are accepted (no calls, variables or operators)');
 }
+
+function hasUseStrict(body: unknown): boolean {
+  return (
+    Array.isArray(body) &&
+    body.some(
+      (statement: AnyNode) =>
+        statement.type === 'ExpressionStatement' && statement.directive === 'use strict',
+    )
+  );
+}
+
+function targetsName(target: unknown, name: string): boolean {
+  if (!isNode(target)) return false;
+  switch (target.type) {
+    case 'Identifier':
+      return target.name === name;
+    case 'ArrayPattern':
+      return (target.elements as unknown[]).some((element) => targetsName(element, name));
+    case 'ObjectPattern':
+      return (target.properties as AnyNode[]).some((property) =>
+        targetsName(property.type === 'RestElement' ? property.argument : property.value, name),
+      );
+    case 'AssignmentPattern':
+      return targetsName(target.left, name);
+    case 'RestElement':
+      return targetsName(target.argument, name);
+    default:
+      return false;
+  }
+}
+
+/**
+ * Whether sloppy-mode code of a program (outside classes and `'use strict'` functions) assigns to `name`
+ * (`=`, compound assignment, `++`/`--`, destructuring, or the head of a `for-in`/`for-of`). In a fresh context
+ * such an assignment to an undeclared name creates a global; in strict code it throws there too. The reused
+ * context uses it to declare the name in the program's own scope instead (see the prelude).
+ */
+export function assignsInSloppyCode(code: string, name: string): boolean {
+  const tree = parseScript(code);
+  if (typeof tree === 'string') return false;
+  const stack: { node: AnyNode; strict: boolean }[] = [{ node: tree, strict: hasUseStrict(tree.body) }];
+  while (stack.length > 0) {
+    const { node, strict: outer } = stack.pop() as { node: AnyNode; strict: boolean };
+    let strict = outer;
+    if (node.type === 'ClassDeclaration' || node.type === 'ClassExpression') strict = true;
+    if (
+      (node.type === 'FunctionDeclaration' ||
+        node.type === 'FunctionExpression' ||
+        node.type === 'ArrowFunctionExpression') &&
+      isNode(node.body) &&
+      hasUseStrict(node.body.body)
+    ) {
+      strict = true;
+    }
+    if (!strict) {
+      if (node.type === 'AssignmentExpression' && targetsName(node.left, name)) return true;
+      if (node.type === 'UpdateExpression' && targetsName(node.argument, name)) return true;
+      if (
+        (node.type === 'ForInStatement' || node.type === 'ForOfStatement') &&
+        targetsName(node.left, name)
+      ) {
+        return true;
+      }
+    }
+    for (const value of Object.values(node)) {
+      if (Array.isArray(value)) {
+        for (const item of value) if (isNode(item)) stack.push({ node: item, strict });
+      } else if (isNode(value)) {
+        stack.push({ node: value, strict });
+      }
+    }
+  }
+  return false;
+}
