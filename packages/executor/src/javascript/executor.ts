@@ -22,7 +22,7 @@ import { WorkerPool } from '../supervisor/worker-pool.js';
  *   context: built-in properties that programs commonly override on their own objects (`toString`, `valueOf`,
  *   `constructor`, an error's `name` and `message`, ...) can still be set on those objects, and a sloppy
  *   assignment to an undeclared name declares it in the program's own scope. What differs from `context`: a
- *   program cannot change a built-in, or read back a global it set through `globalThis`. About seven times
+ *   program cannot change a built-in, or read back a global it set through `globalThis`. Seven to nine times
  *   faster than `context` (BENCHMARKS.md).
  * - `context`: a fresh V8 context per call. Also nothing carries over; a program may change built-ins for its
  *   own call. Creating the context costs about half a millisecond per call.
