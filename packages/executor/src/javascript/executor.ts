@@ -20,8 +20,8 @@ import { WorkerPool } from '../supervisor/worker-pool.js';
  *   every call and starts a new isolate when a program left more than a quarter of the memory limit alive (the
  *   `Symbol.for` registry keeps what it is given), and every 20,000 calls. Programs behave as in a fresh
  *   context: built-in properties that programs commonly override on their own objects (`toString`, `valueOf`,
- *   `constructor`, an error's `name` and `message`, ...) can still be set on those objects, and a sloppy
- *   assignment to an undeclared name declares it in the program's own scope. What differs from `context`: a
+ *   a plain object's `constructor`, an error's `name` and `message`, ...) can still be set on those objects,
+ *   and a sloppy assignment to an undeclared name declares it in the program's own scope. What differs from `context`: a
  *   program cannot change a built-in, or read back a global it set through `globalThis`. Seven to nine times
  *   faster than `context` (BENCHMARKS.md).
  * - `context`: a fresh V8 context per call. Also nothing carries over; a program may change built-ins for its

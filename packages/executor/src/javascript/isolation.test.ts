@@ -125,6 +125,14 @@ const SAME_IN_BOTH: readonly { readonly code: string; readonly args: string }[] 
   { code: 'function f() { const fn = () => 1; fn.toString = () => "fn"; return String(fn); }', args: '' },
   { code: 'function f() { return Object.prototype.toString.call([]) + String({}) + [1, [2]]; }', args: '' },
   {
+    code: 'function f() { return [new TypeError("x"), new Error(), new RangeError("r"), Promise.resolve(1), new Date(0), new Uint8Array([1]), new Map([[1, new Set([2])]]), Object(1), Object("s"), /a/g, Symbol("s"), 10n]; }',
+    args: '',
+  },
+  {
+    code: 'class Point { constructor(x) { this.x = x; } toString() { return "P" + this.x; } }\nclass Sub extends Array {}\nfunction f() { const e = new Error("m"); e.constructor = Point; return [new Point(1), String(new Point(2)), Sub.from([1]), e]; }',
+    args: '',
+  },
+  {
     code: 'function f() { return [(() => 1) instanceof Function, Function.prototype === Object.getPrototypeOf(f)]; }',
     args: '',
   },

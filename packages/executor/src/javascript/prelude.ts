@@ -277,15 +277,17 @@ function tame(object, key) {
     configurable: false,
   });
 }
+// \`constructor\` stays a data property on the prototypes of built-in classes: the canonical encoder names an
+// object (an error, a promise) by reading it as one. Plain objects and functions are not named that way.
 for (const key of getOwnPropertyNames(Object.prototype)) tame(Object.prototype, key);
 for (const key of getOwnPropertyNames(Function.prototype)) tame(Function.prototype, key);
 for (const ErrorType of [Error, EvalError, RangeError, ReferenceError, SyntaxError, TypeError, URIError, AggregateError]) {
-  for (const key of ['name', 'message', 'constructor', 'toString']) tame(ErrorType.prototype, key);
+  for (const key of ['name', 'message', 'toString']) tame(ErrorType.prototype, key);
 }
 for (const value of [Array, ArrayBuffer, BigInt, Boolean, DataView, Date, Map, Number, Promise, RegExp, Set, String,
   Symbol, WeakMap, WeakSet, getPrototypeOf(Uint8Array)]) {
   const prototype = value.prototype;
-  for (const key of ['constructor', 'toString', 'toLocaleString', 'valueOf', 'toJSON']) tame(prototype, key);
+  for (const key of ['toString', 'toLocaleString', 'valueOf', 'toJSON']) tame(prototype, key);
 }
 
 // Then freeze everything reachable from the global object, the global included.
