@@ -285,6 +285,43 @@ describe('the onnx engine', () => {
     );
   });
 
+  it('refuses a recomputeActivations that is not a boolean with a ConfigError', async () => {
+    await expect(
+      createOnnxPolicy({ model, recomputeActivations: 'yes' as unknown as boolean }),
+    ).rejects.toSatisfy(
+      (error: unknown) => ConfigError.isInstance(error) && error.details.field === 'recomputeActivations',
+    );
+  });
+
+  it("takes the same update recomputing the layers' activations as keeping them", async () => {
+    const batch = {
+      sequences: [
+        { promptTokenIds: [3, 4, 5], completionTokenIds: [6, 7], oldLogProbs: [-2, -2], advantages: [1, 1] },
+        {
+          promptTokenIds: [3, 9],
+          completionTokenIds: [8, 6, 2],
+          oldLogProbs: [-2, -2, -2],
+          advantages: [-1, -1, -1],
+        },
+      ],
+      temperature: 1,
+      loss: { clipRatio: 0.2, entropyCoefficient: 0 },
+    };
+    const kept = await createOnnxPolicy({ model });
+    const recomputed = await createOnnxPolicy({ model, recomputeActivations: true });
+    const [a, b] = [await kept.doTrainStep(batch), await recomputed.doTrainStep(batch)];
+    expect(b.loss).toBeCloseTo(a.loss, 6);
+    expect(b.gradientNorm).toBeCloseTo(a.gradientNorm, 5);
+    const [left, right] = [await kept.readWeights(), await recomputed.readWeights()];
+    for (const [name, { data }] of left)
+      expect(
+        Math.max(...data.map((value, index) => Math.abs(value - (right.get(name)?.data[index] ?? NaN)))),
+        name,
+      ).toBeLessThan(1e-6);
+    await kept.doDispose();
+    await recomputed.doDispose();
+  });
+
   it('replaces its weights with writeWeights and reads them back', async () => {
     const policy = await createOnnxPolicy({ model });
     const request = { prompts: ['abc'], seed: 1, temperature: 1, topP: 1, maxTokens: 8, greedy: true };

@@ -75,6 +75,13 @@ export interface OnnxPolicySettings extends OnnxSessionSettings {
    * fed on every run; no second copy, slower decoding). See {@link RolloutWeights}.
    */
   readonly rolloutWeights?: RolloutWeights;
+  /**
+   * Gradient checkpointing per layer: the training graph computes each layer's activations again in its
+   * backward pass instead of keeping every layer's from the forward pass. A pass then holds one layer's
+   * activations (and every layer's input), so the activation budget fits longer or more sequences per pass,
+   * for about a third more arithmetic per pass. The same gradients. Default false.
+   */
+  readonly recomputeActivations?: boolean;
 }
 
 /**
@@ -111,11 +118,20 @@ async function createLlamaPolicy(
   const optimizer: OptimizerSettings = { ...DEFAULT_OPTIMIZER_SETTINGS, ...settings.optimizer };
   assertNumberInRange('optimizer.learningRate', optimizer.learningRate, { minimum: 0 });
   // The training graph computes logits at the completions' positions only.
+  const recomputeActivations = settings.recomputeActivations ?? false;
+  if (typeof recomputeActivations !== 'boolean')
+    throw new ConfigError(
+      `recomputeActivations must be true or false, got ${String(recomputeActivations)}.`,
+      {
+        field: 'recomputeActivations',
+      },
+    );
   const microBatches = microBatchLimit(
     config,
     settings,
     DEFAULT_ONNX_ACTIVATION_MEMORY_BUDGET,
     'completions',
+    recomputeActivations,
   );
   // Weights read from disk or drawn for a preset belong to no one else: they are moved into the graph layout,
   // not copied. The caller's own weights are copied.
@@ -151,6 +167,7 @@ async function createLlamaPolicy(
       session: settings,
       padding: tokenizer.paddingTokenId ?? tokenizer.endOfSequenceTokenId,
       microBatchLimit: microBatches,
+      recomputeActivations,
       ...(state === undefined ? {} : { state }),
     });
   return createPolicy({

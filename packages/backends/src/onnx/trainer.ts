@@ -37,6 +37,8 @@ export interface OnnxTrainerOptions {
   readonly padding: number;
   /** Which passes fit one micro-batch; bigger batches are split and their gradients summed. */
   readonly microBatchLimit: MicroBatchLimit;
+  /** Recompute each layer's activations in the backward pass (see `buildLlamaTrainingGraph`). Default false. */
+  readonly recomputeActivations?: boolean;
   /**
    * AdamW's state to continue from (a saved policy's). The trainer takes its moments over and updates them in
    * place, rather than holding a second copy of them.
@@ -129,7 +131,10 @@ export async function createOnnxTrainer(options: OnnxTrainerOptions): Promise<On
     else
       session ??= await openSession(
         runtime,
-        await buildLlamaTrainingGraph(config, { accumulate: true }),
+        await buildLlamaTrainingGraph(config, {
+          accumulate: true,
+          recomputeActivations: options.recomputeActivations === true,
+        }),
         options.session,
       );
     const graph = (statisticsOnly ? statisticsSession : session) as OnnxRuntime.InferenceSession;

@@ -18,14 +18,20 @@ export { TRAINING_GRAPH_NAMES };
  * the batch's token count), and the gradient of every weight, derived by hand for this fixed architecture
  * (RMSNorm, rotary embedding, grouped-query attention, SwiGLU, tied or untied head). Standard opset-17
  * operators; onnxruntime fuses the transposes into its products. `gradients: false` writes the forward pass and
- * the loss's outputs alone. `accumulate: true` adds an input `grad_in.<name>` per weight and outputs
+ * the loss's outputs alone. `recomputeActivations: true` computes each layer's activations again during the
+ * backward pass instead of keeping them from the forward pass (gradient checkpointing per layer: one layer's
+ * activations held instead of all of them, for about a third more arithmetic; the same gradients). `accumulate: true` adds an input `grad_in.<name>` per weight and outputs
  * `grad_in + gradient` (the products accumulate onto it as Gemm's C), so that micro-batches sum their gradients inside the graph: the trainer feeds its running
  * sums and has onnxruntime write the new sums over them (preallocated outputs), with no gradient-sized buffer of
  * onnxruntime's own and no sum in JavaScript.
  */
 export async function buildLlamaTrainingGraph(
   config: LlamaConfig,
-  options: { readonly gradients?: boolean; readonly accumulate?: boolean } = {},
+  options: {
+    readonly gradients?: boolean;
+    readonly accumulate?: boolean;
+    readonly recomputeActivations?: boolean;
+  } = {},
 ): Promise<Uint8Array> {
   const graph = new OnnxGraphBuilder(
     options.gradients === false ? 'azr-llama-training-statistics' : 'azr-llama-training-step',
@@ -39,7 +45,7 @@ export async function buildLlamaTrainingGraph(
   const objective = buildObjective(operations, inputs, forward.logits);
   // Without gradients: the forward pass and the loss's sums alone (for sequences that carry no gradient).
   if (options.gradients === false) return graph.encode();
-  buildBackwardPass(operations, positions, inputs, forward, objective);
+  buildBackwardPass(operations, positions, inputs, forward, objective, options.recomputeActivations === true);
   for (const [name, shape] of llamaWeightShapes(config)) {
     const gradient = operations.gradient(name);
     if (gradient === undefined) throw new Error(`no gradient for ${name}`);

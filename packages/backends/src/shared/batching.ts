@@ -89,17 +89,19 @@ const LOGITS_BUDGET = 2 ** 24;
 
 /**
  * Passes whose activations, as {@link trainingActivationBytes} counts them for a graph that computes logits at
- * `logits` positions (default `every`), stay within `bytes`.
+ * `logits` positions (default `every`) and recomputes its layers' activations or not, stay within `bytes`.
  */
 export function activationMemoryLimit(
   config: LlamaConfig,
   bytes: number,
   logits: LogitPositions = 'every',
+  recomputeActivations = false,
 ): MicroBatchLimit {
   return ({ sequences, length, completionTokens }) =>
     trainingActivationBytes(config, {
       sequences,
       length,
+      recomputeActivations,
       ...(logits === 'completions' ? { logitPositions: completionTokens } : {}),
     }) <= bytes;
 }
@@ -123,6 +125,7 @@ export function microBatchLimit(
   settings: MicroBatchSettings,
   defaultBudget: number,
   logits: LogitPositions = 'every',
+  recomputeActivations = false,
 ): MicroBatchLimit {
   const { activationMemoryBudget, microBatchBudget } = settings;
   if (activationMemoryBudget !== undefined && microBatchBudget !== undefined)
@@ -136,7 +139,7 @@ export function microBatchLimit(
   }
   const bytes = activationMemoryBudget ?? defaultBudget;
   assertNumberInRange('activationMemoryBudget', bytes, { minimum: 1 });
-  return activationMemoryLimit(config, bytes, logits);
+  return activationMemoryLimit(config, bytes, logits, recomputeActivations);
 }
 
 /**

@@ -41,6 +41,20 @@ describe('the training memory plan', () => {
     expect(plan.activations).toBe(384 * (30 * 16_130 + 1_729 + 7 + 5 * 50_295) * 4);
   });
 
+  it('counts one layer and every layer input when the graph recomputes the activations', () => {
+    const config = LLAMA_PRESETS.tiny;
+    const shape = { sequences: 2, length: 100 };
+    const kept = trainingActivationBytes(config, shape);
+    const recomputed = trainingActivationBytes(config, { ...shape, recomputeActivations: true });
+    // Per token, (layers - 1) layers' activations fewer and one input of the hidden width per layer more.
+    const layer =
+      (kept - trainingActivationBytes({ ...config, layerCount: config.layerCount - 1 }, shape)) / 200 / 4;
+    expect(kept - recomputed).toBe(
+      200 * ((config.layerCount - 1) * layer - config.layerCount * config.hiddenSize) * 4,
+    );
+    expect(recomputed).toBeLessThan(kept);
+  });
+
   it('counts the logits at the positions the graph computes them, when that is fewer than all', () => {
     const config = parseLlamaConfig({
       model_type: 'qwen2',

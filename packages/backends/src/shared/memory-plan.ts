@@ -10,6 +10,11 @@ export interface TrainingPassShape {
    * computes them only where the loss reads them (the completions' tokens) passes their number.
    */
   readonly logitPositions?: number;
+  /**
+   * The graph computes each layer's activations again in its backward pass (`recomputeActivations`): it keeps
+   * every layer's input and one layer's activations at a time, not every layer's. Default false.
+   */
+  readonly recomputeActivations?: boolean;
 }
 
 /** Bytes one training pass of a model holds, by what holds them (float32 throughout). */
@@ -42,6 +47,7 @@ const FLOAT_BYTES = 4;
  *   `heads x length` per token (`[sequences, heads, length, length]` in all); the same four of the second norm
  *   (3 x width + 1); the MLP's gate, its sigmoid, the swish, the up projection and their product
  *   (5 x MLP width);
+ * - with `recomputeActivations`, instead: each layer's input (width) and one layer's activations as above;
  * - the final norm (3 x width + 1) and the batch's inputs (two int64 and three float grids: 7);
  * - the larger of two peaks, which come one after the other. The objective holds, per logit position, the log
  *   probabilities, the probabilities and the one-hot targets (3 x vocabulary) until the backward pass starts,
@@ -100,7 +106,10 @@ export function trainingActivationBytes(config: LlamaConfig, shape: TrainingPass
     headCount * length +
     5 * intermediateSize;
   const batchInputs = 7;
-  const held = tokens * (config.layerCount * layer + norm + batchInputs);
+  // Recomputing, the pass keeps each layer's input (width) and one layer's activations at a time.
+  const layers =
+    shape.recomputeActivations === true ? config.layerCount * hiddenSize + layer : config.layerCount * layer;
+  const held = tokens * (layers + norm + batchInputs);
   // The objective's peak and a layer's backward pass come one after the other: the larger one counts.
   const objective = logitPositions * 5 * vocabularySize;
   const layerBackward = tokens * Math.max(3 * headCount * length, 4 * intermediateSize, 6 * hiddenSize);

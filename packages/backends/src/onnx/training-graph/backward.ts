@@ -1,4 +1,4 @@
-import type { ForwardPass, LayerActivations } from './forward.js';
+import { decoderLayer, type ForwardPass, type LayerActivations } from './forward.js';
 import type { Objective, TrainingBatchInputs } from './objective.js';
 import type { TrainingGraphOperations } from './operations.js';
 import type { PositionTables } from './positions.js';
@@ -6,6 +6,10 @@ import type { PositionTables } from './positions.js';
 /**
  * Writes the gradient of every weight, derived by hand for this fixed architecture, from the loss back through
  * the head, each layer (last first) and the embedding. The gradients are collected in `operations`.
+ *
+ * `recompute`: each layer's activations are computed again from the layer's input just before its backward
+ * pass, so the forward pass's own are released as it goes and the pass holds every layer's input but only one
+ * layer's activations (about a third more arithmetic).
  */
 export function buildBackwardPass(
   operations: TrainingGraphOperations,
@@ -13,14 +17,33 @@ export function buildBackwardPass(
   inputs: TrainingBatchInputs,
   forward: ForwardPass,
   objective: Objective,
+  recompute = false,
 ): void {
   const gradientLogits = logitsGradient(operations, inputs, objective);
   let dx = headBackward(operations, forward, gradientLogits);
-  for (const state of [...forward.layers].reverse()) {
+  for (const kept of [...forward.layers].reverse()) {
+    const state = recompute ? recomputeLayer(operations, positions, kept, dx) : kept;
     const dMid = mlpBackward(operations, state, dx);
     dx = attentionBackward(operations, positions, state, dMid);
   }
   embeddingBackward(operations, inputs.inputIds, dx);
+}
+
+/**
+ * A layer's forward pass again, from its input, once the gradient of its output `dx` exists. The input goes
+ * through a Reshape to the shape of `dx` (the same shape): that makes the recomputation depend on `dx`, so
+ * onnxruntime cannot schedule it during the forward pass (which would hold both copies), and it is not the
+ * forward pass's expression, so onnxruntime cannot merge the two.
+ */
+function recomputeLayer(
+  operations: TrainingGraphOperations,
+  positions: PositionTables,
+  kept: LayerActivations,
+  dx: string,
+): LayerActivations {
+  const { node } = operations;
+  const input = node('Reshape', [kept.input.x, node('Shape', [dx])]);
+  return decoderLayer(operations, positions, kept.prefix, input).kept;
 }
 
 /** The gradient of the loss in the logits. */

@@ -68,7 +68,8 @@ export function buildForwardPass(
   return { embedding, layers, lastOutput: x, logitPositions, final, head, logits };
 }
 
-function decoderLayer(
+/** One decoder layer's forward pass from its input `x`: its output, and what its backward pass reads. */
+export function decoderLayer(
   operations: TrainingGraphOperations,
   positions: PositionTables,
   prefix: string,
