@@ -90,9 +90,16 @@ async function startPeer() {
     [join(here, 'exec_pool_peer.py'), programPaths.python, String(workers), String(TIMEOUT_MS / 1000)],
     { stdio: ['pipe', 'pipe', 'inherit'] },
   );
+  const failed = new Promise((_, reject) => {
+    child.on('error', (error) =>
+      reject(
+        new Error(`the unsafe peer needs Python 3: ${python} did not start (${error.message}); set PYTHON`),
+      ),
+    );
+  });
   const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
   const read = async () => {
-    const { value, done } = await lines.next();
+    const { value, done } = await Promise.race([lines.next(), failed]);
     if (done) throw new Error(`the peer (${python} exec_pool_peer.py) stopped`);
     return JSON.parse(value);
   };
