@@ -3,9 +3,10 @@
 // JavaScript executor, with two peers measured in the same run: the naive design (a new isolate per program),
 // and the unsafe design of the reference implementation (a Python process pool running `exec`,
 // exec_pool_peer.py). The default level and that peer are measured in alternating rounds, and the script
-// checks that the default level validates at least MIN_RATIO times the peer's programs per second (exit code 1
-// otherwise; --no-check to only measure).
-// Usage: npm run bench -w @azr/executor [-- --out FILE] [-- --no-check] [-- --without-python]
+// checks whether the default level validates at least MIN_RATIO times the peer's programs per second: it
+// reports the check (met or not met) in its output and in the text it writes, and exits 0 either way, so that
+// the root `npm run bench` runs every package's benchmark; with --check it exits 1 when the target is not met.
+// Usage: npm run bench -w @azr/executor [-- --out FILE] [-- --check] [-- --without-python]
 //   (after `npm run build`; writes the results into BENCHMARKS.md at the repository root unless --out is given;
 //   the peer runs on `python3`, or on $PYTHON)
 import { spawn } from 'node:child_process';
@@ -22,7 +23,7 @@ const repositoryRoot = join(here, '../../..');
 const { values: options } = parseArgs({
   options: {
     out: { type: 'string', default: join(repositoryRoot, 'BENCHMARKS.md') },
-    'no-check': { type: 'boolean', default: false },
+    check: { type: 'boolean', default: false },
     'without-python': { type: 'boolean', default: false },
   },
 });
@@ -217,7 +218,10 @@ ${format(COUNTS.peer)} validations each); medians, and the median of the per-rou
 | default JavaScript level (\`reused\`) | ${format(pairedMedians.ours)} |
 | unsafe peer, one program per task | ${format(pairedMedians.pooled)} |
 | unsafe peer, 16 programs per task | ${format(pairedMedians.chunked)} |
-| ratio to the peer (target ${MIN_RATIO}x) | ${format(pairedMedians.ratio, 2)}x (${passed ? 'met' : 'not met'}; rounds ${format(pairedMedians.lowestRatio, 2)}-${format(pairedMedians.highestRatio, 2)}x); to the chunked peer ${format(pairedMedians.chunkedRatio, 2)}x |
+| ratio to the peer (target ${MIN_RATIO}x) | ${format(pairedMedians.ratio, 2)}x (rounds ${format(pairedMedians.lowestRatio, 2)}-${format(pairedMedians.highestRatio, 2)}x); to the chunked peer ${format(pairedMedians.chunkedRatio, 2)}x |
+
+Check: the default level at least ${MIN_RATIO}x the unsafe peer (median of the per-round ratios): **${passed ? 'met' : 'not met'}**
+(${format(pairedMedians.ratio, 2)}x). The script reports this and exits 0; \`--check\` makes it exit 1 when the target is not met.
 
 **Every level.** Medians of ${REPEATS} runs each, one level after the other; latency is from submission to
 result under that load. The naive design (a new isolate per program) is the reference of the "vs naive" column.
@@ -240,9 +244,9 @@ document = document.includes('<!-- executor:start -->')
   : `${document.trimEnd()}\n\n${section}\n`;
 writeFileSync(options.out, document);
 console.log(`wrote ${options.out}`);
-if (!passed && !options['no-check']) {
-  console.error(
-    `the default JavaScript level validated ${format(pairedMedians.ratio, 2)}x the unsafe peer's programs per second; the target is ${MIN_RATIO}x`,
-  );
+const verdict = `the default JavaScript level validated ${format(pairedMedians.ratio, 2)}x the unsafe peer's programs per second (median of ${PAIRED_ROUNDS} rounds); the target is ${MIN_RATIO}x: ${passed ? 'met' : 'not met'}`;
+console.log(verdict);
+if (!passed && options.check) {
+  console.error('--check: the target is not met');
   process.exitCode = 1;
 }
