@@ -705,6 +705,11 @@ _encode(_load('def f(a):\n    return [a, {2: (3,)}, {4}, 1.5, "x", None, True, 1
         _warm_limits)
 _literal_value(ast.parse('[1, {"a": (2.5, None)}, set(), float("nan")]', '<literal>', 'eval').body)
 _perturb(0)
+# Module globals that the standard library fills on first use (collections' `heapq`, typing's annotationlib):
+# filled now, before the record, or every program that uses them would look like it changed the module and
+# send the check down its slow path (a full restore and verification, 25-40 ms) after each call.
+sys.modules['collections'].Counter('ab').most_common(1)
+getattr(sys.modules['typing']._lazy_annotationlib, 'ForwardRef', None)
 del _name, _warm_limits
 
 _BASE_CONTEXT = contextvars.copy_context()
