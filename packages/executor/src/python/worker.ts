@@ -232,11 +232,16 @@ async function execute(job: Job): Promise<JobResult> {
   if (job.type !== 'validate' || job.argsList.length === 0) {
     return resultOf(job, await callInterpreter('primary', job, budget));
   }
-  const [primary, shadow] = await Promise.all([
-    callInterpreter('primary', job, budget),
-    callInterpreter('shadow', job, budget),
-  ]);
-  return judge(resultOf(job, primary) as ValidationResult, shadow);
+  // The shadow runs only a proposal that the primary accepted: a rejected one (most failing proposals are
+  // syntax, runtime or policy errors) costs one interpreter, not two, and a worker runs one interpreter thread
+  // at a time (two workers on two CPUs no longer run four busy threads).
+  // The shadow's limit is what the job's budget has left, and at least one limit per call it makes (one per
+  // argument list), so that the whole job stays within its budget plus one call per argument list.
+  const started = performance.now();
+  const primary = resultOf(job, await callInterpreter('primary', job, budget)) as ValidationResult;
+  if (!primary.ok) return primary;
+  const left = Math.max(budget - (performance.now() - started), job.timeoutMs * job.argsList.length);
+  return judge(primary, await callInterpreter('shadow', job, left));
 }
 
 function timeoutError(budgetMs: number): ExecutionFailure {
