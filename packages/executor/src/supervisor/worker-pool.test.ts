@@ -90,3 +90,66 @@ describe('WorkerPool with real worker processes', () => {
     );
   });
 });
+
+describe('WorkerPool with two batches outstanding per worker', () => {
+  it('sends the next batch before the worker answered the first', async () => {
+    const pool = createPool({ maxBatchSize: 1, deadlineSlackMs: 900 });
+    const results = await Promise.all(['sleep:300', 'a'].map((code) => pool.submit(job(code))));
+    // The first job answers with the number of batches its worker had received when it finished.
+    expect(results.map(outcomeOf)).toEqual(['2', '"a"']);
+  });
+
+  it('counts a batch deadline from when the batch before it is answered', async () => {
+    // Each batch may take 1,000 ms (one 100 ms job plus 900 ms slack) and takes 600; counted from sending,
+    // the second would miss its deadline.
+    const pool = createPool({ maxBatchSize: 1, deadlineSlackMs: 900 });
+    const results = await Promise.all(['sleep:600', 'sleep:600'].map((code) => pool.submit(job(code))));
+    expect(results.map((result) => result.ok)).toEqual([true, true]);
+    expect(pool.statistics.workersLost).toBe(0);
+  });
+
+  it('runs every job a crashed worker held again alone, and blames only the one that crashed it', async () => {
+    const pool = createPool({ maxBatchSize: 2 });
+    // Batches [a, exit] and [b, c] are both on the worker when it dies during the first.
+    const results = await Promise.all(['a', 'exit', 'b', 'c'].map((code) => pool.submit(job(code))));
+    expect(results.map(outcomeOf)).toEqual(['"a"', 'crashed', '"b"', '"c"']);
+    expect(losses.map((loss) => loss.job)).toEqual([expect.objectContaining({ code: 'exit' })]);
+    expect(losses[0]?.loss).toMatchObject({ timedOut: false, exitCode: 7 });
+    expect(pool.statistics).toMatchObject({ workersLost: 2, jobsCompleted: 3 });
+  });
+
+  it('blames the crash on the second batch when the first was answered', async () => {
+    const pool = createPool({ maxBatchSize: 2 });
+    const results = await Promise.all(['a', 'b', 'exit', 'c'].map((code) => pool.submit(job(code))));
+    expect(results.map(outcomeOf)).toEqual(['"a"', '"b"', 'crashed', '"c"']);
+    expect(losses.map((loss) => loss.job)).toEqual([expect.objectContaining({ code: 'exit' })]);
+  });
+
+  it('a stuck batch times out alone: the batch behind it gets its results', async () => {
+    const pool = createPool({ maxBatchSize: 2 });
+    const results = await Promise.all(['hang', 'a', 'b', 'c'].map((code) => pool.submit(job(code))));
+    expect(results.map(outcomeOf)).toEqual(['timeout', '"a"', '"b"', '"c"']);
+    expect(losses).toHaveLength(1);
+    expect(losses[0]?.job).toMatchObject({ code: 'hang' });
+    expect(losses[0]?.loss).toMatchObject({ timedOut: true, signal: 'SIGKILL' });
+    expect(outcomeOf(await pool.submit(job('after')))).toBe('"after"');
+  });
+
+  it('keeps serving many jobs with crashes among them on several workers', async () => {
+    const pool = createPool({ size: 2, maxBatchSize: 4 });
+    const codes = Array.from({ length: 40 }, (_, index) => (index % 13 === 5 ? 'exit' : `job${index}`));
+    const results = await Promise.all(codes.map((code) => pool.submit(job(code))));
+    expect(results.map(outcomeOf)).toEqual(
+      codes.map((code) => (code === 'exit' ? 'crashed' : JSON.stringify(code))),
+    );
+    expect(losses.map((loss) => loss.job)).toEqual(
+      codes.filter((code) => code === 'exit').map((code) => expect.objectContaining({ code })),
+    );
+  });
+
+  it('with one batch per worker, sends the next batch only after the first is answered', async () => {
+    const pool = createPool({ maxBatchSize: 1, maxBatchesPerWorker: 1, deadlineSlackMs: 900 });
+    const results = await Promise.all(['sleep:300', 'a'].map((code) => pool.submit(job(code))));
+    expect(results.map(outcomeOf)).toEqual(['1', '"a"']);
+  });
+});

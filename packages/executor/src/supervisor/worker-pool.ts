@@ -29,6 +29,11 @@ export interface WorkerPoolSettings {
   readonly size: number;
   /** Most jobs sent to a worker at once. */
   readonly maxBatchSize: number;
+  /**
+   * Most batches a worker holds at once: the one it runs and the ones queued behind it. More than one keeps a
+   * worker busy while the parent receives its results and sends the next batch. Default `2`.
+   */
+  readonly maxBatchesPerWorker?: number;
   /** Added to a batch's summed job budgets before the worker is declared stuck. */
   readonly deadlineSlackMs: number;
   /** How long a new worker may take to say it is ready. */
@@ -42,21 +47,35 @@ interface Pending {
   readonly job: Job;
   readonly resolve: (result: JobResult) => void;
   readonly reject: (error: unknown) => void;
-  /** Its batch lost its worker: it runs alone from now on, so a culprit is found exactly. */
-  suspect: boolean;
+}
+
+interface Batch {
+  readonly id: number;
+  readonly pending: readonly Pending[];
+  /** The batch's summed job budgets plus the slack: its deadline, counted from when it starts to run. */
+  readonly budgetMs: number;
+  /** A suspect's batch: nothing else is sent to its worker, so that a loss is blamed on it exactly. */
+  readonly alone: boolean;
 }
 
 interface Slot {
   readonly child: ChildProcess;
   ready: boolean;
-  batch: { readonly id: number; readonly pending: Pending[]; readonly timer: NodeJS.Timeout } | undefined;
+  /**
+   * The batches sent and not answered, in the order sent. A worker answers them in that order, so the first
+   * one is the one it runs; the deadline timer is that batch's.
+   */
+  readonly batches: Batch[];
+  deadline: NodeJS.Timeout | undefined;
   startTimer: NodeJS.Timeout | undefined;
+  /** Killed for a missed deadline: late answers are ignored and nothing more is sent to it. */
   killedForDeadline: boolean;
   stderr: string;
 }
 
 const STDERR_TAIL = 4000;
 const MAX_START_FAILURES = 3;
+const DEFAULT_BATCHES_PER_WORKER = 2;
 
 /** Counters of a pool's life, for tests and benchmarks. */
 export interface WorkerPoolStatistics {
@@ -67,23 +86,37 @@ export interface WorkerPoolStatistics {
 
 /**
  * Child processes that run jobs in batches under a hard deadline. A worker that misses its deadline is
- * killed; a worker that dies is replaced. The jobs of a lost batch run again one at a time, so that only the
- * job that kills its worker is answered with {@link WorkerPoolSettings.lossResult}, and every other job gets
- * its real result. The host process never waits on a program for longer than the deadline.
+ * killed; a worker that dies is replaced. The jobs a lost worker held run again one at a time (suspects), so
+ * that only the job that kills its worker is answered with {@link WorkerPoolSettings.lossResult}, and every
+ * other job gets its real result. The host process never waits on a program for longer than the deadline.
+ *
+ * A worker holds up to {@link WorkerPoolSettings.maxBatchesPerWorker} batches, so that it never waits for the
+ * parent between two. Only the batch it runs has a deadline: the next one's starts when the first is answered,
+ * so a stuck batch never spends the budget of the batches queued behind it. A job is blamed for a loss only
+ * when it was the only job its worker held; a suspect runs on a worker that holds nothing else.
  */
 export class WorkerPool {
   readonly #settings: WorkerPoolSettings;
+  readonly #batchesPerWorker: number;
+  /** Jobs not yet sent, in the order submitted. */
   readonly #queue: Pending[] = [];
+  /** Jobs of lost workers, each to run alone; they go before the queue. */
+  readonly #suspects: Pending[] = [];
   readonly #slots = new Set<Slot>();
   #nextJobId = 1;
   #nextBatchId = 1;
   #startFailures = 0;
+  #dispatchScheduled = false;
   #broken: AzrError | undefined;
   #closed = false;
   #statistics = { workersStarted: 0, workersLost: 0, jobsCompleted: 0 };
 
   constructor(settings: WorkerPoolSettings) {
     this.#settings = settings;
+    this.#batchesPerWorker = Math.max(
+      1,
+      Math.floor(settings.maxBatchesPerWorker ?? DEFAULT_BATCHES_PER_WORKER),
+    );
     for (let index = 0; index < settings.size; index += 1) {
       this.#spawn();
     }
@@ -102,9 +135,9 @@ export class WorkerPool {
       return Promise.reject(this.#broken);
     }
     return new Promise<JobResult>((resolve, reject) => {
-      this.#queue.push({ job: { ...job, id: this.#nextJobId++ } as Job, resolve, reject, suspect: false });
+      this.#queue.push({ job: { ...job, id: this.#nextJobId++ } as Job, resolve, reject });
       this.#updateReferences();
-      this.#dispatchAll();
+      this.#scheduleDispatch();
     });
   }
 
@@ -113,13 +146,13 @@ export class WorkerPool {
     if (this.#closed) return;
     this.#closed = true;
     const error = new ResourceClosedError({ resource: this.#settings.name });
+    for (const pending of this.#suspects.splice(0)) pending.reject(error);
     for (const pending of this.#queue.splice(0)) pending.reject(error);
     const exits: Promise<void>[] = [];
     for (const slot of this.#slots) {
-      if (slot.batch !== undefined) {
-        clearTimeout(slot.batch.timer);
-        for (const pending of slot.batch.pending) pending.reject(error);
-        slot.batch = undefined;
+      clearTimeout(slot.deadline);
+      for (const batch of slot.batches.splice(0)) {
+        for (const pending of batch.pending) pending.reject(error);
       }
       clearTimeout(slot.startTimer);
       if (slot.child.exitCode === null && slot.child.signalCode === null) {
@@ -144,7 +177,8 @@ export class WorkerPool {
     const slot: Slot = {
       child,
       ready: false,
-      batch: undefined,
+      batches: [],
+      deadline: undefined,
       startTimer: undefined,
       killedForDeadline: false,
       stderr: '',
@@ -174,25 +208,30 @@ export class WorkerPool {
         clearTimeout(slot.startTimer);
         slot.ready = true;
         this.#startFailures = 0;
-        this.#dispatch(slot);
+        this.#scheduleDispatch();
         return;
       case 'fatal':
         slot.stderr += `\n${message.message}`;
         return;
       case 'results': {
-        const batch = slot.batch;
-        if (batch === undefined || batch.id !== message.batchId) return;
-        clearTimeout(batch.timer);
-        slot.batch = undefined;
+        const batch = slot.batches[0];
+        // After a missed deadline the batch is the worker's loss, whatever arrives late.
+        if (slot.killedForDeadline || batch === undefined || batch.id !== message.batchId) return;
+        slot.batches.shift();
+        clearTimeout(slot.deadline);
+        slot.deadline = undefined;
+        this.#startDeadline(slot);
         const byId = new Map(batch.pending.map((pending) => [pending.job.id, pending]));
         for (const { id, result } of message.results) {
-          byId.get(id)?.resolve(result);
+          const pending = byId.get(id);
+          if (pending === undefined) continue;
           byId.delete(id);
           this.#statistics.jobsCompleted += 1;
+          pending.resolve(result);
         }
         // A worker that answered only part of a batch is broken: the rest run again elsewhere.
         this.#requeue([...byId.values()]);
-        this.#dispatch(slot);
+        this.#scheduleDispatch();
         return;
       }
     }
@@ -201,26 +240,25 @@ export class WorkerPool {
   #onExit(slot: Slot, exitCode: number | null, signal: NodeJS.Signals | null): void {
     if (!this.#slots.delete(slot)) return;
     clearTimeout(slot.startTimer);
+    clearTimeout(slot.deadline);
     this.#statistics.workersLost += 1;
-    const batch = slot.batch;
-    slot.batch = undefined;
-    if (batch !== undefined) {
-      clearTimeout(batch.timer);
-      const [only] = batch.pending;
-      if (batch.pending.length === 1 && only !== undefined) {
-        only.resolve(
-          this.#settings.lossResult(only.job, {
-            timedOut: slot.killedForDeadline,
-            exitCode,
-            signal,
-            stderr: slot.stderr,
-          }),
-        );
-      } else {
-        this.#requeue(batch.pending);
-      }
+    // Which of its batches the worker was running when it died is not known for sure (its last answer may
+    // still be in the channel), so a job is blamed only when it was the only one the worker held.
+    const held = slot.batches.splice(0).flatMap((batch) => batch.pending);
+    const [only] = held;
+    if (held.length === 1 && only !== undefined) {
+      only.resolve(
+        this.#settings.lossResult(only.job, {
+          timedOut: slot.killedForDeadline,
+          exitCode,
+          signal,
+          stderr: slot.stderr,
+        }),
+      );
+    } else {
+      this.#requeue(held);
     }
-    if (this.#closed) return;
+    if (this.#closed || this.#broken !== undefined) return;
     if (!slot.ready) {
       this.#startFailures += 1;
       if (this.#startFailures >= MAX_START_FAILURES) {
@@ -235,58 +273,94 @@ export class WorkerPool {
       }
     }
     this.#spawn();
-    this.#dispatchAll();
+    this.#scheduleDispatch();
   }
 
   #fail(error: AzrError): void {
     this.#broken = error;
+    for (const pending of this.#suspects.splice(0)) pending.reject(error);
     for (const pending of this.#queue.splice(0)) pending.reject(error);
     for (const slot of this.#slots) {
       slot.child.kill('SIGKILL');
     }
   }
 
-  #requeue(pending: Pending[]): void {
-    for (const item of pending) item.suspect = true;
-    this.#queue.unshift(...pending);
-    this.#dispatchAll();
+  /** Jobs whose worker was lost or did not answer them: each runs again alone. */
+  #requeue(pending: readonly Pending[]): void {
+    if (pending.length === 0) return;
+    if (this.#broken !== undefined) {
+      for (const item of pending) item.reject(this.#broken);
+      return;
+    }
+    this.#suspects.push(...pending);
+    this.#scheduleDispatch();
+  }
+
+  /**
+   * Dispatches once the current task's submissions are queued, so that jobs submitted together (as when the
+   * answers of a batch resolve and their callers submit the next programs) travel in one batch.
+   */
+  #scheduleDispatch(): void {
+    if (this.#dispatchScheduled) return;
+    this.#dispatchScheduled = true;
+    queueMicrotask(() => {
+      this.#dispatchScheduled = false;
+      this.#dispatchAll();
+    });
   }
 
   #dispatchAll(): void {
-    for (const slot of this.#slots) {
-      this.#dispatch(slot);
+    if (this.#closed) return;
+    const usable = [...this.#slots].filter((slot) => slot.ready && !slot.killedForDeadline);
+    // A suspect runs on a worker that holds nothing else.
+    for (const slot of usable) {
+      const suspect = this.#suspects[0];
+      if (suspect === undefined) break;
+      if (slot.batches.length > 0) continue;
+      this.#suspects.shift();
+      this.#send(slot, [suspect], true);
     }
-  }
-
-  #dispatch(slot: Slot): void {
-    if (!slot.ready || slot.batch !== undefined || this.#queue.length === 0 || this.#closed) {
-      this.#updateReferences();
-      return;
-    }
-    const pending: Pending[] = [];
-    if (this.#queue[0]?.suspect) {
-      pending.push(this.#queue.shift() as Pending);
-    } else {
-      while (
-        pending.length < this.#settings.maxBatchSize &&
-        this.#queue.length > 0 &&
-        !this.#queue[0]?.suspect
-      ) {
-        pending.push(this.#queue.shift() as Pending);
+    // Idle workers first, then a second batch behind a running one. While a suspect waits for an idle worker,
+    // nothing is queued behind running batches, so that workers become idle.
+    for (let held = 0; held < this.#batchesPerWorker && this.#queue.length > 0; held += 1) {
+      if (held > 0 && this.#suspects.length > 0) break;
+      const open = usable.filter(
+        (slot) => slot.batches.length === held && !slot.batches.some((batch) => batch.alone),
+      );
+      // Split what is queued evenly, so that a few jobs do not all wait on one worker.
+      for (let index = 0; index < open.length && this.#queue.length > 0; index += 1) {
+        const size = Math.min(
+          this.#settings.maxBatchSize,
+          Math.ceil(this.#queue.length / (open.length - index)),
+        );
+        this.#send(open[index] as Slot, this.#queue.splice(0, size), false);
       }
     }
-    const budget =
+    this.#updateReferences();
+  }
+
+  #send(slot: Slot, pending: Pending[], alone: boolean): void {
+    const budgetMs =
       pending.reduce((total, item) => total + jobBudgetMs(item.job), 0) + this.#settings.deadlineSlackMs;
-    const id = this.#nextBatchId++;
-    const timer = setTimeout(() => {
+    const batch: Batch = { id: this.#nextBatchId++, pending, budgetMs, alone };
+    slot.batches.push(batch);
+    this.#startDeadline(slot);
+    const message: ParentMessage = {
+      type: 'batch',
+      batchId: batch.id,
+      jobs: pending.map((item) => item.job),
+    };
+    slot.child.send(message);
+  }
+
+  /** Starts the deadline of the batch the worker runs now, if it has one and no deadline runs. */
+  #startDeadline(slot: Slot): void {
+    const running = slot.batches[0];
+    if (running === undefined || slot.deadline !== undefined) return;
+    slot.deadline = setTimeout(() => {
       slot.killedForDeadline = true;
       slot.child.kill('SIGKILL');
-    }, budget);
-    slot.batch = { id, pending, timer };
-    slot.killedForDeadline = false;
-    this.#updateReferences();
-    const message: ParentMessage = { type: 'batch', batchId: id, jobs: pending.map((item) => item.job) };
-    slot.child.send(message);
+    }, running.budgetMs);
   }
 
   /**
@@ -295,9 +369,9 @@ export class WorkerPool {
    * closed does not keep a finished program running).
    */
   #updateReferences(): void {
-    let busy = this.#queue.length > 0;
+    let busy = this.#queue.length > 0 || this.#suspects.length > 0;
     for (const slot of this.#slots) {
-      busy ||= slot.batch !== undefined;
+      busy ||= slot.batches.length > 0;
     }
     for (const slot of this.#slots) {
       const channel = slot.child.channel as { ref?: () => void; unref?: () => void } | null | undefined;
