@@ -265,7 +265,12 @@ process.on('message', (message: ParentMessage) => {
 process.on('disconnect', () => process.exit(0));
 
 usableInterpreter('primary').then(
-  // The shadow starts with the first validation: an executor that only runs programs never pays for it.
-  () => send({ type: 'ready' }),
+  () => {
+    send({ type: 'ready' });
+    // The shadow starts now, in the background, rather than inside the first validation's deadline: a Pyodide
+    // start takes 3 s on an idle machine and passed the 20 s deadline slack on a loaded one (the worker was
+    // killed and the validation answered `timeout`).
+    usableInterpreter('shadow').catch(() => undefined);
+  },
   (error: unknown) => send({ type: 'fatal', message: String(error) }),
 );
