@@ -11,15 +11,20 @@ describe('the training memory plan', () => {
     const weights = 26_816 * 4;
     // Per token of 2 x 10: a norm 3 x 32 + 1 = 97; a layer 2 x 97 + q, merged 2 x 32 + k, v 2 x 16
     // + probabilities 4 x 10 + MLP 5 x 64 = 650; 2 layers, the final norm, 7 for the batch's inputs, and the
-    // objective's 5 x 257 = 1,285 (more than attention's 3 x 4 x 10, the MLP's 4 x 64, the norms' 6 x 32).
+    // objective's 5 x 257 = 1,285 (with the tied head's gradient, 257 x 32 once, more than attention's
+    // 3 x 4 x 10, the MLP's 4 x 64, the norms' 6 x 32 per token).
     const perToken = 2 * 650 + 97 + 7 + 1_285;
+    const activations = (2 * 10 * perToken + 257 * 32) * 4;
     expect(trainingMemoryPlan(SMALL_TEST_CONFIG, { sequences: 2, length: 10 })).toEqual({
       weights,
       gradients: weights,
       optimizer: 2 * weights,
-      activations: 2 * 10 * perToken * 4,
-      total: 4 * weights + 2 * 10 * perToken * 4,
+      activations,
+      total: 4 * weights + activations,
     });
+    // Untied, the head's gradient is the graph's output, written in place: no vocabulary x width temporary.
+    const untied = { ...SMALL_TEST_CONFIG, tieWordEmbeddings: false };
+    expect(trainingActivationBytes(untied, { sequences: 2, length: 10 })).toBe(2 * 10 * perToken * 4);
   });
 
   it('counts the SmolLM2-135M shape the real-shape script writes', () => {
@@ -37,8 +42,8 @@ describe('the training memory plan', () => {
     // 135,173,376 parameters (scripts/write-real-shape-model.mjs counts them the same way).
     expect(plan.weights).toBe(135_173_376 * 4);
     // Per token: 30 layers of 6 x 576 + 2 + 2 x 576 + 2 x 192 + 9 x 384 + 5 x 1536 = 16,130, the final norm
-    // 1,729, 7 inputs, the objective 5 x 50,295.
-    expect(plan.activations).toBe(384 * (30 * 16_130 + 1_729 + 7 + 5 * 50_295) * 4);
+    // 1,729, 7 inputs, the objective 5 x 50,295; once, the tied head's gradient, 50,295 x 576.
+    expect(plan.activations).toBe((384 * (30 * 16_130 + 1_729 + 7 + 5 * 50_295) + 50_295 * 576) * 4);
   });
 
   it('counts one layer and every layer input when the graph recomputes the activations', () => {
@@ -74,7 +79,8 @@ describe('the training memory plan', () => {
   });
 
   it('grows with the tokens, and with attention as the square of the length', () => {
-    const config = LLAMA_PRESETS.tiny;
+    // Untied, so that nothing is counted once per pass.
+    const config = { ...LLAMA_PRESETS.tiny, tieWordEmbeddings: false };
     const bytes = (sequences: number, length: number) =>
       trainingActivationBytes(config, { sequences, length });
     expect(bytes(4, 100)).toBe(2 * bytes(2, 100));

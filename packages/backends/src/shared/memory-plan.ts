@@ -51,7 +51,8 @@ const FLOAT_BYTES = 4;
  * - the final norm (3 x width + 1) and the batch's inputs (two int64 and three float grids: 7);
  * - the larger of two peaks, which come one after the other. The objective holds, per logit position, the log
  *   probabilities, the probabilities and the one-hot targets (3 x vocabulary) until the backward pass starts,
- *   which forms the gradient of the logits beside them (2 x vocabulary more). A layer's backward pass
+ *   which forms the gradient of the logits beside them (2 x vocabulary more), and a tied head's gradient
+ *   (vocabulary x width, once per pass: the embedding's rows are added to it later). A layer's backward pass
  *   forms, once the objective is released, the gradient of the attention probabilities, its product with them
  *   and a transposed copy (3 x heads x length), or the MLP's four gradients (4 x MLP width), or the norms'
  *   (6 x width).
@@ -68,7 +69,7 @@ const FLOAT_BYTES = 4;
  * onnxruntime's own (sessions, threads), which is most of a small model's memory (1.40 for the tiny preset at
  * 16 x 128), and a second set of gradients: onnxruntime-node returns a copy of every output, even of one written
  * into the caller's buffer (the onnx trainer has its running sums written over in place and frees that copy
- * after each pass), and the tied head's gradient is formed whole before the embedding's rows are added to it.
+ * after each pass).
  * A step of several micro-batches holds more than one pass: before the trainer summed inside the graph, its
  * step of 8 x 384 in eight passes of one sequence (logits at every position) peaked at 1.63 times the plan
  * (5.0 GiB for a plan of 3.1), and at 1.08 with onnxruntime's CPU arena off (`enableCpuMemArena: false`),
@@ -113,7 +114,9 @@ export function trainingActivationBytes(config: LlamaConfig, shape: TrainingPass
   // The objective's peak and a layer's backward pass come one after the other: the larger one counts.
   const objective = logitPositions * 5 * vocabularySize;
   const layerBackward = tokens * Math.max(3 * headCount * length, 4 * intermediateSize, 6 * hiddenSize);
-  return (held + Math.max(objective, layerBackward)) * FLOAT_BYTES;
+  // A tied head's gradient is formed whole, beside the objective, before the embedding's rows are added to it.
+  const tiedHead = config.tieWordEmbeddings ? vocabularySize * hiddenSize : 0;
+  return (held + Math.max(objective + tiedHead, layerBackward)) * FLOAT_BYTES;
 }
 
 function parameterCount(config: LlamaConfig): number {
