@@ -30,9 +30,14 @@ export type ParentMessage = {
   readonly jobs: readonly Job[];
 };
 
-/** Messages from a worker to the parent. */
+/**
+ * Messages from a worker to the parent. `starting`, sent while a batch runs, says the worker is starting an
+ * interpreter (not running a program): the batch's deadline stops, the start gets the pool's start-up time, and
+ * the next `ready` resumes the deadline with the time it had left.
+ */
 export type WorkerMessage =
   | { readonly type: 'ready' }
+  | { readonly type: 'starting' }
   | {
       readonly type: 'results';
       readonly batchId: number;

@@ -67,6 +67,10 @@ interface Slot {
    */
   readonly batches: Batch[];
   deadline: NodeJS.Timeout | undefined;
+  /** When the running deadline fires (performance.now()). */
+  deadlineAt: number;
+  /** While the worker starts an interpreter mid-batch ('starting' until 'ready'): the deadline's time left. */
+  pausedMs: number | undefined;
   startTimer: NodeJS.Timeout | undefined;
   /** Killed for a missed deadline: late answers are ignored and nothing more is sent to it. */
   killedForDeadline: boolean;
@@ -179,6 +183,8 @@ export class WorkerPool {
       ready: false,
       batches: [],
       deadline: undefined,
+      deadlineAt: 0,
+      pausedMs: undefined,
       startTimer: undefined,
       killedForDeadline: false,
       stderr: '',
@@ -204,8 +210,25 @@ export class WorkerPool {
   #onMessage(slot: Slot, message: WorkerMessage): void {
     if (!this.#slots.has(slot)) return;
     switch (message.type) {
+      case 'starting':
+        // Only a running batch's deadline stops; the start may take the pool's start-up time.
+        if (slot.deadline === undefined) return;
+        clearTimeout(slot.deadline);
+        slot.deadline = undefined;
+        slot.pausedMs = Math.max(0, slot.deadlineAt - performance.now());
+        slot.startTimer = setTimeout(() => {
+          slot.stderr += `\nthe worker did not start an interpreter within ${this.#settings.startupTimeoutMs} ms`;
+          slot.killedForDeadline = true;
+          slot.child.kill('SIGKILL');
+        }, this.#settings.startupTimeoutMs);
+        return;
       case 'ready':
         clearTimeout(slot.startTimer);
+        if (slot.pausedMs !== undefined) {
+          const left = slot.pausedMs;
+          slot.pausedMs = undefined;
+          this.#startDeadline(slot, left);
+        }
         slot.ready = true;
         this.#startFailures = 0;
         this.#scheduleDispatch();
@@ -219,7 +242,9 @@ export class WorkerPool {
         if (slot.killedForDeadline || batch === undefined || batch.id !== message.batchId) return;
         slot.batches.shift();
         clearTimeout(slot.deadline);
+        clearTimeout(slot.startTimer);
         slot.deadline = undefined;
+        slot.pausedMs = undefined;
         this.#startDeadline(slot);
         const byId = new Map(batch.pending.map((pending) => [pending.job.id, pending]));
         for (const { id, result } of message.results) {
@@ -353,14 +378,19 @@ export class WorkerPool {
     slot.child.send(message);
   }
 
-  /** Starts the deadline of the batch the worker runs now, if it has one and no deadline runs. */
-  #startDeadline(slot: Slot): void {
+  /**
+   * Starts the deadline of the batch the worker runs now (its budget, or `budgetMs`), if it has one, no
+   * deadline runs and the worker is not starting an interpreter.
+   */
+  #startDeadline(slot: Slot, budgetMs?: number): void {
     const running = slot.batches[0];
-    if (running === undefined || slot.deadline !== undefined) return;
+    if (running === undefined || slot.deadline !== undefined || slot.pausedMs !== undefined) return;
+    const ms = budgetMs ?? running.budgetMs;
+    slot.deadlineAt = performance.now() + ms;
     slot.deadline = setTimeout(() => {
       slot.killedForDeadline = true;
       slot.child.kill('SIGKILL');
-    }, running.budgetMs);
+    }, ms);
   }
 
   /**
