@@ -87,8 +87,10 @@ function python(v: Value): string {
   }
 }
 
-const javascriptExecutor = createJavaScriptExecutor({ workers: 1 });
-const pythonExecutor = createPythonExecutor({ workers: 1 });
+// Generous limits: the test is about the encoding, not about time, and the 100 ms default fails on a loaded
+// machine (CI runs test files in parallel on two cores).
+const javascriptExecutor = createJavaScriptExecutor({ workers: 1, timeoutMs: 10_000 });
+const pythonExecutor = createPythonExecutor({ workers: 1, timeoutMs: 10_000 });
 afterAll(() => Promise.all([javascriptExecutor.close(), pythonExecutor.close()]));
 
 describe('one canonical encoding for both languages', () => {

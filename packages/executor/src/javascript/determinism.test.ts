@@ -32,7 +32,9 @@ describe('determinism of the JavaScript executor', () => {
       for (const timeZone of ['UTC', 'America/New_York', 'Asia/Kolkata']) {
         process.env.TZ = timeZone;
         for (const isolation of ['context', 'reused'] as const) {
-          const executor = createJavaScriptExecutor({ isolation, workers: 2 });
+          // A generous limit: the test is about values, not time, and the 100 ms default fails on a loaded
+          // machine.
+          const executor = createJavaScriptExecutor({ isolation, workers: 2, timeoutMs: 10_000 });
           executors.push(executor);
           for (let round = 0; round < 3; round += 1) {
             seen.add(JSON.stringify(await outputs(executor)));

@@ -4,6 +4,12 @@
 // (through shared buffers) when a call runs past its limit, and to replace them when they do not stop or their
 // state does not verify. A replacement restores the interpreter's memory snapshot (taken after its first
 // start) rather than starting Pyodide again. The parent kills this whole process if it misses its own deadline.
+//
+// The primary starts with the process (the parent sends work after its 'ready'); the shadow starts when a
+// validation first needs it, so that a worker that only answers `run` never loads a second Pyodide. Start-ups
+// are never counted against a job's budget: an interpreter started while a batch runs (the shadow's first
+// start, or a replacement) is announced to the parent with 'starting', which stops the batch's deadline until
+// the next 'ready', and the call's own limit starts when the interpreter is ready.
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { ExecutionFailure, ValidationResult } from '@azr/core/spec';
@@ -35,6 +41,8 @@ interface Interpreter {
   readonly role: InterpreterRole;
   readonly thread: Worker;
   readonly ready: Promise<void>;
+  /** True once `ready` resolved. */
+  started: boolean;
   pending: { readonly id: number; readonly resolve: (answer: Answer) => void } | undefined;
 }
 
@@ -76,7 +84,7 @@ function startInterpreter(role: InterpreterRole): Interpreter {
     markFailed = reject;
   });
   ready.catch(() => undefined);
-  const created: Interpreter = { role, thread, ready, pending: undefined };
+  const created: Interpreter = { role, thread, ready, started: false, pending: undefined };
   const answer = (id: number, value: Answer, clean: boolean): void => {
     if (created.pending?.id !== id) return;
     const { resolve } = created.pending;
@@ -89,6 +97,7 @@ function startInterpreter(role: InterpreterRole): Interpreter {
     switch (message.type) {
       case 'ready':
         startFailures[role] = 0;
+        created.started = true;
         markReady();
         return;
       case 'snapshot':
@@ -127,23 +136,39 @@ function crashed(reason: string): ExecutionFailure {
   return { kind: memory ? 'memory' : 'crashed', message: reason };
 }
 
+/** True while the worker runs a batch (after its first 'ready'). */
+let inBatch = false;
+
+/**
+ * The role's interpreter, started (or restored from its snapshot) if there is none. A start during a batch is
+ * announced to the parent ('starting', then 'ready'), which stops the batch's deadline meanwhile.
+ */
 async function usableInterpreter(role: InterpreterRole): Promise<Interpreter> {
-  for (;;) {
-    interpreters[role] ??= startInterpreter(role);
-    const current = interpreters[role];
-    try {
-      await current.ready;
-      return current;
-    } catch (error) {
-      startFailures[role] += 1;
-      if (interpreters[role] === current) interpreters[role] = undefined;
-      await current.thread.terminate();
-      if (startFailures[role] >= 3) {
-        // The parent sees the worker die before it was ready and reports the message.
-        send({ type: 'fatal', message: `Pyodide failed to start: ${(error as Error).message}` });
-        process.exit(1);
+  let announced = false;
+  try {
+    for (;;) {
+      interpreters[role] ??= startInterpreter(role);
+      const current = interpreters[role];
+      if (!current.started && inBatch && !announced) {
+        announced = true;
+        send({ type: 'starting' });
+      }
+      try {
+        await current.ready;
+        return current;
+      } catch (error) {
+        startFailures[role] += 1;
+        if (interpreters[role] === current) interpreters[role] = undefined;
+        await current.thread.terminate();
+        if (startFailures[role] >= 3) {
+          // The parent sees the worker die before it was ready and reports the message.
+          send({ type: 'fatal', message: `Pyodide failed to start: ${(error as Error).message}` });
+          process.exit(1);
+        }
       }
     }
+  } finally {
+    if (announced) send({ type: 'ready' });
   }
 }
 
@@ -256,8 +281,13 @@ process.on('message', (message: ParentMessage) => {
   if (message.type !== 'batch') return;
   queue = queue.then(async () => {
     const results: { id: number; result: JobResult }[] = [];
-    for (const job of message.jobs) {
-      results.push({ id: job.id, result: await execute(job) });
+    inBatch = true;
+    try {
+      for (const job of message.jobs) {
+        results.push({ id: job.id, result: await execute(job) });
+      }
+    } finally {
+      inBatch = false;
     }
     send({ type: 'results', batchId: message.batchId, results });
   });
@@ -265,12 +295,6 @@ process.on('message', (message: ParentMessage) => {
 process.on('disconnect', () => process.exit(0));
 
 usableInterpreter('primary').then(
-  () => {
-    send({ type: 'ready' });
-    // The shadow starts now, in the background, rather than inside the first validation's deadline: a Pyodide
-    // start takes 3 s on an idle machine and passed the 20 s deadline slack on a loaded one (the worker was
-    // killed and the validation answered `timeout`).
-    usableInterpreter('shadow').catch(() => undefined);
-  },
+  () => send({ type: 'ready' }),
   (error: unknown) => send({ type: 'fatal', message: String(error) }),
 );
