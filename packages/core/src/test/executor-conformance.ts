@@ -7,6 +7,11 @@ import type { TaskLanguage } from '../spec/task-language.js';
 export interface ConformanceCheck<TSubject> {
   readonly name: string;
   readonly run: (subject: TSubject) => Promise<void>;
+  /**
+   * The check ends its subject's life (it closes it): it gets a subject of its own also where a runner shares
+   * one subject between checks (`shareExecutor` of `describeExecutorConformance`).
+   */
+  readonly ownSubject?: boolean;
 }
 
 /** Options of the executor conformance suite. */
@@ -56,7 +61,8 @@ async function withDeadline<T>(promise: Promise<T>, deadlineMs: number, what: st
 
 /**
  * The behaviours every {@link ExecutorV1} must show, written once for both task languages. Each check gets a
- * fresh executor. Use {@link describeExecutorConformance} to run them under vitest, or call `run` yourself.
+ * fresh executor, or one shared with the checks before it (each check holds whatever earlier calls did to it:
+ * timeouts, stateful programs), except a check marked `ownSubject`. Use {@link describeExecutorConformance} to run them under vitest, or call `run` yourself.
  *
  * Long on purpose: it is the list of checks, one short entry each over the options' shared programs; the list
  * reads as the contract's specification, which splitting would scatter.
@@ -343,6 +349,7 @@ export function executorConformanceChecks(
     },
     {
       name: 'rejects calls after close() with an AzrError, and close() twice is harmless',
+      ownSubject: true,
       run: async (executor) => {
         await executor.close();
         await executor.close();

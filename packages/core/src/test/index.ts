@@ -9,6 +9,7 @@
 export { createArithmeticScript } from './arithmetic-script.js';
 export {
   type DescribeConformanceOptions,
+  type DescribeExecutorConformanceOptions,
   describeExecutorConformance,
   describePolicyModelConformance,
 } from './describe-conformance.js';

@@ -16,6 +16,9 @@ import { policyModelConformanceChecks } from './policy-model-conformance.js';
 import { runConformanceChecks } from './run-conformance.js';
 
 describeExecutorConformance('MockExecutor', () => new MockExecutor({ timeoutMs: 1000 }));
+describeExecutorConformance('MockExecutor, shared', () => new MockExecutor({ timeoutMs: 1000 }), {
+  shareExecutor: true,
+});
 
 describePolicyModelConformance('MockPolicyModel', () => new MockPolicyModel({ seed: 1 }), {
   load: (directory) => MockPolicyModel.load(directory),

@@ -1,10 +1,10 @@
 import { describeExecutorConformance } from '@azr/core/test';
 import { createPythonExecutor } from './executor.js';
 
-// Each check gets its own executor, so each starts its own Pyodide (a few seconds, 20 s and more on a loaded
-// machine). The factory waits for that start, so that the checks' own deadlines (an endless loop answered
-// within 10 s) time the calls, not the start. The default limit has room for a loaded machine (CI runs test
-// files in parallel on two cores): the check of the limit sets its own.
+// One executor for the checks that do not close it (a Pyodide start is a few seconds, 20 s and more on a loaded
+// machine); the check of close() gets its own. The factory waits for the start, so that the checks' own
+// deadlines (an endless loop answered within 10 s) time the calls, not the start. The default limit has room
+// for a loaded machine (CI runs test files in parallel on two cores): the check of the limit sets its own.
 describeExecutorConformance(
   'Python executor',
   async () => {
@@ -12,5 +12,5 @@ describeExecutorConformance(
     await executor.run({ code: 'def f():\n    return 1', args: '' });
     return executor;
   },
-  { testTimeoutMs: 120_000 },
+  { testTimeoutMs: 120_000, shareExecutor: true },
 );
