@@ -195,65 +195,13 @@ export async function createOnnxTrainer(options: OnnxTrainerOptions): Promise<On
     };
   }
 
+  // Steps run one after the other: they share the running sums, the sessions and the weights they update.
+  let previous: Promise<unknown> = Promise.resolve();
   return {
-    async step(batch) {
-      const started = performance.now();
-      const trainable = trainableSequences(batch);
-      if (trainable.length === 0) return emptyTrainStepResult(started);
-      const tokenCount = countedTokenTotal(trainable);
-      // Identical sequences (equal answers to one task) run once, their tokens weighed by their number.
-      const sequences = mergeIdenticalSequences(trainable);
-      const denominator = Math.max(tokenCount, 1);
-      for (const sum of sums.values()) sum.fill(0);
-      let gradients: ReadonlyMap<string, Float32Array> = new Map();
-      const totals = { loss: 0, policyLoss: 0, entropy: 0, clipped: 0, kl: 0 };
-      // A sequence whose counted tokens all have advantage 0 adds nothing to the gradient (without an entropy
-      // bonus), such as the answers of a solve task that all got the same reward. Such sequences
-      // still count in the token mean and the statistics, from a graph without the backward pass.
-      const inert = (sequence: TrainSequence) =>
-        batch.loss.entropyCoefficient === 0 &&
-        countedTokens(sequence).every((counted, index) => counted === 0 || sequence.advantages[index] === 0);
-      const passes = [
-        ...trainingMicroBatches(sequences.filter(inert), options.microBatchLimit).map((chunk) => ({
-          chunk,
-          statisticsOnly: true,
-        })),
-        ...trainingMicroBatches(
-          sequences.filter((sequence) => !inert(sequence)),
-          options.microBatchLimit,
-        ).map((chunk) => ({ chunk, statisticsOnly: false })),
-      ];
-      for (const { chunk, statisticsOnly } of passes) {
-        batch.signal?.throwIfAborted();
-        const statistics = await run(chunk, batch, denominator, statisticsOnly);
-        totals.loss += statistics.loss;
-        totals.policyLoss += statistics.policyLoss;
-        totals.entropy += statistics.entropy;
-        totals.clipped += statistics.clipped;
-        totals.kl += statistics.kl;
-        if (statisticsOnly) continue;
-        gradients = sums;
-        // The run's copies of the new sums (see collectGarbage) are garbage from here: free them before the next
-        // run makes its own, or AdamW allocates its moments. (A small model's copies are left to V8: a full
-        // collection would cost more than they weigh.)
-        if (weightBytes >= COLLECT_AFTER_PASS_BYTES) collectGarbage();
-      }
-      let squares = 0;
-      for (const gradient of gradients.values()) for (const entry of gradient) squares += entry * entry;
-      const gradientNorm = Math.sqrt(squares);
-      const scale = gradientNorm > optimizer.maxGradientNorm ? optimizer.maxGradientNorm / gradientNorm : 1;
-      optimizerStep += 1;
-      applyAdamW(weights, gradients, moments, optimizerStep, optimizer, scale);
-      return {
-        loss: totals.loss,
-        policyLoss: totals.policyLoss / denominator,
-        entropy: totals.entropy / denominator,
-        clipFraction: totals.clipped / denominator,
-        approximateKl: totals.kl / denominator,
-        gradientNorm,
-        tokenCount,
-        durationMs: performance.now() - started,
-      };
+    step(batch) {
+      const next = previous.then(() => step(batch));
+      previous = next.catch(() => undefined);
+      return next;
     },
     state() {
       return {
@@ -273,4 +221,64 @@ export async function createOnnxTrainer(options: OnnxTrainerOptions): Promise<On
       statisticsSession = undefined;
     },
   };
+
+  async function step(batch: TrainBatch): Promise<TrainStepResult> {
+    const started = performance.now();
+    const trainable = trainableSequences(batch);
+    if (trainable.length === 0) return emptyTrainStepResult(started);
+    const tokenCount = countedTokenTotal(trainable);
+    // Identical sequences (equal answers to one task) run once, their tokens weighed by their number.
+    const sequences = mergeIdenticalSequences(trainable);
+    const denominator = Math.max(tokenCount, 1);
+    for (const sum of sums.values()) sum.fill(0);
+    let gradients: ReadonlyMap<string, Float32Array> = new Map();
+    const totals = { loss: 0, policyLoss: 0, entropy: 0, clipped: 0, kl: 0 };
+    // A sequence whose counted tokens all have advantage 0 adds nothing to the gradient (without an entropy
+    // bonus), such as the answers of a solve task that all got the same reward. Such sequences
+    // still count in the token mean and the statistics, from a graph without the backward pass.
+    const inert = (sequence: TrainSequence) =>
+      batch.loss.entropyCoefficient === 0 &&
+      countedTokens(sequence).every((counted, index) => counted === 0 || sequence.advantages[index] === 0);
+    const passes = [
+      ...trainingMicroBatches(sequences.filter(inert), options.microBatchLimit).map((chunk) => ({
+        chunk,
+        statisticsOnly: true,
+      })),
+      ...trainingMicroBatches(
+        sequences.filter((sequence) => !inert(sequence)),
+        options.microBatchLimit,
+      ).map((chunk) => ({ chunk, statisticsOnly: false })),
+    ];
+    for (const { chunk, statisticsOnly } of passes) {
+      batch.signal?.throwIfAborted();
+      const statistics = await run(chunk, batch, denominator, statisticsOnly);
+      totals.loss += statistics.loss;
+      totals.policyLoss += statistics.policyLoss;
+      totals.entropy += statistics.entropy;
+      totals.clipped += statistics.clipped;
+      totals.kl += statistics.kl;
+      if (statisticsOnly) continue;
+      gradients = sums;
+      // The run's copies of the new sums (see collectGarbage) are garbage from here: free them before the next
+      // run makes its own, or AdamW allocates its moments. (A small model's copies are left to V8: a full
+      // collection would cost more than they weigh.)
+      if (weightBytes >= COLLECT_AFTER_PASS_BYTES) collectGarbage();
+    }
+    let squares = 0;
+    for (const gradient of gradients.values()) for (const entry of gradient) squares += entry * entry;
+    const gradientNorm = Math.sqrt(squares);
+    const scale = gradientNorm > optimizer.maxGradientNorm ? optimizer.maxGradientNorm / gradientNorm : 1;
+    optimizerStep += 1;
+    applyAdamW(weights, gradients, moments, optimizerStep, optimizer, scale);
+    return {
+      loss: totals.loss,
+      policyLoss: totals.policyLoss / denominator,
+      entropy: totals.entropy / denominator,
+      clipFraction: totals.clipped / denominator,
+      approximateKl: totals.kl / denominator,
+      gradientNorm,
+      tokenCount,
+      durationMs: performance.now() - started,
+    };
+  }
 }

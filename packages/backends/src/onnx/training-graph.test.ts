@@ -251,7 +251,6 @@ describe('the ONNX training graph', () => {
         const sum = sums.get(name) as Float32Array;
         const start = before.get(name) as Float32Array;
         const expected = Float32Array.from(gradient, (value, index) => value + (start[index] as number));
-        expect(accumulated.gradients.get(name), name).toBe(sum);
         expect(relativeError(sum, expected), name).toBeLessThan(1e-5);
       }
     });
