@@ -51,6 +51,14 @@ export function jobBudgetMs(job: Job): number {
   return calls * job.timeoutMs;
 }
 
+/**
+ * What the parent allows a worker for a job: its budget and, for a validation, one more call per argument list,
+ * which the Python worker's second interpreter state may take after the first state used the whole budget.
+ */
+export function jobDeadlineMs(job: Job): number {
+  return jobBudgetMs(job) + (job.type === 'validate' ? job.argsList.length * job.timeoutMs : 0);
+}
+
 /** Settings a JavaScript worker process is started with (passed as JSON in its first argument). */
 export interface JavaScriptWorkerSettings {
   readonly isolation: 'context' | 'reused' | 'isolate';

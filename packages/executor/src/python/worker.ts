@@ -62,6 +62,8 @@ function send(message: WorkerMessage): void {
 }
 
 function startInterpreter(role: InterpreterRole): Interpreter {
+  // An interrupt left in the buffer by a call that was given up on must not stop the new interpreter's start.
+  Atomics.store(interrupts[role], 0, 0);
   const data: InterpreterData = {
     role,
     interrupt: interrupts[role],

@@ -3,7 +3,7 @@ import { AzrError, ResourceClosedError } from '@azr/core/spec';
 import {
   type Job,
   type JobResult,
-  jobBudgetMs,
+  jobDeadlineMs,
   type ParentMessage,
   type WorkerMessage,
 } from '../protocol.js';
@@ -366,7 +366,7 @@ export class WorkerPool {
 
   #send(slot: Slot, pending: Pending[], alone: boolean): void {
     const budgetMs =
-      pending.reduce((total, item) => total + jobBudgetMs(item.job), 0) + this.#settings.deadlineSlackMs;
+      pending.reduce((total, item) => total + jobDeadlineMs(item.job), 0) + this.#settings.deadlineSlackMs;
     const batch: Batch = { id: this.#nextBatchId++, pending, budgetMs, alone };
     slot.batches.push(batch);
     this.#startDeadline(slot);
