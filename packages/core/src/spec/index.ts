@@ -64,6 +64,7 @@ export type {
   AnswerVerdict,
   ConstraintContext,
   ParseResult,
+  ProposalSampleContext,
   ProposalValidation,
   ProposeContext,
   ReferenceSource,

@@ -20,6 +20,14 @@ export interface ProposeContext {
   readonly format: AnswerFormat;
 }
 
+/**
+ * What a mode's {@link TaskModeV1.sampleProposal} draws a proposal for: the context a propose prompt would be
+ * built from (its references drawn as for the model), and the step it is drawn at (for a curriculum).
+ */
+export interface ProposalSampleContext extends ProposeContext {
+  readonly step: number;
+}
+
 /** The tasks of one mode that a run holds (a `TaskBuffer`), as a mode drawing references sees them. */
 export interface TaskPool {
   readonly mode: TaskModeName;
@@ -151,6 +159,14 @@ export interface TaskModeV1<TTask extends TaskBase = TaskBase, TProposal = unkno
     tokenizer: TokenizerV1,
     context?: ConstraintContext,
   ): GenerationConstraintV1 | undefined;
+  /**
+   * Optional: a proposal drawn from a fixed random generator of the mode's task language instead of the model,
+   * as the completion text a proposer would have written (what {@link TaskModeV1.parseProposal} reads). The
+   * trainer's `proposer: 'random'` setting (the paper's ablation: a solver trained on random tasks, the proposer
+   * not trained) asks for it; a run with that setting refuses a mode without it. Draw from `random` only, so that
+   * runs repeat. The mini modes draw a program of a uniform size up to the curriculum's limit at `context.step`.
+   */
+  sampleProposal?(random: RandomSource, context: ProposalSampleContext): string;
   /**
    * Optional: the tasks the mode's buffer starts from (the paper's modes start from the zero triplet, the
    * identity on "Hello world"). Without it the buffer starts empty, or from the trainer's `seeds`.

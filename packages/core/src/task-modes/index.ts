@@ -37,6 +37,8 @@ export {
   PROPOSAL_AUTOMATON,
   proposalAutomaton,
   sampleMiniExpression,
+  sampleMiniInputList,
+  sampleMiniProposal,
 } from './mini/grammar.js';
 export {
   createMiniTaskModes,

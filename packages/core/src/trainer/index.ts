@@ -20,6 +20,8 @@ export type {
 } from './rollouts.js';
 export {
   DEFAULT_TRAINER_SETTINGS,
+  PROPOSERS,
+  type Proposer,
   resolveTrainerSettings,
   type SeedingSettings,
   SOLVE_FROMS,

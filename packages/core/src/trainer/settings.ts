@@ -37,6 +37,10 @@ export interface SeedingSettings {
 export const SOLVE_SAMPLINGS = ['newest', 'balanced'] as const;
 export type SolveSampling = (typeof SOLVE_SAMPLINGS)[number];
 
+/** Every {@link TrainerSettings.proposer}. */
+export const PROPOSERS = ['model', 'random'] as const;
+export type Proposer = (typeof PROPOSERS)[number];
+
 /** Settings of the self-play trainer. Every field has a default; see each. */
 export interface TrainerSettings {
   /** Seed of every random choice of the run. Default `0`. */
@@ -75,6 +79,18 @@ export interface TrainerSettings {
    * passed. Default: none (`tasks: 0`).
    */
   readonly seeding: SeedingSettings;
+  /**
+   * Where each step's proposals come from.
+   *
+   * - `model` (default): the policy proposes, and is trained as a proposer.
+   * - `random`: each mode draws its proposals from a fixed random generator of its task language
+   *   (`TaskModeV1.sampleProposal`, from the run's seeded random source), the paper's ablation of self-play
+   *   proposing at equal compute. The random proposals are validated, excluded when held out, buffered, rated
+   *   by learnability rollouts, rewarded and recorded as the model's would be, and the solver trains on the
+   *   same number of tasks; no proposal sequence is trained on (the proposer is not trained). Every mode of the
+   *   run must have `sampleProposal` (a `ConfigError` otherwise).
+   */
+  readonly proposer: Proposer;
   /** Reference tasks shown to a deduction or abduction proposer. Default `6`, as in the paper. */
   readonly references: number;
   /**
@@ -125,6 +141,7 @@ export const DEFAULT_TRAINER_SETTINGS: TrainerSettings = Object.freeze({
   solveSampling: 'newest',
   solveFrom: 'this-step',
   seeding: { tasks: 0, maxRounds: 32 },
+  proposer: 'model',
   references: 6,
   maxPromptTokens: undefined,
   learnabilityRollouts: 8,
@@ -173,6 +190,7 @@ export function resolveTrainerSettings(input: TrainerSettingsInput = {}): Traine
   assertOneOf('solveFrom', merged.solveFrom, SOLVE_FROMS);
   assertNumberInRange('seeding.tasks', merged.seeding.tasks, { minimum: 0, integer: true });
   assertNumberInRange('seeding.maxRounds', merged.seeding.maxRounds, { minimum: 1, integer: true });
+  assertOneOf('proposer', merged.proposer, PROPOSERS);
   assertNumberInRange('references', merged.references, { minimum: 1, integer: true });
   if (merged.maxPromptTokens !== undefined)
     assertNumberInRange('maxPromptTokens', merged.maxPromptTokens, { minimum: 1, integer: true });

@@ -77,7 +77,11 @@ export async function runSelfPlayStep(runtime: StepRuntime, step: number): Promi
   const extra = settings.trainOnLearnabilityRollouts ? learnability.rollouts : [];
   const rewarded = await timed('reward', () => reward(runtime.rewards, [...counted, ...solutions, ...extra]));
   const trained = await timed('advantage', () => advantage(runtime.estimator, rewarded));
-  const loss = await timed('update', () => update(runtime, trained.map(trainSequence)));
+  // Random proposals (`proposer: 'random'`) are rewarded and recorded like the model's, but the policy did not
+  // write them: the update trains the solver alone.
+  const learners =
+    settings.proposer === 'random' ? trained.filter((rollout) => rollout.role !== 'propose') : trained;
+  const loss = await timed('update', () => update(runtime, learners.map(trainSequence)));
 
   // The step's own sequences, without the learnability rollouts trained on alongside them.
   const rollouts = trained.slice(0, counted.length + solutions.length) as Rollout[];

@@ -12,6 +12,8 @@ import type { TrainerEvent } from '../spec/trainer-event.js';
 import { createAbductionMode } from '../task-modes/abduction.js';
 import { createDeductionMode } from '../task-modes/deduction.js';
 import { createInductionMode } from '../task-modes/induction.js';
+import { miniExpression, miniOperatorCount } from '../task-modes/mini/grammar.js';
+import { createMiniTaskModes } from '../task-modes/mini/modes.js';
 import { zeroInductionTask, zeroTriplet } from '../task-modes/seeds.js';
 import { createArithmeticScript } from '../test/arithmetic-script.js';
 import { MockExecutor } from '../test/mock-executor.js';
@@ -559,5 +561,105 @@ describe('the self-play trainer', { timeout: 60_000 }, () => {
     expect(() =>
       createSelfPlayTrainer({ ...base, settings: { ...base.settings, maxPromptTokens: 0 } }),
     ).toThrow(/maxPromptTokens/);
+  });
+});
+
+describe('the random-task ablation (proposer: random)', { timeout: 60_000 }, () => {
+  const PROPOSE_PROMPT = /^#[DAI]P\n/;
+  function miniTrainer(proposer: 'model' | 'random', seed = 1) {
+    const policy = new MockPolicyModel({ seed: 2 });
+    const trainer = createSelfPlayTrainer({
+      policy,
+      executor: new MockExecutor(),
+      // One more operator allowed every step: step 1 proposes constants and x alone, step 2 up to one operator.
+      modes: createMiniTaskModes({ curriculum: { startOperators: 0, stepsPerOperator: 1 } }) as never,
+      settings: {
+        seed,
+        batchSize: 4,
+        learnabilityRollouts: 2,
+        solveRollouts: 2,
+        proposer,
+        sampling: { maxTokens: 24 },
+      },
+    });
+    return { policy, trainer };
+  }
+  const trainedPrompts = (policy: MockPolicyModel) =>
+    policy.calls.flatMap((call) =>
+      call.method === 'doTrainStep'
+        ? call.batch.sequences.map((sequence) => policy.tokenizer.decode(sequence.promptTokenIds))
+        : [],
+    );
+
+  it('draws the proposals from the modes, not the policy, and trains the solver alone', async () => {
+    const { policy, trainer } = miniTrainer('random');
+    const results = [await trainer.runStep(), await trainer.runStep()];
+    const generated = policy.calls.flatMap((call) =>
+      call.method === 'doGenerate' ? call.request.prompts : [],
+    );
+    expect(generated.length).toBeGreaterThan(0);
+    expect(generated.filter((prompt) => PROPOSE_PROMPT.test(prompt))).toEqual([]);
+    // Every trained sequence is a solver's: as many as the steps' solve rollouts, none of them a proposal.
+    const trained = trainedPrompts(policy);
+    expect(trained).toHaveLength(results.reduce((total, result) => total + result.solutions.length, 0));
+    expect(trained.filter((prompt) => PROPOSE_PROMPT.test(prompt))).toEqual([]);
+    expect(results.every((result) => result.solutions.length > 0 && Number.isFinite(result.loss))).toBe(true);
+    for (const [index, result] of results.entries()) {
+      // The proposals are recorded like the model's: validated, buffered, rated and rewarded.
+      expect(result.proposals).toHaveLength(3 * 4);
+      expect(
+        result.proposals.every((proposal) => proposal.wellFormed && PROPOSE_PROMPT.test(proposal.prompt)),
+      ).toBe(true);
+      const valid = result.proposals.filter((proposal) => proposal.status === 'valid');
+      expect(valid.length).toBeGreaterThan(0);
+      expect(
+        valid.every((proposal) => proposal.solveRate !== undefined && 'learnability' in proposal.rewardParts),
+      ).toBe(true);
+      for (const proposal of valid) {
+        expect(trainer.buffers.get(proposal.mode)?.has((proposal.task as { id: string }).id)).toBe(true);
+        // Within the curriculum's limit at the step (0 operators at step 1, 1 at step 2).
+        if (proposal.mode !== 'induction')
+          expect(miniOperatorCount(miniExpression(proposal.task?.program ?? '') ?? '')).toBeLessThanOrEqual(
+            index,
+          );
+      }
+      expect(
+        result.groups.find((group) => group.mode === 'deduction' && group.role === 'propose')?.count,
+      ).toBe(4);
+    }
+    // The same run with the model proposing trains on its proposals as well.
+    const model = miniTrainer('model');
+    const modelResult = await model.trainer.runStep();
+    const modelTrained = trainedPrompts(model.policy);
+    expect(modelTrained.filter((prompt) => PROPOSE_PROMPT.test(prompt))).toHaveLength(
+      modelResult.proposals.filter((proposal) => proposal.status !== 'excluded').length,
+    );
+  });
+
+  it('draws the same proposals for a seed, and others for another seed', async () => {
+    const texts = async (seed: number) => {
+      const { trainer } = miniTrainer('random', seed);
+      await trainer.run({ steps: 2 });
+      return [...trainer.buffers.values()].flatMap((buffer) => buffer.tasks().map((task) => task.id));
+    };
+    expect(await texts(3)).toEqual(await texts(3));
+    expect(await texts(3)).not.toEqual(await texts(4));
+  });
+
+  it('refuses a mode that cannot sample proposals, and a proposer it does not know', () => {
+    const refused = (() => {
+      try {
+        createSelfPlayTrainer(options([], { settings: { proposer: 'random' } }));
+      } catch (error) {
+        return error;
+      }
+    })();
+    expect(ConfigError.isInstance(refused)).toBe(true);
+    expect((refused as ConfigError).details.field).toBe('proposer');
+    expect((refused as Error).message).toMatch(/sampleProposal.*deduction/);
+    expect(() => createSelfPlayTrainer(options([], { settings: { proposer: 'human' as never } }))).toThrow(
+      /proposer must be one of "model", "random"/,
+    );
+    expect(createSelfPlayTrainer(options()).settings.proposer).toBe('model');
   });
 });

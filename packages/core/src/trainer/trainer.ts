@@ -137,6 +137,12 @@ function checkParts(
         field: 'modes',
       });
     names.add(mode.name);
+    if (settings.proposer === 'random' && typeof mode.sampleProposal !== 'function') {
+      throw new ConfigError(
+        `proposer "random" draws each mode's proposals from its sampleProposal, which the task mode ${mode.name} does not have; use proposer "model", or modes that can sample proposals (such as createMiniTaskModes).`,
+        { field: 'proposer' },
+      );
+    }
     if (!mode.languages.includes(settings.language)) {
       throw new ConfigError(`The task mode ${mode.name} has no ${settings.language} prompts.`, {
         field: 'modes',

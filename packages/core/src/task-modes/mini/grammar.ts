@@ -183,3 +183,25 @@ export function sampleMiniExpression(random: RandomSource, operators: number): s
   }
   return text;
 }
+
+/**
+ * A random deduction or abduction proposal `E;d` (a word of {@link proposalAutomaton} with at most
+ * `maxOperators + 1` operands): an operator count uniform in `0..maxOperators`, an expression of that many
+ * operators ({@link sampleMiniExpression}) and a uniform input digit. The fixed generator that the trainer's
+ * `proposer: 'random'` ablation proposes with instead of the model.
+ */
+export function sampleMiniProposal(random: RandomSource, maxOperators: number): string {
+  const operators = random.nextInt(0, maxOperators);
+  return `${sampleMiniExpression(random, operators)};${random.nextInt(0, 9)}`;
+}
+
+/** A random induction proposal: `count` different digits in a uniformly random order (a word of {@link inputListAutomaton}). */
+export function sampleMiniInputList(random: RandomSource, count: number): string {
+  const digits = [...DIGITS];
+  // A partial Fisher-Yates shuffle: the first `count` places are a uniform draw without repetition.
+  for (let index = 0; index < count; index += 1) {
+    const other = random.nextInt(index, digits.length - 1);
+    [digits[index], digits[other]] = [digits[other] as string, digits[index] as string];
+  }
+  return digits.slice(0, count).join(',');
+}

@@ -26,7 +26,10 @@ import {
   miniOperatorCount,
   miniProgram,
   PROPOSAL_AUTOMATON,
+  proposalAutomaton,
   sampleMiniExpression,
+  sampleMiniInputList,
+  sampleMiniProposal,
 } from './grammar.js';
 import { createMiniTaskModes, miniOperatorLimit } from './modes.js';
 
@@ -458,5 +461,92 @@ describe('the mini curriculum', () => {
     expect(() => createMiniTaskModes({ curriculum: { startOperators: 1, stepsPerOperator: 0 } })).toThrow(
       ConfigError,
     );
+  });
+});
+
+describe('the mini random proposers (the proposer: random ablation)', () => {
+  const draws = (
+    seed: number,
+    count: number,
+    draw: (random: ReturnType<typeof createSeededRandom>) => string,
+  ) => {
+    const random = createSeededRandom(seed);
+    return Array.from({ length: count }, () => draw(random));
+  };
+
+  it('draw proposals of the grammar, every size up to the limit and none above it, the same for a seed', () => {
+    for (const limit of [0, 1, 2, 3]) {
+      const words = draws(limit, 400, (random) => sampleMiniProposal(random, limit));
+      const sizes = new Set<number>();
+      for (const word of words) {
+        expect(automatonAccepts(proposalAutomaton(limit + 1), word), word).toBe(true);
+        expect(automatonAccepts(PROPOSAL_AUTOMATON, word), word).toBe(true);
+        sizes.add(miniOperatorCount(word.split(';')[0] as string));
+      }
+      // Sizes are drawn uniformly in 0..limit: over 400 draws each one occurs.
+      expect([...sizes].sort()).toEqual(Array.from({ length: limit + 1 }, (_, size) => size));
+      expect(new Set(words.map((word) => word.split(';')[1])).size).toBe(10);
+    }
+    expect(draws(7, 50, (random) => sampleMiniProposal(random, 3))).toEqual(
+      draws(7, 50, (random) => sampleMiniProposal(random, 3)),
+    );
+    expect(draws(7, 50, (random) => sampleMiniProposal(random, 3))).not.toEqual(
+      draws(8, 50, (random) => sampleMiniProposal(random, 3)),
+    );
+  });
+
+  it('draw induction inputs: the required number of different digits, the same for a seed', () => {
+    for (const count of [2, 6, 10]) {
+      for (const word of draws(count, 200, (random) => sampleMiniInputList(random, count))) {
+        expect(automatonAccepts(inputListAutomaton(count), word), word).toBe(true);
+        expect(new Set(word.split(',')).size).toBe(count);
+      }
+    }
+    expect(draws(3, 20, (random) => sampleMiniInputList(random, 6))).toEqual(
+      draws(3, 20, (random) => sampleMiniInputList(random, 6)),
+    );
+    // Every digit turns up in every place.
+    const firsts = new Set(draws(4, 300, (random) => sampleMiniInputList(random, 6)).map((word) => word[0]));
+    expect(firsts.size).toBe(10);
+  });
+
+  it('are what the modes sample: proposals their parsers read, within the curriculum at the step', () => {
+    const modes = createMiniTaskModes({
+      curriculum: { startOperators: 0, stepsPerOperator: 10 },
+      inductionInputs: 5,
+    });
+    const [deduction, abduction, induction] = modes;
+    const reference = {
+      mode: 'induction',
+      language: 'javascript',
+      program: miniProgram('x*3', 'javascript'),
+      entry: 'f',
+      id: 'x*3',
+      step: 0,
+    } as TaskBase;
+    const context = { language: 'javascript' as const, references: [reference], bannedWords: [], format };
+    const random = createSeededRandom(11);
+    for (const [step, limit] of [
+      [1, 0],
+      [11, 1],
+      [21, 2],
+      [500, 3],
+    ] as const) {
+      for (const mode of [deduction, abduction]) {
+        const words = Array.from(
+          { length: 100 },
+          () => mode.sampleProposal?.(random, { ...context, step }) as string,
+        );
+        for (const word of words) {
+          expect(mode.parseProposal(word, context), word).toMatchObject({ ok: true, wellFormed: true });
+          expect(miniOperatorCount(word)).toBeLessThanOrEqual(limit);
+        }
+        expect(Math.max(...words.map(miniOperatorCount))).toBe(limit);
+      }
+      const inputs = induction.sampleProposal?.(random, { ...context, step }) as string;
+      const parsed = induction.parseProposal(inputs, context);
+      expect(parsed).toMatchObject({ ok: true, wellFormed: true });
+      expect(parsed.ok && parsed.value.inputs).toHaveLength(5);
+    }
   });
 });

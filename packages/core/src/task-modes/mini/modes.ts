@@ -28,6 +28,8 @@ import {
   miniProgram,
   PROPOSAL_AUTOMATON,
   proposalAutomaton,
+  sampleMiniInputList,
+  sampleMiniProposal,
 } from './grammar.js';
 
 /** Settings of {@link createMiniTaskModes}. */
@@ -198,6 +200,8 @@ interface MiniProgramInputParts<TTask extends DeductionTask | AbductionTask> {
   readonly heldOut: ReadonlySet<string>;
   readonly constraint: ConstraintMaker;
   readonly proposalAt: (step: number | undefined) => [CharacterAutomaton<never>, string];
+  /** The curriculum that bounds proposals' operators by step. */
+  readonly curriculum: MiniCurriculum | undefined;
 }
 
 /**
@@ -245,6 +249,10 @@ function miniProgramInputMode<TTask extends DeductionTask | AbductionTask>(
       (role, step) => (role === 'propose' ? parts.proposalAt(step) : [answer, '']),
       header,
     ),
+    // What a proposer held to the curriculum's grammar could write, drawn at random: the size of the program
+    // uniform up to the step's limit, then the program and its input.
+    sampleProposal: (random, context) =>
+      sampleMiniProposal(random, miniOperatorLimit(parts.curriculum, context.step)),
     seedTasks: (language) => [seedTask<TTask>(base.name as TTask['mode'], language)],
     difficulty: operatorCount,
     family: functionOf,
@@ -307,6 +315,7 @@ function miniInductionMode(
       const word = readWord(completion, EXPRESSION_AUTOMATON, 'an expression');
       return word.ok ? { ...word, value: miniProgram(word.value, task.language) } : word;
     },
+    sampleProposal: (random) => sampleMiniInputList(random, inputCount),
     constraint: parts.constraint(
       (role) => [role === 'propose' ? inputList : (EXPRESSION_AUTOMATON as CharacterAutomaton<never>), ''],
       'I',
@@ -397,6 +406,7 @@ export function createMiniTaskModes(
       heldOut: heldOut(deduction.name, true),
       constraint,
       proposalAt,
+      curriculum,
     }),
     miniProgramInputMode(abduction, {
       header: 'A',
@@ -404,6 +414,7 @@ export function createMiniTaskModes(
       heldOut: heldOut(abduction.name, true),
       constraint,
       proposalAt,
+      curriculum,
     }),
     miniInductionMode(induction, {
       inputCount,

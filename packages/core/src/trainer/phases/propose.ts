@@ -1,3 +1,5 @@
+import { ConfigError } from '../../errors/errors.js';
+import type { Completion } from '../../spec/policy-model.js';
 import type { TaskBase, TaskModeName } from '../../spec/task.js';
 import type { ProposeContext, TaskModeV1, TaskPool } from '../../spec/task-mode.js';
 import { LANGUAGE_SYNTAX } from '../../task-modes/language.js';
@@ -11,7 +13,7 @@ export interface ProposeInput extends GenerationContext {
   readonly pools: ReadonlyMap<TaskModeName, TaskPool>;
   readonly settings: Pick<
     TrainerSettings,
-    'batchSize' | 'references' | 'language' | 'format' | 'maxPromptTokens'
+    'batchSize' | 'references' | 'language' | 'format' | 'maxPromptTokens' | 'proposer'
   >;
 }
 
@@ -46,17 +48,56 @@ function proposalPrompt(input: ProposeInput, mode: TaskModeV1): { context: Propo
   return built;
 }
 
-/** Phase 1: every mode proposes `batchSize` tasks, each from its own references. */
+/**
+ * A proposal drawn by the mode's random generator (`proposer: 'random'`), as a completion: its text is what the
+ * generator wrote, its tokens the policy's encoding of it (for token counts; it is never trained on, so its log
+ * probabilities are zeros).
+ */
+function sampledCompletion(
+  input: ProposeInput,
+  mode: TaskModeV1,
+  context: ProposeContext,
+  prompt: string,
+  step: number,
+): Completion {
+  if (mode.sampleProposal === undefined) {
+    throw new ConfigError(`The task mode ${mode.name} cannot sample proposals (proposer "random").`, {
+      field: 'proposer',
+    });
+  }
+  const text = mode.sampleProposal(input.random, { ...context, step });
+  const { tokenizer } = input.policy;
+  const tokenIds = tokenizer.encode(text);
+  const start = tokenizer.beginningOfSequenceTokenId;
+  return {
+    text,
+    promptTokenIds: [...(start === undefined ? [] : [start]), ...tokenizer.encode(prompt)],
+    tokenIds,
+    logProbs: tokenIds.map(() => 0),
+    finishReason: 'stop',
+  };
+}
+
+/**
+ * Phase 1: every mode proposes `batchSize` tasks, each from its own references: the policy writes them, or,
+ * under `proposer: 'random'`, the mode's random generator draws them (from the same contexts and prompts, so
+ * that they are recorded alike).
+ */
 export async function propose(input: ProposeInput, step: number): Promise<Proposal[]> {
   const proposals: Proposal[] = [];
   for (const mode of input.modes) {
     const built = Array.from({ length: input.settings.batchSize }, () => proposalPrompt(input, mode));
     const contexts = built.map((each) => each.context);
     const prompts = built.map((each) => each.prompt);
-    const { completions } = await input.policy.doGenerate({
-      prompts,
-      ...generationFor(input, mode, 'propose', step),
-    });
+    const completions =
+      input.settings.proposer === 'random'
+        ? built.map(({ context, prompt }) => sampledCompletion(input, mode, context, prompt, step))
+        : (
+            await input.policy.doGenerate({
+              prompts,
+              ...generationFor(input, mode, 'propose', step),
+            })
+          ).completions;
     completions.forEach((completion, index) => {
       proposals.push({
         mode: mode.name,
