@@ -53,6 +53,10 @@ export function starterConfig(): string {
     // A seeding stage before step 1 (the reference's, with 256 tasks): the model proposes, without training,
     // until each mode's buffer holds "tasks" tasks, for at most "maxRounds" rounds. 0 tasks: no seeding.
     "seeding": { "tasks": ${defaults.trainer.seeding?.tasks ?? 0}, "maxRounds": ${defaults.trainer.seeding?.maxRounds ?? 32} },
+    // Who proposes the tasks: "model" (self-play: the model proposes and learns to propose) or "random" (the
+    // paper's ablation: a fixed random generator of the task language proposes, the model is trained as a solver
+    // alone, at the same compute; mini tasks only).
+    "proposer": "${defaults.trainer.proposer ?? 'model'}",
     // Solver rollouts that estimate each valid proposal's solve rate (the learnability reward), and whether
     // the solver also trains on them (the paper does not; a model learning from zero needs the signal).
     "learnabilityRollouts": ${defaults.trainer.learnabilityRollouts},

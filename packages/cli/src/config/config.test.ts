@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ONNX_EXECUTION_PROVIDERS } from '@azr/backends/onnx';
-import { ConfigError } from '@azr/core';
+import { ConfigError, resolveTrainerSettings } from '@azr/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { starterConfig, writeStarterConfig } from '../commands/init.js';
 import { DEFAULT_TRAIN_CONFIG, parseTrainConfig, readTrainConfig, resolveTrainConfig } from './config.js';
@@ -109,6 +109,30 @@ describe('azr.config.json', () => {
       ).toMatch(/^azr\.config\.json: tasks\.evaluateEvery/);
   });
 
+  it('reads who proposes: the model by default, or the random-task ablation, and nothing else', () => {
+    expect(resolveTrainConfig({}, {}).trainer.proposer).toBeUndefined();
+    expect(resolveTrainerSettings(resolveTrainConfig({}, {}).trainer).proposer).toBe('model');
+    const random = resolveTrainConfig(parseTrainConfig({ trainer: { proposer: 'random' } }, 'c.json'), {});
+    expect(random.trainer.proposer).toBe('random');
+    // The rest of the run is the default's: the same compute.
+    expect({ ...random.trainer, proposer: undefined }).toEqual({
+      ...DEFAULT_TRAIN_CONFIG.trainer,
+      proposer: undefined,
+    });
+    expect(resolveTrainConfig({ trainer: { proposer: 'model' } }, {}).trainer.proposer).toBe('model');
+    const error = configError(() => parseTrainConfig({ trainer: { proposer: 'human' } }, 'azr.config.json'));
+    expect(error.message).toBe(
+      'azr.config.json: trainer.proposer: Invalid option: expected one of "model"|"random"',
+    );
+    expect(error.details.field).toBe('trainer.proposer');
+    // Only the mini modes can sample proposals: refused before a run starts with full tasks.
+    expect(
+      configError(() =>
+        resolveTrainConfig({ trainer: { proposer: 'random' } }, { modelDirectory: '/models/x' }),
+      ).details,
+    ).toEqual({ field: 'trainer.proposer', allowed: ['model'] });
+  });
+
   it("reads executionProviders: cpu by default, an ordered list of the backends' names, over the file by the flag", () => {
     expect(resolveTrainConfig({}, {}).executionProviders).toEqual(['cpu']);
     expect(parseTrainConfig({ executionProviders: ['cuda', 'cpu'] }, 'c.json').executionProviders).toEqual([
@@ -167,6 +191,7 @@ describe('azr.config.json', () => {
         sampling: { temperature: 1, topP: 1, maxTokens: 192 },
         solveFrom: 'this-step',
         seeding: { tasks: 0, maxRounds: 32 },
+        proposer: 'model',
       },
       optimizer: { learningRate: 0.0002, maxGradientNorm: 1 },
       executor: { workers: 2, timeoutMs: 100 },

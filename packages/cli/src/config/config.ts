@@ -7,6 +7,7 @@ import {
   MINI_LANGUAGE,
   type MiniCurriculum,
   type OptimizerSettings,
+  PROPOSERS,
   SOLVE_FROMS,
   SOLVE_SAMPLINGS,
   type TrainerSettingsInput,
@@ -64,6 +65,7 @@ const trainerSchema = z.strictObject({
       maxRounds: positiveInteger.optional(),
     })
     .optional(),
+  proposer: z.enum(PROPOSERS).optional(),
   references: positiveInteger.optional(),
   maxPromptTokens: positiveInteger.optional(),
   learnabilityRollouts: positiveInteger.optional(),
@@ -423,6 +425,13 @@ export function resolveTrainConfig(
   const executionProviders =
     overrides.executionProviders ?? file.executionProviders ?? defaults.executionProviders;
   assertEngineExecutionProviders(engine, executionProviders);
+  // Only the mini modes have a random generator of their tasks; refused here, before a run directory exists.
+  if (file.trainer?.proposer === 'random' && kind !== 'mini') {
+    throw new ConfigError(
+      'trainer.proposer "random" (tasks from a random generator, the proposer not trained) needs mini tasks, whose modes can sample proposals; the full tasks have no random generator. Use tasks.kind "mini", or trainer.proposer "model".',
+      { field: 'trainer.proposer', allowed: ['model'] },
+    );
+  }
   return {
     ...(recipe === undefined ? {} : { recipe }),
     model,
