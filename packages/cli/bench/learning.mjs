@@ -1,17 +1,29 @@
 #!/usr/bin/env node
-// The learning benchmark: does the default `azr train` measurably learn? For each of 3 seeds it trains the
-// default run (the tiny preset from random weights on the mini language, the default number of steps),
-// evaluates the untrained and the trained model greedily on the held-out suite (suites/mini-javascript.jsonl,
-// which training is forbidden to propose), checks that no training task collides with the suite, and writes
-// per-mode and per-difficulty accuracies (before, after, mean and spread over seeds), wall times and the
-// learning curves (from each run's metrics) into BENCHMARKS.md.
-// Usage: npm run bench:learning  (after `npx turbo run build`; about 3 x the default run's time)
+// The learning benchmark: does the default `azr train` measurably learn, and does self-play proposing beat
+// random tasks? For each seed (3 by default) it trains the default run (the tiny preset from random weights on
+// the mini language, the default number of steps; the run evaluates the held-out suite
+// suites/mini-javascript.jsonl, which training is forbidden to propose, greedily at step 0, every
+// `tasks.evaluateEvery` steps (50 by default) and after its last step, into its heldout.jsonl), and, unless
+// --no-ablation, the same run with `trainer.proposer: "random"` (the paper's ablation at equal compute: each
+// mode's tasks drawn from a fixed random generator of the mini language, the solver trained alone, the proposer
+// not trained). The gain of a run is the mean of its last five held-out evaluations after step 0 (steps 800-1000
+// of a 1000-step run; fewer when the run has fewer, and the section says how many) minus the untrained model's
+// score (the step-0 record). It writes per seed and mode the gains of both runs side by side, the issue's
+// targets checked by that measure, whether self-play beat random tasks by it, the held-out curves, the final
+// evaluations (the trained checkpoint on the suite after the run, and the untrained model before it), by
+// difficulty, collisions of training tasks with the suite, wall times, the learning curves from each run's
+// metrics, and whether proposals got harder (mean operator count of valid deduction and abduction proposals,
+// first window against last) into BENCHMARKS.md.
+// Usage: npm run bench:learning  (after `npx turbo run build`; about 6 x the default run's time, 3 x without
+//        the ablation)
 // Options: --seeds 0,1,2  --steps N (default: the default config's)  --out <folder for the runs>
-//          --config <azr.config.json> (measures another configuration: the section is printed, and BENCHMARKS.md,
-//          which records the default run, is left as it is)
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+//          --no-ablation (the self-play runs alone)
+//          --config <azr.config.json> (measures another configuration, the ablation with trainer.proposer
+//          "random" over it: the section is printed, and BENCHMARKS.md, which records the default run, is left as
+//          it is)
+import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createOnnxPolicy } from '@azr/backends/onnx';
@@ -24,7 +36,7 @@ import {
   miniOperatorCount,
 } from '@azr/core';
 import { createJavaScriptExecutor } from '@azr/executor';
-import { DEFAULT_TRAIN_CONFIG, train } from '../dist/index.js';
+import { DEFAULT_TRAIN_CONFIG, readTrainConfig, train } from '../dist/index.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repositoryRoot = join(here, '..', '..', '..');
@@ -35,11 +47,55 @@ const { values } = parseArgs({
     steps: { type: 'string' },
     out: { type: 'string' },
     config: { type: 'string' },
+    'no-ablation': { type: 'boolean', default: false },
   },
 });
 const seeds = values.seeds.split(',').map(Number);
 const steps = values.steps === undefined ? DEFAULT_TRAIN_CONFIG.steps : Number(values.steps);
+const ablation = !values['no-ablation'];
 const outRoot = values.out ?? (await mkdtemp(join(tmpdir(), 'azr-learning-')));
+await mkdir(outRoot, { recursive: true });
+/** Held-out evaluations after step 0 that a run's gain averages (the last ones). */
+const LATE_EVALUATIONS = 5;
+
+/**
+ * The ablation's config file: `trainer.proposer: "random"` over the defaults, or over `--config`'s file (its
+ * relative paths made absolute, since the copy lives in the output folder).
+ */
+async function ablationConfig() {
+  let file = {};
+  if (values.config !== undefined) {
+    file = await readTrainConfig(values.config);
+    const base = dirname(resolve(values.config));
+    if (file.model !== undefined && 'directory' in file.model)
+      file = { ...file, model: { directory: resolve(base, file.model.directory) } };
+    if (file.tasks?.heldOut !== undefined)
+      file = { ...file, tasks: { ...file.tasks, heldOut: resolve(base, file.tasks.heldOut) } };
+    if (file.tasks?.templates !== undefined)
+      file = {
+        ...file,
+        tasks: {
+          ...file.tasks,
+          templates: Object.fromEntries(
+            Object.entries(file.tasks.templates).map(([mode, files]) => [
+              mode,
+              Object.fromEntries(
+                Object.entries(files ?? {}).map(([kind, path]) => [kind, resolve(base, path)]),
+              ),
+            ]),
+          ),
+        },
+      };
+  }
+  const path = join(outRoot, 'ablation.config.json');
+  await writeFile(
+    path,
+    `${JSON.stringify({ ...file, trainer: { ...file.trainer, proposer: 'random' } }, null, 2)}\n`,
+  );
+  return path;
+}
+const ablationConfigPath = ablation ? await ablationConfig() : undefined;
+
 const executor = createJavaScriptExecutor({ workers: 2 });
 const suite = await loadEvaluationSuite(await readFile(suitePath, 'utf8'), executor, {
   language: 'javascript',
@@ -130,24 +186,38 @@ async function heldOutCurve(runDirectory) {
   return curve;
 }
 
-const runs = [];
-for (const seed of seeds) {
-  const untrained = await createOnnxPolicy({
-    model: { preset: 'tiny', seed },
-    intraOpThreads: DEFAULT_TRAIN_CONFIG.threads,
-  });
-  const before = await evaluatePolicy(untrained);
-  await untrained.doDispose();
-  const runDirectory = join(outRoot, `seed-${seed}`);
+/**
+ * The gain of a run by the issue's measure, per mode: the mean of its last five held-out evaluations after step
+ * 0 (all of them when it has fewer) minus the untrained model's score (the step-0 record; the bench's own
+ * evaluation of the untrained model when the run has none).
+ */
+function lateGain(heldOut, before) {
+  const evaluated = [...heldOut.keys()].filter((step) => step > 0).sort((a, b) => a - b);
+  const late = evaluated.slice(-LATE_EVALUATIONS);
+  const byMode = {};
+  for (const mode of MODES) {
+    const untrained = heldOut.get(0)?.[mode] ?? before[mode].accuracy;
+    const scores = late.map((step) => heldOut.get(step)?.[mode]).filter((value) => typeof value === 'number');
+    const lateMean = scores.length === 0 ? undefined : scores.reduce((a, b) => a + b, 0) / scores.length;
+    byMode[mode] = { untrained, lateMean, gain: lateMean === undefined ? undefined : lateMean - untrained };
+  }
+  return { steps: late, byMode };
+}
+
+/** Trains one run (self-play, or the ablation with its config) and measures it. */
+async function measureRun(seed, kind, before) {
+  const runDirectory = join(outRoot, kind === 'random' ? `seed-${seed}-random` : `seed-${seed}`);
+  const config = kind === 'random' ? ablationConfigPath : values.config;
+  const label = kind === 'random' ? `seed ${seed} (random tasks)` : `seed ${seed}`;
   const started = performance.now();
   let lastLine = '';
   await train(
-    { seed, steps, out: runDirectory, ...(values.config === undefined ? {} : { config: values.config }) },
+    { seed, steps, out: runDirectory, ...(config === undefined ? {} : { config }) },
     {
       write: (line) => {
         lastLine = line;
         if (/^step \d+\/\d+/.test(line) && Number(line.split(/[ /]/)[1]) % 50 === 0)
-          process.stdout.write(`seed ${seed}: ${line}`);
+          process.stdout.write(`${label}: ${line}`);
       },
       isTerminal: false,
     },
@@ -160,112 +230,310 @@ for (const seed of seeds) {
   });
   const after = await evaluatePolicy(trained);
   await trained.doDispose();
+  const heldOut = await heldOutCurve(runDirectory);
   const run = {
     seed,
+    kind,
     seconds,
     before,
     after,
     collisions: await collisions(runDirectory),
     curves: await curves(runDirectory),
-    heldOut: await heldOutCurve(runDirectory),
+    heldOut,
+    gain: lateGain(heldOut, before),
     runDirectory,
   };
-  runs.push(run);
   process.stdout.write(
-    `seed ${seed}: ${seconds.toFixed(0)} s; ${MODES.map((mode) => `${mode} ${(100 * before[mode].accuracy).toFixed(1)} -> ${(100 * after[mode].accuracy).toFixed(1)}`).join(', ')}; collisions ${run.collisions}; ${lastLine.trim()}\n`,
+    `${label}: ${seconds.toFixed(0)} s; gain (late mean of ${run.gain.steps.length}) ${MODES.map((mode) => `${mode} ${points(run.gain.byMode[mode].gain)}`).join(', ')}; final ${MODES.map((mode) => `${mode} ${percent(before[mode].accuracy)} -> ${percent(after[mode].accuracy)}`).join(', ')}; collisions ${run.collisions}; ${lastLine.trim()}\n`,
   );
+  return run;
+}
+
+const percent = (value) => (value === undefined ? 'n/a' : (100 * value).toFixed(1));
+/** A difference in percentage points, signed. */
+const points = (value) =>
+  value === undefined ? 'n/a' : `${value >= 0 ? '+' : ''}${(100 * value).toFixed(1)}`;
+const meanOf = (numbers) => numbers.reduce((a, b) => a + b, 0) / numbers.length;
+const spreadOf = (numbers) => Math.max(...numbers) - Math.min(...numbers);
+const defined = (numbers) => numbers.every((value) => typeof value === 'number');
+
+const runs = [];
+const randomRuns = [];
+for (const seed of seeds) {
+  const untrained = await createOnnxPolicy({
+    model: { preset: 'tiny', seed },
+    intraOpThreads: DEFAULT_TRAIN_CONFIG.threads,
+  });
+  const before = await evaluatePolicy(untrained);
+  await untrained.doDispose();
+  runs.push(await measureRun(seed, 'model', before));
+  // The same model seed: the ablation starts from the same untrained model.
+  if (ablation) randomRuns.push(await measureRun(seed, 'random', before));
 }
 await executor.close();
 
-const percent = (value) => (value === undefined ? 'n/a' : (100 * value).toFixed(1));
-const meanOf = (numbers) => numbers.reduce((a, b) => a + b, 0) / numbers.length;
-const spreadOf = (numbers) => Math.max(...numbers) - Math.min(...numbers);
-const tableRows = [];
+const arms = [{ name: 'self-play', runs }, ...(ablation ? [{ name: 'random tasks', runs: randomRuns }] : [])];
+const gainOf = (run, mode) => run.gain.byMode[mode].gain;
+const lateOf = (run, mode) => run.gain.byMode[mode].lateMean;
+const lateCounts = [...new Set([...runs, ...randomRuns].map((run) => run.gain.steps.length))];
+const lateSteps = (run) =>
+  run.gain.steps.length === 0
+    ? 'none'
+    : run.gain.steps.length === 1
+      ? `step ${run.gain.steps[0]}`
+      : `steps ${run.gain.steps[0]}-${run.gain.steps.at(-1)}`;
+
+// Gains by the issue's measure, per seed and mode, both runs side by side.
+const gainRows = [];
 for (const mode of MODES) {
-  const before = runs.map((run) => run.before[mode].accuracy);
-  const after = runs.map((run) => run.after[mode].accuracy);
-  const gains = runs.map((run) => run.after[mode].accuracy - run.before[mode].accuracy);
-  tableRows.push(
-    `| ${mode} | ${runs.map((_run, index) => `${percent(before[index])} → ${percent(after[index])}`).join(' | ')} | ${percent(meanOf(before))} | ${percent(meanOf(after))} | ${percent(spreadOf(after))} | ${percent(meanOf(gains))} | ${percent(Math.min(...gains))} |`,
+  for (const [index, run] of runs.entries()) {
+    const random = randomRuns[index];
+    gainRows.push(
+      `| ${mode} | ${run.seed} | ${percent(run.gain.byMode[mode].untrained)} | ${percent(lateOf(run, mode))} | ${points(gainOf(run, mode))} |${
+        random === undefined
+          ? ''
+          : ` ${percent(lateOf(random, mode))} | ${points(gainOf(random, mode))} | ${defined([gainOf(run, mode), gainOf(random, mode)]) ? points(gainOf(run, mode) - gainOf(random, mode)) : 'n/a'} |`
+      } ${percent(run.after[mode].accuracy)} |${random === undefined ? '' : ` ${percent(random.after[mode].accuracy)} |`}`,
+    );
+  }
+  const summary = arms.map(({ runs: armRuns }) => {
+    const gains = armRuns.map((run) => gainOf(run, mode));
+    const lates = armRuns.map((run) => lateOf(run, mode));
+    return defined(gains) ? { gain: meanOf(gains), spread: spreadOf(lates), late: meanOf(lates) } : undefined;
+  });
+  const [self, random] = summary;
+  gainRows.push(
+    `| ${mode} | mean (spread) | ${percent(meanOf(runs.map((run) => run.gain.byMode[mode].untrained)))} | ${self === undefined ? 'n/a' : `${percent(self.late)} (${percent(self.spread)})`} | ${points(self?.gain)} |${
+      ablation
+        ? ` ${random === undefined ? 'n/a' : `${percent(random.late)} (${percent(random.spread)})`} | ${points(random?.gain)} | ${self === undefined || random === undefined ? 'n/a' : points(self.gain - random.gain)} |`
+        : ''
+    } ${percent(meanOf(runs.map((run) => run.after[mode].accuracy)))} |${ablation ? ` ${percent(meanOf(randomRuns.map((run) => run.after[mode].accuracy)))} |` : ''}`,
   );
 }
-// The issue's targets, checked seed by seed: deduction at least 20 points above the untrained model, abduction
-// and induction above it by more than the seed-to-seed spread of the trained accuracy.
+
+// The issue's targets, checked seed by seed on the self-play runs by the late-mean gain: deduction at least 20
+// points; abduction and induction larger than the seed-to-seed spread of the per-seed late means.
 const targetLines = MODES.map((mode) => {
-  const gains = runs.map((run) => run.after[mode].accuracy - run.before[mode].accuracy);
-  const spread = spreadOf(runs.map((run) => run.after[mode].accuracy));
+  const gains = runs.map((run) => gainOf(run, mode));
+  const lates = runs.map((run) => lateOf(run, mode));
+  if (!defined(gains)) return `- ${mode}: no held-out evaluation after step 0: not measured`;
+  const spread = spreadOf(lates);
   const bar = mode === 'deduction' ? 0.2 : spread;
   const met = gains.every((gain) => gain >= bar && gain > 0);
-  return `- ${mode}: gain ${mode === 'deduction' ? '>= 20 points' : `> the spread (${percent(spread)} points)`} for every seed: ${met ? 'met' : 'not met'} (gains ${gains.map((gain) => percent(gain)).join(', ')})`;
+  return `- ${mode}: gain ${mode === 'deduction' ? '>= 20 points' : `> the seed-to-seed spread of the late means (${percent(spread)} points${runs.length === 1 ? ', one seed: no spread' : ''})`} on every seed: ${met ? 'met' : 'not met'} (gains ${gains.map(points).join(', ')})`;
 });
+
+/**
+ * Whether self-play proposing beat random tasks on a mode, by the late-mean gain, in plain words: ahead on every
+ * seed and by more than the seed-to-seed spread of either arm's late means counts as beating it; anything less is
+ * said as it is.
+ */
+function comparison(mode) {
+  const pairs = runs.map((run, index) => [gainOf(run, mode), gainOf(randomRuns[index], mode)]);
+  if (!pairs.every(defined))
+    return {
+      line: `- ${mode}: not measured (no held-out evaluation after step 0).`,
+      beat: false,
+      lost: false,
+    };
+  const differences = pairs.map(([self, random]) => self - random);
+  const ahead = differences.filter((difference) => difference > 0).length;
+  const behind = differences.filter((difference) => difference < 0).length;
+  const mean = meanOf(differences);
+  const noise = Math.max(
+    spreadOf(runs.map((run) => lateOf(run, mode))),
+    spreadOf(randomRuns.map((run) => lateOf(run, mode))),
+  );
+  const facts = `self-play ${points(meanOf(pairs.map(([self]) => self)))} against random tasks ${points(meanOf(pairs.map(([, random]) => random)))} points on average; self-play minus random by seed ${differences.map(points).join(', ')}; seed-to-seed spread of the late means up to ${percent(noise)} points`;
+  let verdict;
+  if (runs.length === 1)
+    verdict =
+      mean > 0
+        ? 'self-play ahead on this one seed, which cannot tell a difference from seed noise'
+        : mean < 0
+          ? 'random tasks ahead on this one seed, which cannot tell a difference from seed noise'
+          : 'no difference on this one seed';
+  else if (ahead === 0 && behind === 0) verdict = 'no difference on any seed';
+  else if (ahead === runs.length && mean > noise)
+    verdict = 'self-play proposing beat random tasks on every seed';
+  else if (behind === runs.length && -mean > noise)
+    verdict = 'random tasks beat self-play proposing on every seed';
+  else if (ahead === runs.length)
+    verdict = 'self-play ahead on every seed, but by less than the seed-to-seed spread: not a clear win';
+  else if (behind === runs.length)
+    verdict = 'random tasks ahead on every seed, but by less than the seed-to-seed spread: not a clear loss';
+  else verdict = `no consistent difference (self-play ahead on ${ahead} of ${runs.length} seeds)`;
+  return {
+    line: `- ${mode}: ${verdict} (${facts}).`,
+    beat: runs.length > 1 && ahead === runs.length && mean > noise,
+    lost: runs.length > 1 && behind === runs.length && -mean > noise,
+  };
+}
+const comparisons = ablation ? MODES.map((mode) => ({ mode, ...comparison(mode) })) : [];
+const beaten = comparisons.filter((each) => each.beat).map((each) => each.mode);
+const lost = comparisons.filter((each) => each.lost).map((each) => each.mode);
+const even = MODES.filter((mode) => !beaten.includes(mode) && !lost.includes(mode));
+const comparisonSummary = !ablation
+  ? ''
+  : [
+      beaten.length === MODES.length
+        ? 'On this run, self-play proposing beat random tasks on every mode, by the late-mean gain.'
+        : beaten.length === 0
+          ? `On this run, self-play proposing did not beat random tasks on any mode by the late-mean gain${runs.length === 1 ? ' (one seed cannot show it)' : ''}.`
+          : `On this run, self-play proposing beat random tasks on ${beaten.join(' and ')} by the late-mean gain.`,
+      lost.length === 0 ? '' : `Random tasks beat self-play proposing on ${lost.join(' and ')}.`,
+      beaten.length === 0 || even.length === 0
+        ? ''
+        : `On ${even.join(' and ')} there was no clear difference.`,
+    ]
+      .filter((sentence) => sentence !== '')
+      .join(' ');
+
 const levelRows = [];
 for (const mode of MODES) {
   const levels = Object.keys(runs[0].after[mode].levels).sort();
   for (const level of levels) {
+    const at = (armRuns, pick) => percent(meanOf(armRuns.map((run) => pick(run)[mode].levels[level] ?? 0)));
     levelRows.push(
-      `| ${mode} | ${level} | ${percent(meanOf(runs.map((run) => run.before[mode].levels[level] ?? 0)))} | ${percent(meanOf(runs.map((run) => run.after[mode].levels[level] ?? 0)))} |`,
+      `| ${mode} | ${level} | ${at(runs, (run) => run.before)} | ${at(runs, (run) => run.after)} |${ablation ? ` ${at(randomRuns, (run) => run.after)} |` : ''}`,
     );
   }
 }
+
 // The learning curves, averaged over seeds, in ten windows of the run.
-const windows = 10;
-const curveRows = [];
-for (let window = 0; window < windows; window += 1) {
-  const from = Math.floor((window * steps) / windows) + 1;
-  const to = Math.floor(((window + 1) * steps) / windows);
-  const rows = runs.flatMap((run) => run.curves.filter((row) => row.step >= from && row.step <= to));
-  const average = (pick) => {
-    const defined = rows.map(pick).filter((value) => typeof value === 'number');
-    return defined.length === 0 ? undefined : meanOf(defined);
-  };
-  curveRows.push(
-    `| ${from}-${to} | ${MODES.map((mode) => percent(average((row) => row.solve[mode]))).join(' | ')} | ${percent(average((row) => row.valid))} | ${average((row) => row.difficulty)?.toFixed(2) ?? 'n/a'} |`,
-  );
+const windows = Math.min(10, steps);
+function windowRows(armRuns) {
+  const rows = [];
+  for (let window = 0; window < windows; window += 1) {
+    const from = Math.floor((window * steps) / windows) + 1;
+    const to = Math.floor(((window + 1) * steps) / windows);
+    const inWindow = armRuns.flatMap((run) => run.curves.filter((row) => row.step >= from && row.step <= to));
+    const average = (pick) => {
+      const values = inWindow.map(pick).filter((value) => typeof value === 'number');
+      return values.length === 0 ? undefined : meanOf(values);
+    };
+    rows.push({
+      from,
+      to,
+      solve: Object.fromEntries(MODES.map((mode) => [mode, average((row) => row.solve[mode])])),
+      valid: average((row) => row.valid),
+      difficulty: average((row) => row.difficulty),
+    });
+  }
+  return rows;
 }
-// The held-out curves the runs recorded (every `evaluateEvery` steps), by seed and averaged.
-const heldOutSteps = [...new Set(runs.flatMap((run) => [...run.heldOut.keys()]))].sort((a, b) => a - b);
+/** A window's steps, `from-to` (one step alone when the window is one step long). */
+const span = (row) => (row.from === row.to ? `${row.from}` : `${row.from}-${row.to}`);
+const stepsOf = (row) => (row.from === row.to ? `step ${row.from}` : `steps ${row.from}-${row.to}`);
+const curveTable = (rows) =>
+  rows
+    .map(
+      (row) =>
+        `| ${span(row)} | ${MODES.map((mode) => percent(row.solve[mode])).join(' | ')} | ${percent(row.valid)} | ${row.difficulty?.toFixed(2) ?? 'n/a'} |`,
+    )
+    .join('\n');
+const curveHeader = `| steps | solve deduction | solve abduction | solve induction | valid proposals | proposal difficulty |
+|---|---|---|---|---|---|`;
+const armWindows = arms.map((arm) => ({ ...arm, rows: windowRows(arm.runs) }));
+/** Proposal difficulty, first window against last: did proposals get harder over the run? */
+function harderLine({ name, rows }) {
+  const first = rows.find((row) => row.difficulty !== undefined);
+  const last = rows.findLast((row) => row.difficulty !== undefined);
+  if (first === undefined || last === undefined || first === last)
+    return `- ${name}: not enough windows with valid deduction or abduction proposals to compare.`;
+  const change = last.difficulty - first.difficulty;
+  const trend = change > 0 ? 'harder' : change < 0 ? 'easier' : 'no harder';
+  return `- ${name}: ${first.difficulty.toFixed(2)} operators in ${stepsOf(first)}, ${last.difficulty.toFixed(2)} in ${stepsOf(last)} (${change >= 0 ? '+' : ''}${change.toFixed(2)}): proposals got ${trend}${name === 'random tasks' ? ' (random tasks follow the curriculum by construction: a uniform size up to its limit at the step)' : ''}.`;
+}
+
+// The held-out curves the runs recorded (every `evaluateEvery` steps), by seed and averaged, both arms.
+const heldOutSteps = [...new Set([...runs, ...randomRuns].flatMap((run) => [...run.heldOut.keys()]))].sort(
+  (a, b) => a - b,
+);
 const heldOutRows = heldOutSteps.map((step) => {
-  const at = (mode) => runs.map((run) => run.heldOut.get(step)?.[mode]);
-  const mean = (values) => (values.every((value) => typeof value === 'number') ? meanOf(values) : undefined);
-  return `| ${step} | ${at('deduction').map(percent).join(' / ')} | ${MODES.map((mode) => percent(mean(at(mode)))).join(' | ')} |`;
+  const at = (armRuns, mode) => armRuns.map((run) => run.heldOut.get(step)?.[mode]);
+  const mean = (list) => (defined(list) ? meanOf(list) : undefined);
+  const cells = [`${at(runs, 'deduction').map(percent).join(' / ')}`];
+  if (ablation) cells.push(`${at(randomRuns, 'deduction').map(percent).join(' / ')}`);
+  for (const mode of MODES) {
+    cells.push(percent(mean(at(runs, mode))));
+    if (ablation) cells.push(percent(mean(at(randomRuns, mode))));
+  }
+  return `| ${step} | ${cells.join(' | ')} |`;
 });
+const heldOutHeader = ablation
+  ? `| step | deduction by seed (self-play) | deduction by seed (random tasks) | ${MODES.map((mode) => `${mode} self-play | ${mode} random`).join(' | ')} |
+|---|---|---|${MODES.map(() => '---|---|').join('')}`
+  : `| step | deduction by seed | ${MODES.map((mode) => `${mode} (mean)`).join(' | ')} |
+|---|---|${MODES.map(() => '---|').join('')}`;
+
 const date = new Date().toISOString().slice(0, 10);
 // The settings the runs recorded (the defaults, or the config file over them).
 const config = JSON.parse(await readFile(join(runs[0].runDirectory, 'config.json'), 'utf8'));
+const median = (numbers) => [...numbers].sort((a, b) => a - b)[Math.floor(numbers.length / 2)];
+const wallTimes = arms
+  .map(
+    ({ name, runs: armRuns }) =>
+      `${name} ${armRuns.map((run) => `${run.seconds.toFixed(0)} s`).join(', ')} (median ${median(armRuns.map((run) => run.seconds)).toFixed(0)} s)`,
+  )
+  .join('; ');
+const commandOptions = [
+  ...(values.config === undefined ? [] : [`--config ${values.config}`]),
+  ...(ablation ? [] : ['--no-ablation']),
+];
 const section = `<!-- learning:start -->
 ## Learning: the default run on the held-out suite
 
-Command: \`npm run bench:learning${values.config === undefined ? '' : ` -- --config ${values.config}`}\` (seeds ${seeds.join(', ')}; ${steps} steps each, ${values.config === undefined ? 'the default `azr train`' : 'the config file over the defaults'}: tiny preset from random weights, mini tasks with grammar-constrained generation, engine ${config.engine}, ${config.threads} threads, batch ${config.trainer.batchSize} with ${config.trainer.solveRollouts ?? 1} answers per solve task drawn ${config.trainer.solveSampling === 'balanced' ? 'balanced over difficulty' : 'newest first'}, ${config.trainer.advantageEstimator ?? 'trr++'} advantages, learning rate ${config.optimizer.learningRate}, curriculum ${config.tasks.curriculum === false ? 'none' : `from ${config.tasks.curriculum.startOperators} operator(s), one more every ${config.tasks.curriculum.stepsPerOperator} steps`}).
+Command: \`npm run bench:learning${commandOptions.length === 0 ? '' : ` -- ${commandOptions.join(' ')}`}\` (seeds ${seeds.join(', ')}; ${steps} steps each, ${values.config === undefined ? 'the default `azr train`' : 'the config file over the defaults'}: tiny preset from random weights, mini tasks with grammar-constrained generation, engine ${config.engine}, ${config.threads} threads, batch ${config.trainer.batchSize} with ${config.trainer.solveRollouts ?? 1} answers per solve task drawn ${config.trainer.solveSampling === 'balanced' ? 'balanced over difficulty' : 'newest first'}, ${config.trainer.learnabilityRollouts ?? 8} learnability rollouts per proposal, ${config.trainer.advantageEstimator ?? 'trr++'} advantages, learning rate ${config.optimizer.learningRate}, curriculum ${config.tasks.curriculum === false ? 'none' : `from ${config.tasks.curriculum.startOperators} operator(s), one more every ${config.tasks.curriculum.stepsPerOperator} steps`}, held-out suite evaluated ${config.tasks.evaluateEvery === false ? 'before and after the run only' : `every ${config.tasks.evaluateEvery} steps`}).${ablation ? " Ablation: the same run with `trainer.proposer: \"random\"` (each mode's tasks from a fixed random generator of the mini language, drawn from the run's seed: deduction and abduction programs of a uniform operator count up to the curriculum's limit at the step and a uniform input digit, induction different digits; validated, held-out tasks excluded, buffered and rated as the model's; the solver trained on the same number of tasks and rollouts; the proposer never trained)." : ''}
 Machine: ${cpus()[0]?.model.trim() ?? 'unknown CPU'}, ${cpus().length} CPUs, Node ${process.versions.node}. Measured ${date}.
 Suite: \`packages/cli/suites/mini-javascript.jsonl\` (${suite.length} tasks, generated by \`npm run generate:suites -w @azr/cli\`), greedy decoding, accuracy in %.
-Training tasks that collide with the suite: ${runs.map((run) => run.collisions).join(', ')} (by seed, within each mode; the mini modes exclude them).
-Wall time of the training runs: ${runs.map((run) => `${run.seconds.toFixed(0)} s`).join(', ')} (median ${[...runs.map((run) => run.seconds)].sort((a, b) => a - b)[Math.floor(runs.length / 2)].toFixed(0)} s).
+Training tasks that collide with the suite: ${arms.map(({ name, runs: armRuns }) => `${name} ${armRuns.map((run) => run.collisions).join(', ')}`).join('; ')} (by seed, within each mode; the mini modes exclude them).
+Wall time of the training runs: ${wallTimes}.
 
-| mode | ${runs.map((run) => `seed ${run.seed}`).join(' | ')} | before (mean) | after (mean) | spread after (max - min) | gain (mean) | gain (smallest) |
-|---|${runs.map(() => '---|').join('')}---|---|---|---|---|
-${tableRows.join('\n')}
+Gain: the mean of a run's last ${LATE_EVALUATIONS} held-out evaluations after step 0 (its \`heldout.jsonl\`; here ${lateCounts.length === 1 ? `${lateCounts[0]} evaluation(s), ${lateSteps(runs[0])}` : `${lateCounts.join(' or ')} evaluations, by run`}${lateCounts.some((count) => count < LATE_EVALUATIONS) ? `: fewer than ${LATE_EVALUATIONS}, all the run had` : ''}) minus the untrained model's score (the step-0 record), in points. Late mean: that mean. Final: the bench's own evaluation of the last checkpoint after the run.
 
-Targets (issue 8):
+| mode | seed | untrained (step 0) | self-play late mean | self-play gain |${ablation ? ' random-tasks late mean | random-tasks gain | self-play - random |' : ''} self-play final |${ablation ? ' random-tasks final |' : ''}
+|---|---|---|---|---|${ablation ? '---|---|---|' : ''}---|${ablation ? '---|' : ''}
+${gainRows.join('\n')}
+
+Targets (issue 20, self-play runs, by the gain above):
 
 ${targetLines.join('\n')}
+${
+  ablation
+    ? `
+Does self-play proposing beat random tasks? ${comparisonSummary}
 
-By difficulty (operator count of the program), mean over seeds:
+${comparisons.map((each) => each.line).join('\n')}
+`
+    : ''
+}
+Did proposals get harder? Mean operator count of valid deduction and abduction proposals, first window of the run against the last (the curves below):
 
-| mode | difficulty | before | after |
-|---|---|---|---|
+${armWindows.map(harderLine).join('\n')}
+
+Final evaluation, untrained (before) and last checkpoint (after), by difficulty (operator count of the program), mean over seeds:
+
+| mode | difficulty | before | after (self-play) |${ablation ? ' after (random tasks) |' : ''}
+|---|---|---|---|${ablation ? '---|' : ''}
 ${levelRows.join('\n')}
 
-Held-out accuracy during training (each run's \`heldout.jsonl\`, charted in its report; step 0 is the untrained model):
+Held-out accuracy during training (each run's \`heldout.jsonl\`, charted in its report; step 0 is the untrained model; by mode, mean over seeds):
 
-| step | deduction by seed | deduction (mean) | abduction (mean) | induction (mean) |
-|---|---|---|---|---|
+${heldOutHeader}
 ${heldOutRows.join('\n')}
 
-Learning curves, mean over seeds (training solve rate of each mode's solver, proposal validity, mean operator count of valid deduction and abduction proposals; each run's \`report.html\` charts them step by step):
+${armWindows
+  .map(
+    ({
+      name,
+      rows,
+    }) => `Learning curves of the ${name === 'random tasks' ? 'random-tasks' : name} runs, mean over seeds (training solve rate of each mode's solver, proposal validity, mean operator count of valid deduction and abduction proposals; each run's \`report.html\` charts them step by step):
 
-| steps | solve deduction | solve abduction | solve induction | valid proposals | proposal difficulty |
-|---|---|---|---|---|---|
-${curveRows.join('\n')}
+${curveHeader}
+${curveTable(rows)}`,
+  )
+  .join('\n\n')}
 <!-- learning:end -->`;
 if (values.config !== undefined) {
   process.stdout.write(`${section}\nnot written to BENCHMARKS.md (a --config run); runs in ${outRoot}\n`);
