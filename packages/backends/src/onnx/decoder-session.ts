@@ -189,8 +189,11 @@ function integerTensor(
   rows: readonly (readonly number[])[],
 ): OnnxTensor {
   const width = rows[0]?.length ?? 0;
-  const flat = rows.flat();
-  const data = type === 'int64' ? BigInt64Array.from(flat, (value) => BigInt(value)) : Int32Array.from(flat);
+  const data = type === 'int64' ? new BigInt64Array(rows.length * width) : new Int32Array(rows.length * width);
+  let next = 0;
+  if (data instanceof BigInt64Array) {
+    for (const row of rows) for (const value of row) data[next++] = BigInt(value);
+  } else for (const row of rows) for (const value of row) data[next++] = value;
   return new runtime.Tensor(type, data, [rows.length, width]);
 }
 

@@ -150,6 +150,57 @@ describe('training on the onnx engine', () => {
     await tfjs.doDispose();
   }, 120_000);
 
+  it('packs the answers to one prompt into one row, one-token answers included, and updates as tfjs does', async () => {
+    // Two prompts with several answers each (distinct ones: nothing merges), of one token and of several, with
+    // mixed advantages: the onnx engine runs one row per prompt, tfjs every sequence on its own.
+    const model = {
+      config,
+      weights: initializeLlamaWeights(config, { seed: 23, standardDeviation: 0.1 }),
+      tokenizer: createByteTokenizer(),
+    };
+    const optimizer = { learningRate: 3e-3 };
+    const onnx = await createOnnxPolicy({ model, optimizer });
+    const tfjs = await createTfjsPolicy({ model, backend: 'wasm', optimizer });
+    const answers = [
+      { prompt: [35, 68, 83, 10], completion: [55], advantage: 1.5 },
+      { prompt: [35, 68, 83, 10], completion: [56], advantage: -0.5 },
+      { prompt: [35, 68, 83, 10], completion: [57, 58, 59], advantage: 0.75 },
+      { prompt: [35, 68, 83, 10], completion: [60, 61], advantage: -1 },
+      { prompt: [102, 40, 52, 41, 61], completion: [51], advantage: -0.25 },
+      { prompt: [102, 40, 52, 41, 61], completion: [52, 53], advantage: 0.5 },
+    ];
+    const scored = await onnx.doComputeLogProbs({
+      sequences: answers.map(({ prompt, completion }) => ({
+        promptTokenIds: prompt,
+        completionTokenIds: completion,
+      })),
+      temperature: 1,
+    });
+    const batch: TrainBatch = {
+      sequences: answers.map(({ prompt, completion, advantage }, index) => ({
+        promptTokenIds: prompt,
+        completionTokenIds: completion,
+        oldLogProbs: scored.logProbs[index] as number[],
+        advantages: completion.map(() => advantage),
+      })),
+      temperature: 1,
+      loss: { clipRatio: 0.2, entropyCoefficient: 0.01 },
+    };
+    for (let step = 0; step < 10; step += 1)
+      expectSameUpdate(await onnx.doTrainStep(batch), await tfjs.doTrainStep(batch), `step ${step}`);
+    const [left, right] = [await onnx.readWeights(), await tfjs.readWeights()];
+    for (const [name, { data }] of left) {
+      const other = right.get(name)?.data as Float32Array;
+      const largest = data.reduce(
+        (most, value, index) => Math.max(most, Math.abs(value - (other[index] as number))),
+        0,
+      );
+      expect(largest, name).toBeLessThan(1e-4);
+    }
+    await onnx.doDispose();
+    await tfjs.doDispose();
+  }, 120_000);
+
   it('takes the same update with one sequence per micro-batch as in one pass, on both engines', async () => {
     const model = {
       config,

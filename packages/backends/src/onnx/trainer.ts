@@ -6,13 +6,13 @@ import {
   countedTokens,
   countedTokenTotal,
   emptyTrainStepResult,
-  layOutBatch,
-  type MergedSequence,
   type MicroBatchLimit,
   mergeIdenticalSequences,
+  type PackedRow,
+  packByPrompt,
+  packedRowMeasure,
   trainableSequences,
   trainingMicroBatches,
-  weightedTokens,
 } from '../shared/batching.js';
 import type { OptimizerState } from '../shared/optimizer-state.js';
 import { applyAdamW } from './adamw.js';
@@ -55,30 +55,6 @@ export interface OnnxTrainer {
 }
 
 /**
- * The positions of a right-padded micro-batch whose predictions the loss reads, in the order of the sequences'
- * completion tokens (a sequence's last prompt position predicts its first completion token), and the tokens
- * they predict.
- */
-function countedPositions(
-  chunk: readonly MergedSequence[],
-  length: number,
-): { positions: BigInt64Array; targets: BigInt64Array } {
-  const total = chunk.reduce((sum, sequence) => sum + sequence.completionTokenIds.length, 0);
-  const positions = new BigInt64Array(total);
-  const targets = new BigInt64Array(total);
-  let next = 0;
-  chunk.forEach((sequence, row) => {
-    const start = row * length + sequence.promptTokenIds.length - 1;
-    sequence.completionTokenIds.forEach((token, index) => {
-      positions[next] = BigInt(start + index);
-      targets[next] = BigInt(token);
-      next += 1;
-    });
-  });
-  return { positions, targets };
-}
-
-/**
  * Trains a Llama-family model on onnxruntime: each micro-batch runs the training graph (forward pass, PPO-clip
  * loss, every gradient), gradients are summed over micro-batches, clipped to the global norm, and AdamW
  * (decoupled weight decay, none on norms and biases) updates the weights in place. The weights are graph inputs,
@@ -115,9 +91,9 @@ export async function createOnnxTrainer(options: OnnxTrainerOptions): Promise<On
     return sum;
   }
 
-  /** Runs the training graph on a micro-batch; `statisticsOnly`, its forward part alone (the loss's sums). */
+  /** Runs the training graph on a micro-batch of packed rows; `statisticsOnly`, its forward part alone. */
   async function run(
-    chunk: readonly MergedSequence[],
+    chunk: readonly PackedRow[],
     batch: TrainBatch,
     denominator: number,
     statisticsOnly = false,
@@ -125,7 +101,7 @@ export async function createOnnxTrainer(options: OnnxTrainerOptions): Promise<On
     if (statisticsOnly)
       statisticsSession ??= await openSession(
         runtime,
-        await buildLlamaTrainingGraph(config, { gradients: false }),
+        await buildLlamaTrainingGraph(config, { gradients: false, packed: true }),
         options.session,
       );
     else
@@ -133,31 +109,50 @@ export async function createOnnxTrainer(options: OnnxTrainerOptions): Promise<On
         runtime,
         await buildLlamaTrainingGraph(config, {
           accumulate: true,
+          packed: true,
           recomputeActivations: options.recomputeActivations === true,
         }),
         options.session,
       );
     const graph = (statisticsOnly ? statisticsSession : session) as OnnxRuntime.InferenceSession;
-    const { ids, length } = layOutBatch(chunk, options.padding);
-    const counted = countedPositions(chunk, length);
-    const perCounted = [1, counted.positions.length];
-    const floats = (values: (sequence: MergedSequence) => readonly number[]) =>
-      new runtime.Tensor(
-        'float32',
-        Float32Array.from(chunk.flatMap((sequence) => [...values(sequence)])),
-        perCounted,
-      );
+    // Rows right-padded to one length (padding after a row's tokens is seen by none of them).
+    const length = Math.max(...chunk.map((row) => row.tokenIds.length));
+    const grid = (values: (row: PackedRow) => readonly number[], pad: number) => {
+      const data = new BigInt64Array(chunk.length * length).fill(BigInt(pad));
+      chunk.forEach((row, index) => {
+        values(row).forEach((value, position) => {
+          data[index * length + position] = BigInt(value);
+        });
+      });
+      return new runtime.Tensor('int64', data, [chunk.length, length]);
+    };
+    const predictions = chunk.flatMap((row, index) =>
+      row.predictions.map((prediction) => ({
+        ...prediction,
+        position: index * length + prediction.position,
+      })),
+    );
+    const perCounted = [1, predictions.length];
+    const floats = (value: (prediction: (typeof predictions)[number]) => number) =>
+      new runtime.Tensor('float32', Float32Array.from(predictions, value), perCounted);
     const scalar = (value: number) => new runtime.Tensor('float32', Float32Array.of(value), [1]);
     const feeds: Record<string, OnnxTensor> = {
-      [names.inputIds]: new runtime.Tensor('int64', BigInt64Array.from(ids.flat(), BigInt), [
-        chunk.length,
-        length,
-      ]),
-      [names.logitPositions]: new runtime.Tensor('int64', counted.positions, [counted.positions.length]),
-      [names.targets]: new runtime.Tensor('int64', counted.targets, perCounted),
-      [names.mask]: floats(weightedTokens),
-      [names.oldLogProbs]: floats((sequence) => sequence.oldLogProbs),
-      [names.advantages]: floats((sequence) => sequence.advantages),
+      [names.inputIds]: grid((row) => row.tokenIds, options.padding),
+      [names.positionIds]: grid((row) => row.positionIds, 0),
+      [names.segmentIds]: grid((row) => row.segmentIds, 0),
+      [names.logitPositions]: new runtime.Tensor(
+        'int64',
+        BigInt64Array.from(predictions, (prediction) => BigInt(prediction.position)),
+        [predictions.length],
+      ),
+      [names.targets]: new runtime.Tensor(
+        'int64',
+        BigInt64Array.from(predictions, (prediction) => BigInt(prediction.target)),
+        perCounted,
+      ),
+      [names.mask]: floats((prediction) => prediction.weight),
+      [names.oldLogProbs]: floats((prediction) => prediction.oldLogProb),
+      [names.advantages]: floats((prediction) => prediction.advantage),
       [names.temperature]: scalar(batch.temperature),
       [names.clipRatio]: scalar(batch.loss.clipRatio),
       [names.entropyCoefficient]: scalar(batch.loss.entropyCoefficient),
@@ -239,15 +234,18 @@ export async function createOnnxTrainer(options: OnnxTrainerOptions): Promise<On
     const inert = (sequence: TrainSequence) =>
       batch.loss.entropyCoefficient === 0 &&
       countedTokens(sequence).every((counted, index) => counted === 0 || sequence.advantages[index] === 0);
-    const passes = [
-      ...trainingMicroBatches(sequences.filter(inert), options.microBatchLimit).map((chunk) => ({
+    // The completions of one prompt share a packed row: the prompt runs once for all of them.
+    const passesOf = (group: typeof sequences, statisticsOnly: boolean) =>
+      trainingMicroBatches(packByPrompt(group), options.microBatchLimit, packedRowMeasure).map((chunk) => ({
         chunk,
-        statisticsOnly: true,
-      })),
-      ...trainingMicroBatches(
+        statisticsOnly,
+      }));
+    const passes = [
+      ...passesOf(sequences.filter(inert), true),
+      ...passesOf(
         sequences.filter((sequence) => !inert(sequence)),
-        options.microBatchLimit,
-      ).map((chunk) => ({ chunk, statisticsOnly: false })),
+        false,
+      ),
     ];
     for (const { chunk, statisticsOnly } of passes) {
       batch.signal?.throwIfAborted();

@@ -23,7 +23,9 @@ export { TRAINING_GRAPH_NAMES };
  * activations held instead of all of them, for about a third more arithmetic; the same gradients). `accumulate: true` adds an input `grad_in.<name>` per weight and outputs
  * `grad_in + gradient` (the products accumulate onto it as Gemm's C), so that micro-batches sum their gradients inside the graph: the trainer feeds its running
  * sums and has onnxruntime write the new sums over them (preallocated outputs), with no gradient-sized buffer of
- * onnxruntime's own and no sum in JavaScript.
+ * onnxruntime's own and no sum in JavaScript. `packed: true` adds the inputs `position_ids` and `segment_ids`
+ * (int64 `[batch, length]`): a row then holds one prompt and several of its completions, each attending to the
+ * prompt and to itself only, so that a prompt shared by a group of answers runs once (see `packByPrompt`).
  */
 export async function buildLlamaTrainingGraph(
   config: LlamaConfig,
@@ -31,6 +33,7 @@ export async function buildLlamaTrainingGraph(
     readonly gradients?: boolean;
     readonly accumulate?: boolean;
     readonly recomputeActivations?: boolean;
+    readonly packed?: boolean;
   } = {},
 ): Promise<Uint8Array> {
   const graph = new OnnxGraphBuilder(
@@ -40,7 +43,14 @@ export async function buildLlamaTrainingGraph(
   // which fixes the graph's node names and bytes.
   const operations = createTrainingOperations(graph, config, { accumulate: options.accumulate === true });
   const inputs = declareBatchInputs(graph);
-  const positions = buildPositionTables(operations, inputs.inputIds);
+  const packed =
+    options.packed === true
+      ? {
+          positionIds: graph.input(TRAINING_GRAPH_NAMES.positionIds, 'int64', ['batch', 'length']),
+          segmentIds: graph.input(TRAINING_GRAPH_NAMES.segmentIds, 'int64', ['batch', 'length']),
+        }
+      : undefined;
+  const positions = buildPositionTables(operations, inputs.inputIds, packed);
   const forward = buildForwardPass(operations, positions, inputs.inputIds, inputs.logitPositions);
   const objective = buildObjective(operations, inputs, forward.logits);
   // Without gradients: the forward pass and the loss's sums alone (for sequences that carry no gradient).

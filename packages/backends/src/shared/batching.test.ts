@@ -9,6 +9,7 @@ import {
   mergeIdenticalSequences,
   microBatches,
   microBatchLimit,
+  packByPrompt,
   productLimit,
   trainingMicroBatches,
   weightedTokens,
@@ -186,5 +187,48 @@ describe('micro-batches sized from an activation memory budget', () => {
       activationMemoryLimit(tiny, DEFAULT_ONNX_ACTIVATION_MEMORY_BUDGET),
     );
     expect(lengths(now)).toEqual(lengths(old));
+  });
+
+  it('packs the completions of one prompt into rows: the prompt once, each completion seeing it and itself', () => {
+    const sequence = (prompt: number[], completion: number[], advantage: number, count = 1) => ({
+      promptTokenIds: prompt,
+      completionTokenIds: completion,
+      oldLogProbs: completion.map((_, index) => -1 - index),
+      advantages: completion.map(() => advantage),
+      count,
+    });
+    const rows = packByPrompt([
+      sequence([1, 2, 3], [7], 1, 3),
+      sequence([9, 9], [4, 5], -1),
+      sequence([1, 2, 3], [8, 6, 5], 0.5),
+    ]);
+    expect(rows).toEqual([
+      {
+        // The one-token answer adds no position; the three-token one adds its first two tokens.
+        tokenIds: [1, 2, 3, 8, 6],
+        positionIds: [0, 1, 2, 3, 4],
+        segmentIds: [0, 0, 0, 2, 2],
+        predictions: [
+          { position: 2, target: 7, weight: 3, oldLogProb: -1, advantage: 1 },
+          { position: 2, target: 8, weight: 1, oldLogProb: -1, advantage: 0.5 },
+          { position: 3, target: 6, weight: 1, oldLogProb: -2, advantage: 0.5 },
+          { position: 4, target: 5, weight: 1, oldLogProb: -3, advantage: 0.5 },
+        ],
+      },
+      {
+        tokenIds: [9, 9, 4],
+        positionIds: [0, 1, 2],
+        segmentIds: [0, 0, 1],
+        predictions: [
+          { position: 1, target: 4, weight: 1, oldLogProb: -1, advantage: -1 },
+          { position: 2, target: 5, weight: 1, oldLogProb: -2, advantage: -1 },
+        ],
+      },
+    ]);
+    // A row stops growing at twice its longest sequence: sixteen 4-token answers to a 4-token prompt take 4 rows.
+    const many = Array.from({ length: 16 }, (_, index) => sequence([1, 2, 3, 4], [10 + index, 1, 2, 3], 1));
+    const packed = packByPrompt(many);
+    expect(packed.map((row) => row.tokenIds.length)).toEqual([16, 16, 16, 16]);
+    expect(packed.flatMap((row) => row.predictions)).toHaveLength(64);
   });
 });

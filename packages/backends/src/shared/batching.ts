@@ -142,21 +142,33 @@ export function microBatchLimit(
   return activationMemoryLimit(config, bytes, logits, recomputeActivations);
 }
 
+/** What a micro-batch split needs to know of one item: its length in tokens and its counted predictions. */
+export type PassMeasure<Item> = (item: Item) => {
+  readonly length: number;
+  readonly completionTokens: number;
+};
+
+/** The measure of a sequence: its prompt and completion, and its completion's tokens. */
+function sequenceMeasure(sequence: TokenSequence): { length: number; completionTokens: number } {
+  const completionTokens = sequence.completionTokenIds.length;
+  return { length: sequence.promptTokenIds.length + completionTokens, completionTokens };
+}
+
 /**
- * Splits sequences, in order, into runs that each fit `limit` at the length of their longest sequence. A
- * sequence that alone does not fit goes alone.
+ * Splits items (sequences, or packed rows with `measure`), in order, into runs that each fit `limit` at the
+ * length of their longest item. An item that alone does not fit goes alone.
  */
-export function microBatches<Sequence extends TokenSequence>(
-  sequences: readonly Sequence[],
+export function microBatches<Item>(
+  items: readonly Item[],
   limit: MicroBatchLimit,
-): Sequence[][] {
-  const chunks: Sequence[][] = [];
-  let current: Sequence[] = [];
+  measure: PassMeasure<Item> = sequenceMeasure as PassMeasure<Item>,
+): Item[][] {
+  const chunks: Item[][] = [];
+  let current: Item[] = [];
   let longest = 0;
   let completionTokens = 0;
-  for (const sequence of sequences) {
-    const completion = sequence.completionTokenIds.length;
-    const length = sequence.promptTokenIds.length + completion;
+  for (const item of items) {
+    const { length, completionTokens: completion } = measure(item);
     const grown = {
       sequences: current.length + 1,
       length: Math.max(longest, length),
@@ -168,7 +180,7 @@ export function microBatches<Sequence extends TokenSequence>(
       longest = 0;
       completionTokens = 0;
     }
-    current.push(sequence);
+    current.push(item);
     longest = Math.max(longest, length);
     completionTokens += completion;
   }
@@ -178,28 +190,29 @@ export function microBatches<Sequence extends TokenSequence>(
 
 /**
  * Micro-batches for a training step, whose gradients and statistics are sums and so do not depend on order:
- * sequences sorted by length, then split as {@link microBatches} does and also wherever a run's longest
- * sequence would pass twice its shortest, so that short sequences (a solver's answer) are not padded to the
- * length of long ones (a proposer's prompt with its references).
+ * items sorted by length, then split as {@link microBatches} does and also wherever a run's longest item would
+ * pass twice its shortest, so that short sequences (a solver's answer) are not padded to the length of long
+ * ones (a proposer's prompt with its references).
  */
-export function trainingMicroBatches<Sequence extends TokenSequence>(
-  sequences: readonly Sequence[],
+export function trainingMicroBatches<Item>(
+  items: readonly Item[],
   limit: MicroBatchLimit,
-): Sequence[][] {
-  const length = (sequence: Sequence) => sequence.promptTokenIds.length + sequence.completionTokenIds.length;
-  const sorted = [...sequences].sort((first, second) => length(first) - length(second));
-  const runs: Sequence[][] = [];
-  let current: Sequence[] = [];
-  for (const sequence of sorted) {
+  measure: PassMeasure<Item> = sequenceMeasure as PassMeasure<Item>,
+): Item[][] {
+  const length = (item: Item) => measure(item).length;
+  const sorted = [...items].sort((first, second) => length(first) - length(second));
+  const runs: Item[][] = [];
+  let current: Item[] = [];
+  for (const item of sorted) {
     const first = current[0];
-    if (first !== undefined && length(sequence) > 2 * length(first)) {
+    if (first !== undefined && length(item) > 2 * length(first)) {
       runs.push(current);
       current = [];
     }
-    current.push(sequence);
+    current.push(item);
   }
   if (current.length > 0) runs.push(current);
-  return runs.flatMap((run) => microBatches(run, limit));
+  return runs.flatMap((run) => microBatches(run, limit, measure));
 }
 
 /** Which completion tokens of a training sequence count in the loss: its `lossMask`, or all of them (1 or 0 each). */
@@ -266,4 +279,105 @@ export function emptyTrainStepResult(startedAt: number): TrainStepResult {
     tokenCount: 0,
     durationMs: performance.now() - startedAt,
   };
+}
+
+/** One prediction a packed row's loss reads: at `position` of the row, of `target`. */
+export interface PackedPrediction {
+  readonly position: number;
+  readonly target: number;
+  /** Counted (1 or 0) times the merged sequence's count. */
+  readonly weight: number;
+  readonly oldLogProb: number;
+  readonly advantage: number;
+}
+
+/**
+ * A row of a packed training graph (`buildLlamaTrainingGraph`'s `packed`): one prompt, then completions of it,
+ * each seeing the prompt and its own earlier tokens only. A completion's last token is a target and never an
+ * input, so it is not in the row: a one-token answer adds no position at all, only a prediction at the prompt's
+ * last position.
+ */
+export interface PackedRow {
+  readonly tokenIds: readonly number[];
+  /** Each token's position in its own sequence. */
+  readonly positionIds: readonly number[];
+  /** 0 on the prompt, `k` on the row's `k`-th completion. */
+  readonly segmentIds: readonly number[];
+  readonly predictions: readonly PackedPrediction[];
+}
+
+/** The measure of a packed row for micro-batch splits: its tokens and its predictions. */
+export function packedRowMeasure(row: PackedRow): { length: number; completionTokens: number } {
+  return { length: row.tokenIds.length, completionTokens: row.predictions.length };
+}
+
+/**
+ * Packs the sequences of an update by prompt: the completions of one prompt (the answers to one solve task,
+ * after {@link mergeIdenticalSequences}) share a row and so one pass over their prompt, instead of one pass
+ * each. A row grows up to twice the length of its longest sequence alone (so that packing never makes attention
+ * much wider than a plain batch would) and holds at least one completion. The loss and the gradient are the
+ * same as with one row per sequence: each completion token is predicted from the prompt and the completion's
+ * own earlier tokens, at the same positions. Sequences without a prompt token are not packed (their first token
+ * has no position to be predicted from).
+ */
+export function packByPrompt(sequences: readonly MergedSequence[]): PackedRow[] {
+  const groups = new Map<string, MergedSequence[]>();
+  for (const sequence of sequences) {
+    const key = sequence.promptTokenIds.join(',');
+    const group = groups.get(key);
+    if (group === undefined) groups.set(key, [sequence]);
+    else group.push(sequence);
+  }
+  const rows: PackedRow[] = [];
+  for (const group of groups.values()) {
+    const prompt = (group[0] as MergedSequence).promptTokenIds;
+    if (prompt.length === 0) {
+      throw new ConfigError('A training sequence has no prompt token: its first token cannot be predicted.', {
+        field: 'sequences',
+      });
+    }
+    const longest = Math.max(...group.map((sequence) => sequence.completionTokenIds.length));
+    const cap = 2 * (prompt.length + longest);
+    let row:
+      | { tokenIds: number[]; positionIds: number[]; segmentIds: number[]; predictions: PackedPrediction[] }
+      | undefined;
+    let completions = 0;
+    for (const sequence of group) {
+      const completion = sequence.completionTokenIds;
+      if (row !== undefined && completions > 0 && row.tokenIds.length + completion.length - 1 > cap) {
+        rows.push(row);
+        row = undefined;
+      }
+      if (row === undefined) {
+        row = {
+          tokenIds: [...prompt],
+          positionIds: prompt.map((_, position) => position),
+          segmentIds: prompt.map(() => 0),
+          predictions: [],
+        };
+        completions = 0;
+      }
+      completions += 1;
+      const start = row.tokenIds.length;
+      const weights = weightedTokens(sequence);
+      completion.forEach((target, index) => {
+        (row as { predictions: PackedPrediction[] }).predictions.push({
+          // The first token is predicted by the prompt's last position, the others by the token before them.
+          position: index === 0 ? prompt.length - 1 : start + index - 1,
+          target,
+          weight: weights[index] as number,
+          oldLogProb: sequence.oldLogProbs[index] as number,
+          advantage: sequence.advantages[index] as number,
+        });
+      });
+      // Every token but the last is an input of the tokens after it.
+      completion.slice(0, -1).forEach((token, index) => {
+        row?.tokenIds.push(token);
+        row?.positionIds.push(prompt.length + index);
+        row?.segmentIds.push(completions);
+      });
+    }
+    if (row !== undefined) rows.push(row);
+  }
+  return rows;
 }

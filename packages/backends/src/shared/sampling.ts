@@ -106,7 +106,9 @@ export interface CompletionLimits {
  * The decoding state of one completion, shared by every engine so that they sample alike: it turns each
  * position's logits into a token (greedy or seeded nucleus sampling, within the constraint's allowed tokens),
  * records the token's tempered log probability, and decides when the completion ends (end of sequence or one
- * of the model's stop ids, a stop string, the constraint, or the token budget). Prompt `i` of a request samples
+ * of the model's stop ids, a stop string, the constraint, or the token budget). Under a constraint, a completion
+ * whose word is complete and may not grow ends at once (`finishReason: 'constraint'`), without the forced
+ * end-of-sequence token: a one-digit answer is one token and one run of the model. Prompt `i` of a request samples
  * from its own stream, seeded by the request's seed and `i`, so a completion does not depend on the other prompts
  * of its batch.
  */
@@ -168,8 +170,16 @@ export class CompletionDecoder {
     if (token === tokenizer.endOfSequenceTokenId || this.stopTokenIds?.has(token) === true)
       this.finishReason = 'end-of-sequence';
     else {
-      if (request.constraint !== undefined)
+      if (request.constraint !== undefined) {
         this.constraintState = request.constraint.advance(this.constraintState, token);
+        // A complete word that nothing may extend ends here: the end-of-sequence token that would follow is the
+        // constraint's choice, not the model's, so no run of the model is spent on it and it is not recorded.
+        if (
+          request.constraint.isComplete(this.constraintState) &&
+          request.constraint.allowedTokenIds(this.constraintState)?.length === 0
+        )
+          this.finishReason = 'constraint';
+      }
       if (request.stop !== undefined && request.stop.length > 0) {
         const text = tokenizer.decode(this.tokenIds);
         if (request.stop.some((stop) => text.includes(stop))) this.finishReason = 'stop';

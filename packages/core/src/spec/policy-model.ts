@@ -51,7 +51,9 @@ export interface GenerateRequest extends SamplingParameters {
 
 /**
  * Why a completion ended. `length`: `maxTokens` or the model's context was reached; `end-of-sequence`: the
- * model sampled an end-of-sequence token (the tokenizer's, or a stop id of the checkpoint's).
+ * model sampled an end-of-sequence token (the tokenizer's, or a stop id of the checkpoint's); `stop`: a stop
+ * string appeared; `constraint`: the request's constraint allows no further token (its word is complete and may
+ * not grow, or no token continues it), so the completion ends without an end-of-sequence token.
  */
 export type FinishReason = 'stop' | 'end-of-sequence' | 'length' | 'constraint';
 

@@ -103,14 +103,19 @@ function headBackward(
     dFinal = operations.inputGradient(gradientLogits, head, vocabularySize, final.output);
   }
   const counted = operations.rmsNormBackward(final, weight('model.norm.weight'), 'model.norm.weight', dFinal);
-  // Back to every position: the counted rows' gradients, zero elsewhere.
+  // Back to every position: the counted rows' gradients, zero elsewhere. A position can be counted more than
+  // once (a packed row's prompt predicts the first token of each of its completions): its gradients add up.
   const { i64 } = operations;
   const rows = flat(forward.lastOutput, hiddenSize);
-  const scattered = node('ScatterND', [
-    node('ConstantOfShape', [node('Shape', [rows])]),
-    node('Unsqueeze', [forward.logitPositions, i64([-1])]),
-    flat(counted, hiddenSize),
-  ]);
+  const scattered = node(
+    'ScatterND',
+    [
+      node('ConstantOfShape', [node('Shape', [rows])]),
+      node('Unsqueeze', [forward.logitPositions, i64([-1])]),
+      flat(counted, hiddenSize),
+    ],
+    { reduction: 'add' },
+  );
   return operations.like(scattered, forward.lastOutput);
 }
 

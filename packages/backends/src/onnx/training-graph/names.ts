@@ -4,6 +4,10 @@
  */
 export const TRAINING_GRAPH_NAMES = {
   inputIds: 'input_ids',
+  /** Packed graphs only: each token's position in its own sequence, int64 `[batch, length]`. */
+  positionIds: 'position_ids',
+  /** Packed graphs only: 0 on a row's prompt, `k` on its `k`-th completion, int64 `[batch, length]`. */
+  segmentIds: 'segment_ids',
   /**
    * The positions whose predictions the loss reads (a completion's tokens), int64 `[counted]`, as indices into
    * the `batch x length` positions in row order. Only these positions get logits: a prompt's positions cost
