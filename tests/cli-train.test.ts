@@ -166,7 +166,7 @@ describe('azr train', { timeout: 240_000 }, () => {
     expect(recorded.tasks).toEqual({
       kind: 'mini',
       constrained: true,
-      curriculum: { startOperators: 0, stepsPerOperator: 200 },
+      curriculum: { startOperators: 0, stepsPerOperator: 150 },
       evaluateEvery: 1,
     });
     // The held-out curve: the untrained model, then every step (the last one after the run).

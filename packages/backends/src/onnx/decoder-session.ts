@@ -189,7 +189,8 @@ function integerTensor(
   rows: readonly (readonly number[])[],
 ): OnnxTensor {
   const width = rows[0]?.length ?? 0;
-  const data = type === 'int64' ? new BigInt64Array(rows.length * width) : new Int32Array(rows.length * width);
+  const data =
+    type === 'int64' ? new BigInt64Array(rows.length * width) : new Int32Array(rows.length * width);
   let next = 0;
   if (data instanceof BigInt64Array) {
     for (const row of rows) for (const value of row) data[next++] = BigInt(value);
@@ -236,6 +237,22 @@ export class DecoderSession {
           path: undefined,
         },
       );
+  }
+
+  /** Bytes of key/value cache one position of one row takes, over every layer. */
+  cacheBytesPerPosition(): number {
+    const element = this.layout.cacheType === 'float16' ? 2 : 4;
+    return this.layout.cache.reduce(
+      (total, slot) =>
+        total +
+        element *
+          slot.dims.reduce(
+            (product, size, axis) =>
+              axis === slot.batchAxis || axis === slot.sequenceAxis ? product : product * size,
+            1,
+          ),
+      0,
+    );
   }
 
   /** An empty cache for `batch` rows. */

@@ -12,7 +12,7 @@ import { readGenerationConfig } from '../shared/generation-config.js';
 import type { LlamaPolicyModel } from '../shared/llama-policy.js';
 import { DecoderSession, readDecoderLayout } from './decoder-session.js';
 import type { OnnxPolicySettings } from './policy.js';
-import { createPolicy } from './policy-parts.js';
+import { createPolicy, type GenerationBatchSize } from './policy-parts.js';
 import type { OnnxRuntimeModule } from './runtime.js';
 import { type OnnxSessionSettings, openSession } from './session.js';
 
@@ -24,7 +24,7 @@ export async function createExportPolicy(
   runtime: OnnxRuntimeModule,
   folder: GenaiOnnxModelFolder | OnnxExportModelFolder,
   settings: OnnxSessionSettings & Pick<OnnxPolicySettings, 'maxSequenceLength' | 'modelId'>,
-  batchSize: number,
+  batchSize: GenerationBatchSize,
 ): Promise<LlamaPolicyModel> {
   const { directory, modelFile: file } = folder;
   const tokenizer = await loadHuggingFaceTokenizer(directory);

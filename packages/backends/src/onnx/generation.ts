@@ -16,7 +16,7 @@ import type { DecoderCache, DecoderSession } from './decoder-session.js';
 
 /**
  * Generates the completions of one batch of prompts with a key/value cache: the prompts left-padded to one
- * width, finished rows leaving the batch (their cache rows dropped) as they end.
+ * width; finished rows ride along until half the batch has finished, then leave it (their cache rows dropped).
  */
 export async function generateBatch(
   decoder: DecoderSession,
@@ -51,7 +51,6 @@ export async function generateBatch(
   });
   // Left padding: every row's last prompt token sits at the same position, so one run serves them all.
   const width = Math.max(...prefilled.map((row) => row.promptTokenIds.length));
-  let active = decoders.map((_, row) => row);
   let masks: number[][] = prefilled.map((row) => {
     const pad = width - row.promptTokenIds.length;
     return Array.from({ length: width }, (_, position) => (position < pad ? 0 : 1));
@@ -66,7 +65,9 @@ export async function generateBatch(
     return Array.from({ length: width }, (_, position) => Math.max(0, position - pad));
   });
   let cache: DecoderCache | undefined;
-  while (active.length > 0) {
+  // `active[p]`: the completion row `p` of the next run decodes, or undefined for a finished row that rides along.
+  let active: (number | undefined)[] = decoders.map((_, row) => row);
+  while (true) {
     request.signal?.throwIfAborted();
     const result = await decoder.run({
       tokenIds,
@@ -81,23 +82,35 @@ export async function generateBatch(
     cache = result.cache;
     const last = result.logits.sequenceLength - 1;
     const chosen = active.map((row, position) =>
-      (decoders[row] as CompletionDecoder).next(result.logits.row(cacheRowOf[position] as number, last)),
+      row === undefined
+        ? undefined
+        : (decoders[row] as CompletionDecoder).next(result.logits.row(cacheRowOf[position] as number, last)),
     );
-    const kept = active.flatMap((row, position) =>
-      (decoders[row] as CompletionDecoder).finished ? [] : [position],
+    const live = active.flatMap((row, position) =>
+      row !== undefined && !(decoders[row] as CompletionDecoder).finished ? [position] : [],
     );
-    if (kept.length === 0) break;
-    const rows = kept.map((position) => cacheRowOf[position] as number);
-    if (rows.length < tokenIds.length || rows.some((cacheRow, position) => cacheRow !== position)) {
+    if (live.length === 0) break;
+    const runRows = tokenIds.length;
+    const expanded =
+      active.length !== runRows || cacheRowOf.some((cacheRow, position) => cacheRow !== position);
+    if (expanded || live.length <= runRows / 2) {
+      // The cache of the live rows only: after a shared prefill (each row its own copy of its prompt's), or once
+      // half the rows have finished (copying the cache then costs less than running the finished rows on).
+      const rows = live.map((position) => cacheRowOf[position] as number);
       cache = decoder.selectRows(cache, rows);
       masks = rows.map((cacheRow) => masks[cacheRow] as number[]);
+      tokenIds = live.map((position) => [chosen[position] as number]);
+      active = live.map((position) => active[position]);
+    } else {
+      // Finished rows stay in the batch with a padding token, their logits unread: no cache is copied.
+      const liveSet = new Set(live);
+      active = active.map((row, position) => (liveSet.has(position) ? row : undefined));
+      tokenIds = active.map((row, position) => [row === undefined ? padding : (chosen[position] as number)]);
     }
-    active = kept.map((position) => active[position] as number);
     cacheRowOf = active.map((_, position) => position);
-    tokenIds = kept.map((position) => [chosen[position] as number]);
     masks = masks.map((mask) => [...mask, 1]);
-    positionIds = active.map((row) => [nextPositions[row] as number]);
-    for (const row of active) nextPositions[row] = (nextPositions[row] as number) + 1;
+    positionIds = active.map((row) => [row === undefined ? 0 : (nextPositions[row] as number)]);
+    for (const row of active) if (row !== undefined) nextPositions[row] = (nextPositions[row] as number) + 1;
   }
   return decoders.map((row) => row.completion());
 }

@@ -16,10 +16,43 @@ import type { LlamaConfig } from '../model/config.js';
 import type { LlamaWeights } from '../model/weights.js';
 import type { GenerationConfig } from '../shared/generation-config.js';
 import type { LlamaPolicyModel } from '../shared/llama-policy.js';
-import { assertGenerateRequest, ContextClamp, type GenerationBounds } from '../shared/sampling.js';
+import {
+  assertGenerateRequest,
+  ContextClamp,
+  encodePrompt,
+  type GenerationBounds,
+} from '../shared/sampling.js';
 import type { DecoderSession } from './decoder-session.js';
 import { computeLogProbs, generateBatch } from './generation.js';
 import type { OnnxRuntimeModule } from './runtime.js';
+
+/** Rows of one generation batch: a fixed number, or a key/value cache budget in bytes. */
+export type GenerationBatchSize = { readonly rows: number } | { readonly cacheBytes: number };
+
+/** The default key/value cache budget of a generation batch, when no `batchSize` is given: 256 MiB. */
+export const DEFAULT_GENERATION_CACHE_BYTES = 2 ** 28;
+
+/** Most rows of a generation batch under a cache budget (a tiny model's rows cost little cache). */
+const MOST_ROWS = 1024;
+
+/**
+ * The rows of one generation batch: the fixed number, or as many rows as fit in the budget when each holds its
+ * prompt and `maxTokens` new positions of cache (the longest prompt of the request counts for all). Between 1
+ * and 1,024.
+ */
+export function generationRows(
+  batchSize: GenerationBatchSize,
+  decoder: DecoderSession,
+  tokenizer: TokenizerV1,
+  request: GenerateRequest,
+  maxSequenceLength: number,
+): number {
+  if ('rows' in batchSize) return batchSize.rows;
+  const longestPrompt = Math.max(...request.prompts.map((prompt) => encodePrompt(tokenizer, prompt).length));
+  const positions = Math.min(maxSequenceLength, longestPrompt + request.maxTokens);
+  const rowBytes = Math.max(1, decoder.cacheBytesPerPosition() * positions);
+  return Math.max(1, Math.min(MOST_ROWS, Math.floor(batchSize.cacheBytes / rowBytes)));
+}
 
 /**
  * What differs between an onnx policy of a Llama-family model and one of an imported export: where its session
@@ -31,7 +64,8 @@ export interface PolicyParts {
   readonly provider: string;
   readonly modelId: string;
   readonly tokenizer: TokenizerV1;
-  readonly batchSize: number;
+  /** Rows of one generation batch: a number, or as many as fit in that many bytes of key/value cache. */
+  readonly batchSize: GenerationBatchSize;
   readonly config: LlamaConfig | undefined;
   readonly maxSequenceLength: number;
   /** The folder's `generation_config.json`: its end-of-sequence ids end completions too. */
@@ -80,13 +114,17 @@ export function createPolicy(parts: PolicyParts): LlamaPolicyModel {
       const started = performance.now();
       const completions: Completion[] = [];
       const prompts = request.prompts.map((prompt, index) => ({ prompt, index }));
-      for (let start = 0; start < prompts.length; start += batchSize)
+      const rows =
+        prompts.length === 0
+          ? 1
+          : generationRows(batchSize, await parts.decoder(), tokenizer, request, maxSequenceLength);
+      for (let start = 0; start < prompts.length; start += rows)
         completions.push(
           ...(await generateBatch(
             await parts.decoder(),
             tokenizer,
             bounds,
-            prompts.slice(start, start + batchSize),
+            prompts.slice(start, start + rows),
             request,
           )),
         );

@@ -20,7 +20,7 @@ import { type OptimizerState, readOptimizerState, writeOptimizerState } from '..
 import type { DecoderSession } from './decoder-session.js';
 import { createExportPolicy } from './export-policy.js';
 import { intoGraphLayout, toGraphLayout, toHuggingFaceLayout } from './layout.js';
-import { createPolicy } from './policy-parts.js';
+import { createPolicy, DEFAULT_GENERATION_CACHE_BYTES, type GenerationBatchSize } from './policy-parts.js';
 import { openRolloutSession, ROLLOUT_WEIGHTS, type RolloutWeights } from './rollout-session.js';
 import { loadOnnxRuntime, type OnnxRuntimeModule } from './runtime.js';
 import type { OnnxSessionSettings } from './session.js';
@@ -45,8 +45,17 @@ export interface OnnxPolicySettings extends OnnxSessionSettings {
    * `inspectModelFolder` (`@azr/backends`) says which a folder is.
    */
   readonly model: OnnxModelSource;
-  /** Prompts decoded together in one batch. Default `16`. */
+  /**
+   * Prompts decoded together in one batch. Default: as many as fit in `generationCacheBytes` of key/value cache
+   * (each row holding the request's longest prompt and `maxTokens` more positions), between 1 and 1,024: 16-odd
+   * rows of a 135M model's 270-token prompts, hundreds of the tiny preset's short ones.
+   */
   readonly batchSize?: number;
+  /**
+   * The key/value cache one generation batch may hold when `batchSize` is not given, in bytes. Default `2**28`
+   * (256 MiB).
+   */
+  readonly generationCacheBytes?: number;
   /**
    * Longest sequence of an imported export, when neither `genai_config.json` (`context_length`) nor
    * `config.json` (`max_position_embeddings`, `n_positions`) beside it says. Ignored for SDK-built graphs.
@@ -96,8 +105,12 @@ export interface OnnxPolicySettings extends OnnxSessionSettings {
  */
 export async function createOnnxPolicy(settings: OnnxPolicySettings): Promise<LlamaPolicyModel> {
   const runtime = await loadOnnxRuntime();
-  const batchSize = settings.batchSize ?? 16;
-  assertNumberInRange('batchSize', batchSize, { minimum: 1, integer: true });
+  if (settings.batchSize !== undefined)
+    assertNumberInRange('batchSize', settings.batchSize, { minimum: 1, integer: true });
+  const cacheBytes = settings.generationCacheBytes ?? DEFAULT_GENERATION_CACHE_BYTES;
+  assertNumberInRange('generationCacheBytes', cacheBytes, { minimum: 1 });
+  const batchSize: GenerationBatchSize =
+    settings.batchSize === undefined ? { cacheBytes } : { rows: settings.batchSize };
   const source = await resolveOnnxSource(settings.model);
   if (source.kind === 'export') return createExportPolicy(runtime, source.folder, settings, batchSize);
   return createLlamaPolicy(runtime, source.model, settings, batchSize);
@@ -111,7 +124,7 @@ async function createLlamaPolicy(
   runtime: OnnxRuntimeModule,
   model: LlamaModelSource,
   settings: OnnxPolicySettings,
-  batchSize: number,
+  batchSize: GenerationBatchSize,
 ): Promise<LlamaPolicyModel> {
   const resolved = await resolveLlamaModel(model, settings.modelId);
   const { config, tokenizer, modelId, generationConfig } = resolved;

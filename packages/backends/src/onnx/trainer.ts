@@ -236,7 +236,11 @@ export async function createOnnxTrainer(options: OnnxTrainerOptions): Promise<On
       countedTokens(sequence).every((counted, index) => counted === 0 || sequence.advantages[index] === 0);
     // The completions of one prompt share a packed row: the prompt runs once for all of them.
     const passesOf = (group: typeof sequences, statisticsOnly: boolean) =>
-      trainingMicroBatches(packByPrompt(group), options.microBatchLimit, packedRowMeasure).map((chunk) => ({
+      trainingMicroBatches(
+        packByPrompt(group, options.microBatchLimit),
+        options.microBatchLimit,
+        packedRowMeasure,
+      ).map((chunk) => ({
         chunk,
         statisticsOnly,
       }));

@@ -225,10 +225,13 @@ describe('micro-batches sized from an activation memory budget', () => {
         ],
       },
     ]);
-    // A row stops growing at twice its longest sequence: sixteen 4-token answers to a 4-token prompt take 4 rows.
+    // A row stops growing at four times its longest sequence: sixteen 4-token answers to a 4-token prompt take
+    // 2 rows, and 8 rows under a memory limit that admits 10 positions a row.
     const many = Array.from({ length: 16 }, (_, index) => sequence([1, 2, 3, 4], [10 + index, 1, 2, 3], 1));
     const packed = packByPrompt(many);
-    expect(packed.map((row) => row.tokenIds.length)).toEqual([16, 16, 16, 16]);
+    expect(packed.map((row) => row.tokenIds.length)).toEqual([31, 25]);
     expect(packed.flatMap((row) => row.predictions)).toHaveLength(64);
+    const limited = packByPrompt(many, ({ length }) => length <= 10);
+    expect(limited.map((row) => row.tokenIds.length)).toEqual(Array.from({ length: 8 }, () => 10));
   });
 });

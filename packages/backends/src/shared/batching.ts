@@ -314,13 +314,17 @@ export function packedRowMeasure(row: PackedRow): { length: number; completionTo
 /**
  * Packs the sequences of an update by prompt: the completions of one prompt (the answers to one solve task,
  * after {@link mergeIdenticalSequences}) share a row and so one pass over their prompt, instead of one pass
- * each. A row grows up to twice the length of its longest sequence alone (so that packing never makes attention
- * much wider than a plain batch would) and holds at least one completion. The loss and the gradient are the
+ * each. A row grows up to four times the length of its longest sequence alone (attention's cost grows with the
+ * square of a row's length) and while it alone fits `limit` (the micro-batch memory limit), and holds at least
+ * one completion. The loss and the gradient are the
  * same as with one row per sequence: each completion token is predicted from the prompt and the completion's
  * own earlier tokens, at the same positions. Sequences without a prompt token are not packed (their first token
  * has no position to be predicted from).
  */
-export function packByPrompt(sequences: readonly MergedSequence[]): PackedRow[] {
+export function packByPrompt(
+  sequences: readonly MergedSequence[],
+  limit: MicroBatchLimit = () => true,
+): PackedRow[] {
   const groups = new Map<string, MergedSequence[]>();
   for (const sequence of sequences) {
     const key = sequence.promptTokenIds.join(',');
@@ -337,14 +341,22 @@ export function packByPrompt(sequences: readonly MergedSequence[]): PackedRow[] 
       });
     }
     const longest = Math.max(...group.map((sequence) => sequence.completionTokenIds.length));
-    const cap = 2 * (prompt.length + longest);
+    const cap = 4 * (prompt.length + longest);
     let row:
       | { tokenIds: number[]; positionIds: number[]; segmentIds: number[]; predictions: PackedPrediction[] }
       | undefined;
     let completions = 0;
     for (const sequence of group) {
       const completion = sequence.completionTokenIds;
-      if (row !== undefined && completions > 0 && row.tokenIds.length + completion.length - 1 > cap) {
+      const grown = (row?.tokenIds.length ?? 0) + completion.length - 1;
+      const fits = () =>
+        grown <= cap &&
+        limit({
+          sequences: 1,
+          length: grown,
+          completionTokens: (row?.predictions.length ?? 0) + completion.length,
+        });
+      if (row !== undefined && completions > 0 && !fits()) {
         rows.push(row);
         row = undefined;
       }

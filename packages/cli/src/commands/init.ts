@@ -57,6 +57,9 @@ export function starterConfig(): string {
     // paper's ablation: a fixed random generator of the task language proposes, the model is trained as a solver
     // alone, at the same compute; mini tasks only).
     "proposer": "${defaults.trainer.proposer ?? 'model'}",
+    // Proposals sampled from each propose prompt (each prompt with its own references; the paper: 1). More cost
+    // less: a prompt runs once for all of its proposals.
+    "proposalsPerPrompt": ${defaults.trainer.proposalsPerPrompt ?? 1},
     // Solver rollouts that estimate each valid proposal's solve rate (the learnability reward), and whether
     // the solver also trains on them (the paper does not; a model learning from zero needs the signal).
     "learnabilityRollouts": ${defaults.trainer.learnabilityRollouts},

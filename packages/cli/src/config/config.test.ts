@@ -70,7 +70,7 @@ describe('azr.config.json', () => {
       model: { preset: 'tiny', seed: 9 },
       optimizer: { learningRate: 0.01 },
     });
-    expect(resolved.trainer.sampling).toEqual({ maxTokens: 192, temperature: 0.7 });
+    expect(resolved.trainer.sampling).toEqual({ maxTokens: 32, temperature: 0.7 });
     const folder = resolveTrainConfig({ model: { preset: 'tiny' } }, { modelDirectory: '/models/x' });
     expect(folder.model).toEqual({ directory: '/models/x' });
     // A model folder gets the paper's tasks and a pretrained model's defaults.
@@ -79,7 +79,7 @@ describe('azr.config.json', () => {
   });
 
   it('reads the mini curriculum: the default, another schedule, or none', () => {
-    expect(resolveTrainConfig({}, {}).tasks.curriculum).toEqual({ startOperators: 0, stepsPerOperator: 200 });
+    expect(resolveTrainConfig({}, {}).tasks.curriculum).toEqual({ startOperators: 0, stepsPerOperator: 150 });
     expect(
       resolveTrainConfig({ tasks: { curriculum: { startOperators: 0, stepsPerOperator: 50 } } }, {}).tasks
         .curriculum,
@@ -188,7 +188,7 @@ describe('azr.config.json', () => {
       // The starter config spells out the trainer's own defaults of these.
       trainer: {
         ...DEFAULT_TRAIN_CONFIG.trainer,
-        sampling: { temperature: 1, topP: 1, maxTokens: 192 },
+        sampling: { temperature: 1, topP: 1, maxTokens: 32 },
         solveFrom: 'this-step',
         seeding: { tasks: 0, maxRounds: 32 },
         proposer: 'model',

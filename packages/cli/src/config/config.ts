@@ -67,6 +67,7 @@ const trainerSchema = z.strictObject({
     .optional(),
   proposer: z.enum(PROPOSERS).optional(),
   references: positiveInteger.optional(),
+  proposalsPerPrompt: positiveInteger.optional(),
   maxPromptTokens: positiveInteger.optional(),
   learnabilityRollouts: positiveInteger.optional(),
   trainOnLearnabilityRollouts: z.boolean().optional(),
@@ -244,12 +245,12 @@ export interface TasksConfig {
 export const DEFAULT_EVALUATE_EVERY = 50;
 
 /**
- * The mini tasks' default curriculum: constants and `x` alone for the first 200 steps, one operator up to step
- * 400, two up to step 600, then three (the language's bound).
+ * The mini tasks' default curriculum: constants and `x` alone for the first 150 steps, one operator up to step
+ * 300, two up to step 450, then three (the language's bound).
  */
 export const DEFAULT_MINI_CURRICULUM: MiniCurriculum = Object.freeze({
   startOperators: 0,
-  stepsPerOperator: 200,
+  stepsPerOperator: 150,
 });
 
 /** A copy without the properties whose value is `undefined` (zod's optional fields), at every depth. */
@@ -263,10 +264,12 @@ function compact<T>(value: T): T {
 }
 
 /**
- * The defaults that depend on the tasks: mini tasks (the tiny preset learning from zero) train long (1000
- * steps, about as long as 500 took before the onnx engine shared repeated prompts; in five runs held-out
- * deduction was 5.3 points higher at step 1000 than at step 500 on average, from -5 to +20), on 16
- * answers per solve task compared with each other (grpo; 8 were too few for seed 0 to learn even constants),
+ * The defaults that depend on the tasks: mini tasks (the tiny preset learning from zero) train on 24 tasks a
+ * mode per step (three times the 8 of before, at about the same cost per task since the onnx engine packs the
+ * answers to one prompt into one training row), 4 proposals from each propose prompt, for 600 steps (what fits
+ * 15 minutes on a 2-core machine; earlier, 1000 steps of 8 tasks gave held-out deduction 5.3 points above 500
+ * steps, in five runs), on 16 answers per solve task compared with each other (grpo; 8 were too few for seed 0
+ * to learn even constants),
  * solve tasks drawn evenly over program sizes and functions (the buffers fill with long constant programs),
  * and on the learnability rollouts too, with a learning rate at which a solver trained alone learns the mini
  * language (1e-3 collapsed it onto one answer);
@@ -274,16 +277,19 @@ function compact<T>(value: T): T {
  */
 const TASK_DEFAULTS = {
   mini: {
-    steps: 1000,
+    steps: 600,
     trainer: {
-      batchSize: 8,
+      batchSize: 24,
+      proposalsPerPrompt: 4,
       solveRollouts: 16,
       solveSampling: 'balanced',
       learnabilityRollouts: 4,
       trainOnLearnabilityRollouts: true,
       advantageEstimator: 'grpo',
       rejectDuplicates: false,
-      sampling: { maxTokens: 192 },
+      // The longest word of the mini grammar is 11 characters (an induction proposal's six digits); 32 leaves
+      // room for a free-running (unconstrained) model's first line, and keeps generation's key/value cache short.
+      sampling: { maxTokens: 32 },
       checkpointEvery: 50,
     },
     optimizer: { learningRate: 2e-4 },
@@ -298,7 +304,7 @@ const TASK_DEFAULTS = {
 /**
  * The embedded default: a tiny Llama-family model trained from scratch on the CPU, generation and updates on
  * onnxruntime (2 threads), mini JavaScript tasks with constrained generation and a curriculum on proposal size,
- * 1000 steps (about 9 minutes on 2 cores).
+ * 600 steps of 24 tasks a mode (about 9 minutes on a 2-core AMD EPYC with AVX-512; see BENCHMARKS.md).
  */
 export const DEFAULT_TRAIN_CONFIG: TrainConfig = Object.freeze({
   model: { preset: 'tiny', seed: 0 },

@@ -94,6 +94,14 @@ export interface TrainerSettings {
   /** Reference tasks shown to a deduction or abduction proposer. Default `6`, as in the paper. */
   readonly references: number;
   /**
+   * Proposals drawn from each propose prompt: a mode's `batchSize` proposals come from `batchSize /
+   * proposalsPerPrompt` prompts (rounded up), each with its own references, sampled that many times. Default `1`,
+   * as in the paper (every proposal its own references). More per prompt cost less: a prompt runs once for its
+   * proposals in generation and in the update (the engines share a repeated prompt's prefill and, on onnx, its
+   * training pass); the proposals of one prompt see the same references.
+   */
+  readonly proposalsPerPrompt: number;
+  /**
    * Most tokens of a propose prompt (by the policy's tokenizer). A longer prompt is built again with other
    * references (up to 8 draws), as the reference does, and then with fewer references until it fits. Default:
    * no limit. The paper: 6144.
@@ -143,6 +151,7 @@ export const DEFAULT_TRAINER_SETTINGS: TrainerSettings = Object.freeze({
   seeding: { tasks: 0, maxRounds: 32 },
   proposer: 'model',
   references: 6,
+  proposalsPerPrompt: 1,
   maxPromptTokens: undefined,
   learnabilityRollouts: 8,
   trainOnLearnabilityRollouts: false,
@@ -192,6 +201,7 @@ export function resolveTrainerSettings(input: TrainerSettingsInput = {}): Traine
   assertNumberInRange('seeding.maxRounds', merged.seeding.maxRounds, { minimum: 1, integer: true });
   assertOneOf('proposer', merged.proposer, PROPOSERS);
   assertNumberInRange('references', merged.references, { minimum: 1, integer: true });
+  assertNumberInRange('proposalsPerPrompt', merged.proposalsPerPrompt, { minimum: 1, integer: true });
   if (merged.maxPromptTokens !== undefined)
     assertNumberInRange('maxPromptTokens', merged.maxPromptTokens, { minimum: 1, integer: true });
   assertNumberInRange('learnabilityRollouts', merged.learnabilityRollouts, { minimum: 1, integer: true });

@@ -564,6 +564,44 @@ describe('the self-play trainer', { timeout: 60_000 }, () => {
   });
 });
 
+describe('proposals per prompt', { timeout: 60_000 }, () => {
+  it('samples proposalsPerPrompt proposals from each prompt, each prompt with its own references', async () => {
+    const policy = new MockPolicyModel({ seed: 2 });
+    const trainer = createSelfPlayTrainer({
+      policy,
+      executor: new MockExecutor(),
+      modes: createMiniTaskModes() as never,
+      settings: {
+        seed: 3,
+        batchSize: 7,
+        proposalsPerPrompt: 3,
+        learnabilityRollouts: 2,
+        sampling: { maxTokens: 24 },
+      },
+    });
+    // Two steps, so that the second one's prompts draw references from a buffer of more than the seed task.
+    await trainer.runStep();
+    const result = await trainer.runStep();
+    for (const mode of ['deduction', 'abduction', 'induction']) {
+      const prompts = result.proposals
+        .filter((proposal) => proposal.mode === mode)
+        .map((proposal) => proposal.prompt);
+      expect(prompts).toHaveLength(7);
+      // 7 proposals from 3 prompts: 3, 3 and 1 of them, in order.
+      expect(prompts.slice(1, 3)).toEqual([prompts[0], prompts[0]]);
+      expect(prompts.slice(4, 6)).toEqual([prompts[3], prompts[3]]);
+      expect(new Set(prompts).size).toBeLessThanOrEqual(3);
+    }
+    const generated = policy.calls.flatMap((call) =>
+      call.method === 'doGenerate' ? call.request.prompts : [],
+    );
+    expect(generated.filter((prompt) => prompt.startsWith('#DP\n'))).toHaveLength(14);
+    expect(() => createSelfPlayTrainer({ ...options(), settings: { proposalsPerPrompt: 0 } })).toThrow(
+      /proposalsPerPrompt/,
+    );
+  });
+});
+
 describe('the random-task ablation (proposer: random)', { timeout: 60_000 }, () => {
   const PROPOSE_PROMPT = /^#[DAI]P\n/;
   function miniTrainer(proposer: 'model' | 'random', seed = 1) {

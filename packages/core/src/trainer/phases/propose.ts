@@ -13,7 +13,7 @@ export interface ProposeInput extends GenerationContext {
   readonly pools: ReadonlyMap<TaskModeName, TaskPool>;
   readonly settings: Pick<
     TrainerSettings,
-    'batchSize' | 'references' | 'language' | 'format' | 'maxPromptTokens' | 'proposer'
+    'batchSize' | 'references' | 'proposalsPerPrompt' | 'language' | 'format' | 'maxPromptTokens' | 'proposer'
   >;
 }
 
@@ -79,14 +79,21 @@ function sampledCompletion(
 }
 
 /**
- * Phase 1: every mode proposes `batchSize` tasks, each from its own references: the policy writes them, or,
- * under `proposer: 'random'`, the mode's random generator draws them (from the same contexts and prompts, so
- * that they are recorded alike).
+ * Phase 1: every mode proposes `batchSize` tasks, `proposalsPerPrompt` from each prompt and its references: the
+ * policy writes them, or, under `proposer: 'random'`, the mode's random generator draws them (from the same
+ * contexts and prompts, so that they are recorded alike).
  */
 export async function propose(input: ProposeInput, step: number): Promise<Proposal[]> {
   const proposals: Proposal[] = [];
+  const { batchSize, proposalsPerPrompt } = input.settings;
   for (const mode of input.modes) {
-    const built = Array.from({ length: input.settings.batchSize }, () => proposalPrompt(input, mode));
+    const distinct = Array.from({ length: Math.ceil(batchSize / proposalsPerPrompt) }, () =>
+      proposalPrompt(input, mode),
+    );
+    const built = Array.from(
+      { length: batchSize },
+      (_, index) => distinct[Math.floor(index / proposalsPerPrompt)] as (typeof distinct)[number],
+    );
     const contexts = built.map((each) => each.context);
     const prompts = built.map((each) => each.prompt);
     const completions =
