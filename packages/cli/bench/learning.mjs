@@ -6,8 +6,8 @@
 // `tasks.evaluateEvery` steps (50 by default) and after its last step, into its heldout.jsonl), and, unless
 // --no-ablation, the same run with `trainer.proposer: "random"` (the paper's ablation at equal compute: each
 // mode's tasks drawn from a fixed random generator of the mini language, the solver trained alone, the proposer
-// not trained). The gain of a run is the mean of its last five held-out evaluations after step 0 (steps 800-1000
-// of a 1000-step run; fewer when the run has fewer, and the section says how many) minus the untrained model's
+// not trained). The gain of a run is the mean of its last five held-out evaluations after step 0 (steps 400-600
+// of the default 600-step run; fewer when the run has fewer, and the section says how many) minus the untrained model's
 // score (the step-0 record). It writes per seed and mode the gains of both runs side by side, the issue's
 // targets checked by that measure, whether self-play beat random tasks by it, the held-out curves, the final
 // evaluations (the trained checkpoint on the suite after the run, and the untrained model before it), by
