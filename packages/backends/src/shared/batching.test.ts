@@ -233,5 +233,7 @@ describe('micro-batches sized from an activation memory budget', () => {
     expect(packed.flatMap((row) => row.predictions)).toHaveLength(64);
     const limited = packByPrompt(many, ({ length }) => length <= 10);
     expect(limited.map((row) => row.tokenIds.length)).toEqual(Array.from({ length: 8 }, () => 10));
+    // A sequence without a prompt token has no position to predict its first token from: a typed error.
+    expect(() => packByPrompt([sequence([], [5, 6], 1)])).toThrow(ConfigError);
   });
 });
