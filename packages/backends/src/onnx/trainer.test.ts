@@ -59,6 +59,22 @@ function expectSameUpdate(left: TrainStepResult, right: TrainStepResult, label: 
     expect(Math.abs(left[field] - right[field]), `${label} ${field}`).toBeLessThan(1e-4);
 }
 
+/** Two policies' weights, entry by entry within 1e-4. */
+async function expectSameWeights(
+  left: { readWeights(): Promise<ReadonlyMap<string, { data: Float32Array }>> },
+  right: { readWeights(): Promise<ReadonlyMap<string, { data: Float32Array }>> },
+) {
+  const [ours, theirs] = [await left.readWeights(), await right.readWeights()];
+  for (const [name, { data }] of ours) {
+    const other = theirs.get(name)?.data as Float32Array;
+    const largest = data.reduce(
+      (most, value, index) => Math.max(most, Math.abs(value - (other[index] as number))),
+      0,
+    );
+    expect(largest, name).toBeLessThan(1e-4);
+  }
+}
+
 describe('training on the onnx engine', () => {
   it('drives the loss of a fixed batch down step for step as the tfjs engine does', async () => {
     const { onnx, tfjs, completions, batch } = await enginesAndBatch(
@@ -137,15 +153,7 @@ describe('training on the onnx engine', () => {
         `step ${step}`,
       );
     }
-    const [left, right] = [await onnx.readWeights(), await tfjs.readWeights()];
-    for (const [name, { data }] of left) {
-      const other = right.get(name)?.data as Float32Array;
-      const largest = data.reduce(
-        (most, value, index) => Math.max(most, Math.abs(value - (other[index] as number))),
-        0,
-      );
-      expect(largest, name).toBeLessThan(1e-4);
-    }
+    await expectSameWeights(onnx, tfjs);
     await onnx.doDispose();
     await tfjs.doDispose();
   }, 120_000);
@@ -188,15 +196,7 @@ describe('training on the onnx engine', () => {
     };
     for (let step = 0; step < 10; step += 1)
       expectSameUpdate(await onnx.doTrainStep(batch), await tfjs.doTrainStep(batch), `step ${step}`);
-    const [left, right] = [await onnx.readWeights(), await tfjs.readWeights()];
-    for (const [name, { data }] of left) {
-      const other = right.get(name)?.data as Float32Array;
-      const largest = data.reduce(
-        (most, value, index) => Math.max(most, Math.abs(value - (other[index] as number))),
-        0,
-      );
-      expect(largest, name).toBeLessThan(1e-4);
-    }
+    await expectSameWeights(onnx, tfjs);
     await onnx.doDispose();
     await tfjs.doDispose();
   }, 120_000);
