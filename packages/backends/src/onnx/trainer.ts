@@ -60,7 +60,8 @@ export interface OnnxTrainer {
  * (decoupled weight decay, none on norms and biases) updates the weights in place. The weights are graph inputs,
  * so the session is built once; they live in JavaScript typed arrays that onnxruntime reads without a copy.
  * Identical sequences of a batch run once, their tokens weighed by their number (the same loss, gradient and
- * statistics as running each copy). AdamW runs in JavaScript over those arrays (one pass per weight; an
+ * statistics as running each copy), and the completions of one prompt share a packed row (`packByPrompt`: the
+ * prompt runs once for all of them, each completion seeing the prompt and itself). AdamW runs in JavaScript over those arrays (one pass per weight; an
  * ONNX-graph AdamW is not written yet).
  *
  * Memory: the weights; one set of gradients, running sums that the graph adds each micro-batch's gradients to
