@@ -166,7 +166,7 @@ describe('azr train', { timeout: 240_000 }, () => {
     expect(recorded.tasks).toEqual({
       kind: 'mini',
       constrained: true,
-      curriculum: { startOperators: 0, stepsPerOperator: 150 },
+      curriculum: { startOperators: 1, stepsPerOperator: 600 },
       evaluateEvery: 1,
     });
     // The held-out curve: the untrained model, then every step (the last one after the run).
@@ -178,7 +178,7 @@ describe('azr train', { timeout: 240_000 }, () => {
         (line) => JSON.parse(line) as { role: string; completion: string; verdict: string; reason?: string },
       );
     // Every proposal is a program of the grammar: valid, or set aside as a held-out task; within the
-    // curriculum's first limit, no operator at all.
+    // curriculum's first limit, at most one operator.
     for (const sample of samples.filter((each) => each.role === 'propose')) {
       expect(
         sample.verdict === 'valid' ||
@@ -186,7 +186,7 @@ describe('azr train', { timeout: 240_000 }, () => {
         sample.completion,
       ).toBe(true);
       if (sample.completion.includes(';'))
-        expect(sample.completion.replace(/[^+*-]/g, '').length, sample.completion).toBe(0);
+        expect(sample.completion.replace(/[^+*-]/g, '').length, sample.completion).toBeLessThanOrEqual(1);
     }
     for (const name of ['evaluation-initial.json', 'evaluation.json']) {
       const evaluation = JSON.parse(await readFile(join(directory, name), 'utf8'));

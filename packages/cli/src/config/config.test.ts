@@ -79,7 +79,7 @@ describe('azr.config.json', () => {
   });
 
   it('reads the mini curriculum: the default, another schedule, or none', () => {
-    expect(resolveTrainConfig({}, {}).tasks.curriculum).toEqual({ startOperators: 0, stepsPerOperator: 150 });
+    expect(resolveTrainConfig({}, {}).tasks.curriculum).toEqual({ startOperators: 1, stepsPerOperator: 600 });
     expect(
       resolveTrainConfig({ tasks: { curriculum: { startOperators: 0, stepsPerOperator: 50 } } }, {}).tasks
         .curriculum,
