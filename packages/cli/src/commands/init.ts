@@ -70,6 +70,9 @@ export function starterConfig(): string {
     // Reject a proposal that repeats a known task (for mini tasks: one that computes the same function on the
     // same input) instead of accepting it silently.
     "rejectDuplicates": ${defaults.trainer.rejectDuplicates ?? false},
+    // Drop from its buffer a task that every learnability rollout solved (it comes back when proposed again and
+    // missed), so that solve tasks and proposers' references are what the solver cannot yet do.
+    "dropSolvedTasks": ${defaults.trainer.dropSolvedTasks ?? false},
     // Sampling of every completion.
     "sampling": { "temperature": 1, "topP": 1, "maxTokens": ${defaults.trainer.sampling?.maxTokens} },
     // Steps between checkpoints (one is also written at the end and on Ctrl-C).

@@ -72,6 +72,7 @@ const trainerSchema = z.strictObject({
   learnabilityRollouts: positiveInteger.optional(),
   trainOnLearnabilityRollouts: z.boolean().optional(),
   rejectDuplicates: z.boolean().optional(),
+  dropSolvedTasks: z.boolean().optional(),
   sampling: z
     .strictObject({
       temperature: z.number().positive().optional(),

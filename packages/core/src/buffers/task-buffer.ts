@@ -69,6 +69,11 @@ export class TaskBuffer<TTask extends TaskBase = Task> {
     return true;
   }
 
+  /** Removes the task with this id; returns whether the buffer held it. */
+  remove(id: string): boolean {
+    return this.#tasks.delete(id);
+  }
+
   /** Adds several tasks; returns how many were new. */
   addAll(tasks: Iterable<TTask>): number {
     let added = 0;

@@ -73,6 +73,8 @@ export function createPaperRecipe(settings: PaperRecipeSettings = {}): Recipe {
       solveFrom: 'previous-step',
       trainOnLearnabilityRollouts: false,
       rejectDuplicates: false,
+      // Every valid task enters its buffer (valid_program_filter=all).
+      dropSolvedTasks: false,
       sampling: { temperature: 1, topP: 1, maxTokens },
       maxPromptTokens,
       rewards: { wellFormedWrongReward: -0.5, malformedReward: -1, proposerRewardVariant: 'reference-code' },

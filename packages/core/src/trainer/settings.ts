@@ -122,6 +122,15 @@ export interface TrainerSettings {
    * propose the same easy task again and again. Default `false`.
    */
   readonly rejectDuplicates: boolean;
+  /**
+   * A task that every one of its learnability rollouts solved leaves its mode's buffer (or does not stay in it),
+   * while the buffer holds more than `batchSize` tasks; proposed again and not solved every time, it comes back.
+   * The buffer then holds what the solver cannot yet do: its solve tasks, and the references proposers see.
+   * Such a task gives the solver no signal (every answer right, so every advantage 0: with the mini language's
+   * abduction, any input answers a constant program), and as a reference it draws proposals toward what is
+   * already mastered. The reference keeps every valid task (`valid_program_filter=all`). Default `false`.
+   */
+  readonly dropSolvedTasks: boolean;
   /** Sampling of every completion. Default temperature 1, top-p 1, 512 tokens. */
   readonly sampling: SamplingSettings;
   readonly format: AnswerFormat;
@@ -156,6 +165,7 @@ export const DEFAULT_TRAINER_SETTINGS: TrainerSettings = Object.freeze({
   learnabilityRollouts: 8,
   trainOnLearnabilityRollouts: false,
   rejectDuplicates: false,
+  dropSolvedTasks: false,
   sampling: DEFAULT_SAMPLING_SETTINGS,
   format: DEFAULT_ANSWER_FORMAT,
   rewards: DEFAULT_REWARD_SETTINGS,
@@ -205,7 +215,7 @@ export function resolveTrainerSettings(input: TrainerSettingsInput = {}): Traine
   if (merged.maxPromptTokens !== undefined)
     assertNumberInRange('maxPromptTokens', merged.maxPromptTokens, { minimum: 1, integer: true });
   assertNumberInRange('learnabilityRollouts', merged.learnabilityRollouts, { minimum: 1, integer: true });
-  for (const field of ['trainOnLearnabilityRollouts', 'rejectDuplicates'] as const)
+  for (const field of ['trainOnLearnabilityRollouts', 'rejectDuplicates', 'dropSolvedTasks'] as const)
     if (typeof merged[field] !== 'boolean') assertOneOf(field, String(merged[field]), ['true', 'false']);
   assertNumberInRange('sampling.temperature', merged.sampling.temperature, { minimum: Number.MIN_VALUE });
   assertNumberInRange('sampling.topP', merged.sampling.topP, { minimum: Number.MIN_VALUE, maximum: 1 });

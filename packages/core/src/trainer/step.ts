@@ -14,7 +14,7 @@ import { reward } from './phases/reward.js';
 import { chooseSolveTasks, solve } from './phases/solve.js';
 import { trainSequence, update } from './phases/update.js';
 import { admit, validate } from './phases/validate.js';
-import type { ProposalRollout, Rollout, SolveRollout } from './rollouts.js';
+import type { ProposalRollout, Rollout, ScoredProposal, SolveRollout } from './rollouts.js';
 import type { TrainerSettings } from './settings.js';
 import { stepStatistics } from './statistics.js';
 
@@ -70,6 +70,7 @@ export async function runSelfPlayStep(runtime: StepRuntime, step: number): Promi
   const learnability = await timed('learnability', () =>
     estimateLearnability({ ...runtime, rollouts: settings.learnabilityRollouts }, step, validated),
   );
+  if (settings.dropSolvedTasks) dropSolved(runtime.buffers, learnability.proposals, settings.batchSize);
   const solutions = await timed('solve', () => solve(runtime, step, solveTasks));
 
   // Excluded proposals (held-out tasks) are neither rewarded nor trained on, only counted.
@@ -116,4 +117,20 @@ export async function runSelfPlayStep(runtime: StepRuntime, step: number): Promi
     loss,
     groups,
   };
+}
+
+/**
+ * `dropSolvedTasks`: the tasks that every learnability rollout solved leave their buffers, each buffer keeping
+ * at least `keep` tasks.
+ */
+function dropSolved(
+  buffers: StepRuntime['buffers'],
+  proposals: readonly ScoredProposal[],
+  keep: number,
+): void {
+  for (const proposal of proposals) {
+    const buffer = buffers.get(proposal.mode);
+    if (proposal.task === undefined || proposal.solveRate !== 1 || buffer === undefined) continue;
+    if (buffer.size > keep) buffer.remove(proposal.task.id);
+  }
 }

@@ -701,3 +701,54 @@ describe('the random-task ablation (proposer: random)', { timeout: 60_000 }, () 
     expect(createSelfPlayTrainer(options()).settings.proposer).toBe('model');
   });
 });
+
+describe('dropSolvedTasks', { timeout: 60_000 }, () => {
+  // Mini tasks of constants and x alone, proposed at random: any input answers a constant abduction program, so
+  // its learnability rollouts solve it every time.
+  async function steps(dropSolvedTasks: boolean) {
+    const trainer = createSelfPlayTrainer({
+      policy: new MockPolicyModel({ seed: 2 }),
+      executor: new MockExecutor(),
+      modes: createMiniTaskModes({ curriculum: { startOperators: 0, stepsPerOperator: 100 } }) as never,
+      settings: {
+        seed: 3,
+        batchSize: 4,
+        learnabilityRollouts: 2,
+        proposer: 'random',
+        dropSolvedTasks,
+        sampling: { maxTokens: 24 },
+      },
+    });
+    const checks: { solved: boolean; buffered: boolean; bufferSize: number }[] = [];
+    for (let step = 0; step < 4; step += 1) {
+      const result = await trainer.runStep();
+      const valid = result.proposals.filter((proposal) => proposal.status === 'valid');
+      for (const proposal of valid) {
+        const id = (proposal.task as { id: string }).id;
+        // A task proposed twice in a step counts as solved when any of its proposals was solved every time.
+        const solved = valid.some(
+          (other) => (other.task as { id: string }).id === id && other.solveRate === 1,
+        );
+        const buffer = trainer.buffers.get(proposal.mode);
+        checks.push({ solved, buffered: buffer?.has(id) ?? false, bufferSize: buffer?.size ?? 0 });
+      }
+    }
+    return checks;
+  }
+
+  it('takes a task every learnability rollout solved out of its buffer, keeping batchSize tasks', async () => {
+    const dropped = await steps(true);
+    expect(dropped.some((check) => check.solved)).toBe(true);
+    expect(dropped.some((check) => !check.solved)).toBe(true);
+    for (const check of dropped) {
+      if (!check.solved) expect(check.buffered).toBe(true);
+      else if (check.buffered) expect(check.bufferSize).toBeLessThanOrEqual(4);
+    }
+    expect(dropped.filter((check) => check.solved && !check.buffered).length).toBeGreaterThan(0);
+    // By default (the reference's), every valid task stays.
+    expect((await steps(false)).every((check) => check.buffered)).toBe(true);
+    expect(() =>
+      createSelfPlayTrainer(options([], { settings: { dropSolvedTasks: 'yes' as never } })),
+    ).toThrow(ConfigError);
+  });
+});
