@@ -441,7 +441,8 @@ function harderLine({ name, rows }) {
   const last = rows.findLast((row) => row.difficulty !== undefined);
   if (first === undefined || last === undefined || first === last)
     return `- ${name}: not enough windows with valid deduction or abduction proposals to compare.`;
-  const change = last.difficulty - first.difficulty;
+  // Compared as printed (two decimals), so that -0.001 reads as no change rather than "-0.00 ... easier".
+  const change = Math.round((last.difficulty - first.difficulty) * 100) / 100;
   const trend = change > 0 ? 'harder' : change < 0 ? 'easier' : 'no harder';
   return `- ${name}: ${first.difficulty.toFixed(2)} operators in ${stepsOf(first)}, ${last.difficulty.toFixed(2)} in ${stepsOf(last)} (${change >= 0 ? '+' : ''}${change.toFixed(2)}): proposals got ${trend}${name === 'random tasks' ? ' (random tasks follow the curriculum by construction: a uniform size up to its limit at the step)' : ''}.`;
 }

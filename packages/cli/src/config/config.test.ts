@@ -76,6 +76,15 @@ describe('azr.config.json', () => {
     // A model folder gets the paper's tasks and a pretrained model's defaults.
     expect(folder).toMatchObject({ steps: 10, optimizer: { learningRate: 0.0001 }, tasks: { kind: 'full' } });
     expect(folder.trainer.trainOnLearnabilityRollouts).toBeUndefined();
+    // Mini runs drop the tasks their solver always solves; a model folder keeps every task, as the paper.
+    expect(resolveTrainConfig({}, {}).trainer.dropSolvedTasks).toBe(true);
+    expect(resolveTrainConfig({ trainer: { dropSolvedTasks: false } }, {}).trainer.dropSolvedTasks).toBe(
+      false,
+    );
+    expect(folder.trainer.dropSolvedTasks).toBeUndefined();
+    expect(
+      configError(() => parseTrainConfig({ trainer: { dropSolvedTasks: 'yes' } }, 'azr.config.json')).message,
+    ).toMatch(/^azr\.config\.json: trainer\.dropSolvedTasks/);
   });
 
   it('reads the mini curriculum: the default, another schedule, or none', () => {

@@ -247,10 +247,10 @@ export const DEFAULT_EVALUATE_EVERY = 50;
 
 /**
  * The mini tasks' default curriculum: at most one operator for the default run's 600 steps (two from step 601,
- * three from step 1201, in longer runs). The solver learns tasks of one operator at this scale, and it is what
- * met deduction's target on every seed (`npm run bench:learning` in `BENCHMARKS.md`; opening two and three
- * operators at steps 301 and 451, the previous default, gave a smaller gain: the solver stays at chance on them,
- * and the time spent on them is lost to the constants and one-operator programs it can learn).
+ * three from step 1201, in longer runs). The solver learns tasks of one operator at this scale, and with
+ * `dropSolvedTasks` it met deduction's target on every seed (`npm run bench:learning` in `BENCHMARKS.md`).
+ * Opening two and three operators at steps 301 and 451, the previous default, gave a smaller gain: the solver
+ * stays at chance on them, and the time spent on them is lost to the programs it can learn.
  */
 export const DEFAULT_MINI_CURRICULUM: MiniCurriculum = Object.freeze({
   startOperators: 1,
@@ -291,6 +291,9 @@ const TASK_DEFAULTS = {
       trainOnLearnabilityRollouts: true,
       advantageEstimator: 'grpo',
       rejectDuplicates: false,
+      // Tasks the solver solves every time leave the buffers: constant abduction programs (any input answers
+      // them) and, once learned, constants took most solve tasks and gave no signal.
+      dropSolvedTasks: true,
       // The longest word of the mini grammar is 11 characters (an induction proposal's six digits); 32 leaves
       // room for a free-running (unconstrained) model's first line, and keeps generation's key/value cache short.
       sampling: { maxTokens: 32 },
