@@ -292,7 +292,7 @@ const TASK_DEFAULTS = {
       advantageEstimator: 'grpo',
       rejectDuplicates: false,
       // Tasks the solver solves every time leave the buffers: constant abduction programs (any input answers
-      // them) and, once learned, constants took most solve tasks and gave no signal.
+      // them) were most abduction solve tasks, every answer right and so no signal.
       dropSolvedTasks: true,
       // The longest word of the mini grammar is 11 characters (an induction proposal's six digits); 32 leaves
       // room for a free-running (unconstrained) model's first line, and keeps generation's key/value cache short.

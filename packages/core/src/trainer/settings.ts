@@ -127,8 +127,9 @@ export interface TrainerSettings {
    * while the buffer holds more than `batchSize` tasks; proposed again and not solved every time, it comes back.
    * The buffer then holds what the solver cannot yet do: its solve tasks, and the references proposers see.
    * Such a task gives the solver no signal (every answer right, so every advantage 0: with the mini language's
-   * abduction, any input answers a constant program), and as a reference it draws proposals toward what is
-   * already mastered. The reference keeps every valid task (`valid_program_filter=all`). Default `false`.
+   * abduction, any input answers a constant program), and as a reference shown to proposers it may draw them
+   * toward what is already mastered. The reference keeps every valid task (`valid_program_filter=all`). Default
+   * `false`.
    */
   readonly dropSolvedTasks: boolean;
   /** Sampling of every completion. Default temperature 1, top-p 1, 512 tokens. */
