@@ -9,6 +9,14 @@ export interface PolicyCapabilities {
   readonly constrainedDecoding: boolean;
   /** The longest sequence (prompt plus completion, in tokens) the model accepts. */
   readonly maxSequenceLength: number;
+  /**
+   * `approximate` when {@link PolicyModelV1.doGenerate} samples from weights of lower precision than the
+   * learner's (an onnx policy's int8 rollouts), so that a completion's log probabilities are close to, not equal
+   * to, what {@link PolicyModelV1.doComputeLogProbs} gives. Such a policy corrects its update for the difference
+   * itself (truncated importance sampling); when one step makes several updates, the trainer gives each sequence
+   * its {@link TrainSequence.proximalLogProbs}. Default `exact`.
+   */
+  readonly rolloutLogProbs?: 'exact' | 'approximate';
 }
 
 /** Sampling parameters shared by generation and by the log-probability computations that must match it. */
@@ -101,6 +109,13 @@ export interface LogProbsResult {
 export interface TrainSequence extends TokenSequence {
   /** Log probabilities of the completion tokens under the weights that generated them (aligned with the tokens). */
   readonly oldLogProbs: readonly number[];
+  /**
+   * The learner's log probabilities of the completion tokens before the step's first update
+   * ({@link PolicyModelV1.doComputeLogProbs}), for a policy whose rollouts are `approximate`: the PPO ratio is
+   * taken against these, and `oldLogProbs` (the rollout's) only weighs the correction. Omitted on the first
+   * update after a generation, whose weights are still those: the policy then uses its own forward pass.
+   */
+  readonly proximalLogProbs?: readonly number[];
   /** Advantage of each completion token (aligned with the tokens). TRR++ gives one value per sequence, repeated. */
   readonly advantages: readonly number[];
   /** Which tokens count in the loss: `1` counts, `0` is ignored. Defaults to every completion token. */
@@ -138,6 +153,12 @@ export interface TrainStepResult {
   readonly approximateKl: number;
   /** Global gradient norm before clipping. */
   readonly gradientNorm: number;
+  /**
+   * With `approximate` rollouts: the mean importance weight `min(pi_learner / pi_rollout, cap)` over the counted
+   * tokens, and the share of tokens whose weight was truncated to the cap.
+   */
+  readonly importanceWeightMean?: number;
+  readonly truncatedFraction?: number;
   /** Number of tokens that counted in the loss. */
   readonly tokenCount: number;
   /** Wall time of the update, in milliseconds. */

@@ -43,6 +43,11 @@ export interface MockPolicyModelSettings {
   readonly learningRate?: number;
   /** Longest prompt plus completion, in tokens. Default `4096`. */
   readonly maxSequenceLength?: number;
+  /**
+   * The capability `rolloutLogProbs` the mock reports (it always generates from its own weights). Default
+   * unset (`exact`).
+   */
+  readonly rolloutLogProbs?: 'exact' | 'approximate';
 }
 
 /** One recorded call. */
@@ -90,6 +95,7 @@ export class MockPolicyModel implements PolicyModelV1 {
       training: settings.training ?? true,
       constrainedDecoding: true,
       maxSequenceLength: settings.maxSequenceLength ?? 4096,
+      ...(settings.rolloutLogProbs === undefined ? {} : { rolloutLogProbs: settings.rolloutLogProbs }),
     };
     if (logits === undefined) {
       const random = createSeededRandom(settings.seed ?? 0);
