@@ -75,4 +75,16 @@ describe('the hybrid policy', () => {
     await learner.doDispose();
     await rollout.doDispose();
   });
+
+  it('refuses a rollout engine with int8 rollouts, whose log probabilities the learner would take as its own', async () => {
+    const model = { config, weights: initializeLlamaWeights(config, { seed: 1 }), tokenizer };
+    const learner = await createTfjsPolicy({ model, backend: 'wasm' });
+    const rollout = await createOnnxPolicy({ model, rolloutPrecision: 'int8' });
+    await expect(createHybridPolicy({ learner, rollout })).rejects.toSatisfy(
+      (error: unknown) =>
+        ConfigError.isInstance(error) && error.details.field === 'rollout' && error.message.includes('int8'),
+    );
+    await learner.doDispose();
+    await rollout.doDispose();
+  });
 });

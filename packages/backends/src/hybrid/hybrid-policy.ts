@@ -64,6 +64,12 @@ export async function createHybridPolicy(settings: HybridPolicySettings): Promis
       `The learner and the rollout engine use different tokenizers (${learner.tokenizer.tokenizerId}, ${rollout.tokenizer.tokenizerId}).`,
       { field: 'rollout' },
     );
+  // The learner's update would take rollouts at another precision as its own: refused rather than trained wrong.
+  if (rollout.capabilities.rolloutLogProbs === 'approximate')
+    throw new ConfigError(
+      `The rollout engine (${rollout.provider} ${rollout.modelId}) samples at a lower precision than it learns in (int8 rollouts), and the learner does not correct its update for that. Create the rollout engine with float32 rollouts, or train on the onnx engine alone with rolloutPrecision "int8".`,
+      { field: 'rollout' },
+    );
   const modelId = settings.modelId ?? `hybrid:${learner.modelId}`;
   let disposed = false;
   let lastWeightSyncMs = 0;

@@ -2,11 +2,12 @@ import type { onnx as OnnxProto } from 'onnx-proto';
 import { importOptional } from '../shared/import-optional.js';
 
 /** Element types the SDK's graphs use. */
-export type OnnxElementType = 'float32' | 'float16' | 'int32' | 'int64' | 'bool';
+export type OnnxElementType = 'float32' | 'float16' | 'uint8' | 'int32' | 'int64' | 'bool';
 
 /** ONNX's TensorProto.DataType codes. */
 export const ONNX_ELEMENT_TYPE_CODES: Readonly<Record<OnnxElementType, number>> = {
   float32: 1,
+  uint8: 2,
   int32: 6,
   int64: 7,
   bool: 9,
@@ -58,21 +59,24 @@ export class OnnxGraphBuilder {
     this.outputs.push(valueInfo(name, type, shape));
   }
 
-  /** Adds a float32 initializer (weights travel as raw little-endian bytes) and returns its name. */
-  weight(name: string, dims: readonly number[], data: Float32Array): string {
+  /**
+   * Adds an initializer (weights travel as raw little-endian bytes) and returns its name: float32 from a
+   * `Float32Array`, uint8 (quantized weights) from a `Uint8Array`.
+   */
+  weight(name: string, dims: readonly number[], data: Float32Array | Uint8Array): string {
     this.initializers.push({
       name,
       dims: [...dims],
-      dataType: ONNX_ELEMENT_TYPE_CODES.float32,
+      dataType: ONNX_ELEMENT_TYPE_CODES[data instanceof Uint8Array ? 'uint8' : 'float32'],
       rawData: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
     });
     return name;
   }
 
   /**
-   * Adds a float32 initializer whose bytes live in a file beside the model (`location`, relative to the model's
-   * folder), at `offset`: onnxruntime reads it when it loads the model from that folder. Protobuf's 2 GB cap
-   * then counts only the graph.
+   * Adds an initializer (float32 unless `type` says otherwise) whose bytes live in a file beside the model
+   * (`location`, relative to the model's folder), at `offset`: onnxruntime reads it when it loads the model from
+   * that folder. Protobuf's 2 GB cap then counts only the graph.
    */
   externalWeight(
     name: string,
@@ -80,11 +84,12 @@ export class OnnxGraphBuilder {
     location: string,
     offset: number,
     length: number,
+    type: 'float32' | 'uint8' = 'float32',
   ): string {
     this.initializers.push({
       name,
       dims: [...dims],
-      dataType: ONNX_ELEMENT_TYPE_CODES.float32,
+      dataType: ONNX_ELEMENT_TYPE_CODES[type],
       dataLocation: EXTERNAL_DATA,
       externalData: [
         { key: 'location', value: location },

@@ -19,8 +19,19 @@ export {
 export { importGenaiLlamaWeights } from './import-weights.js';
 export { graphLayoutShape, isGraphProjection, toGraphLayout, toHuggingFaceLayout } from './layout.js';
 export { buildLlamaGraph, buildLlamaRolloutGraph, LLAMA_GRAPH_NAMES } from './llama-graph.js';
-export { createOnnxPolicy, type OnnxModelSource, type OnnxPolicySettings } from './policy.js';
-export { ROLLOUT_WEIGHTS, type RolloutWeights } from './rollout-session.js';
+export {
+  createOnnxPolicy,
+  DEFAULT_IMPORTANCE_TRUNCATION,
+  type OnnxModelSource,
+  type OnnxPolicySettings,
+} from './policy.js';
+export { dequantizeInt8Blocks, INT8_BLOCK_SIZE, type Int8Blocks, quantizeInt8Blocks } from './quantize.js';
+export {
+  ROLLOUT_PRECISIONS,
+  ROLLOUT_WEIGHTS,
+  type RolloutPrecision,
+  type RolloutWeights,
+} from './rollout-session.js';
 export {
   type DescribeOnnxModelSettings,
   describeOnnxModel,

@@ -2,6 +2,7 @@ import type { LlamaConfig } from '../model/config.js';
 import { type LlamaWeights, llamaWeightShapes, type WeightTensor } from '../model/weights.js';
 import { OnnxGraphBuilder } from './graph-builder.js';
 import { graphLayoutShape, transposeMatrix } from './layout.js';
+import { INT8_BLOCK_SIZE, quantizeInt8Blocks } from './quantize.js';
 
 /** Names of the decoder's inputs and outputs: the common Hugging Face export layout. */
 export const LLAMA_GRAPH_NAMES = {
@@ -123,7 +124,13 @@ export type WeightSource =
       /** Graph layout. */
       readonly weights: LlamaWeights;
       readonly location: string;
-      readonly pieces: { readonly data: Float32Array; readonly offset: number }[];
+      readonly pieces: { readonly data: Float32Array | Uint8Array; readonly offset: number }[];
+      /**
+       * `int8`: every product's weights (the projections and the head) are stored block-wise quantized and
+       * multiplied by onnxruntime's `MatMulNBits` (8 bits, blocks of {@link INT8_BLOCK_SIZE}, int8 arithmetic);
+       * the embedding and the norms stay float32. Default `float32`.
+       */
+      readonly precision?: 'float32' | 'int8';
     }
   | { readonly kind: 'inputs' };
 
@@ -143,6 +150,8 @@ interface DecoderParts {
   rmsNorm(value: string, weight: string): string;
   /** value @ W (+ bias when the model has it). */
   linear(value: string, weight: string, bias?: string): string;
+  /** With int8 weights: value @ W for W stored `[outputs, inputs]` (rows) or in the graph layout (columns). */
+  int8Product?(value: string, name: string, layout: 'rows' | 'columns'): string;
   /** [batch, sequence, heads * headDimension] to [batch, heads, sequence, headDimension]. */
   splitHeads(value: string, count: number): string;
 }
@@ -159,15 +168,35 @@ function decoderParts(graph: OnnxGraphBuilder, config: LlamaConfig, source: Weig
   };
   let end = 0;
   // A graph-layout weight as an initializer, in the graph or in the external file.
-  const stored = (name: string, shape: readonly number[], data: Float32Array) => {
+  const stored = (name: string, shape: readonly number[], data: Float32Array | Uint8Array) => {
     if (declared.has(name)) return name;
     declared.add(name);
     if (source.kind !== 'external') return graph.weight(name, shape, data);
     const offset = Math.ceil(end / EXTERNAL_ALIGNMENT) * EXTERNAL_ALIGNMENT;
     end = offset + data.byteLength;
     source.pieces.push({ data, offset });
-    return graph.externalWeight(name, shape, source.location, offset, data.byteLength);
+    const type = data instanceof Uint8Array ? 'uint8' : 'float32';
+    return graph.externalWeight(name, shape, source.location, offset, data.byteLength, type);
   };
+  // A product with int8 weights: the matrix quantized once per graph, however often it is used.
+  const int8Product = (value: string, name: string, layout: 'rows' | 'columns') => {
+    const { shape, data } = tensor(name);
+    const [first, second] = shape as [number, number];
+    const [outputs, inputs] = layout === 'rows' ? [first, second] : [second, first];
+    const quantizedName = `${name}.int8`;
+    if (!declared.has(quantizedName)) {
+      const blocks = quantizeInt8Blocks(data, outputs, inputs, layout);
+      stored(quantizedName, [outputs, blocks.blocks, INT8_BLOCK_SIZE], blocks.data);
+      stored(`${name}.scales`, [outputs * blocks.blocks], blocks.scales);
+    }
+    return graph.node(
+      'MatMulNBits',
+      [value, quantizedName, `${name}.scales`],
+      { K: inputs, N: outputs, bits: 8, block_size: INT8_BLOCK_SIZE, accuracy_level: 4 },
+      { domain: 'com.microsoft' },
+    );
+  };
+  const int8 = source.kind === 'external' && source.precision === 'int8';
   // A weight as a graph input (once, however often it is used), in the graph layout.
   const input = (name: string) => {
     const shape = shapes.get(name);
@@ -204,8 +233,11 @@ function decoderParts(graph: OnnxGraphBuilder, config: LlamaConfig, source: Weig
       const root = graph.node('Sqrt', [graph.node('Add', [meanSquare, graph.float32s([rmsNormEpsilon])])]);
       return graph.node('Mul', [graph.node('Div', [value, root]), weight]);
     },
+    ...(int8 ? { int8Product } : {}),
     linear(value, weight, bias) {
-      const product = graph.node('MatMul', [value, projection(weight)]);
+      const product = int8
+        ? int8Product(value, weight, 'columns')
+        : graph.node('MatMul', [value, projection(weight)]);
       return bias !== undefined && has(bias) ? graph.node('Add', [product, vector(bias)]) : product;
     },
     splitHeads: (value, count) =>
@@ -470,7 +502,13 @@ function writeLogits(parts: DecoderParts, x: string): void {
   ]);
   const normed = parts.rmsNorm(lastPositions, parts.vector('model.norm.weight'));
   let logits: string;
-  if (!config.tieWordEmbeddings) logits = graph.node('MatMul', [normed, parts.projection('lm_head.weight')]);
+  if (parts.int8Product !== undefined)
+    // The head as the embedding's rows ([vocabulary, hidden]) when tied, as a projection when not.
+    logits = config.tieWordEmbeddings
+      ? parts.int8Product(normed, 'model.embed_tokens.weight', 'rows')
+      : parts.int8Product(normed, 'lm_head.weight', 'columns');
+  else if (!config.tieWordEmbeddings)
+    logits = graph.node('MatMul', [normed, parts.projection('lm_head.weight')]);
   else {
     // A tied head is the embedding as it is ([vocabulary, hidden]): Gemm multiplies by its transpose without a
     // transposed copy (onnxruntime packs a constant one once, as it packs every projection).

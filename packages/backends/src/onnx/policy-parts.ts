@@ -72,6 +72,13 @@ export interface PolicyParts {
   readonly generationConfig: GenerationConfig | undefined;
   /** The session to run now (opened again first when the weights changed since). */
   decoder(): Promise<DecoderSession>;
+  /**
+   * The session that scores sequences with the learner's weights (`doComputeLogProbs`), when generation runs on
+   * other ones (int8 rollouts). Default: {@link decoder}.
+   */
+  scorer?(): Promise<DecoderSession>;
+  /** Whether generation's log probabilities are the learner's (`exact`, default) or close to them. */
+  readonly rolloutLogProbs?: 'exact' | 'approximate';
   /** Releases the session, when one is open. */
   releaseDecoder(): Promise<void>;
   readWeights(): Promise<LlamaWeights>;
@@ -97,6 +104,7 @@ export function createPolicy(parts: PolicyParts): LlamaPolicyModel {
     training: parts.train !== undefined,
     constrainedDecoding: true,
     maxSequenceLength,
+    ...(parts.rolloutLogProbs === undefined ? {} : { rolloutLogProbs: parts.rolloutLogProbs }),
   };
 
   return {
@@ -133,7 +141,11 @@ export function createPolicy(parts: PolicyParts): LlamaPolicyModel {
     async doComputeLogProbs(request: LogProbsRequest): Promise<LogProbsResult> {
       assertOpen();
       assertNumberInRange('temperature', request.temperature, { minimum: Number.MIN_VALUE });
-      return computeLogProbs(await parts.decoder(), maxSequenceLength, request);
+      return computeLogProbs(
+        await (parts.scorer === undefined ? parts.decoder() : parts.scorer()),
+        maxSequenceLength,
+        request,
+      );
     },
     async doTrainStep(batch: TrainBatch): Promise<TrainStepResult> {
       assertOpen();

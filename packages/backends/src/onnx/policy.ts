@@ -21,7 +21,13 @@ import type { DecoderSession } from './decoder-session.js';
 import { createExportPolicy } from './export-policy.js';
 import { intoGraphLayout, toGraphLayout, toHuggingFaceLayout } from './layout.js';
 import { createPolicy, DEFAULT_GENERATION_CACHE_BYTES, type GenerationBatchSize } from './policy-parts.js';
-import { openRolloutSession, ROLLOUT_WEIGHTS, type RolloutWeights } from './rollout-session.js';
+import {
+  openRolloutSession,
+  ROLLOUT_PRECISIONS,
+  ROLLOUT_WEIGHTS,
+  type RolloutPrecision,
+  type RolloutWeights,
+} from './rollout-session.js';
 import { loadOnnxRuntime, type OnnxRuntimeModule } from './runtime.js';
 import type { OnnxSessionSettings } from './session.js';
 import { createOnnxTrainer, type OnnxTrainer } from './trainer.js';
@@ -85,6 +91,17 @@ export interface OnnxPolicySettings extends OnnxSessionSettings {
    */
   readonly rolloutWeights?: RolloutWeights;
   /**
+   * The precision of a packed rollout session's products: `float32` (default, the learner's own) or `int8`
+   * (block-wise 8-bit weights: a quarter of the bytes a decoded token reads). With `int8`, generation's log
+   * probabilities differ a little from the learner's, so the policy reports `rolloutLogProbs: 'approximate'`
+   * and its update takes the PPO ratio against the learner's float32 log probabilities and weighs each token by
+   * `min(pi_float32 / pi_int8, importanceTruncation)` (truncated importance sampling). `doComputeLogProbs`
+   * always scores with the float32 weights. See {@link RolloutPrecision}.
+   */
+  readonly rolloutPrecision?: RolloutPrecision;
+  /** The cap of the importance weight with `rolloutPrecision: 'int8'`, at least 1. Default 2. */
+  readonly importanceTruncation?: number;
+  /**
    * Gradient checkpointing per layer: the training graph computes each layer's activations again in its
    * backward pass instead of keeping every layer's from the forward pass. A pass then holds one layer's
    * activations (and every layer's input), so the activation budget fits longer or more sequences per pass,
@@ -92,6 +109,9 @@ export interface OnnxPolicySettings extends OnnxSessionSettings {
    */
   readonly recomputeActivations?: boolean;
 }
+
+/** The cap of the importance weight of int8 rollouts (`importanceTruncation`), as in truncated importance sampling's usual setting. */
+export const DEFAULT_IMPORTANCE_TRUNCATION = 2;
 
 /**
  * A policy on onnxruntime-node. Generation: a key/value cache, batches of left-padded prompts (finished rows
@@ -158,7 +178,25 @@ async function createLlamaPolicy(
         allowed: [...ROLLOUT_WEIGHTS],
       },
     );
-  const openDecoder = () => openRolloutSession(runtime, config, () => weights, settings, rolloutWeights);
+  const rolloutPrecision = settings.rolloutPrecision ?? 'float32';
+  if (!ROLLOUT_PRECISIONS.includes(rolloutPrecision))
+    throw new ConfigError(
+      `rolloutPrecision must be one of ${ROLLOUT_PRECISIONS.join(', ')}, got "${rolloutPrecision}".`,
+      { field: 'rolloutPrecision', allowed: [...ROLLOUT_PRECISIONS] },
+    );
+  if (rolloutPrecision !== 'float32' && rolloutWeights !== 'packed')
+    throw new ConfigError(
+      `rolloutPrecision "${rolloutPrecision}" needs rolloutWeights "packed": a shared rollout session reads the learner's float32 arrays as they are.`,
+      { field: 'rolloutPrecision' },
+    );
+  const importanceTruncation = settings.importanceTruncation ?? DEFAULT_IMPORTANCE_TRUNCATION;
+  assertNumberInRange('importanceTruncation', importanceTruncation, { minimum: 1 });
+  const approximate = rolloutPrecision !== 'float32';
+  const openDecoder = () =>
+    openRolloutSession(runtime, config, () => weights, settings, rolloutWeights, rolloutPrecision);
+  // With int8 rollouts, sequences are scored with the learner's float32 weights: a session that reads the
+  // trainer's arrays as inputs (no copy, never stale), opened when first needed.
+  let scorer: DecoderSession | undefined;
   // A packed session holds its own copy of the weights. It is released before an update (it would be stale
   // after it, and it is not held during the update's peak) and opened again when generation next needs it, so
   // several updates in a row (mini-batches) pay for one rebuild. A shared one reads the updated arrays as they are.
@@ -181,6 +219,7 @@ async function createLlamaPolicy(
       padding: tokenizer.paddingTokenId ?? tokenizer.endOfSequenceTokenId,
       microBatchLimit: microBatches,
       recomputeActivations,
+      ...(approximate ? { importanceCorrection: { cap: importanceTruncation } } : {}),
       ...(state === undefined ? {} : { state }),
     });
   return createPolicy({
@@ -196,10 +235,22 @@ async function createLlamaPolicy(
       decoder ??= await openDecoder();
       return decoder;
     },
+    ...(approximate
+      ? {
+          rolloutLogProbs: 'approximate' as const,
+          scorer: async () => {
+            scorer ??= await openRolloutSession(runtime, config, () => weights, settings, 'shared');
+            return scorer;
+          },
+        }
+      : {}),
     async releaseDecoder() {
       const open = decoder;
       decoder = undefined;
       await open?.session.release();
+      const scoring = scorer;
+      scorer = undefined;
+      await scoring?.session.release();
     },
     async readWeights() {
       return toHuggingFaceLayout(weights);

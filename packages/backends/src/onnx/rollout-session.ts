@@ -26,6 +26,19 @@ export type RolloutWeights = 'packed' | 'shared';
 export const ROLLOUT_WEIGHTS: readonly RolloutWeights[] = ['packed', 'shared'];
 
 /**
+ * The precision of the rollout session's products (`packed` sessions only):
+ *
+ * - `float32` (default): the learner's own weights; generation's log probabilities are the learner's.
+ * - `int8`: the projections and the head block-wise quantized to 8 bits (see `quantizeInt8Blocks`), a quarter
+ *   of the bytes per decoded token. Generation's log probabilities are then close to the learner's but not
+ *   equal, and the update corrects for it (truncated importance sampling; `importanceTruncation`).
+ */
+export type RolloutPrecision = 'float32' | 'int8';
+
+/** The names {@link RolloutPrecision} takes. */
+export const ROLLOUT_PRECISIONS: readonly RolloutPrecision[] = ['float32', 'int8'];
+
+/**
  * The rollout session of a Llama-family model: its graph appends to the key/value cache in place
  * (`buildLlamaRolloutGraph`), and holds the weights as `mode` says. `weights()` gives the current graph-layout
  * arrays; a `shared` session reads them on every run, a `packed` one copies them when it is opened.
@@ -36,7 +49,12 @@ export async function openRolloutSession(
   weights: () => LlamaWeights,
   settings: OnnxSessionSettings,
   mode: RolloutWeights,
+  precision: RolloutPrecision = 'float32',
 ): Promise<DecoderSession> {
+  if (mode === 'shared' && precision !== 'float32')
+    throw new Error(
+      `A shared rollout session holds the learner's float32 weights; ${precision} needs packed.`,
+    );
   if (mode === 'shared') {
     const session = await openSession(
       runtime,
@@ -57,6 +75,7 @@ export async function openRolloutSession(
       weights: weights(),
       location: 'weights.bin',
       pieces: [],
+      precision,
     };
     const modelPath = join(folder, 'rollout.onnx');
     await writeFile(modelPath, await buildLlamaDecoderGraph(config, source, 'append'));
@@ -76,7 +95,7 @@ export async function openRolloutSession(
 /** Writes each array at its offset, straight from its memory. */
 async function writePieces(
   path: string,
-  pieces: readonly { readonly data: Float32Array; readonly offset: number }[],
+  pieces: readonly { readonly data: Float32Array | Uint8Array; readonly offset: number }[],
 ): Promise<void> {
   const handle = await open(path, 'w');
   try {

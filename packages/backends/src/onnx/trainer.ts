@@ -40,6 +40,13 @@ export interface OnnxTrainerOptions {
   /** Recompute each layer's activations in the backward pass (see `buildLlamaTrainingGraph`). Default false. */
   readonly recomputeActivations?: boolean;
   /**
+   * The rollouts come from other weights (int8): each token's advantage is weighed by
+   * `min(pi_learner / pi_rollout, cap)` (truncated importance sampling), and the PPO ratio is taken against the
+   * learner's log probabilities (a sequence's `proximalLogProbs`, or the current weights' on a sequence without
+   * them). Without it, the ratio is taken against `oldLogProbs` as they are.
+   */
+  readonly importanceCorrection?: { readonly cap: number };
+  /**
    * AdamW's state to continue from (a saved policy's). The trainer takes its moments over and updates them in
    * place, rather than holding a second copy of them.
    */
@@ -72,6 +79,7 @@ export interface OnnxTrainer {
  */
 export async function createOnnxTrainer(options: OnnxTrainerOptions): Promise<OnnxTrainer> {
   const { runtime, config, weights, optimizer } = options;
+  const correction = options.importanceCorrection;
   const names = TRAINING_GRAPH_NAMES;
   let session: OnnxRuntime.InferenceSession | undefined;
   let statisticsSession: OnnxRuntime.InferenceSession | undefined;
@@ -152,11 +160,16 @@ export async function createOnnxTrainer(options: OnnxTrainerOptions): Promise<On
         perCounted,
       ),
       [names.mask]: floats((prediction) => prediction.weight),
-      [names.oldLogProbs]: floats((prediction) => prediction.oldLogProb),
+      [names.oldLogProbs]: floats((prediction) => prediction.proximalLogProb ?? prediction.oldLogProb),
+      [names.proximalFromCurrent]: floats((prediction) =>
+        correction !== undefined && prediction.proximalLogProb === undefined ? 1 : 0,
+      ),
+      [names.behaviourLogProbs]: floats((prediction) => prediction.oldLogProb),
       [names.advantages]: floats((prediction) => prediction.advantage),
       [names.temperature]: scalar(batch.temperature),
       [names.clipRatio]: scalar(batch.loss.clipRatio),
       [names.entropyCoefficient]: scalar(batch.loss.entropyCoefficient),
+      [names.importanceCap]: scalar(correction?.cap ?? 0),
       [names.denominator]: scalar(denominator),
     };
     for (const [name, { shape, data }] of weights)
@@ -170,6 +183,8 @@ export async function createOnnxTrainer(options: OnnxTrainerOptions): Promise<On
       [names.entropySum]: null,
       [names.clippedSum]: null,
       [names.klSum]: null,
+      [names.importanceWeightSum]: null,
+      [names.truncatedSum]: null,
     };
     for (const [name, { shape }] of weights) {
       const sum = new runtime.Tensor('float32', gradientSums(name), [...shape]);
@@ -188,6 +203,8 @@ export async function createOnnxTrainer(options: OnnxTrainerOptions): Promise<On
       entropy: value(names.entropySum),
       clipped: value(names.clippedSum),
       kl: value(names.klSum),
+      importanceWeight: value(names.importanceWeightSum),
+      truncated: value(names.truncatedSum),
     };
   }
 
@@ -228,7 +245,15 @@ export async function createOnnxTrainer(options: OnnxTrainerOptions): Promise<On
     const denominator = Math.max(tokenCount, 1);
     for (const sum of sums.values()) sum.fill(0);
     let gradients: ReadonlyMap<string, Float32Array> = new Map();
-    const totals = { loss: 0, policyLoss: 0, entropy: 0, clipped: 0, kl: 0 };
+    const totals = {
+      loss: 0,
+      policyLoss: 0,
+      entropy: 0,
+      clipped: 0,
+      kl: 0,
+      importanceWeight: 0,
+      truncated: 0,
+    };
     // A sequence whose counted tokens all have advantage 0 adds nothing to the gradient (without an entropy
     // bonus), such as the answers of a solve task that all got the same reward. Such sequences
     // still count in the token mean and the statistics, from a graph without the backward pass.
@@ -260,6 +285,8 @@ export async function createOnnxTrainer(options: OnnxTrainerOptions): Promise<On
       totals.entropy += statistics.entropy;
       totals.clipped += statistics.clipped;
       totals.kl += statistics.kl;
+      totals.importanceWeight += statistics.importanceWeight;
+      totals.truncated += statistics.truncated;
       if (statisticsOnly) continue;
       gradients = sums;
       // The run's copies of the new sums (see collectGarbage) are garbage from here: free them before the next
@@ -281,6 +308,12 @@ export async function createOnnxTrainer(options: OnnxTrainerOptions): Promise<On
       approximateKl: totals.kl / denominator,
       gradientNorm,
       tokenCount,
+      ...(correction === undefined
+        ? {}
+        : {
+            importanceWeightMean: totals.importanceWeight / denominator,
+            truncatedFraction: totals.truncated / denominator,
+          }),
       durationMs: performance.now() - started,
     };
   }

@@ -3,6 +3,7 @@ import { type LlamaConfig, parseLlamaConfig } from '../model/config.js';
 import { initializeLlamaWeights, type LlamaWeights } from '../model/weights.js';
 import { llamaForwardCached, toTfjsWeights } from '../tfjs/llama-forward.js';
 import { initializeTfjs } from '../tfjs/runtime.js';
+import type { Tensor } from '../tfjs/variables.js';
 import { isGraphProjection, toGraphLayout } from './layout.js';
 import { loadOnnxRuntime } from './runtime.js';
 import { openSession } from './session.js';
@@ -17,6 +18,15 @@ interface Batch {
   readonly temperature: number;
   readonly clipRatio: number;
   readonly entropyCoefficient: number;
+  /**
+   * Truncated importance sampling: the rollouts' log probabilities and the cap; with `proximalFromCurrent`, the
+   * ratio's reference is the current log probability (a constant of the gradient) instead of `old`.
+   */
+  readonly correction?: {
+    readonly behaviour: number[][];
+    readonly cap: number;
+    readonly proximalFromCurrent: boolean;
+  };
 }
 
 /**
@@ -61,10 +71,15 @@ async function onnxGradients(
     ),
     [names.mask]: float(batch.mask),
     [names.oldLogProbs]: float(batch.old),
+    [names.proximalFromCurrent]: float(
+      batch.old.map((row) => row.map(() => (batch.correction?.proximalFromCurrent ? 1 : 0))),
+    ),
+    [names.behaviourLogProbs]: float(batch.correction?.behaviour ?? batch.old),
     [names.advantages]: float(batch.advantages),
     [names.temperature]: scalar(batch.temperature),
     [names.clipRatio]: scalar(batch.clipRatio),
     [names.entropyCoefficient]: scalar(batch.entropyCoefficient),
+    [names.importanceCap]: scalar(batch.correction?.cap ?? 0),
     [names.denominator]: scalar(counted),
   };
   const fetches: Record<string, InstanceType<typeof runtime.Tensor> | null> = { [names.loss]: null };
@@ -100,17 +115,32 @@ async function tfjsGradients(config: LlamaConfig, weights: LlamaWeights, batch: 
   );
   const view = { tensors: variables, dispose: () => undefined };
   const counted = batch.mask.flat().reduce((total, value) => total + value, 0);
+  const targets = tf.oneHot(tf.tensor2d(batch.targets, undefined, 'int32'), config.vocabularySize);
+  const currentLogProbs = (logits: Tensor) =>
+    tf.sum(tf.mul(tf.logSoftmax(tf.div(logits, batch.temperature)), targets), -1);
+  // The proximal log probabilities: `old`, or the current ones computed apart, so that they are constants.
+  let proximal: Tensor = tf.tensor2d(batch.old);
+  if (batch.correction?.proximalFromCurrent) {
+    const { logits, cache } = llamaForwardCached(tf, config, view, batch.ids, undefined, {});
+    for (const tensor of [...cache.keys, ...cache.values]) tensor.dispose();
+    proximal = tf.tidy(() => currentLogProbs(logits));
+    logits.dispose();
+  }
+  // The importance weight min(exp(proximal - behaviour), cap), a constant too; 1 without the correction.
+  const importanceWeight =
+    batch.correction === undefined
+      ? tf.onesLike(proximal)
+      : tf.minimum(tf.exp(tf.sub(proximal, tf.tensor2d(batch.correction.behaviour))), batch.correction.cap);
   const { value, grads } = tf.variableGrads(() => {
     const { logits, cache } = llamaForwardCached(tf, config, view, batch.ids, undefined, {
       differentiable: true,
     });
     for (const tensor of [...cache.keys, ...cache.values]) tensor.dispose();
     const logSoftmax = tf.logSoftmax(tf.div(logits, batch.temperature));
-    const targets = tf.oneHot(tf.tensor2d(batch.targets, undefined, 'int32'), config.vocabularySize);
     const current = tf.sum(tf.mul(logSoftmax, targets), -1);
     const entropy = tf.neg(tf.sum(tf.mul(tf.exp(logSoftmax), logSoftmax), -1));
-    const ratio = tf.exp(tf.sub(current, tf.tensor2d(batch.old)));
-    const advantages = tf.tensor2d(batch.advantages);
+    const ratio = tf.exp(tf.sub(current, proximal));
+    const advantages = tf.mul(tf.tensor2d(batch.advantages), importanceWeight);
     const unclipped = tf.mul(ratio, advantages);
     const clipped = tf.mul(tf.clipByValue(ratio, 1 - batch.clipRatio, 1 + batch.clipRatio), advantages);
     const perToken = tf.sub(
@@ -213,6 +243,34 @@ describe('the ONNX training graph', () => {
         // float32 on both sides, different summation orders: measured at most 6.3e-6 of each tensor's largest
         // entry (the layer-0 k_proj of the GQA model).
         expect(relativeError(actual, expected), name).toBeLessThan(1e-4);
+      }
+    });
+
+    it(`weighs each token by its truncated importance weight, against the current or the given log probabilities (${label})`, async () => {
+      const weights = initializeLlamaWeights(config, { seed: 5, standardDeviation: 0.3 });
+      const plain = makeBatch(config, 17);
+      // Rollout log probabilities up to 1 nat either side of the learner's, so that some weights pass the cap.
+      let state = 3;
+      const behaviour = plain.old.map((row) =>
+        row.map((value) => {
+          state = (state * 16807) % 2147483647;
+          return value + (state / 2147483647 - 0.5) * 2;
+        }),
+      );
+      for (const proximalFromCurrent of [true, false]) {
+        const batch = { ...plain, correction: { behaviour, cap: 1.5, proximalFromCurrent } };
+        const onnx = await onnxGradients(config, weights, batch);
+        const tfjs = await tfjsGradients(config, weights, batch);
+        const uncorrected = await onnxGradients(config, weights, plain);
+        expect(Math.abs(onnx.loss - tfjs.loss)).toBeLessThan(1e-5);
+        for (const [name, expected] of tfjs.gradients) {
+          expect(relativeError(onnx.gradients.get(name) as Float32Array, expected), name).toBeLessThan(1e-4);
+          // The weights change the update: the probe can fail.
+          expect(
+            relativeError(uncorrected.gradients.get(name) as Float32Array, expected),
+            name,
+          ).toBeGreaterThan(1e-2);
+        }
       }
     });
 

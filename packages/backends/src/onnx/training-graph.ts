@@ -74,10 +74,13 @@ function declareBatchInputs(graph: OnnxGraphBuilder): TrainingBatchInputs {
     targets: graph.input(names.targets, 'int64', [1, 'counted']),
     mask: graph.input(names.mask, 'float32', [1, 'counted']),
     oldLogProbs: graph.input(names.oldLogProbs, 'float32', [1, 'counted']),
+    proximalFromCurrent: graph.input(names.proximalFromCurrent, 'float32', [1, 'counted']),
+    behaviourLogProbs: graph.input(names.behaviourLogProbs, 'float32', [1, 'counted']),
     advantages: graph.input(names.advantages, 'float32', [1, 'counted']),
     temperature: graph.input(names.temperature, 'float32', [1]),
     clipRatio: graph.input(names.clipRatio, 'float32', [1]),
     entropyCoefficient: graph.input(names.entropyCoefficient, 'float32', [1]),
+    importanceCap: graph.input(names.importanceCap, 'float32', [1]),
     denominator: graph.input(names.denominator, 'float32', [1]),
   };
 }

@@ -247,6 +247,7 @@ export function mergeIdenticalSequences(sequences: readonly TrainSequence[]): Me
       sequence.promptTokenIds,
       sequence.completionTokenIds,
       sequence.oldLogProbs,
+      sequence.proximalLogProbs ?? null,
       sequence.advantages,
       countedTokens(sequence),
     ]);
@@ -287,7 +288,10 @@ export interface PackedPrediction {
   readonly target: number;
   /** Counted (1 or 0) times the merged sequence's count. */
   readonly weight: number;
+  /** The rollout's log probability (`oldLogProbs`). */
   readonly oldLogProb: number;
+  /** The learner's before the step's first update, when the sequence carries them (`proximalLogProbs`). */
+  readonly proximalLogProb?: number;
   readonly advantage: number;
 }
 
@@ -379,6 +383,9 @@ export function packByPrompt(
           target,
           weight: weights[index] as number,
           oldLogProb: sequence.oldLogProbs[index] as number,
+          ...(sequence.proximalLogProbs === undefined
+            ? {}
+            : { proximalLogProb: sequence.proximalLogProbs[index] as number }),
           advantage: sequence.advantages[index] as number,
         });
       });

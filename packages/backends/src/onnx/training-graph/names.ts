@@ -22,12 +22,25 @@ export const TRAINING_GRAPH_NAMES = {
    * the same way.
    */
   mask: 'loss_mask',
+  /** The PPO ratio's reference: the learner's log probabilities before the update (the proximal policy's). */
   oldLogProbs: 'old_log_probs',
+  /**
+   * 1 where the reference is the learner's current log probability (the first update after the generation, whose
+   * weights are the proximal policy's; `old_log_probs` is then ignored), 0 where `old_log_probs` holds it.
+   */
+  proximalFromCurrent: 'proximal_from_current',
+  /** The log probabilities the rollouts were sampled with (an int8 session's), for the importance weight. */
+  behaviourLogProbs: 'behaviour_log_probs',
   advantages: 'advantages',
   /** float `[1]` each. */
   temperature: 'temperature',
   clipRatio: 'clip_ratio',
   entropyCoefficient: 'entropy_coefficient',
+  /**
+   * Truncated importance sampling: each token's advantage is weighed by `min(exp(proximal - behaviour), cap)`.
+   * 0 turns the weight off (every weight 1).
+   */
+  importanceCap: 'importance_cap',
   /** The number of counted tokens of the whole batch (the token mean's denominator), float `[1]`. */
   denominator: 'denominator',
   /** Outputs, float `[]`: the loss of this micro-batch (already divided by the denominator) and masked sums. */
@@ -36,6 +49,9 @@ export const TRAINING_GRAPH_NAMES = {
   entropySum: 'entropy_sum',
   clippedSum: 'clipped_sum',
   klSum: 'kl_sum',
+  /** The masked sums of the importance weights and of the tokens whose weight was truncated to the cap. */
+  importanceWeightSum: 'importance_weight_sum',
+  truncatedSum: 'truncated_sum',
   weight: (name: string) => name,
   gradient: (name: string) => `grad.${name}`,
   /** With `accumulate`: the running sum a weight's gradient is added to (the output `grad.<name>` is the sum). */
