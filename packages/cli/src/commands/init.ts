@@ -28,6 +28,10 @@ export function starterConfig(): string {
   // ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node). --execution-provider overrides it.
   "executionProviders": ${JSON.stringify(defaults.executionProviders)},
 
+  // The onnx engine's rollouts: float32 (the learner's own weights), or int8 (8-bit weights for generation,
+  // about a quarter of the bytes a decoded token reads; the update is corrected by truncated importance sampling).
+  // "rolloutPrecision": "int8",
+
   // The language of the proposed programs: javascript (isolated-vm) or python (Pyodide).
   "language": "${defaults.language}",
 

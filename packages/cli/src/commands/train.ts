@@ -234,6 +234,7 @@ export async function train(
           policy = await createTrainingPolicy(config.engine, { directory }, config.optimizer, {
             threads: config.threads,
             executionProviders: config.executionProviders,
+            ...(config.rolloutPrecision === undefined ? {} : { rolloutPrecision: config.rolloutPrecision }),
           }).catch((error: unknown) => {
             throw resumeDeviceHint(error, config, options.executionProviders !== undefined);
           });
@@ -247,6 +248,7 @@ export async function train(
       policy = await createTrainingPolicy(config.engine, modelSource(config), config.optimizer, {
         threads: config.threads,
         executionProviders: config.executionProviders,
+        ...(config.rolloutPrecision === undefined ? {} : { rolloutPrecision: config.rolloutPrecision }),
       });
       assertChatTemplate(config.tasks, policy.tokenizer);
       await createRunDirectory(runDirectory, config);

@@ -170,6 +170,22 @@ describe('azr.config.json', () => {
     ).toBe('c.json: executionProviders: names a provider twice');
   });
 
+  it('reads rolloutPrecision for the onnx engine, and refuses int8 for the engines that cannot correct for it', () => {
+    expect(resolveTrainConfig({}, {}).rolloutPrecision).toBeUndefined();
+    expect(resolveTrainConfig({ rolloutPrecision: 'int8' }, {}).rolloutPrecision).toBe('int8');
+    expect(configError(() => parseTrainConfig({ rolloutPrecision: 'int4' }, 'c.json')).details.field).toBe(
+      'rolloutPrecision',
+    );
+    for (const engine of ['tfjs', 'hybrid'] as const) {
+      const error = configError(() => resolveTrainConfig({ rolloutPrecision: 'int8' }, { engine }));
+      expect(error.details).toEqual({ field: 'rolloutPrecision', allowed: ['float32'] });
+      expect(error.message).toContain(`the ${engine} engine`);
+    }
+    expect(resolveTrainConfig({ rolloutPrecision: 'float32' }, { engine: 'tfjs' }).rolloutPrecision).toBe(
+      'float32',
+    );
+  });
+
   it('refuses a provider other than cpu with the tfjs engine, which has none, and takes them for onnx and hybrid', () => {
     const error = configError(() => resolveTrainConfig({ executionProviders: ['cuda'] }, { engine: 'tfjs' }));
     expect(error.message).toMatch(/^The tfjs engine has no execution providers .*"cuda"/);

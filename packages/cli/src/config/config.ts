@@ -1,5 +1,10 @@
 import { readFile } from 'node:fs/promises';
-import { ONNX_EXECUTION_PROVIDERS, type OnnxExecutionProvider } from '@azr/backends/onnx';
+import {
+  ONNX_EXECUTION_PROVIDERS,
+  type OnnxExecutionProvider,
+  ROLLOUT_PRECISIONS,
+  type RolloutPrecision,
+} from '@azr/backends/onnx';
 import {
   type BuiltInTaskModeName,
   ConfigError,
@@ -163,6 +168,7 @@ export const trainConfigSchema = z.strictObject({
     .min(1)
     .refine((providers) => new Set(providers).size === providers.length, 'names a provider twice')
     .optional(),
+  rolloutPrecision: z.enum(ROLLOUT_PRECISIONS).optional(),
   out: z.string().min(1).optional(),
   trainer: trainerSchema.optional(),
   optimizer: optimizerSchema.optional(),
@@ -190,6 +196,11 @@ export interface TrainConfig {
    * hybrid engine's rollouts, run on them; the tfjs engine has none (anything but `cpu` is a `ConfigError`).
    */
   readonly executionProviders: readonly OnnxExecutionProvider[];
+  /**
+   * The onnx engine's rollout precision (`rolloutPrecision` of `createOnnxPolicy`): `float32` (default) or `int8`
+   * (8-bit weights for generation, the update corrected by truncated importance sampling). onnx engine only.
+   */
+  readonly rolloutPrecision?: RolloutPrecision;
   readonly trainer: Omit<TrainerSettingsInput, 'seed' | 'language'>;
   readonly optimizer: Partial<OptimizerSettings>;
   readonly executor: { readonly workers?: number; readonly timeoutMs?: number };
@@ -438,6 +449,12 @@ export function resolveTrainConfig(
   const executionProviders =
     overrides.executionProviders ?? file.executionProviders ?? defaults.executionProviders;
   assertEngineExecutionProviders(engine, executionProviders);
+  const rolloutPrecision = file.rolloutPrecision;
+  if (rolloutPrecision !== undefined && rolloutPrecision !== 'float32' && engine !== 'onnx')
+    throw new ConfigError(
+      `rolloutPrecision "${rolloutPrecision}" needs the onnx engine, which corrects its update for rollouts at another precision; the ${engine} engine's learner does not. Use engine "onnx", or drop rolloutPrecision.`,
+      { field: 'rolloutPrecision', allowed: ['float32'] },
+    );
   // Only the mini modes have a random generator of their tasks; refused here, before a run directory exists.
   if (file.trainer?.proposer === 'random' && kind !== 'mini') {
     throw new ConfigError(
@@ -454,6 +471,7 @@ export function resolveTrainConfig(
     seed,
     threads: file.threads ?? defaults.threads,
     executionProviders: [...executionProviders],
+    ...(rolloutPrecision === undefined ? {} : { rolloutPrecision }),
     trainer: compact({
       ...defaults.trainer,
       ...file.trainer,

@@ -5,7 +5,7 @@ import {
   type LlamaPolicyModel,
   loadHuggingFaceTokenizer,
 } from '@azr/backends';
-import type { OnnxExecutionProvider } from '@azr/backends/onnx';
+import type { OnnxExecutionProvider, RolloutPrecision } from '@azr/backends/onnx';
 import { ModelFormatError, type OptimizerSettings, type PolicyModelV1 } from '@azr/core';
 import {
   assertEngineExecutionProviders,
@@ -23,6 +23,8 @@ export interface TrainingPolicyDevices {
    * the onnx engine's `ConfigError` (it names the provider and how to get it), thrown before anything is written.
    */
   readonly executionProviders?: readonly OnnxExecutionProvider[];
+  /** The onnx engine's rollout precision. Default `float32`. */
+  readonly rolloutPrecision?: RolloutPrecision;
 }
 
 /** Creates the policy a training run asks for: from the config's model, or from a checkpoint folder. */
@@ -39,7 +41,13 @@ export async function createTrainingPolicy(
   if ('directory' in source) source = await trainableSource(source.directory);
   if (engine === 'onnx') {
     const { createOnnxPolicy } = await import('@azr/backends/onnx');
-    return createOnnxPolicy({ model: source, optimizer, intraOpThreads: threads, executionProviders });
+    return createOnnxPolicy({
+      model: source,
+      optimizer,
+      intraOpThreads: threads,
+      executionProviders,
+      ...(devices.rolloutPrecision === undefined ? {} : { rolloutPrecision: devices.rolloutPrecision }),
+    });
   }
   const { createTfjsPolicy } = await import('@azr/backends/tfjs');
   const learner = await createTfjsPolicy({ model: source, backend: 'auto', optimizer });
