@@ -117,10 +117,13 @@ async function child({ model, sequences, length, threads }) {
     [names.targets]: new runtime.Tensor('int64', targets, predicted),
     [names.mask]: floats(1),
     [names.oldLogProbs]: floats(-5),
+    [names.proximalFromCurrent]: floats(0),
+    [names.behaviourLogProbs]: floats(-5),
     [names.advantages]: floats(1),
     [names.temperature]: scalar(1),
     [names.clipRatio]: scalar(0.2),
     [names.entropyCoefficient]: scalar(0),
+    [names.importanceCap]: scalar(0),
     [names.denominator]: scalar(tokens),
   };
   for (const [name, { shape, data }] of weights)

@@ -295,6 +295,7 @@ async function runAzrChild() {
       intraOpThreads: THREADS,
       batchSize: BATCH,
       ...(settings.recomputeActivations === true ? { recomputeActivations: true } : {}),
+      ...(settings.rolloutPrecision === undefined ? {} : { rolloutPrecision: settings.rolloutPrecision }),
       ...(EXECUTION_PROVIDERS.length === 0 ? {} : { executionProviders: EXECUTION_PROVIDERS }),
     });
     results.loadMs = performance.now() - started;
@@ -323,13 +324,48 @@ async function runAzrChild() {
       }
       const totals = [];
       let produced = [];
+      let last;
       for (let repeat = 0; repeat < settings.generateRepeats; repeat += 1) {
         childLog(`generate ${settings.maxTokens} tokens, run ${repeat + 1}/${settings.generateRepeats}`);
         const started = performance.now();
-        const result = await policy.doGenerate(request(settings.maxTokens, repeat));
+        last = await policy.doGenerate(request(settings.maxTokens, repeat));
         totals.push(performance.now() - started);
-        produced = result.completions.map((completion) => completion.tokenIds.length);
+        produced = last.completions.map((completion) => completion.tokenIds.length);
         childLog(`  ${totals.at(-1).toFixed(0)} ms, tokens per completion ${produced.join(' ')}`);
+      }
+      // The generation's peak, before the learner scores anything below.
+      results.generatePeakBytes = residentPeakBytes();
+      // Rollouts at another precision: how far their log probabilities are from the learner's on the tokens they
+      // sampled, and the importance weights the update gives those tokens (min(pi_learner / pi_rollout, cap)).
+      if (settings.rolloutPrecision !== undefined && settings.rolloutPrecision !== 'float32' && last) {
+        const { DEFAULT_IMPORTANCE_TRUNCATION } = await import('../dist/onnx/index.js');
+        const { logProbs } = await policy.doComputeLogProbs({
+          sequences: last.completions.map((completion) => ({
+            promptTokenIds: completion.promptTokenIds,
+            completionTokenIds: completion.tokenIds,
+          })),
+          temperature: 1,
+        });
+        const differences = [];
+        const weights = [];
+        last.completions.forEach((completion, row) => {
+          completion.logProbs.forEach((rollout, index) => {
+            const learner = logProbs[row][index];
+            differences.push(learner - rollout);
+            weights.push(Math.exp(learner - rollout));
+          });
+        });
+        const cap = DEFAULT_IMPORTANCE_TRUNCATION;
+        const mean = (values) => values.reduce((total, value) => total + value, 0) / values.length;
+        results.rolloutMismatch = {
+          tokens: differences.length,
+          meanAbsoluteLogProbDifference: mean(differences.map(Math.abs)),
+          largestAbsoluteLogProbDifference: Math.max(...differences.map(Math.abs)),
+          meanImportanceWeight: mean(weights.map((weight) => Math.min(weight, cap))),
+          truncatedShare: weights.filter((weight) => weight > cap).length / weights.length,
+          cap,
+        };
+        childLog(`  rollout mismatch ${JSON.stringify(results.rolloutMismatch)}`);
       }
       const firstTokenMs = median(first);
       const totalMs = median(totals);
@@ -345,7 +381,7 @@ async function runAzrChild() {
     } catch (error) {
       results.errors.generate = errorText(error);
     }
-    results.generatePeakBytes = residentPeakBytes();
+    results.generatePeakBytes ??= residentPeakBytes();
   }
   if (policy !== undefined && settings.phases.includes('train')) {
     resetResidentPeak();
@@ -478,6 +514,10 @@ function modelCounts(json) {
   // A decode step reads every weight once (the tied head reads the embedding; the embedding lookup is a few rows)
   // and the key/value cache of every sequence; it computes 2 FLOPs per weight per sequence.
   const weightBytes = 4 * (parameters - (tied ? 0 : embedding)); // float32, as both engines hold them
+  // int8 rollouts: the products (layers and head) a byte a weight plus a float32 scale per 32; norms and biases
+  // float32; the embedding lookup reads a few rows.
+  const int8WeightBytes =
+    (layers * layerMatrices + embedding) * (1 + 4 / 32) + 4 * (layers * layerOther + hidden);
   const cacheBytes = (past) => BATCH * layers * 2 * kvHeads * headDim * 4 * past;
   const decodeSteps = Array.from({ length: NEW_TOKENS - 1 }, (_, step) => PROMPT_TOKENS + step + 1);
   const decodeStepFlops = (past) => BATCH * (layerFlopsPerToken + headFlopsPerToken + attentionFlops(past));
@@ -501,6 +541,7 @@ function modelCounts(json) {
   return {
     parameters,
     weightBytes,
+    int8WeightBytes,
     prefillFlops,
     decodeSteps,
     decodeStepFlops,
@@ -566,7 +607,7 @@ async function main() {
   const { values } = parseArgs({
     options: {
       models: { type: 'string', default: MODELS.map((model) => model.shape).join(',') },
-      engines: { type: 'string', default: 'azr,torch' },
+      engines: { type: 'string', default: 'azr,azr-int8,torch' },
       repeats: { type: 'string' },
       folder: { type: 'string', default: process.env.AZR_SCALE_FOLDER ?? '/tmp/azr-scale' },
       'no-write': { type: 'boolean', default: false },
@@ -660,21 +701,23 @@ async function main() {
         continue;
       }
       if (waitMinutes > 0) await waitForQuiet(waitMinutes);
+      // int8 rollouts change generation only (the learner is the same float32 one).
+      const enginePhases = engine === 'azr-int8' ? phases.filter((phase) => phase === 'generate') : phases;
       // The machine is shared: a train step that cannot fit in the memory available now is not started. PyTorch's
       // need is counted (its micro-batches are this script's); the onnx engine sizes its own micro-batches, so
       // only what no engine can do without is counted for it: weights, gradients and AdamW moments. A child the
       // kernel stops for memory (children ask to be the first one stopped) is recorded as such.
       const microBatch = engine === 'torch' ? (model.torchMicroBatch ?? BATCH) : BATCH;
-      const needed = !model.train
+      const needed = !enginePhases.includes('train')
         ? 2 * counts.weightBytes
         : engine === 'torch'
           ? counts.stateBytes + counts.activationBytes(microBatch)
           : counts.stateBytes;
       const available = availableBytes();
-      let runPhases = phases;
+      let runPhases = enginePhases;
       let skipped;
       if (!values.force && needed + 2 * 2 ** 30 > available) {
-        runPhases = phases.filter((phase) => phase !== 'train');
+        runPhases = enginePhases.filter((phase) => phase !== 'train');
         skipped = `not run: about ${(needed / 1e9).toFixed(1)} GB needed by count, ${(available / 1e9).toFixed(1)} GB available (--force runs it)`;
         if (!model.train) runPhases = [];
       }
@@ -693,6 +736,7 @@ async function main() {
         threads: THREADS,
         microBatch,
         recomputeActivations: engine === 'azr' && model.recomputeActivations === true,
+        ...(engine === 'azr-int8' ? { rolloutPrecision: 'int8' } : {}),
         seed: SEED,
       };
       const busyBefore = machineBusySeconds();
@@ -700,10 +744,10 @@ async function main() {
       const result =
         runPhases.length === 0
           ? { errors: { load: skipped } }
-          : engine === 'azr'
+          : engine === 'azr' || engine === 'azr-int8'
             ? await runChild(process.execPath, [fileURLToPath(import.meta.url), '--child'], input, timeoutMs)
             : await runChild(PYTHON, [join(here, 'torch_scale.py')], input, timeoutMs);
-      if (skipped !== undefined && model.train) {
+      if (skipped !== undefined && enginePhases.includes('train')) {
         result.errors ??= {};
         result.errors.train = skipped;
       }
@@ -756,6 +800,15 @@ function targets(generate, train) {
       `- 135M generation at most 8 s, at least 5x PyTorch, within 1.4x of the floor: ${seconds(small.azr)}, ` +
         `${versus === undefined ? 'PyTorch not measured' : `${versus.toFixed(2)}x PyTorch`}, ${(small.azr / small.floor).toFixed(2)}x the floor: ` +
         `${met(small.azr <= 8000 && versus !== undefined && versus >= 5 && small.azr <= 1.4 * small.floor)}.`,
+    );
+  }
+  if (small?.int8 !== undefined) {
+    const versus = small.torch === undefined ? undefined : small.torch / small.int8;
+    lines.push(
+      `- 135M generation with int8 rollouts (item 5), at most 8 s, at least 5x PyTorch, beyond the float32 floor: ${seconds(small.int8)}, ` +
+        `${versus === undefined ? 'PyTorch not measured' : `${versus.toFixed(2)}x PyTorch`}, ${(small.int8 / small.floor).toFixed(2)}x the float32 floor ` +
+        `(${(small.int8 / small.int8Floor).toFixed(2)}x the int8 floor): ` +
+        `${met(small.int8 <= 8000 && versus !== undefined && versus >= 5 && small.int8 < small.floor)}.`,
     );
   }
   const smallTrain = train.get('smollm2-135m');
@@ -907,15 +960,15 @@ function renderSection(raw) {
     const g = (result) => result.generate ?? {};
     const t = (result) => result.train ?? {};
     // One row: a phase's figure on each engine, their ratio, and the floor it is held against.
-    const row = (what, step, pick, floorMs, peakCell = '') =>
+    const row = (what, step, pick, floorMs, peakCell = '', onnx = azr) =>
       rows.push([
         label,
         what,
-        cell(azr, step, pick(azr)),
+        cell(onnx, step, pick(onnx)),
         cell(torch, step, pick(torch)),
-        ratio(pick(azr), pick(torch)),
+        ratio(pick(onnx), pick(torch)),
         floorMs === undefined ? '' : seconds(floorMs),
-        floorMs === undefined ? '' : share(floorMs, pick(azr)),
+        floorMs === undefined ? '' : share(floorMs, pick(onnx)),
         peakCell,
       ]);
     row('load', 'load', (result) => result.loadMs, undefined, peaks(azr.loadPeakBytes, torch.loadPeakBytes));
@@ -938,6 +991,61 @@ function renderSection(raw) {
       (result) => g(result).decodeStepMs,
       meanStepFloorMs,
     );
+    // int8 rollouts (rolloutPrecision 'int8'): the same generation from 8-bit product weights. Their decode floor
+    // reads the int8 products (a byte a weight and a float32 scale per 32) instead of float32 ones.
+    const int8 = engines['azr-int8'];
+    let int8FloorMs;
+    if (int8 !== undefined) {
+      const int8StepFloorMs = (past) =>
+        Math.max(
+          (counts.int8WeightBytes + counts.cacheBytes(past)) / bandwidth,
+          counts.decodeStepFlops(past) / (matmulPeak * 1e9),
+        ) * 1000;
+      const int8DecodeFloorMs = counts.decodeSteps.reduce((total, past) => total + int8StepFloorMs(past), 0);
+      int8FloorMs = prefillFloorMs + int8DecodeFloorMs;
+      row(
+        'load, int8 rollouts (rolloutPrecision int8)',
+        'load',
+        (result) => result.loadMs,
+        undefined,
+        peaks(int8.loadPeakBytes, undefined),
+        int8,
+      );
+      row(
+        `generate 8 x ${NEW_TOKENS} tokens after ${PROMPT_TOKENS}, int8 rollouts (median of ${generateRepeats})`,
+        'generate',
+        (result) => g(result).totalMs,
+        int8FloorMs,
+        peaks(int8.generatePeakBytes, torch.generatePeakBytes),
+        int8,
+      );
+      row(
+        'of which: time to first token, int8 rollouts',
+        'generate',
+        (result) => g(result).firstTokenMs,
+        prefillFloorMs,
+        '',
+        int8,
+      );
+      row(
+        'of which: one decode step, int8 rollouts',
+        'generate',
+        (result) => g(result).decodeStepMs,
+        int8DecodeFloorMs / counts.decodeSteps.length,
+        '',
+        int8,
+      );
+      const mismatch = int8.rolloutMismatch;
+      if (mismatch !== undefined)
+        notes.push(
+          `- ${shape}, int8 rollouts against the float32 learner, on the ${mismatch.tokens} tokens of the last generation: ` +
+            `log probabilities differ by ${mismatch.meanAbsoluteLogProbDifference.toFixed(3)} on average (at most ${mismatch.largestAbsoluteLogProbDifference.toFixed(3)}); ` +
+            `the update's importance weights min(pi_float32 / pi_int8, ${mismatch.cap}) average ${mismatch.meanImportanceWeight.toFixed(3)}, ` +
+            `${(100 * mismatch.truncatedShare).toFixed(1)}% of tokens truncated to the cap.`,
+        );
+      else if (int8.errors !== undefined || int8.failed !== undefined)
+        notes.push(`- ${shape}, onnx int8 rollouts: ${int8.failed ?? Object.values(int8.errors).join('; ')}`);
+    }
     if (phases.includes('train')) {
       row(
         `train step 8 x ${TRAIN_TOKENS} tokens (median of ${trainRepeats} after the first)`,
@@ -987,6 +1095,7 @@ function renderSection(raw) {
       torch: g(torch).totalMs,
       floor: generateFloorMs,
       loaded: azr.loadMs !== undefined,
+      ...(int8 === undefined ? {} : { int8: g(int8).totalMs, int8Floor: int8FloorMs }),
     });
     const busy = [
       ['onnx', azr],
