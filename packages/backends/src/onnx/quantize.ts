@@ -33,41 +33,44 @@ export function quantizeInt8Blocks(
   const blocks = Math.ceil(inputs / INT8_BLOCK_SIZE);
   const quantized = new Uint8Array(outputs * blocks * INT8_BLOCK_SIZE).fill(128);
   const scales = new Float32Array(outputs * blocks);
-  const store = (output: number, block: number, input: number, value: number) => {
-    quantized[(output * blocks + block) * INT8_BLOCK_SIZE + (input % INT8_BLOCK_SIZE)] =
-      Math.round(value / (scales[output * blocks + block] as number)) + 128;
-  };
-  for (let block = 0; block < blocks; block += 1) {
-    const start = block * INT8_BLOCK_SIZE;
-    const end = Math.min(start + INT8_BLOCK_SIZE, inputs);
-    if (layout === 'rows') {
-      for (let output = 0; output < outputs; output += 1) {
-        const row = output * inputs;
-        let largest = 0;
-        for (let input = start; input < end; input += 1)
-          largest = Math.max(largest, Math.abs(data[row + input] as number));
-        scales[output * blocks + block] = largest > 0 ? largest / 127 : 1;
-        for (let input = start; input < end; input += 1)
-          store(output, block, input, data[row + input] as number);
+  // Each output's weights are read as one contiguous row: a projection in the graph layout is transposed first,
+  // in tiles (one matrix of scratch), so that neither the reads nor the writes below jump.
+  const rows = layout === 'rows' ? data : transposeInTiles(data, inputs, outputs);
+  for (let output = 0; output < outputs; output += 1) {
+    const row = output * inputs;
+    for (let block = 0; block < blocks; block += 1) {
+      const start = row + block * INT8_BLOCK_SIZE;
+      const end = Math.min(start + INT8_BLOCK_SIZE, row + inputs);
+      let largest = 0;
+      for (let index = start; index < end; index += 1) {
+        const magnitude = Math.abs(rows[index] as number);
+        if (magnitude > largest) largest = magnitude;
       }
-      continue;
+      const scale = largest > 0 ? Math.fround(largest / 127) : 1;
+      scales[output * blocks + block] = scale;
+      const inverse = 1 / scale;
+      let target = (output * blocks + block) * INT8_BLOCK_SIZE;
+      for (let index = start; index < end; index += 1, target += 1)
+        quantized[target] = Math.round((rows[index] as number) * inverse) + 128;
     }
-    // Columns are read one input's row at a time (sequential reads), the block's largest values kept per output.
-    const largest = new Float32Array(outputs);
-    for (let input = start; input < end; input += 1)
-      for (let output = 0; output < outputs; output += 1)
-        largest[output] = Math.max(
-          largest[output] as number,
-          Math.abs(data[input * outputs + output] as number),
-        );
-    for (let output = 0; output < outputs; output += 1)
-      scales[output * blocks + block] =
-        (largest[output] as number) > 0 ? (largest[output] as number) / 127 : 1;
-    for (let input = start; input < end; input += 1)
-      for (let output = 0; output < outputs; output += 1)
-        store(output, block, input, data[input * outputs + output] as number);
   }
   return { data: quantized, scales, outputs, inputs, blocks };
+}
+
+/** `[rows, columns]` row-major to `[columns, rows]`, in square tiles that stay in the cache. */
+function transposeInTiles(data: Float32Array, rows: number, columns: number): Float32Array {
+  const result = new Float32Array(data.length);
+  const tile = 64;
+  for (let rowStart = 0; rowStart < rows; rowStart += tile) {
+    const rowEnd = Math.min(rowStart + tile, rows);
+    for (let columnStart = 0; columnStart < columns; columnStart += tile) {
+      const columnEnd = Math.min(columnStart + tile, columns);
+      for (let row = rowStart; row < rowEnd; row += 1)
+        for (let column = columnStart; column < columnEnd; column += 1)
+          result[column * rows + row] = data[row * columns + column] as number;
+    }
+  }
+  return result;
 }
 
 /** The float32 matrix `[outputs, inputs]` an {@link Int8Blocks} stands for (tests and error measurements). */
