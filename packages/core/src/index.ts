@@ -48,6 +48,7 @@ export { createUhOhMonitor, UH_OH_PATTERNS, type UhOhMonitorSettings } from './m
 export { createSeededRandom, restoreSeededRandom } from './random/seeded-random.js';
 export { createPaperRecipe, type PaperRecipeSettings, type Recipe } from './recipes/paper.js';
 export {
+  createComplexityReward,
   createCorrectnessReward,
   createDefaultRewards,
   createLearnabilityReward,

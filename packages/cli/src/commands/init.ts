@@ -77,6 +77,9 @@ export function starterConfig(): string {
     // Drop from its buffer a task that every learnability rollout solved (it comes back when proposed again and
     // missed), so that solve tasks and proposers' references are what the solver cannot yet do.
     "dropSolvedTasks": ${defaults.trainer.dropSolvedTasks ?? false},
+    // The proposer's complexity reward: a learnable valid proposal also earns this times its task's difficulty
+    // (mini tasks: operators). 0 turns it off, as in the reference.
+    // "complexityReward": 0.5,
     // Sampling of every completion.
     "sampling": { "temperature": 1, "topP": 1, "maxTokens": ${defaults.trainer.sampling?.maxTokens} },
     // Steps between checkpoints (one is also written at the end and on Ctrl-C).

@@ -3,6 +3,8 @@ import { basename, dirname, join, resolve } from 'node:path';
 import type { OnnxExecutionProvider } from '@azr/backends/onnx';
 import {
   ConfigError,
+  createComplexityReward,
+  createDefaultRewards,
   createJsonlMetricsSink,
   createSelfPlayTrainer,
   createUhOhMonitor,
@@ -220,12 +222,22 @@ export async function train(
     createFlaggedSink(runDirectory),
     createProgressSink(output, config.steps),
   ];
+  // The proposer's complexity reward, when the config weighs it: beside the default rewards.
+  const { complexityReward = 0, ...trainerSettings } = config.trainer;
+  const rewardFunctions =
+    complexityReward > 0
+      ? [
+          ...createDefaultRewards(trainerSettings.rewards),
+          createComplexityReward(taskModes.modes, complexityReward),
+        ]
+      : undefined;
   try {
     if (options.resume !== undefined) {
       trainer = await resumeSelfPlayTrainer({
         runDirectory,
         executor,
         modes: taskModes.modes,
+        ...(rewardFunctions === undefined ? {} : { rewardFunctions }),
         ...(evaluation === undefined ? {} : { evaluation }),
         sinks: sinks(),
         monitors: [createUhOhMonitor()],
@@ -258,7 +270,8 @@ export async function train(
         executor,
         modes: taskModes.modes,
         ...(evaluation === undefined ? {} : { evaluation }),
-        settings: { ...config.trainer, seed: config.seed, language: config.language },
+        settings: { ...trainerSettings, seed: config.seed, language: config.language },
+        ...(rewardFunctions === undefined ? {} : { rewardFunctions }),
         sinks: sinks(),
         monitors: [createUhOhMonitor()],
         runDirectory,

@@ -170,6 +170,14 @@ describe('azr.config.json', () => {
     ).toBe('c.json: executionProviders: names a provider twice');
   });
 
+  it('reads trainer.complexityReward, a weight of at least 0, off by default', () => {
+    expect(resolveTrainConfig({}, {}).trainer.complexityReward).toBeUndefined();
+    expect(resolveTrainConfig({ trainer: { complexityReward: 0.5 } }, {}).trainer.complexityReward).toBe(0.5);
+    expect(
+      configError(() => parseTrainConfig({ trainer: { complexityReward: -1 } }, 'c.json')).details.field,
+    ).toBe('trainer.complexityReward');
+  });
+
   it('reads rolloutPrecision for the onnx engine, and refuses int8 for the engines that cannot correct for it', () => {
     expect(resolveTrainConfig({}, {}).rolloutPrecision).toBeUndefined();
     expect(resolveTrainConfig({ rolloutPrecision: 'int8' }, {}).rolloutPrecision).toBe('int8');

@@ -78,6 +78,7 @@ const trainerSchema = z.strictObject({
   trainOnLearnabilityRollouts: z.boolean().optional(),
   rejectDuplicates: z.boolean().optional(),
   dropSolvedTasks: z.boolean().optional(),
+  complexityReward: z.number().min(0).optional(),
   sampling: z
     .strictObject({
       temperature: z.number().positive().optional(),
@@ -201,7 +202,13 @@ export interface TrainConfig {
    * (8-bit weights for generation, the update corrected by truncated importance sampling). onnx engine only.
    */
   readonly rolloutPrecision?: RolloutPrecision;
-  readonly trainer: Omit<TrainerSettingsInput, 'seed' | 'language'>;
+  readonly trainer: Omit<TrainerSettingsInput, 'seed' | 'language'> & {
+    /**
+     * The weight of the proposer's complexity reward (`createComplexityReward` of `@azr/core`: a learnable valid
+     * proposal earns its task's difficulty, the mini modes' operators). Default 0: off, as in the reference.
+     */
+    readonly complexityReward?: number;
+  };
   readonly optimizer: Partial<OptimizerSettings>;
   readonly executor: { readonly workers?: number; readonly timeoutMs?: number };
   readonly tasks: TasksConfig;

@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../errors/errors.js';
-import { createProposerReward, createSolverReward } from './rewards.js';
+import type { RewardInput } from '../spec/reward.js';
+import { miniProgram } from '../task-modes/mini/grammar.js';
+import { createMiniTaskModes } from '../task-modes/mini/modes.js';
+import { createComplexityReward, createProposerReward, createSolverReward } from './rewards.js';
 
 describe('proposer reward', () => {
   const outcomes = [
@@ -41,5 +44,41 @@ describe('solver reward', () => {
         { wellFormed: false, correct: false },
       ]),
     ).toEqual([1, -0.5, -1, -1]);
+  });
+});
+
+describe('complexity reward', () => {
+  const modes = createMiniTaskModes();
+  const proposal = (expression: string, solveRate: number, mode = 'deduction'): RewardInput => ({
+    role: 'propose',
+    mode,
+    prompt: '',
+    completion: '',
+    tokenCount: 1,
+    outcome: { status: 'valid', solveRate },
+    task: { id: 't', program: miniProgram(expression, 'javascript') } as never,
+  });
+
+  it("pays a learnable proposal its program's operators, and nothing to the rest", async () => {
+    const { name, weight, reward } = createComplexityReward(modes, 0.25);
+    expect([name, weight]).toEqual(['complexity', 0.25]);
+    const values = await reward([
+      proposal('x*3+1-x', 0.5),
+      proposal('x', 0.5, 'abduction'),
+      proposal('x*3+1', 1),
+      proposal('x*3+1', 0),
+      { ...proposal('x', 0.5), outcome: { status: 'invalid' } },
+      {
+        role: 'solve',
+        mode: 'deduction',
+        prompt: '',
+        completion: '',
+        tokenCount: 1,
+        outcome: { wellFormed: true, correct: true },
+        task: proposal('x+1', 0.5).task as never,
+      },
+    ]);
+    expect(values).toEqual([3, 0, undefined, undefined, undefined, undefined]);
+    expect(() => createComplexityReward(modes, -1)).toThrow(ConfigError);
   });
 });

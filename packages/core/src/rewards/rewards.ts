@@ -8,6 +8,7 @@ import type {
   WeightedReward,
 } from '../spec/reward.js';
 import { PROPOSER_REWARD_VARIANTS, type RewardSettings } from '../spec/settings.js';
+import type { TaskModeV1 } from '../spec/task-mode.js';
 
 function checked(settings: Partial<RewardSettings>): RewardSettings {
   const merged = { ...DEFAULT_REWARD_SETTINGS, ...settings };
@@ -79,4 +80,30 @@ export function createCorrectnessReward(settings: Partial<RewardSettings> = {}):
 /** The trainer's default rewards: learnability for proposers and correctness for solvers, with weight 1. */
 export function createDefaultRewards(settings: Partial<RewardSettings> = {}): WeightedReward[] {
   return [createLearnabilityReward(settings), createCorrectnessReward(settings)];
+}
+
+/**
+ * The reference's complexity reward, which it ships with coefficient 0: a valid proposal that the solver
+ * sometimes solves (a learnability rollout right, another wrong) earns its task's difficulty as its mode
+ * measures it (`TaskModeV1.difficulty`: in the mini modes, the program's operators). The proposer is then paid
+ * for harder tasks among those the solver can learn from, on top of learnability; a task the solver always or
+ * never solves earns nothing from it, so proposing impossible programs does not pay. Proposals of a mode
+ * without `difficulty`, invalid proposals and every solver answer get nothing. Named `complexity`; give it a
+ * weight: `[...createDefaultRewards(settings), createComplexityReward(modes, 0.2)]`.
+ */
+export function createComplexityReward(modes: readonly TaskModeV1[], weight = 1): WeightedReward {
+  assertNumberInRange('complexity weight', weight, { minimum: 0 });
+  const byName = new Map(modes.map((mode) => [mode.name, mode]));
+  return {
+    name: 'complexity',
+    weight,
+    reward: (inputs) =>
+      inputs.map((input) => {
+        if (input.role !== 'propose' || input.outcome.status !== 'valid' || input.task === undefined)
+          return undefined;
+        const { solveRate } = input.outcome;
+        if (solveRate <= 0 || solveRate >= 1) return undefined;
+        return byName.get(input.mode)?.difficulty?.(input.task);
+      }),
+  };
 }
