@@ -113,6 +113,49 @@ describe('int8 rollouts', () => {
     }
   });
 
+  it('quantize an untied head and biased projections too', async () => {
+    const biased = parseLlamaConfig({
+      model_type: 'qwen2',
+      vocab_size: 257,
+      hidden_size: 64,
+      intermediate_size: 96,
+      num_hidden_layers: 2,
+      num_attention_heads: 4,
+      num_key_value_heads: 2,
+      max_position_embeddings: 256,
+      tie_word_embeddings: false,
+      attention_bias: true,
+      eos_token_id: 256,
+    });
+    const model = () => ({
+      config: biased,
+      weights: initializeLlamaWeights(biased, { seed: 6, standardDeviation: 0.1 }),
+      tokenizer: createByteTokenizer(),
+    });
+    const exact = await createOnnxPolicy({ model: model() });
+    const int8 = await createOnnxPolicy({ model: model(), rolloutPrecision: 'int8' });
+    try {
+      const { completions } = await int8.doGenerate(request);
+      const learner = await exact.doComputeLogProbs({
+        sequences: completions.map((completion) => ({
+          promptTokenIds: completion.promptTokenIds,
+          completionTokenIds: completion.tokenIds,
+        })),
+        temperature: 1,
+      });
+      const differences = completions.flatMap((completion, row) =>
+        completion.logProbs.map((logProb, index) =>
+          Math.abs(logProb - (learner.logProbs[row]?.[index] as number)),
+        ),
+      );
+      expect(differences.reduce((total, value) => total + value, 0) / differences.length).toBeLessThan(0.02);
+      expect(Math.max(...differences)).toBeGreaterThan(1e-5);
+    } finally {
+      await exact.doDispose();
+      await int8.doDispose();
+    }
+  });
+
   it('trains with the importance weights, and samples from the updated weights after the update', async () => {
     const policy = await createOnnxPolicy({
       model: modelWith(4),
