@@ -49,7 +49,11 @@ describe('solver reward', () => {
 
 describe('complexity reward', () => {
   const modes = createMiniTaskModes();
-  const proposal = (expression: string, solveRate: number, mode = 'deduction'): RewardInput => ({
+  const proposal = (
+    expression: string,
+    solveRate: number,
+    mode = 'deduction',
+  ): Extract<RewardInput, { role: 'propose' }> => ({
     role: 'propose',
     mode,
     prompt: '',
