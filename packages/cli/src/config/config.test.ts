@@ -170,17 +170,6 @@ describe('azr.config.json', () => {
     ).toBe('c.json: executionProviders: names a provider twice');
   });
 
-  it('reads tasks.constantInductionTasks, keep or exclude, unset by default', () => {
-    expect(resolveTrainConfig({}, {}).tasks.constantInductionTasks).toBeUndefined();
-    expect(
-      resolveTrainConfig({ tasks: { constantInductionTasks: 'exclude' } }, {}).tasks.constantInductionTasks,
-    ).toBe('exclude');
-    expect(
-      configError(() => parseTrainConfig({ tasks: { constantInductionTasks: 'drop' } }, 'c.json')).details
-        .field,
-    ).toBe('tasks.constantInductionTasks');
-  });
-
   it('reads trainer.complexityReward, a weight of at least 0, off by default', () => {
     expect(resolveTrainConfig({}, {}).trainer.complexityReward).toBeUndefined();
     expect(resolveTrainConfig({ trainer: { complexityReward: 0.5 } }, {}).trainer.complexityReward).toBe(0.5);

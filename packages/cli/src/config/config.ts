@@ -139,7 +139,6 @@ const tasksSchema = z.strictObject({
     ])
     .optional(),
   evaluateEvery: z.union([z.literal(false), positiveInteger]).optional(),
-  constantInductionTasks: z.enum(['keep', 'exclude']).optional(),
   frame: z.enum(['r1', 'none', 'chat']).optional(),
   templates: z
     .strictObject({
@@ -239,11 +238,6 @@ export interface TasksConfig {
    * the whole language from the first step. Default {@link DEFAULT_MINI_CURRICULUM}.
    */
   readonly curriculum: MiniCurriculum | false;
-  /**
-   * Mini tasks: induction tasks whose outputs are all equal, `keep` (default) or `exclude` (set aside, so that
-   * the induction solver is never paid for a constant): `constantInductionTasks` of `createMiniTaskModes`.
-   */
-  readonly constantInductionTasks?: 'keep' | 'exclude';
   /**
    * Evaluate the held-out suite every this many steps during training (greedy, as before and after it), for
    * the report's held-out curve (`heldout.jsonl`), or `false` for before and after alone. Default 50 (10 under
@@ -501,9 +495,6 @@ export function resolveTrainConfig(
       ...(file.tasks?.heldOut === undefined ? {} : { heldOut: file.tasks.heldOut }),
       curriculum: file.tasks?.curriculum ?? DEFAULT_MINI_CURRICULUM,
       evaluateEvery: file.tasks?.evaluateEvery ?? paper?.evaluateEvery ?? DEFAULT_EVALUATE_EVERY,
-      ...(file.tasks?.constantInductionTasks === undefined
-        ? {}
-        : { constantInductionTasks: file.tasks.constantInductionTasks }),
       ...(kind === 'full' ? { frame: file.tasks?.frame ?? 'r1' } : {}),
       ...(file.tasks?.templates === undefined
         ? {}

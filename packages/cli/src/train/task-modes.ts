@@ -170,9 +170,6 @@ export async function createTaskModes(
       constrained: tasks.constrained,
       heldOut,
       ...(tasks.curriculum === false ? {} : { curriculum: tasks.curriculum }),
-      ...(tasks.constantInductionTasks === undefined
-        ? {}
-        : { constantInductionTasks: tasks.constantInductionTasks }),
     }),
     heldOut: { path, tasks: heldOut },
   };

@@ -261,24 +261,6 @@ describe('the mini task modes', () => {
     ).toBe(false);
   });
 
-  it('set aside induction tasks a constant answers, when asked, and keep them by default', async () => {
-    const executor = new MockExecutor();
-    const context = { language: 'javascript' as const, step: 4 };
-    const inputs = ['1', '2', '3', '4', '8', '9'];
-    const [, , excluding] = createMiniTaskModes({ constantInductionTasks: 'exclude' });
-    const propose = (mode: typeof induction, expression: string) =>
-      mode.validateProposal({ program: miniProgram(expression, 'javascript'), inputs }, executor, context);
-    for (const constant of ['7', 'x*0+3', 'x-x'])
-      expect(await propose(excluding as typeof induction, constant), constant).toEqual({
-        ok: false,
-        reason: 'every output is the same: a constant answers it',
-        exclude: true,
-      });
-    expect(await propose(excluding as typeof induction, 'x+2')).toMatchObject({ ok: true });
-    expect(await propose(induction, '7')).toMatchObject({ ok: true });
-    expect(() => createMiniTaskModes({ constantInductionTasks: 'drop' as 'exclude' })).toThrow(ConfigError);
-  });
-
   it('drive the trainer with constrained generation: every proposal is a program from the first step', async () => {
     const policy = new MockPolicyModel({ seed: 2 });
     const trainer = createSelfPlayTrainer({

@@ -3,7 +3,7 @@ import {
   type CharacterAutomaton,
   createAutomatonConstraint,
 } from '../../constraints/automaton-constraint.js';
-import { assertNumberInRange, assertOneOf } from '../../settings/validate.js';
+import { assertNumberInRange } from '../../settings/validate.js';
 import type { CanonicalValue } from '../../spec/canonical-value.js';
 import type { GenerationConstraintV1 } from '../../spec/generation-constraint.js';
 import type { TaskBase, TaskModeName, TaskRole } from '../../spec/task.js';
@@ -60,16 +60,6 @@ export interface MiniTaskModesSettings {
    * solver at chance learns little; short ones first let it learn.
    */
   readonly curriculum?: MiniCurriculum;
-  /**
-   * Induction tasks whose outputs are all equal (a constant program answers them: the reference program ignores
-   * `x`, or gives one digit on every proposed input). `keep` (default) buffers them like any task; `exclude`
-   * sets the proposal aside (`ProposalValidation.exclude`: neither rewarded nor trained on, since the induction
-   * proposer does not choose its program), so that the induction solver is never paid for writing a constant.
-   * The induction solver shares the proposers' weights and writes programs as they do; in the default run its
-   * answers were constants in 89-96% of its rollouts, and the proposers' drift to constants went with the
-   * induction mode (`BENCHMARKS.md`).
-   */
-  readonly constantInductionTasks?: 'keep' | 'exclude';
   /** Inputs of an induction task (different digits). Default `6`. */
   readonly inductionInputs?: number;
   /** Pairs an induction solver sees; the rest are held out for checking. Default `3`. */
@@ -275,7 +265,6 @@ function miniProgramInputMode<TTask extends DeductionTask | AbductionTask>(
 interface MiniInductionParts {
   readonly inputCount: number;
   readonly shownCount: number;
-  readonly excludeConstant: boolean;
   readonly heldOut: ReadonlySet<string>;
   readonly constraint: ConstraintMaker;
 }
@@ -312,14 +301,7 @@ function miniInductionMode(
       const expression = miniExpression(proposal.program);
       if (expression === undefined) return { ok: false, reason: 'not a program of the mini language' };
       if (parts.heldOut.has(miniBehavior(expression))) return HELD_OUT;
-      const validation = await induction.validateProposal({ ...proposal, message: '' }, executor, context);
-      if (
-        parts.excludeConstant &&
-        validation.ok &&
-        validation.task.pairs.every((pair) => pair.output === validation.task.pairs[0]?.output)
-      )
-        return { ok: false, reason: 'every output is the same: a constant answers it', exclude: true };
-      return validation;
+      return induction.validateProposal({ ...proposal, message: '' }, executor, context);
     },
     buildSolvePrompt: (task) =>
       [
@@ -408,11 +390,6 @@ export function createMiniTaskModes(
       integer: true,
     });
   }
-  const constantInductionTasks = assertOneOf(
-    'constantInductionTasks',
-    settings.constantInductionTasks ?? 'keep',
-    ['keep', 'exclude'],
-  );
   const constraint = constraintMaker(settings.constrained ?? true);
   const proposalAt = proposalGrammar(curriculum);
   const [deduction, abduction, induction] = [
@@ -442,7 +419,6 @@ export function createMiniTaskModes(
     miniInductionMode(induction, {
       inputCount,
       shownCount,
-      excludeConstant: constantInductionTasks === 'exclude',
       heldOut: heldOut(induction.name, false),
       constraint,
     }),
