@@ -1,9 +1,9 @@
 import { ConfigError, createByteTokenizer, type TrainSequence } from '@azr/core/spec';
 import { describePolicyModelConformance } from '@azr/core/test';
 import { describe, expect, it } from 'vitest';
-import { parseLlamaConfig } from '../model/config.js';
+import { type LlamaConfig, llamaConfigToJson, parseLlamaConfig } from '../model/config.js';
 import { initializeLlamaWeights } from '../model/weights.js';
-import type { LlamaPolicyModel } from '../shared/llama-policy.js';
+import { SMALL_TEST_CONFIG } from '../testing/small-model.js';
 import { createOnnxPolicy } from './policy.js';
 import { dequantizeInt8Blocks, INT8_BLOCK_SIZE, quantizeInt8Blocks } from './quantize.js';
 
@@ -41,24 +41,18 @@ describe('int8 blocks', () => {
   });
 });
 
-// Width 64: two blocks per product input, as real models have many.
+// The engine tests' small model at width 64: two blocks per product input, as real models have many.
 const config = parseLlamaConfig({
-  model_type: 'azr-tiny',
-  vocab_size: 257,
+  ...llamaConfigToJson(SMALL_TEST_CONFIG),
   hidden_size: 64,
   intermediate_size: 96,
-  num_hidden_layers: 2,
-  num_attention_heads: 4,
-  num_key_value_heads: 2,
-  max_position_embeddings: 256,
-  tie_word_embeddings: true,
-  eos_token_id: 256,
 });
-const modelWith = (seed: number) => ({
-  config,
-  weights: initializeLlamaWeights(config, { seed, standardDeviation: 0.1 }),
+const modelOf = (shape: LlamaConfig, seed: number) => ({
+  config: shape,
+  weights: initializeLlamaWeights(shape, { seed, standardDeviation: 0.1 }),
   tokenizer: createByteTokenizer(),
 });
+const modelWith = (seed: number) => modelOf(config, seed);
 const request = {
   prompts: ['def f(x):', 'return 3 +', 'abc'],
   seed: 5,
@@ -79,83 +73,62 @@ describePolicyModelConformance(
 );
 
 /**
- * Generates with the int8 policy and scores the completions with both policies: how far the int8 rollouts'
- * log probabilities are from the learner's, and how far the int8 policy's own scoring is from the learner's.
+ * Two policies of the same weights, float32 and int8 rollouts: the int8 one generates, both score. Returns their
+ * capabilities, how far the int8 rollouts' log probabilities are from the learner's, and how far the int8
+ * policy's own scoring is from the learner's.
  */
-async function rolloutDifferences(exact: LlamaPolicyModel, int8: LlamaPolicyModel) {
-  const { completions } = await int8.doGenerate(request);
-  const sequences = completions.map((completion) => ({
-    promptTokenIds: completion.promptTokenIds,
-    completionTokenIds: completion.tokenIds,
-  }));
-  const learner = await exact.doComputeLogProbs({ sequences, temperature: 1 });
-  const scored = await int8.doComputeLogProbs({ sequences, temperature: 1 });
-  const rollout: number[] = [];
-  const scoring: number[] = [];
-  completions.forEach((completion, row) => {
-    completion.logProbs.forEach((logProb, index) => {
-      const float32 = learner.logProbs[row]?.[index] as number;
-      rollout.push(Math.abs(logProb - float32));
-      scoring.push(Math.abs((scored.logProbs[row]?.[index] as number) - float32));
+async function rolloutDifferences(shape: LlamaConfig, seed: number) {
+  const exact = await createOnnxPolicy({ model: modelOf(shape, seed) });
+  const int8 = await createOnnxPolicy({ model: modelOf(shape, seed), rolloutPrecision: 'int8' });
+  try {
+    const { completions } = await int8.doGenerate(request);
+    const sequences = completions.map((completion) => ({
+      promptTokenIds: completion.promptTokenIds,
+      completionTokenIds: completion.tokenIds,
+    }));
+    const learner = await exact.doComputeLogProbs({ sequences, temperature: 1 });
+    const scored = await int8.doComputeLogProbs({ sequences, temperature: 1 });
+    const rollout: number[] = [];
+    const scoring: number[] = [];
+    completions.forEach((completion, row) => {
+      completion.logProbs.forEach((logProb, index) => {
+        const float32 = learner.logProbs[row]?.[index] as number;
+        rollout.push(Math.abs(logProb - float32));
+        scoring.push(Math.abs((scored.logProbs[row]?.[index] as number) - float32));
+      });
     });
-  });
-  return {
-    mean: rollout.reduce((total, value) => total + value, 0) / rollout.length,
-    largest: Math.max(...rollout),
-    scoring: Math.max(...scoring),
-  };
+    return {
+      capabilities: [exact.capabilities.rolloutLogProbs, int8.capabilities.rolloutLogProbs],
+      mean: rollout.reduce((total, value) => total + value, 0) / rollout.length,
+      largest: Math.max(...rollout),
+      scoring: Math.max(...scoring),
+    };
+  } finally {
+    await exact.doDispose();
+    await int8.doDispose();
+  }
 }
 
 describe('int8 rollouts', () => {
-  it('sample from 8-bit weights, score with the float32 ones, and say the two differ', async () => {
-    const exact = await createOnnxPolicy({ model: modelWith(3) });
-    const int8 = await createOnnxPolicy({ model: modelWith(3), rolloutPrecision: 'int8' });
-    try {
-      expect(exact.capabilities.rolloutLogProbs).toBeUndefined();
-      expect(int8.capabilities.rolloutLogProbs).toBe('approximate');
-      const { mean, largest, scoring } = await rolloutDifferences(exact, int8);
+  const untied = parseLlamaConfig({
+    ...llamaConfigToJson(config),
+    model_type: 'qwen2',
+    tie_word_embeddings: false,
+    attention_bias: true,
+  });
+  for (const [label, shape, seed] of [
+    ['tied head', config, 3],
+    ['untied head, biased projections', untied, 6],
+  ] as const)
+    it(`sample from 8-bit weights, score with the float32 ones, and say the two differ (${label})`, async () => {
+      const { capabilities, mean, largest, scoring } = await rolloutDifferences(shape, seed);
+      expect(capabilities).toEqual([undefined, 'approximate']);
       // doComputeLogProbs of the int8 policy is the learner's.
       expect(scoring).toBeLessThan(1e-5);
       // Close (8-bit blocks of 32 on weights of 0.1), and not equal: generation ran on the int8 graph.
       expect(mean).toBeLessThan(0.02);
       expect(largest).toBeGreaterThan(1e-5);
-    } finally {
-      await exact.doDispose();
-      await int8.doDispose();
-    }
-  });
-
-  it('quantize an untied head and biased projections too', async () => {
-    const biased = parseLlamaConfig({
-      model_type: 'qwen2',
-      vocab_size: 257,
-      hidden_size: 64,
-      intermediate_size: 96,
-      num_hidden_layers: 2,
-      num_attention_heads: 4,
-      num_key_value_heads: 2,
-      max_position_embeddings: 256,
-      tie_word_embeddings: false,
-      attention_bias: true,
-      eos_token_id: 256,
     });
-    const model = () => ({
-      config: biased,
-      weights: initializeLlamaWeights(biased, { seed: 6, standardDeviation: 0.1 }),
-      tokenizer: createByteTokenizer(),
-    });
-    const exact = await createOnnxPolicy({ model: model() });
-    const int8 = await createOnnxPolicy({ model: model(), rolloutPrecision: 'int8' });
-    try {
-      const { mean, largest, scoring } = await rolloutDifferences(exact, int8);
-      expect(scoring).toBeLessThan(1e-5);
-      expect(mean).toBeLessThan(0.02);
-      expect(largest).toBeGreaterThan(1e-5);
-    } finally {
-      await exact.doDispose();
-      await int8.doDispose();
-    }
-  });
 
   it('trains with the importance weights, and samples from the updated weights after the update', async () => {
     const policy = await createOnnxPolicy({
