@@ -14,6 +14,17 @@ describe('benchmark-style Python programs run correctly', () => {
     expect(await executor.run({ code, args })).toEqual({ ok: true, value: output });
   });
 
+  it('reads an argument list as a call reads it: a trailing comma and *iterable; keywords refused', async () => {
+    // CRUXEval's sample_452 writes its one argument with a trailing comma: f('l000*',).
+    const code = 'def f(*values):\n    return list(values)';
+    expect(await executor.run({ code, args: "'l000*'," })).toEqual({ ok: true, value: '["l000*"]' });
+    expect(await executor.run({ code, args: '*[1, 2], 3,\n' })).toEqual({ ok: true, value: '[1,2,3]' });
+    expect(await executor.run({ code, args: '' })).toEqual({ ok: true, value: '[]' });
+    for (const args of ['x=1', '1) or (2', '1), (2', ',']) {
+      expect(await executor.run({ code, args })).toMatchObject({ ok: false, error: { kind: 'syntax' } });
+    }
+  });
+
   it('validates all of them in one concurrent burst', async () => {
     const results = await Promise.all(
       KNOWN_PROGRAMS.map(({ code, args }) => executor.validateProgram({ code, argsList: [args] })),

@@ -537,10 +537,25 @@ def _describe(error):
         return 'x' + 'an exception that could not be described'
 
 
+def _arguments(args):
+    """The code of an argument list: `args` read as the positional arguments of a call (`f(args)`, so a trailing
+    comma and `*iterable` are read as a call reads them), evaluated to the tuple of their values. The tuple is
+    built from the call's syntax tree, so that nothing of the harness is called or reachable while the
+    arguments are evaluated."""
+    tree = ast.parse(f'_({args}\n)', '<arguments>', mode='eval')
+    call = tree.body
+    if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == '_'):
+        raise SyntaxError('the arguments are not an argument list', ('<arguments>', 1, 1, None))
+    if call.keywords:
+        raise SyntaxError('keyword arguments are not supported', ('<arguments>', call.keywords[0].lineno, 1, None))
+    values = ast.copy_location(ast.Tuple(elts=call.args, ctx=ast.Load()), call)
+    return compile(ast.fix_missing_locations(ast.Expression(body=values)), '<arguments>', 'eval', dont_inherit=True)
+
+
 def _load(code, entry, args):
     try:
         program = compile(code, '<program>', 'exec', dont_inherit=True)
-        arguments = compile(f'({args}\n,)' if args.strip() else '()', '<arguments>', 'eval', dont_inherit=True)
+        arguments = _arguments(args)
     except SyntaxError as error:
         return 's' + f'SyntaxError: {error.msg} ({error.filename}, line {error.lineno})'
     except (ValueError, RecursionError, MemoryError) as error:
