@@ -10,6 +10,8 @@ export {
   createAdvantageEstimator,
   createGrpoAdvantageEstimator,
   createTrrAdvantageEstimator,
+  PROPOSAL_GROUPS,
+  type ProposalGroups,
   type TrrWeighting,
 } from './advantages/estimators.js';
 export {
@@ -51,6 +53,7 @@ export {
   createComplexityReward,
   createCorrectnessReward,
   createDefaultRewards,
+  createDiversityReward,
   createLearnabilityReward,
   createProposerReward,
   createSolverReward,

@@ -71,6 +71,10 @@ export function starterConfig(): string {
     // Advantages: "trr++" (the paper: normalised per mode and role) or "grpo" (per task: each solve task's
     // answers against each other; in the mini runs of BENCHMARKS.md solvers learned under it, not under TRR++).
     "advantageEstimator": "${defaults.trainer.advantageEstimator ?? 'trr++'}",
+    // How grpo groups proposals: "prompt" (the proposals of one prompt against each other; when they all earn
+    // the same reward they carry no signal) or "role" (every proposal of a mode against the others in the batch);
+    // proposerWeight multiplies proposals' advantages (the proposers' updates against the solvers').
+    // "advantages": { "proposalGroups": "prompt", "proposerWeight": 1 },
     // Reject a proposal that repeats a known task (for mini tasks: one that computes the same function on the
     // same input) instead of accepting it silently.
     "rejectDuplicates": ${defaults.trainer.rejectDuplicates ?? false},
@@ -80,6 +84,9 @@ export function starterConfig(): string {
     // The proposer's complexity reward: a learnable valid proposal also earns this times its task's difficulty
     // (mini tasks: operators). 0 turns it off, as in the reference.
     // "complexityReward": 0.5,
+    // The proposer's diversity reward: a valid proposal also earns this times the share of its mode's other valid
+    // proposals in the step that compute another function. 0 turns it off, as in the reference.
+    // "diversityReward": 0.5,
     // Sampling of every completion.
     "sampling": { "temperature": 1, "topP": 1, "maxTokens": ${defaults.trainer.sampling?.maxTokens} },
     // Steps between checkpoints (one is also written at the end and on Ctrl-C).

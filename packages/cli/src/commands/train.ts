@@ -5,6 +5,7 @@ import {
   ConfigError,
   createComplexityReward,
   createDefaultRewards,
+  createDiversityReward,
   createJsonlMetricsSink,
   createSelfPlayTrainer,
   createUhOhMonitor,
@@ -222,13 +223,14 @@ export async function train(
     createFlaggedSink(runDirectory),
     createProgressSink(output, config.steps),
   ];
-  // The proposer's complexity reward, when the config weighs it: beside the default rewards.
-  const { complexityReward = 0, ...trainerSettings } = config.trainer;
+  // The proposer's complexity and diversity rewards, when the config weighs them: beside the default rewards.
+  const { complexityReward = 0, diversityReward = 0, ...trainerSettings } = config.trainer;
   const rewardFunctions =
-    complexityReward > 0
+    complexityReward > 0 || diversityReward > 0
       ? [
           ...createDefaultRewards(trainerSettings.rewards),
-          createComplexityReward(taskModes.modes, complexityReward),
+          ...(complexityReward > 0 ? [createComplexityReward(taskModes.modes, complexityReward)] : []),
+          ...(diversityReward > 0 ? [createDiversityReward(taskModes.modes, diversityReward)] : []),
         ]
       : undefined;
   try {

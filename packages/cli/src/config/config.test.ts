@@ -107,6 +107,18 @@ describe('azr.config.json', () => {
     ).toMatch(/^azr\.config\.json: tasks\.curriculum/);
   });
 
+  it("reads the advantages' settings: how grpo groups proposals", () => {
+    expect(resolveTrainConfig({}, {}).trainer.advantages).toBeUndefined();
+    expect(
+      resolveTrainConfig({ trainer: { advantages: { proposalGroups: 'role' } } }, {}).trainer.advantages,
+    ).toEqual({ proposalGroups: 'role' });
+    expect(
+      configError(() =>
+        parseTrainConfig({ trainer: { advantages: { proposalGroups: 'batch' } } }, 'azr.config.json'),
+      ).message,
+    ).toMatch(/^azr\.config\.json: trainer\.advantages\.proposalGroups/);
+  });
+
   it('reads how often a mini run evaluates its held-out suite: every 50 steps, another period, or never', () => {
     expect(resolveTrainConfig({}, {}).tasks.evaluateEvery).toBe(50);
     expect(resolveTrainConfig({ tasks: { evaluateEvery: 10 } }, {}).tasks.evaluateEvery).toBe(10);
@@ -176,6 +188,14 @@ describe('azr.config.json', () => {
     expect(
       configError(() => parseTrainConfig({ trainer: { complexityReward: -1 } }, 'c.json')).details.field,
     ).toBe('trainer.complexityReward');
+  });
+
+  it('reads trainer.diversityReward, a weight of at least 0, off by default', () => {
+    expect(resolveTrainConfig({}, {}).trainer.diversityReward).toBeUndefined();
+    expect(resolveTrainConfig({ trainer: { diversityReward: 0.5 } }, {}).trainer.diversityReward).toBe(0.5);
+    expect(
+      configError(() => parseTrainConfig({ trainer: { diversityReward: -1 } }, 'c.json')).details.field,
+    ).toBe('trainer.diversityReward');
   });
 
   it('reads rolloutPrecision for the onnx engine, and refuses int8 for the engines that cannot correct for it', () => {

@@ -12,6 +12,7 @@ import {
   MINI_LANGUAGE,
   type MiniCurriculum,
   type OptimizerSettings,
+  PROPOSAL_GROUPS,
   PROPOSERS,
   SOLVE_FROMS,
   SOLVE_SAMPLINGS,
@@ -79,6 +80,7 @@ const trainerSchema = z.strictObject({
   rejectDuplicates: z.boolean().optional(),
   dropSolvedTasks: z.boolean().optional(),
   complexityReward: z.number().min(0).optional(),
+  diversityReward: z.number().min(0).optional(),
   sampling: z
     .strictObject({
       temperature: z.number().positive().optional(),
@@ -87,6 +89,14 @@ const trainerSchema = z.strictObject({
     })
     .optional(),
   advantageEstimator: z.enum(['trr++', 'grpo']).optional(),
+  advantages: z
+    .strictObject({
+      weighting: z.enum(['sequence', 'token']).optional(),
+      epsilon: z.number().min(0).optional(),
+      proposalGroups: z.enum(PROPOSAL_GROUPS).optional(),
+      proposerWeight: z.number().min(0).optional(),
+    })
+    .optional(),
   loss: z
     .strictObject({
       clipRatio: z.number().min(0).max(1).optional(),
@@ -208,6 +218,12 @@ export interface TrainConfig {
      * proposal earns its task's difficulty, the mini modes' operators). Default 0: off, as in the reference.
      */
     readonly complexityReward?: number;
+    /**
+     * The weight of the proposer's diversity reward (`createDiversityReward` of `@azr/core`: a valid proposal earns
+     * the share of its mode's other valid proposals in the step that are of another kind, the mini modes'
+     * functions). Default 0: off, as in the reference.
+     */
+    readonly diversityReward?: number;
   };
   readonly optimizer: Partial<OptimizerSettings>;
   readonly executor: { readonly workers?: number; readonly timeoutMs?: number };

@@ -16,7 +16,28 @@ export interface AdvantageSettings {
   readonly weighting?: TrrWeighting;
   /** Added to the variance before the square root. Default `1e-8` (veRL's). */
   readonly epsilon?: number;
+  /**
+   * How GRPO groups proposals (solvers' answers are always grouped by their prompt):
+   *
+   * - `prompt` (default): the proposals sampled from one prompt (`proposalsPerPrompt`) are normalised together.
+   *   When they all earn the same reward (all constants, all invalid), they carry no signal.
+   * - `role`: every proposal of a mode is normalised with the others of its mode in the batch, as TRR++ does,
+   *   so that such a prompt's proposals are still compared with the rest of the batch.
+   */
+  readonly proposalGroups?: ProposalGroups;
+  /**
+   * Multiplies every proposal's advantage after normalisation (both estimators). Default `1`. Under the
+   * token-mean loss a proposal's tokens then weigh this many answer tokens: the weight of the proposers' updates
+   * against the solvers', whose answers outnumber proposals (16 answers a solve task in the mini runs).
+   */
+  readonly proposerWeight?: number;
 }
+
+/** How GRPO groups proposals: see {@link AdvantageSettings.proposalGroups}. */
+export type ProposalGroups = 'prompt' | 'role';
+
+/** Every {@link ProposalGroups}. */
+export const PROPOSAL_GROUPS: readonly ProposalGroups[] = ['prompt', 'role'];
 
 function normalise(
   samples: readonly AdvantageSample[],
@@ -59,6 +80,20 @@ function normalise(
   return advantages;
 }
 
+/** The proposer weight of the settings, validated. */
+function proposerWeightOf(settings: AdvantageSettings): number {
+  return assertNumberInRange('advantages.proposerWeight', settings.proposerWeight ?? 1, { minimum: 0 });
+}
+
+/** Multiplies the advantages of proposals by `weight` (in place) and returns them. */
+function weighProposals(samples: readonly AdvantageSample[], advantages: number[], weight: number): number[] {
+  if (weight === 1) return advantages;
+  samples.forEach((sample, index) => {
+    if (sample.group.role === 'propose') advantages[index] = (advantages[index] as number) * weight;
+  });
+  return advantages;
+}
+
 /**
  * Task-Relative REINFORCE++: each (task mode x role) group, six in the paper, is normalised by its own mean
  * and standard deviation.
@@ -68,15 +103,20 @@ export function createTrrAdvantageEstimator(settings: AdvantageSettings = {}): A
     assertOneOf('advantages.weighting', settings.weighting ?? 'sequence', ['sequence', 'token'] as const) ===
     'token';
   const epsilon = assertNumberInRange('advantages.epsilon', settings.epsilon ?? 1e-8, { minimum: 0 });
+  const proposerWeight = proposerWeightOf(settings);
   return {
     specificationVersion: 'v1',
     estimatorId: 'trr++',
     compute: (samples) =>
-      normalise(
+      weighProposals(
         samples,
-        (sample) => `${sample.group.mode}\u0000${sample.group.role}`,
-        tokenWeighted,
-        epsilon,
+        normalise(
+          samples,
+          (sample) => `${sample.group.mode}\u0000${sample.group.role}`,
+          tokenWeighted,
+          epsilon,
+        ),
+        proposerWeight,
       ),
   };
 }
@@ -89,21 +129,31 @@ export function createTrrAdvantageEstimator(settings: AdvantageSettings = {}): A
  */
 export function createGrpoAdvantageEstimator(settings: AdvantageSettings = {}): AdvantageEstimatorV1 {
   const epsilon = assertNumberInRange('advantages.epsilon', settings.epsilon ?? 1e-8, { minimum: 0 });
+  const proposalGroups = assertOneOf(
+    'advantages.proposalGroups',
+    settings.proposalGroups ?? 'prompt',
+    PROPOSAL_GROUPS,
+  );
+  const proposerWeight = proposerWeightOf(settings);
   const roleKey = (sample: AdvantageSample) => `${sample.group.mode}\u0000${sample.group.role}`;
-  const promptKey = (sample: AdvantageSample) => `${roleKey(sample)}\u0000${sample.promptId}`;
+  const promptKey = (sample: AdvantageSample) =>
+    proposalGroups === 'role' && sample.group.role === 'propose'
+      ? roleKey(sample)
+      : `${roleKey(sample)}\u0000${sample.promptId}`;
   return {
     specificationVersion: 'v1',
     estimatorId: 'grpo',
     compute(samples) {
       const sizes = new Map<string, number>();
       for (const sample of samples) sizes.set(promptKey(sample), (sizes.get(promptKey(sample)) ?? 0) + 1);
-      return normalise(
+      const advantages = normalise(
         samples,
         (sample) =>
           (sizes.get(promptKey(sample)) ?? 0) > 1 ? promptKey(sample) : `${roleKey(sample)}\u0000single`,
         false,
         epsilon,
       );
+      return weighProposals(samples, advantages, proposerWeight);
     },
   };
 }

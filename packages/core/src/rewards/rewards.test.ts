@@ -3,7 +3,12 @@ import { ConfigError } from '../errors/errors.js';
 import type { RewardInput } from '../spec/reward.js';
 import { miniProgram } from '../task-modes/mini/grammar.js';
 import { createMiniTaskModes } from '../task-modes/mini/modes.js';
-import { createComplexityReward, createProposerReward, createSolverReward } from './rewards.js';
+import {
+  createComplexityReward,
+  createDiversityReward,
+  createProposerReward,
+  createSolverReward,
+} from './rewards.js';
 
 describe('proposer reward', () => {
   const outcomes = [
@@ -84,5 +89,25 @@ describe('complexity reward', () => {
     ]);
     expect(values).toEqual([3, 0, undefined, undefined, undefined, undefined]);
     expect(() => createComplexityReward(modes, -1)).toThrow(ConfigError);
+  });
+
+  it("pays a valid proposal the share of its mode's other valid proposals that compute another function", async () => {
+    const { name, weight, reward } = createDiversityReward(modes, 0.5);
+    expect([name, weight]).toEqual(['diversity', 0.5]);
+    const values = await reward([
+      // Deduction: x twice (x+0 computes x too), x*3 once, 7 once; any solve rate.
+      proposal('x', 1),
+      proposal('x+0', 0),
+      proposal('x*3', 0.5),
+      proposal('7', 1),
+      // Abduction's only valid proposal; an invalid one is not counted.
+      proposal('x', 1, 'abduction'),
+      { ...proposal('x', 0.5, 'abduction'), outcome: { status: 'invalid' } },
+    ]);
+    // x: 2 of its 3 others compute another function; x*3 and 7: all 3.
+    expect(values).toEqual([1 - 1 / 3, 1 - 1 / 3, 1, 1, 1, undefined]);
+    // Every proposal of one function: nothing.
+    expect(await reward([proposal('3', 1), proposal('3', 1), proposal('1+2', 1)])).toEqual([0, 0, 0]);
+    expect(() => createDiversityReward(modes, -1)).toThrow(ConfigError);
   });
 });

@@ -107,3 +107,43 @@ export function createComplexityReward(modes: readonly TaskModeV1[], weight = 1)
       }),
   };
 }
+
+/**
+ * A diversity reward in the spirit of the reference's (which ships its diversity terms with coefficient 0): a
+ * valid proposal earns the share of its mode's other valid proposals in the step whose task is of another kind
+ * (`TaskModeV1.family`: in the mini modes, the function the program computes), from 0 when every other proposal
+ * is of its kind to 1 when none is (and 1 for a mode's only valid proposal). Unlike learnability, it pays when
+ * every task is always solved, or never: a proposer that keeps to a few kinds earns less from it, whatever the
+ * solver does. Proposals of a mode without `family`, invalid or excluded proposals and every solver answer get
+ * nothing. Named `diversity`; give it a weight: `[...createDefaultRewards(settings), createDiversityReward(modes,
+ * 0.5)]`.
+ */
+export function createDiversityReward(modes: readonly TaskModeV1[], weight = 1): WeightedReward {
+  assertNumberInRange('diversity weight', weight, { minimum: 0 });
+  const byName = new Map(modes.map((mode) => [mode.name, mode]));
+  return {
+    name: 'diversity',
+    weight,
+    reward: (inputs) => {
+      const kinds = inputs.map((input) => {
+        if (input.role !== 'propose' || input.outcome.status !== 'valid' || input.task === undefined)
+          return undefined;
+        const kind = byName.get(input.mode)?.family?.(input.task);
+        return kind === undefined ? undefined : `${input.mode}\u0000${kind}`;
+      });
+      const perKind = new Map<string, number>();
+      const perMode = new Map<string, number>();
+      kinds.forEach((kind, index) => {
+        if (kind === undefined) return;
+        perKind.set(kind, (perKind.get(kind) ?? 0) + 1);
+        const mode = (inputs[index] as RewardInput).mode;
+        perMode.set(mode, (perMode.get(mode) ?? 0) + 1);
+      });
+      return kinds.map((kind, index) => {
+        if (kind === undefined) return undefined;
+        const others = (perMode.get((inputs[index] as RewardInput).mode) ?? 1) - 1;
+        return others === 0 ? 1 : 1 - ((perKind.get(kind) ?? 1) - 1) / others;
+      });
+    },
+  };
+}
