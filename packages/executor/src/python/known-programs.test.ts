@@ -20,6 +20,17 @@ describe('benchmark-style Python programs run correctly', () => {
     expect(await executor.run({ code, args: "'l000*'," })).toEqual({ ok: true, value: '["l000*"]' });
     expect(await executor.run({ code, args: '*[1, 2], 3,\n' })).toEqual({ ok: true, value: '[1,2,3]' });
     expect(await executor.run({ code, args: '' })).toEqual({ ok: true, value: '[]' });
+    // An assignment expression would rebind one of the program's names before the call.
+    const usesLen = 'def f(s):\n    return len(s)';
+    expect(await executor.run({ code: usesLen, args: "(len := lambda s: 5) and 0 or 'abc'" })).toMatchObject({
+      ok: false,
+      error: { kind: 'syntax' },
+    });
+    expect(await executor.run({ code: usesLen, args: "[len := 7 for _ in 'a'] and 'abc'" })).toMatchObject({
+      ok: false,
+      error: { kind: 'syntax' },
+    });
+    expect(await executor.run({ code: usesLen, args: "'abc'" })).toEqual({ ok: true, value: '3' });
     for (const args of ['x=1', '1) or (2', '1), (2', ',']) {
       expect(await executor.run({ code, args })).toMatchObject({ ok: false, error: { kind: 'syntax' } });
     }

@@ -548,6 +548,11 @@ def _arguments(args):
         raise SyntaxError('the arguments are not an argument list', ('<arguments>', 1, 1, None))
     if call.keywords:
         raise SyntaxError('keyword arguments are not supported', ('<arguments>', call.keywords[0].lineno, 1, None))
+    # An assignment expression in the arguments would bind a name of the program's namespace before the call
+    # (`(len := ...)` answering an abduction task for any program that uses len).
+    for node in (node for argument in call.args for node in ast.walk(argument)):
+        if isinstance(node, ast.NamedExpr):
+            raise SyntaxError('assignment expressions are not allowed in arguments', ('<arguments>', node.lineno, 1, None))
     values = ast.copy_location(ast.Tuple(elts=call.args, ctx=ast.Load()), call)
     return compile(ast.fix_missing_locations(ast.Expression(body=values)), '<arguments>', 'eval', dont_inherit=True)
 
