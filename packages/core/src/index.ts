@@ -10,8 +10,6 @@ export {
   createAdvantageEstimator,
   createGrpoAdvantageEstimator,
   createTrrAdvantageEstimator,
-  PROPOSAL_GROUPS,
-  type ProposalGroups,
   type TrrWeighting,
 } from './advantages/estimators.js';
 export {

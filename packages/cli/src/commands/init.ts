@@ -71,10 +71,9 @@ export function starterConfig(): string {
     // Advantages: "trr++" (the paper: normalised per mode and role) or "grpo" (per task: each solve task's
     // answers against each other; in the mini runs of BENCHMARKS.md solvers learned under it, not under TRR++).
     "advantageEstimator": "${defaults.trainer.advantageEstimator ?? 'trr++'}",
-    // How grpo groups proposals: "prompt" (the proposals of one prompt against each other; when they all earn
-    // the same reward they carry no signal) or "role" (every proposal of a mode against the others in the batch);
-    // proposerWeight multiplies proposals' advantages (the proposers' updates against the solvers').
-    // "advantages": { "proposalGroups": "prompt", "proposerWeight": 1 },
+    // proposerWeight multiplies every proposal's advantage: the weight of the proposers' updates against the
+    // solvers', whose answers outnumber proposals.
+    // "advantages": { "proposerWeight": 1 },
     // Reject a proposal that repeats a known task (for mini tasks: one that computes the same function on the
     // same input) instead of accepting it silently.
     "rejectDuplicates": ${defaults.trainer.rejectDuplicates ?? false},

@@ -107,16 +107,25 @@ describe('azr.config.json', () => {
     ).toMatch(/^azr\.config\.json: tasks\.curriculum/);
   });
 
-  it("reads the advantages' settings: how grpo groups proposals", () => {
+  it("reads the advantages' settings, each field over the recipe's", () => {
     expect(resolveTrainConfig({}, {}).trainer.advantages).toBeUndefined();
     expect(
-      resolveTrainConfig({ trainer: { advantages: { proposalGroups: 'role' } } }, {}).trainer.advantages,
-    ).toEqual({ proposalGroups: 'role' });
+      resolveTrainConfig({ trainer: { advantages: { proposerWeight: 2 } } }, {}).trainer.advantages,
+    ).toEqual({
+      proposerWeight: 2,
+    });
+    // The paper's recipe weighs TRR++ by tokens; setting another field keeps that, as it does for loss.
+    const paper = resolveTrainConfig(
+      { trainer: { advantages: { proposerWeight: 2 }, loss: { clipRatio: 0.1 } } },
+      { recipe: 'paper', modelDirectory: '/models/smol' },
+    ).trainer;
+    expect(paper.advantages).toEqual({ weighting: 'token', proposerWeight: 2 });
+    expect(paper.loss).toEqual({ clipRatio: 0.1, entropyCoefficient: 0.001 });
     expect(
       configError(() =>
-        parseTrainConfig({ trainer: { advantages: { proposalGroups: 'batch' } } }, 'azr.config.json'),
+        parseTrainConfig({ trainer: { advantages: { proposerWeight: -1 } } }, 'azr.config.json'),
       ).message,
-    ).toMatch(/^azr\.config\.json: trainer\.advantages\.proposalGroups/);
+    ).toMatch(/^azr\.config\.json: trainer\.advantages\.proposerWeight/);
   });
 
   it('reads how often a mini run evaluates its held-out suite: every 50 steps, another period, or never', () => {

@@ -12,7 +12,6 @@ import {
   MINI_LANGUAGE,
   type MiniCurriculum,
   type OptimizerSettings,
-  PROPOSAL_GROUPS,
   PROPOSERS,
   SOLVE_FROMS,
   SOLVE_SAMPLINGS,
@@ -93,7 +92,6 @@ const trainerSchema = z.strictObject({
     .strictObject({
       weighting: z.enum(['sequence', 'token']).optional(),
       epsilon: z.number().min(0).optional(),
-      proposalGroups: z.enum(PROPOSAL_GROUPS).optional(),
       proposerWeight: z.number().min(0).optional(),
     })
     .optional(),
@@ -221,7 +219,8 @@ export interface TrainConfig {
     /**
      * The weight of the proposer's diversity reward (`createDiversityReward` of `@azr/core`: a valid proposal earns
      * the share of its mode's other valid proposals in the step that are of another kind, the mini modes'
-     * functions). Default 0: off, as in the reference.
+     * functions). Paid to every mode's proposals; an induction proposer is handed its program, so for it the
+     * reward follows its references. Default 0: off, as in the reference.
      */
     readonly diversityReward?: number;
   };
@@ -290,6 +289,23 @@ export const DEFAULT_MINI_CURRICULUM: MiniCurriculum = Object.freeze({
   startOperators: 1,
   stepsPerOperator: 600,
 });
+
+/**
+ * For each named object field of the trainer settings that the defaults or the file set: the file's fields over
+ * the defaults', so that setting one field keeps the others of the defaults.
+ */
+function mergedObjects<K extends 'advantages' | 'loss' | 'rewards'>(
+  defaults: TrainConfig['trainer'],
+  file: TrainConfigInput['trainer'],
+  keys: readonly K[],
+): Partial<Pick<TrainConfig['trainer'], K>> {
+  const merged: Partial<Pick<TrainConfig['trainer'], K>> = {};
+  for (const key of keys) {
+    if (defaults[key] === undefined && file?.[key] === undefined) continue;
+    merged[key] = { ...defaults[key], ...file?.[key] } as TrainConfig['trainer'][K];
+  }
+  return merged;
+}
 
 /** A copy without the properties whose value is `undefined` (zod's optional fields), at every depth. */
 function compact<T>(value: T): T {
@@ -499,6 +515,12 @@ export function resolveTrainConfig(
       ...defaults.trainer,
       ...file.trainer,
       sampling: { ...defaults.trainer.sampling, ...file.trainer?.sampling },
+      // The file's fields of these objects over the defaults' (the paper's recipe sets some of each).
+      ...mergedObjects(defaults.trainer as TrainConfig['trainer'], file.trainer, [
+        'advantages',
+        'loss',
+        'rewards',
+      ]),
       ...(defaultSeeding === undefined && file.trainer?.seeding === undefined
         ? {}
         : { seeding: { ...defaultSeeding, ...file.trainer?.seeding } }),

@@ -77,30 +77,6 @@ describe('GRPO', () => {
     expect(advantages).toEqual([1, -1, 0]);
   });
 
-  it("groups proposals by prompt, or by mode with proposalGroups 'role'; answers always by prompt", () => {
-    const samples = [
-      // Prompt a: two constants, the same reward. Prompt b: a constant and a harder program.
-      sample('deduction', 'propose', -0.5, 1, 'a'),
-      sample('deduction', 'propose', -0.5, 1, 'a'),
-      sample('deduction', 'propose', -0.5, 1, 'b'),
-      sample('deduction', 'propose', 0.5, 1, 'b'),
-      sample('deduction', 'solve', 1, 1, 't'),
-      sample('deduction', 'solve', 0, 1, 't'),
-      sample('deduction', 'solve', 1, 1, 'u'),
-    ];
-    const byPrompt = createGrpoAdvantageEstimator({ epsilon: 0 }).compute(samples);
-    // Prompt a's proposals carry no signal when grouped by prompt.
-    expect(byPrompt).toEqual([0, 0, -1, 1, 1, -1, 0]);
-    const byRole = createGrpoAdvantageEstimator({ epsilon: 0, proposalGroups: 'role' }).compute(samples);
-    // Against the mode's mean (-0.25) and deviation (0.433): the constants below it, the harder one above.
-    expect(byRole.map((value) => Number(value.toFixed(4)))).toEqual([
-      -0.5774, -0.5774, -0.5774, 1.7321, 1, -1, 0,
-    ]);
-    expect(() => createGrpoAdvantageEstimator({ proposalGroups: 'batch' as never })).toThrow(
-      /proposalGroups/,
-    );
-  });
-
   it("multiplies proposals' advantages by proposerWeight, under both estimators", () => {
     const samples = [
       sample('deduction', 'propose', 1, 1, 'a'),

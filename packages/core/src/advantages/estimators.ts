@@ -17,27 +17,12 @@ export interface AdvantageSettings {
   /** Added to the variance before the square root. Default `1e-8` (veRL's). */
   readonly epsilon?: number;
   /**
-   * How GRPO groups proposals (solvers' answers are always grouped by their prompt):
-   *
-   * - `prompt` (default): the proposals sampled from one prompt (`proposalsPerPrompt`) are normalised together.
-   *   When they all earn the same reward (all constants, all invalid), they carry no signal.
-   * - `role`: every proposal of a mode is normalised with the others of its mode in the batch, as TRR++ does,
-   *   so that such a prompt's proposals are still compared with the rest of the batch.
-   */
-  readonly proposalGroups?: ProposalGroups;
-  /**
    * Multiplies every proposal's advantage after normalisation (both estimators). Default `1`. Under the
    * token-mean loss a proposal's tokens then weigh this many answer tokens: the weight of the proposers' updates
    * against the solvers', whose answers outnumber proposals (16 answers a solve task in the mini runs).
    */
   readonly proposerWeight?: number;
 }
-
-/** How GRPO groups proposals: see {@link AdvantageSettings.proposalGroups}. */
-export type ProposalGroups = 'prompt' | 'role';
-
-/** Every {@link ProposalGroups}. */
-export const PROPOSAL_GROUPS: readonly ProposalGroups[] = ['prompt', 'role'];
 
 function normalise(
   samples: readonly AdvantageSample[],
@@ -129,17 +114,9 @@ export function createTrrAdvantageEstimator(settings: AdvantageSettings = {}): A
  */
 export function createGrpoAdvantageEstimator(settings: AdvantageSettings = {}): AdvantageEstimatorV1 {
   const epsilon = assertNumberInRange('advantages.epsilon', settings.epsilon ?? 1e-8, { minimum: 0 });
-  const proposalGroups = assertOneOf(
-    'advantages.proposalGroups',
-    settings.proposalGroups ?? 'prompt',
-    PROPOSAL_GROUPS,
-  );
   const proposerWeight = proposerWeightOf(settings);
   const roleKey = (sample: AdvantageSample) => `${sample.group.mode}\u0000${sample.group.role}`;
-  const promptKey = (sample: AdvantageSample) =>
-    proposalGroups === 'role' && sample.group.role === 'propose'
-      ? roleKey(sample)
-      : `${roleKey(sample)}\u0000${sample.promptId}`;
+  const promptKey = (sample: AdvantageSample) => `${roleKey(sample)}\u0000${sample.promptId}`;
   return {
     specificationVersion: 'v1',
     estimatorId: 'grpo',
