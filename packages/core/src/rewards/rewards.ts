@@ -115,8 +115,10 @@ export function createComplexityReward(modes: readonly TaskModeV1[], weight = 1)
  * is of its kind to 1 when none is (and 1 for a mode's only valid proposal). Unlike learnability, it pays when
  * every task is always solved, or never: a proposer that keeps to a few kinds earns less from it, whatever the
  * solver does. Proposals of a mode without `family`, invalid or excluded proposals and every solver answer get
- * nothing. Named `diversity`; give it a weight: `[...createDefaultRewards(settings), createDiversityReward(modes,
- * 0.5)]`.
+ * nothing. It pays for what the proposer chose only where the proposer writes the program (deduction,
+ * abduction): an induction proposer is handed its program and chooses inputs, so there it measures how varied
+ * the references were; pass the modes it should weigh. Named `diversity`; give it a weight:
+ * `[...createDefaultRewards(settings), createDiversityReward(modes, 0.5)]`.
  */
 export function createDiversityReward(modes: readonly TaskModeV1[], weight = 1): WeightedReward {
   assertNumberInRange('diversity weight', weight, { minimum: 0 });

@@ -196,7 +196,8 @@ export interface TaskModeV1<TTask extends TaskBase = TaskBase, TProposal = unkno
   difficulty?(task: TTask): number | undefined;
   /**
    * Optional: the kind of a task, for the trainer's `balanced` solve sampling, which draws kinds uniformly
-   * within a difficulty level and then a task of the kind (default: every task is a kind of its own). The
+   * within a difficulty level and then a task of the kind (default: every task is a kind of its own), and for
+   * `createDiversityReward`, which pays a proposal whose kind is rare among its step's proposals. The
    * mini language names a task by the function its program computes, so that a buffer full of constant
    * functions still hands the solver the programs that read their input.
    */
