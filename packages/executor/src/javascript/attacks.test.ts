@@ -18,6 +18,19 @@ interface Attack {
 
 const ATTACKS: readonly Attack[] = [
   {
+    // An answer to an abduction task is an argument list: closing the call early made any program return it.
+    name: 'arguments that close the call and return their own value',
+    code: 'function f(x) { return x + 1; }',
+    args: '0), ("anything"',
+    outcomes: ['syntax'],
+  },
+  {
+    name: "arguments that rebind one of the program's functions before the call",
+    code: 'function g(x) { return x * 2; }\nfunction f(x) { return g(x); }',
+    args: '(g = () => 42, 1)',
+    outcomes: ['syntax'],
+  },
+  {
     name: 'host Function through a constructor chain',
     code: 'function f() { return this.constructor.constructor("return process")(); }',
     outcomes: ['policy', 'runtime'],
@@ -178,7 +191,7 @@ const ATTACKS: readonly Attack[] = [
     name: 'statements smuggled into the arguments',
     code: 'function f(a) { return a; }',
     args: '1); globalThis.leak = 1; (2',
-    outcomes: ['value:1'],
+    outcomes: ['syntax'],
   },
   {
     name: 'SharedArrayBuffer and Atomics.wait',

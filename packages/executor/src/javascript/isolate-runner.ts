@@ -5,6 +5,7 @@ import { statusToResult } from '../status.js';
 import { buildPrelude, HOOKS, UNDECLARED_STATUS } from './prelude.js';
 import {
   assignsInSloppyCode,
+  checkArguments,
   checkEntry,
   checkLiteral,
   programParses,
@@ -48,7 +49,11 @@ export class IsolateRunner {
   execute(job: Job): JobResult {
     switch (job.type) {
       case 'run': {
-        const check = firstFailure(checkEntry(job.entry), checkNoDynamicImport(job.code, job.args));
+        const check = firstFailure(
+          checkEntry(job.entry),
+          checkArguments(job.args),
+          checkNoDynamicImport(job.code, job.args),
+        );
         if (check !== undefined) return { ok: false, error: check };
         return statusToResult(this.#callProgram('run', job.code, job.entry, job.args, job.timeoutMs));
       }
@@ -72,6 +77,10 @@ export class IsolateRunner {
     const entryCheck = firstFailure(checkEntry(job.entry), checkNoDynamicImport(job.code, ...job.argsList));
     if (entryCheck !== undefined) {
       return { ok: false, error: entryCheck, argsIndex: undefined };
+    }
+    for (const [argsIndex, args] of job.argsList.entries()) {
+      const argumentsCheck = firstFailure(checkArguments(args));
+      if (argumentsCheck !== undefined) return { ok: false, error: argumentsCheck, argsIndex };
     }
     if (job.argsList.length === 0) {
       return { ok: false, error: { kind: 'syntax', message: 'argsList is empty' }, argsIndex: undefined };

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   assignsInSloppyCode,
+  checkArguments,
   checkEntry,
   checkLiteral,
   programParses,
@@ -8,6 +9,30 @@ import {
 } from './static-check.js';
 
 describe('static checks', () => {
+  it('accepts an argument list and nothing else: no closing the call early, no assignments', () => {
+    for (const args of [
+      '',
+      '1, 2',
+      "'a(b)', [1, 2]",
+      'x => x + 1',
+      '(1), (2)',
+      '...[1, 2], 3,',
+      '`t`',
+      '0 // )',
+    ]) {
+      expect(checkArguments(args), args).toEqual({ ok: true });
+    }
+    for (const args of ['0), ("hacked"', '1); (2', ')(', '1, 2) + (3']) {
+      expect(checkArguments(args), args).toMatchObject({ ok: false, error: { kind: 'syntax' } });
+    }
+    for (const args of ['(g = () => 42, 1)', 'x += 1', '[i++]', '() => { g = 1; }', '({ a } = { a: 1 })']) {
+      expect(checkArguments(args), args).toMatchObject({
+        ok: false,
+        error: { kind: 'syntax', message: 'assignments are not allowed in arguments' },
+      });
+    }
+  });
+
   it('accepts value literals only', () => {
     for (const literal of [
       '1',

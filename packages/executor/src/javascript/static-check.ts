@@ -64,6 +64,50 @@ export function usesDynamicImport(source: string): boolean {
   return false;
 }
 
+/** What an argument list needs before it can close the call early or assign: a parenthesis, `=`, `++`/`--`, a template. */
+const ARGUMENT_HAZARD = /[()=`]|\+\+|--/;
+
+/**
+ * Checks that a source is an argument list and nothing else: the arguments of a call (`f(args)`), so that it
+ * cannot close the call and go on (`0), ("anything"` made any program return anything), and without
+ * assignments (`=`, compound assignments, `++`/`--`), which would rebind the program's own names before the
+ * call. The sandbox compiles the call with the program; this check runs first.
+ */
+export function checkArguments(args: string): StaticCheck {
+  if (!ARGUMENT_HAZARD.test(args)) return PASS;
+  const source = `_(\n${args}\n)`;
+  const tree = parseScript(source);
+  if (typeof tree === 'string') return fail('syntax', `the arguments do not parse: ${tree}`);
+  const body = tree.body as AnyNode[];
+  const call = body.length === 1 && body[0]?.type === 'ExpressionStatement' ? body[0].expression : undefined;
+  if (
+    !isNode(call) ||
+    call.type !== 'CallExpression' ||
+    !isNode(call.callee) ||
+    call.callee.type !== 'Identifier' ||
+    call.callee.name !== '_' ||
+    call.start !== 0 ||
+    call.end !== source.length
+  ) {
+    return fail('syntax', 'the arguments are not an argument list');
+  }
+  const stack = [...(call.arguments as AnyNode[])];
+  while (stack.length > 0) {
+    const node = stack.pop() as AnyNode;
+    if (node.type === 'AssignmentExpression' || node.type === 'UpdateExpression') {
+      return fail('syntax', 'assignments are not allowed in arguments');
+    }
+    for (const value of Object.values(node)) {
+      if (Array.isArray(value)) {
+        for (const item of value) if (isNode(item)) stack.push(item);
+      } else if (isNode(value)) {
+        stack.push(value);
+      }
+    }
+  }
+  return PASS;
+}
+
 const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 
 /** Checks the name of the entry function. */
