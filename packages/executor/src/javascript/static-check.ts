@@ -48,11 +48,15 @@ export function programParses(code: string): boolean {
 export function usesDynamicImport(source: string): boolean {
   if (!/\bimport\s*\(/.test(source)) return false;
   const tree = parseScript(source);
-  if (typeof tree === 'string') return false;
-  const stack: AnyNode[] = [tree];
+  return typeof tree !== 'string' && someNode([tree], (node) => node.type === 'ImportExpression');
+}
+
+/** Whether any node of the trees under `roots` (the roots included) satisfies `test`. */
+function someNode(roots: readonly AnyNode[], test: (node: AnyNode) => boolean): boolean {
+  const stack = [...roots];
   while (stack.length > 0) {
     const node = stack.pop() as AnyNode;
-    if (node.type === 'ImportExpression') return true;
+    if (test(node)) return true;
     for (const value of Object.values(node)) {
       if (Array.isArray(value)) {
         for (const item of value) if (isNode(item)) stack.push(item);
@@ -91,21 +95,11 @@ export function checkArguments(args: string): StaticCheck {
   ) {
     return fail('syntax', 'the arguments are not an argument list');
   }
-  const stack = [...(call.arguments as AnyNode[])];
-  while (stack.length > 0) {
-    const node = stack.pop() as AnyNode;
-    if (node.type === 'AssignmentExpression' || node.type === 'UpdateExpression') {
-      return fail('syntax', 'assignments are not allowed in arguments');
-    }
-    for (const value of Object.values(node)) {
-      if (Array.isArray(value)) {
-        for (const item of value) if (isNode(item)) stack.push(item);
-      } else if (isNode(value)) {
-        stack.push(value);
-      }
-    }
-  }
-  return PASS;
+  const assigns = someNode(
+    call.arguments as AnyNode[],
+    (node) => node.type === 'AssignmentExpression' || node.type === 'UpdateExpression',
+  );
+  return assigns ? fail('syntax', 'assignments are not allowed in arguments') : PASS;
 }
 
 const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
