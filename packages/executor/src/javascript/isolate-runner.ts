@@ -79,8 +79,8 @@ export class IsolateRunner {
       return { ok: false, error: entryCheck, argsIndex: undefined };
     }
     for (const [argsIndex, args] of job.argsList.entries()) {
-      const argumentsCheck = firstFailure(checkArguments(args));
-      if (argumentsCheck !== undefined) return { ok: false, error: argumentsCheck, argsIndex };
+      const argumentsCheck = checkArguments(args);
+      if (!argumentsCheck.ok) return { ok: false, error: argumentsCheck.error, argsIndex };
     }
     if (job.argsList.length === 0) {
       return { ok: false, error: { kind: 'syntax', message: 'argsList is empty' }, argsIndex: undefined };
