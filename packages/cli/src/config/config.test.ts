@@ -107,6 +107,22 @@ describe('azr.config.json', () => {
     ).toMatch(/^azr\.config\.json: tasks\.curriculum/);
   });
 
+  it("reads the mini induction settings, left to the modes' defaults when absent", () => {
+    const tasks = resolveTrainConfig({}, {}).tasks;
+    expect(tasks.inductionHeldOut).toBeUndefined();
+    expect(tasks.inductionReadsInput).toBeUndefined();
+    expect(
+      resolveTrainConfig({ tasks: { inductionHeldOut: 'task', inductionReadsInput: true } }, {}).tasks,
+    ).toMatchObject({ inductionHeldOut: 'task', inductionReadsInput: true });
+    expect(
+      configError(() => parseTrainConfig({ tasks: { inductionHeldOut: 'inputs' } }, 'azr.config.json'))
+        .message,
+    ).toMatch(/^azr\.config\.json: tasks\.inductionHeldOut/);
+    expect(
+      configError(() => parseTrainConfig({ tasks: { inductionReadsInput: 1 } }, 'azr.config.json')).message,
+    ).toMatch(/^azr\.config\.json: tasks\.inductionReadsInput/);
+  });
+
   it("reads the advantages' settings, each field over the recipe's", () => {
     expect(resolveTrainConfig({}, {}).trainer.advantages).toBeUndefined();
     expect(

@@ -146,6 +146,8 @@ const tasksSchema = z.strictObject({
       }),
     ])
     .optional(),
+  inductionHeldOut: z.enum(['function', 'task']).optional(),
+  inductionReadsInput: z.boolean().optional(),
   evaluateEvery: z.union([z.literal(false), positiveInteger]).optional(),
   frame: z.enum(['r1', 'none', 'chat']).optional(),
   templates: z
@@ -253,6 +255,17 @@ export interface TasksConfig {
    * the whole language from the first step. Default {@link DEFAULT_MINI_CURRICULUM}.
    */
   readonly curriculum: MiniCurriculum | false;
+  /**
+   * Mini tasks only: how a held-out induction task bars training, `function` (every induction task of its
+   * function) or `task` (itself: the same function on other inputs may be trained on).
+   * `MiniTaskModesSettings.inductionHeldOut` in `@azr/core`. Default `function`.
+   */
+  readonly inductionHeldOut?: 'function' | 'task';
+  /**
+   * Mini tasks only: generate induction answers that read `x` when the shown outputs differ
+   * (`MiniTaskModesSettings.inductionReadsInput` in `@azr/core`). Default `false`.
+   */
+  readonly inductionReadsInput?: boolean;
   /**
    * Evaluate the held-out suite every this many steps during training (greedy, as before and after it), for
    * the report's held-out curve (`heldout.jsonl`), or `false` for before and after alone. Default 50 (10 under
@@ -532,6 +545,12 @@ export function resolveTrainConfig(
       constrained: file.tasks?.constrained ?? true,
       ...(file.tasks?.heldOut === undefined ? {} : { heldOut: file.tasks.heldOut }),
       curriculum: file.tasks?.curriculum ?? DEFAULT_MINI_CURRICULUM,
+      ...(file.tasks?.inductionHeldOut === undefined
+        ? {}
+        : { inductionHeldOut: file.tasks.inductionHeldOut }),
+      ...(file.tasks?.inductionReadsInput === undefined
+        ? {}
+        : { inductionReadsInput: file.tasks.inductionReadsInput }),
       evaluateEvery: file.tasks?.evaluateEvery ?? paper?.evaluateEvery ?? DEFAULT_EVALUATE_EVERY,
       ...(kind === 'full' ? { frame: file.tasks?.frame ?? 'r1' } : {}),
       ...(file.tasks?.templates === undefined

@@ -170,6 +170,8 @@ export async function createTaskModes(
       constrained: tasks.constrained,
       heldOut,
       ...(tasks.curriculum === false ? {} : { curriculum: tasks.curriculum }),
+      ...(tasks.inductionHeldOut === undefined ? {} : { inductionHeldOut: tasks.inductionHeldOut }),
+      ...(tasks.inductionReadsInput === undefined ? {} : { inductionReadsInput: tasks.inductionReadsInput }),
     }),
     heldOut: { path, tasks: heldOut },
   };

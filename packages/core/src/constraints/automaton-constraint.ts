@@ -8,6 +8,11 @@ import type { TokenizerV1 } from '../spec/tokenizer.js';
  */
 export interface CharacterAutomaton<State> {
   readonly start: State;
+  /**
+   * Optional: the start state for a prompt, when what may be generated depends on it (such as an answer that
+   * must read the input when the prompt's examples differ). Without it, {@link start} for every prompt.
+   */
+  startFor?(promptText: string): State;
   /** The state after `character`, or `undefined` when the character is not allowed here. */
   step(state: State, character: string): State | undefined;
   /** Whether the text read so far is a complete word of the language. */
@@ -55,7 +60,7 @@ export function createAutomatonConstraint<State>(
   return {
     specificationVersion: 'v1',
     constraintId,
-    initialState: () => automaton.start,
+    initialState: (promptText: string) => automaton.startFor?.(promptText) ?? automaton.start,
     allowedTokenIds(state: State): readonly number[] {
       const key = automaton.key(state);
       let allowed = cache.get(key);

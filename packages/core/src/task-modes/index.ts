@@ -27,6 +27,7 @@ export {
   EXPRESSION_AUTOMATON,
   evaluateMiniExpression,
   expressionAutomaton,
+  inductionAnswerAutomaton,
   inputListAutomaton,
   isMiniExpression,
   MINI_LANGUAGE,

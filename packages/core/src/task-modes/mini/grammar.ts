@@ -81,6 +81,8 @@ interface ExpressionState {
   readonly operands: number;
   /** `operand`: an operand is expected; `operator`: one may follow. */
   readonly expecting: 'operand' | 'operator';
+  /** `x` must still appear before the expression may end (see {@link inductionAnswerAutomaton}). */
+  readonly needsInput?: boolean;
 }
 
 /** Expressions of at most `maxOperands` operands (the language's bound by default). */
@@ -90,23 +92,53 @@ export function expressionAutomaton(
   return {
     start: { operands: 0, expecting: 'operand' },
     step(state, character) {
+      const needsInput = state.needsInput === true;
       if (state.expecting === 'operator') {
         if (state.operands >= maxOperands) return undefined;
         return character.length === 1 && '+-*'.includes(character)
-          ? { operands: state.operands, expecting: 'operand' }
+          ? { operands: state.operands, expecting: 'operand', ...(needsInput ? { needsInput } : {}) }
           : undefined;
       }
-      return character.length === 1 && `x${DIGITS}`.includes(character)
-        ? { operands: state.operands + 1, expecting: 'operator' }
-        : undefined;
+      if (character.length !== 1 || !`x${DIGITS}`.includes(character)) return undefined;
+      // With `x` still owed, the last operand the bound allows must be `x`.
+      if (needsInput && character !== 'x' && state.operands + 1 >= maxOperands) return undefined;
+      return {
+        operands: state.operands + 1,
+        expecting: 'operator',
+        ...(needsInput && character !== 'x' ? { needsInput } : {}),
+      };
     },
-    accepting: (state) => state.expecting === 'operator',
-    key: (state) => `${state.expecting}${state.operands}`,
+    accepting: (state) => state.expecting === 'operator' && state.needsInput !== true,
+    key: (state) => `${state.expecting}${state.operands}${state.needsInput === true ? 'x' : ''}`,
   };
 }
 
 /** An expression of the mini language. */
 export const EXPRESSION_AUTOMATON: CharacterAutomaton<ExpressionState> = expressionAutomaton();
+
+/**
+ * The induction solver's grammar: an expression, which must read `x` when the prompt's shown pairs
+ * (`f(d)=d` lines) have different outputs. A program that does not read `x` returns one digit on every input, so
+ * it cannot be right there; without this a model with random weights, which writes `x` for about one operand in
+ * eleven, spends most of its answers on such programs, and a group of answers to a task that needs `x` is
+ * almost never right once, which gives the group no advantage. The constraint reads the prompt for this
+ * ({@link CharacterAutomaton.startFor}); it never looks at the hidden pairs or at the task's program.
+ */
+export function inductionAnswerAutomaton(
+  maxOperands: number = MINI_LANGUAGE.maxOperands,
+): CharacterAutomaton<ExpressionState> {
+  const expression = expressionAutomaton(maxOperands);
+  const owing: ExpressionState = { ...expression.start, needsInput: true };
+  return {
+    ...expression,
+    startFor: (promptText) => (new Set(shownOutputs(promptText)).size > 1 ? owing : expression.start),
+  };
+}
+
+/** The outputs of the shown pairs of a mini induction solve prompt (its `f(d)=d` lines), in order. */
+export function shownOutputs(promptText: string): string[] {
+  return [...promptText.matchAll(/^f\(\d\)=(\d)$/gm)].map((match) => match[1] as string);
+}
 
 /** Whether `text` is an expression of the mini language. */
 export function isMiniExpression(text: string): boolean {

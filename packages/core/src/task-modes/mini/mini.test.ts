@@ -19,6 +19,7 @@ import {
   DIGIT_AUTOMATON,
   EXPRESSION_AUTOMATON,
   evaluateMiniExpression,
+  inductionAnswerAutomaton,
   inputListAutomaton,
   isMiniExpression,
   miniBehavior,
@@ -37,9 +38,14 @@ const bytes = createByteTokenizer();
 const format = { reasoningTag: 'think', answerTag: 'answer' };
 
 /** Walks a constraint with uniformly random allowed tokens (end-of-sequence once complete), as a sampler would. */
-function randomWalk(constraint: GenerationConstraintV1, tokenizer: TokenizerV1, seed: number): string {
+function randomWalk(
+  constraint: GenerationConstraintV1,
+  tokenizer: TokenizerV1,
+  seed: number,
+  prompt = '',
+): string {
   const random = createSeededRandom(seed);
-  let state = constraint.initialState('');
+  let state = constraint.initialState(prompt);
   const ids: number[] = [];
   for (let step = 0; step < 64; step += 1) {
     const allowed = [...(constraint.allowedTokenIds(state) ?? [])];
@@ -168,6 +174,31 @@ describe('automaton constraints', () => {
     }
     expect(runAutomaton(EXPRESSION_AUTOMATON, 'x+')).toBeDefined();
   });
+
+  it('start from the prompt when the automaton asks: induction answers read x when the shown outputs differ', () => {
+    const varying = '#IS\nf(1)=3\nf(2)=4\nf(3)=5\nf(x)=';
+    const constant = '#IS\nf(1)=3\nf(2)=3\nf(3)=3\nf(x)=';
+    const automaton = inductionAnswerAutomaton();
+    const constraint = createAutomatonConstraint('answer', automaton, bytes) as GenerationConstraintV1;
+    const walks = (prompt: string) =>
+      Array.from({ length: 200 }, (_, seed) => randomWalk(constraint, bytes, seed, prompt));
+    for (const text of walks(varying)) {
+      expect(isMiniExpression(text), text).toBe(true);
+      expect(text, text).toContain('x');
+    }
+    const free = walks(constant);
+    expect(free.every((text) => isMiniExpression(text))).toBe(true);
+    expect(free.some((text) => !text.includes('x'))).toBe(true);
+    // Owing x, a digit cannot end the answer, and the fourth operand must be x.
+    const owing = constraint.initialState(varying);
+    const afterDigit = constraint.advance(owing, '3'.charCodeAt(0));
+    expect(constraint.isComplete(afterDigit)).toBe(false);
+    const threeDigits = runAutomaton(automaton, '3+4+5+', automaton.startFor?.(varying));
+    expect(threeDigits && automaton.step(threeDigits, '6')).toBeUndefined();
+    expect(threeDigits && automaton.step(threeDigits, 'x')).toBeDefined();
+    // Without a prompt, or outside the mode, the whole language.
+    expect(automatonAccepts(automaton, '7')).toBe(true);
+  });
 });
 
 describe('the mini task modes', () => {
@@ -259,6 +290,54 @@ describe('the mini task modes', () => {
     expect(
       (await heldInduction.checkAnswer(solved, miniProgram('x*2', 'javascript'), executor)).correct,
     ).toBe(false);
+  });
+
+  it("hold out an induction task's function, or with inductionHeldOut 'task' the task alone", async () => {
+    const executor = new MockExecutor();
+    const context = { language: 'javascript' as const, step: 4 };
+    const held: TaskBase = {
+      mode: 'induction',
+      language: 'javascript',
+      program: miniProgram('x+3', 'javascript'),
+      entry: 'f',
+      pairs: ['3', '8', '7', '9', '5', '4'].map((input) => ({
+        input,
+        output: String((Number(input) + 3) % 10) as CanonicalValue,
+      })),
+      shownCount: 3,
+      message: '',
+      id: 'held',
+      step: 0,
+    } as TaskBase;
+    const propose = (mode: ReturnType<typeof createMiniTaskModes>[2], expression: string, inputs: string) =>
+      mode.validateProposal(
+        { program: miniProgram(expression, 'javascript'), inputs: inputs.split(',') },
+        executor,
+        context,
+      );
+    const [, , byFunction] = createMiniTaskModes({ heldOut: [held] });
+    const [, , byTask] = createMiniTaskModes({ heldOut: [held], inductionHeldOut: 'task' });
+    // Its function on other inputs: barred by function, another task by task.
+    expect(await propose(byFunction, '3+x', '0,1,2,4,5,6')).toMatchObject({ exclude: true });
+    expect(await propose(byTask, '3+x', '0,1,2,4,5,6')).toMatchObject({ ok: true });
+    // The held-out task itself (its shown pairs, in any order, whatever the hidden ones), rewritten: barred.
+    expect(await propose(byTask, 'x-7', '7,3,8,0,1,2')).toMatchObject({ exclude: true });
+    // Another function on the same inputs is another task.
+    expect(await propose(byTask, 'x+4', '3,8,7,9,5,4')).toMatchObject({ ok: true });
+    expect(() => createMiniTaskModes({ inductionHeldOut: 'inputs' as never })).toThrow(ConfigError);
+  });
+
+  it('hold induction answers to read x, when asked, and only where the shown outputs differ', () => {
+    const [, , plain] = createMiniTaskModes();
+    const [, , reading] = createMiniTaskModes({ inductionReadsInput: true });
+    const varying = '#IS\nf(1)=3\nf(2)=4\nf(3)=5\nf(x)=';
+    const ends = (mode: typeof plain, prompt: string) => {
+      const constraint = mode.constraint?.('solve', bytes) as GenerationConstraintV1;
+      return constraint.isComplete(constraint.advance(constraint.initialState(prompt), '7'.charCodeAt(0)));
+    };
+    expect(ends(plain, varying)).toBe(true);
+    expect(ends(reading, varying)).toBe(false);
+    expect(ends(reading, '#IS\nf(1)=7\nf(2)=7\nf(3)=7\nf(x)=')).toBe(true);
   });
 
   it('drive the trainer with constrained generation: every proposal is a program from the first step', async () => {

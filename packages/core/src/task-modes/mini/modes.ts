@@ -3,7 +3,7 @@ import {
   type CharacterAutomaton,
   createAutomatonConstraint,
 } from '../../constraints/automaton-constraint.js';
-import { assertNumberInRange } from '../../settings/validate.js';
+import { assertNumberInRange, assertOneOf } from '../../settings/validate.js';
 import type { CanonicalValue } from '../../spec/canonical-value.js';
 import type { GenerationConstraintV1 } from '../../spec/generation-constraint.js';
 import type { TaskBase, TaskModeName, TaskRole } from '../../spec/task.js';
@@ -20,6 +20,7 @@ import type { AbductionTask, DeductionTask, InductionTask } from '../tasks.js';
 import {
   DIGIT_AUTOMATON,
   EXPRESSION_AUTOMATON,
+  inductionAnswerAutomaton,
   inputListAutomaton,
   MINI_LANGUAGE,
   miniBehavior,
@@ -60,6 +61,25 @@ export interface MiniTaskModesSettings {
    * solver at chance learns little; short ones first let it learn.
    */
   readonly curriculum?: MiniCurriculum;
+  /**
+   * How a held-out induction task bars training:
+   * - `'function'` (the default): every induction proposal whose program computes the task's function, on any
+   *   inputs.
+   * - `'task'`: an induction proposal of the same function that shows the solver every pair the held-out task
+   *   shows (in any order), that is, the held-out task itself; the same function on other inputs is another
+   *   task, as deduction and abduction hold out a function on one input.
+   *
+   * The language has only 27 functions of one operator, and a suite of a few dozen induction tasks computes
+   * most of them, so under `'function'` a run whose curriculum keeps to one operator can never show its
+   * induction solver the kind of function its suite asks for most (such as `x+3`).
+   */
+  readonly inductionHeldOut?: 'function' | 'task';
+  /**
+   * Generate an induction answer (with `constrained`) as an expression that reads `x` when the task's shown
+   * outputs differ ({@link inductionAnswerAutomaton}): a program without `x` returns one digit and cannot be
+   * right there. Default `false`. Only generation is held to it; parsing and checking see the whole language.
+   */
+  readonly inductionReadsInput?: boolean;
   /** Inputs of an induction task (different digits). Default `6`. */
   readonly inductionInputs?: number;
   /** Pairs an induction solver sees; the rest are held out for checking. Default `3`. */
@@ -94,6 +114,25 @@ function readWord<State>(
   return automatonAccepts(automaton, word)
     ? { ok: true, value: word, wellFormed: true }
     : { ok: false, reason: `not ${what} of the mini language: ${JSON.stringify(word)}`, wellFormed: false };
+}
+
+/**
+ * Held-out induction tasks as `'task'` bars them: by function, the inputs each shows the solver. A proposal
+ * of that function is the held-out task when its shown inputs include all of one entry's.
+ */
+function heldOutInductionShown(tasks: readonly TaskBase[]): Map<string, (readonly string[])[]> {
+  const shown = new Map<string, (readonly string[])[]>();
+  for (const task of tasks) {
+    if (task.mode !== 'induction') continue;
+    const expression = miniExpression(task.program);
+    const { pairs, shownCount } = task as Partial<InductionTask>;
+    if (expression === undefined || pairs === undefined || shownCount === undefined) continue;
+    const behaviour = miniBehavior(expression);
+    const entries = shown.get(behaviour) ?? [];
+    entries.push(pairs.slice(0, shownCount).map((pair) => pair.input.trim()));
+    shown.set(behaviour, entries);
+  }
+  return shown;
 }
 
 /**
@@ -265,8 +304,11 @@ function miniProgramInputMode<TTask extends DeductionTask | AbductionTask>(
 interface MiniInductionParts {
   readonly inputCount: number;
   readonly shownCount: number;
-  readonly heldOut: ReadonlySet<string>;
+  /** Whether a proposal (a program and its inputs, the first `shownCount` shown) is a held-out task. */
+  readonly isHeldOut: (behaviour: string, inputs: readonly string[]) => boolean;
   readonly constraint: ConstraintMaker;
+  /** The solve grammar. */
+  readonly answer: CharacterAutomaton<never>;
 }
 
 /** The proposal of the mini induction mode: inputs for the reference program, no message. */
@@ -300,7 +342,7 @@ function miniInductionMode(
     async validateProposal(proposal, executor, context) {
       const expression = miniExpression(proposal.program);
       if (expression === undefined) return { ok: false, reason: 'not a program of the mini language' };
-      if (parts.heldOut.has(miniBehavior(expression))) return HELD_OUT;
+      if (parts.isHeldOut(miniBehavior(expression), proposal.inputs)) return HELD_OUT;
       return induction.validateProposal({ ...proposal, message: '' }, executor, context);
     },
     buildSolvePrompt: (task) =>
@@ -316,10 +358,7 @@ function miniInductionMode(
       return word.ok ? { ...word, value: miniProgram(word.value, task.language) } : word;
     },
     sampleProposal: (random) => sampleMiniInputList(random, inputCount),
-    constraint: parts.constraint(
-      (role) => [role === 'propose' ? inputList : (EXPRESSION_AUTOMATON as CharacterAutomaton<never>), ''],
-      'I',
-    ),
+    constraint: parts.constraint((role) => [role === 'propose' ? inputList : parts.answer, ''], 'I'),
     seedTasks(language) {
       const inputs = [...'1470925836'].slice(0, inputCount);
       const content = {
@@ -399,6 +438,17 @@ export function createMiniTaskModes(
   ];
   const heldOut = (mode: TaskModeName, withInput: boolean) =>
     heldOutKeys(settings.heldOut ?? [], mode, withInput);
+  const inductionHeldOut = assertOneOf('inductionHeldOut', settings.inductionHeldOut ?? 'function', [
+    'function',
+    'task',
+  ] as const);
+  const heldOutFunctions = heldOut(induction.name, false);
+  const heldOutShown = heldOutInductionShown(settings.heldOut ?? []);
+  const isHeldOutInduction = (behaviour: string, inputs: readonly string[]): boolean => {
+    if (inductionHeldOut === 'function') return heldOutFunctions.has(behaviour);
+    const shown = new Set(inputs.slice(0, shownCount).map((input) => input.trim()));
+    return (heldOutShown.get(behaviour) ?? []).some((entry) => entry.every((input) => shown.has(input)));
+  };
   return [
     miniProgramInputMode(deduction, {
       header: 'D',
@@ -419,8 +469,11 @@ export function createMiniTaskModes(
     miniInductionMode(induction, {
       inputCount,
       shownCount,
-      heldOut: heldOut(induction.name, false),
+      isHeldOut: isHeldOutInduction,
       constraint,
+      answer: (settings.inductionReadsInput === true
+        ? inductionAnswerAutomaton()
+        : EXPRESSION_AUTOMATON) as CharacterAutomaton<never>,
     }),
   ];
 }
