@@ -89,5 +89,6 @@ export {
   TRAINER_PHASES,
   type TrainerEvent,
   type TrainerPhase,
+  type UpdateStatistics,
 } from './trainer-event.js';
 export { SPECIFICATION_VERSION, type SpecificationVersion } from './version.js';

@@ -73,12 +73,36 @@ export interface PhaseEndEvent {
   readonly durationMs: number;
 }
 
+/**
+ * What a step's policy update reported (the policy's `TrainStepResult`), over its mini-batches: token-weighted
+ * means of the per-token statistics, the largest gradient norm, and the tokens of all of them.
+ */
+export interface UpdateStatistics {
+  /** The clipped surrogate loss alone (without the entropy bonus). */
+  readonly policyLoss: number;
+  /** Mean per-token entropy of the policy on the trained sequences. */
+  readonly entropy: number;
+  /** Share of tokens whose PPO ratio was clipped. */
+  readonly clipFraction: number;
+  /** Mean of `oldLogProb - newLogProb`, an estimate of the KL divergence from the policy that generated. */
+  readonly approximateKl: number;
+  /** The largest global gradient norm of the step's updates, before clipping. */
+  readonly gradientNorm: number;
+  /** With `approximate` rollouts (such as int8): the mean truncated importance weight, and the share truncated. */
+  readonly importanceWeightMean?: number;
+  readonly truncatedFraction?: number;
+  /** Tokens that counted in the loss. */
+  readonly tokenCount: number;
+}
+
 /** Emitted at the end of each step with the statistics of every group. */
 export interface StepEndEvent {
   readonly type: 'step-end';
   readonly step: number;
   readonly groups: readonly GroupStatistics[];
   readonly loss: number | undefined;
+  /** What the update reported; absent when the step trained on nothing. */
+  readonly update?: UpdateStatistics;
   readonly durationMs: number;
   /** Generated tokens per second over the step. */
   readonly tokensPerSecond: number;

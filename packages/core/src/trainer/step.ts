@@ -82,7 +82,8 @@ export async function runSelfPlayStep(runtime: StepRuntime, step: number): Promi
   // write them: the update trains the solver alone.
   const learners =
     settings.proposer === 'random' ? trained.filter((rollout) => rollout.role !== 'propose') : trained;
-  const loss = await timed('update', () => update(runtime, learners.map(trainSequence)));
+  const updated = await timed('update', () => update(runtime, learners.map(trainSequence)));
+  const loss = updated?.loss;
 
   // The step's own sequences, without the learnability rollouts trained on alongside them.
   const rollouts = trained.slice(0, counted.length + solutions.length) as Rollout[];
@@ -101,6 +102,7 @@ export async function runSelfPlayStep(runtime: StepRuntime, step: number): Promi
     step,
     groups,
     loss,
+    ...(updated === undefined ? {} : { update: updated.statistics }),
     durationMs,
     tokensPerSecond: durationMs > 0 ? (tokens * 1000) / durationMs : 0,
   });

@@ -263,8 +263,13 @@ describe('the self-play trainer', { timeout: 60_000 }, () => {
     const stepEnds = (events: TrainerEvent[]) =>
       events
         .filter((event) => event.type === 'step-end')
-        .map(({ step, groups, loss }) => ({ step, groups, loss }));
+        .map(({ step, groups, loss, update }) => ({ step, groups, loss, update }));
     expect([...stepEnds(beforeEvents), ...stepEnds(afterEvents)]).toEqual(stepEnds(straightEvents));
+    // Each step reports its update, the same when resumed.
+    for (const { update } of stepEnds(straightEvents)) {
+      expect(update?.tokenCount).toBeGreaterThan(0);
+      expect(Number.isFinite(update?.approximateKl)).toBe(true);
+    }
   });
 
   it('names a corrupted checkpoint, and a run with none', async () => {

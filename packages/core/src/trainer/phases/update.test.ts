@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { TrainSequence } from '../../spec/policy-model.js';
 import { MockPolicyModel } from '../../test/mock-policy-model.js';
 import { DEFAULT_TRAINER_SETTINGS } from '../settings.js';
-import { update } from './update.js';
+import { combineUpdateStatistics, update } from './update.js';
 
 const sequences: TrainSequence[] = [0, 1, 2, 3].map((index) => ({
   promptTokenIds: [97, 98],
@@ -54,5 +54,47 @@ describe('the update phase', () => {
             true,
           );
     }
+  });
+
+  it("reports its updates' statistics: token-weighted over mini-batches, the largest gradient norm", async () => {
+    const policy = new MockPolicyModel({ seed: 1 });
+    const settings = {
+      ...DEFAULT_TRAINER_SETTINGS,
+      sampling: { ...DEFAULT_TRAINER_SETTINGS.sampling, temperature: 1 },
+    };
+    const whole = await update({ policy, settings }, sequences);
+    expect(whole?.statistics.tokenCount).toBe(8);
+    expect(whole?.statistics.gradientNorm).toBeGreaterThan(0);
+    const split = await update({ policy, settings: { ...settings, miniBatchSize: 1 } }, sequences);
+    expect(split?.statistics.tokenCount).toBe(8);
+    expect(await update({ policy, settings }, [])).toBeUndefined();
+  });
+
+  it('combines per-token statistics by tokens, and keeps importance weights only when every update has them', () => {
+    const result = (tokenCount: number, value: number, gradientNorm: number, weighted: boolean) => ({
+      loss: value,
+      policyLoss: value,
+      entropy: value * 2,
+      clipFraction: value / 10,
+      approximateKl: -value,
+      gradientNorm,
+      ...(weighted ? { importanceWeightMean: value, truncatedFraction: value / 100 } : {}),
+      tokenCount,
+      durationMs: 1,
+    });
+    const both = combineUpdateStatistics([result(1, 4, 0.5, true), result(3, 8, 2, true)]);
+    expect(both).toEqual({
+      policyLoss: 7,
+      entropy: 14,
+      clipFraction: expect.closeTo(0.7, 12),
+      approximateKl: -7,
+      gradientNorm: 2,
+      importanceWeightMean: 7,
+      truncatedFraction: expect.closeTo(0.07, 12),
+      tokenCount: 4,
+    });
+    expect(combineUpdateStatistics([result(1, 4, 0.5, true), result(3, 8, 2, false)])).not.toHaveProperty(
+      'importanceWeightMean',
+    );
   });
 });
