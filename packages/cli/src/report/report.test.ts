@@ -103,6 +103,42 @@ describe('the run report', () => {
     expect(svg).toContain('data-points="3"');
   });
 
+  it("charts the update's clipping and gradient norm when the steps report them, and only then", () => {
+    expect(buildCharts(data).some((chart) => chart.id.startsWith('update-'))).toBe(false);
+    const update = (clipFraction: number, truncatedFraction?: number) => ({
+      policyLoss: 0.1,
+      entropy: 2,
+      clipFraction,
+      approximateKl: 0.001,
+      gradientNorm: 0.5 + clipFraction,
+      ...(truncatedFraction === undefined ? {} : { importanceWeightMean: 1, truncatedFraction }),
+      tokenCount: 20,
+    });
+    const updated = {
+      ...data,
+      events: [
+        { ...stepEnd(1, 0.5), update: update(0.1, 0.02) },
+        stepEnd(2, 0.5),
+        { ...stepEnd(3, 0.5), update: update(0.3, 0) },
+      ],
+    };
+    const charts = new Map(buildCharts(updated).map((chart) => [chart.id, chart]));
+    expect(charts.get('update-clipping')?.series.map((series) => series.name)).toEqual([
+      'clipped',
+      'truncated',
+    ]);
+    expect(charts.get('update-clipping')?.series[0]?.points).toEqual([
+      [1, 0.1],
+      [2, undefined],
+      [3, 0.3],
+    ]);
+    expect(charts.get('update-gradient')?.series[0]?.points).toEqual([
+      [1, 0.6],
+      [2, undefined],
+      [3, 0.8],
+    ]);
+  });
+
   it("charts the size of proposals beside the limit of a mini run's curriculum", () => {
     const sized = events.map((event) =>
       event.type === 'step-end'

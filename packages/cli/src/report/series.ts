@@ -73,6 +73,46 @@ function programOf(task: unknown): string | undefined {
   return typeof program === 'string' ? program : undefined;
 }
 
+/**
+ * The update's charts, for runs whose step-end events carry its statistics: the share of tokens clipped (and,
+ * with approximate rollouts such as int8, truncated), and the gradient norm before clipping.
+ */
+function updateCharts(
+  steps: readonly StepEndEvent[],
+  window: number,
+  smoothed: string,
+  percent: (value: number) => string,
+): LineChart[] {
+  if (!steps.some((event) => event.update !== undefined)) return [];
+  const line = (name: string, pick: (update: NonNullable<StepEndEvent['update']>) => number | undefined) => ({
+    name,
+    points: steps.map(
+      (event) => [event.step, event.update === undefined ? undefined : pick(event.update)] as const,
+    ),
+  });
+  const truncates = steps.some((event) => event.update?.truncatedFraction !== undefined);
+  return [
+    {
+      id: 'update-clipping',
+      title: `Policy update: share of tokens whose PPO ratio was clipped${truncates ? ', and whose importance weight was truncated' : ''}${smoothed}`,
+      series: smoothSeries(
+        [
+          line('clipped', (update) => update.clipFraction),
+          ...(truncates ? [line('truncated', (update) => update.truncatedFraction)] : []),
+        ],
+        window,
+      ),
+      yRange: [0, 1],
+      yFormat: percent,
+    },
+    {
+      id: 'update-gradient',
+      title: `Policy update: global gradient norm before clipping${smoothed}`,
+      series: smoothSeries([line('gradient norm', (update) => update.gradientNorm)], window),
+    },
+  ];
+}
+
 /** Builds the charts of a run. */
 export function buildCharts(data: RunData): LineChart[] {
   const steps = stepEvents(data.events);
@@ -206,6 +246,7 @@ export function buildCharts(data: RunData): LineChart[] {
       title: 'Distinct valid programs proposed so far',
       series: [{ name: 'distinct programs', points: distinct }],
     },
+    ...updateCharts(steps, window, smoothed, percent),
     {
       id: 'throughput',
       title: 'Throughput: generated tokens per second',
