@@ -1,4 +1,5 @@
 import type { MonitorFlag } from './monitor.js';
+import type { TrainStepResult } from './policy-model.js';
 import type { TaskModeName, TaskRole } from './task.js';
 
 /** The phases of one self-play step, in order. */
@@ -74,26 +75,11 @@ export interface PhaseEndEvent {
 }
 
 /**
- * What a step's policy update reported (the policy's `TrainStepResult`), over its mini-batches: token-weighted
- * means of the per-token statistics, the largest gradient norm, and the tokens of all of them.
+ * What a step's policy update reported (the policy's {@link TrainStepResult} without its loss and wall time),
+ * over its mini-batches: token-weighted means of the per-token statistics, the largest gradient norm, and the
+ * tokens of all of them.
  */
-export interface UpdateStatistics {
-  /** The clipped surrogate loss alone (without the entropy bonus). */
-  readonly policyLoss: number;
-  /** Mean per-token entropy of the policy on the trained sequences. */
-  readonly entropy: number;
-  /** Share of tokens whose PPO ratio was clipped. */
-  readonly clipFraction: number;
-  /** Mean of `oldLogProb - newLogProb`, an estimate of the KL divergence from the policy that generated. */
-  readonly approximateKl: number;
-  /** The largest global gradient norm of the step's updates, before clipping. */
-  readonly gradientNorm: number;
-  /** With `approximate` rollouts (such as int8): the mean truncated importance weight, and the share truncated. */
-  readonly importanceWeightMean?: number;
-  readonly truncatedFraction?: number;
-  /** Tokens that counted in the loss. */
-  readonly tokenCount: number;
-}
+export type UpdateStatistics = Omit<TrainStepResult, 'loss' | 'durationMs'>;
 
 /** Emitted at the end of each step with the statistics of every group. */
 export interface StepEndEvent {
