@@ -271,7 +271,7 @@ describe('azr.config.json', () => {
         seeding: { tasks: 0, maxRounds: 32 },
         proposer: 'model',
       },
-      optimizer: { learningRate: 0.0002, maxGradientNorm: 1 },
+      optimizer: { learningRate: 0.0001, maxGradientNorm: 1 },
       executor: { workers: 2, timeoutMs: 100 },
     });
   });
