@@ -107,10 +107,13 @@ describe('azr.config.json', () => {
     ).toMatch(/^azr\.config\.json: tasks\.curriculum/);
   });
 
-  it("reads the mini induction settings, left to the modes' defaults when absent", () => {
-    const tasks = resolveTrainConfig({}, {}).tasks;
-    expect(tasks.inductionHeldOut).toBeUndefined();
-    expect(tasks.inductionReadsInput).toBeUndefined();
+  it('reads the mini induction settings, filled in with their defaults for mini tasks', () => {
+    expect(resolveTrainConfig({}, {}).tasks).toMatchObject({
+      inductionHeldOut: 'function',
+      inductionReadsInput: false,
+    });
+    // Full tasks have no such setting.
+    expect(resolveTrainConfig({ tasks: { kind: 'full' } }, {}).tasks).not.toHaveProperty('inductionHeldOut');
     expect(
       resolveTrainConfig({ tasks: { inductionHeldOut: 'task', inductionReadsInput: true } }, {}).tasks,
     ).toMatchObject({ inductionHeldOut: 'task', inductionReadsInput: true });

@@ -257,13 +257,13 @@ export interface TasksConfig {
   readonly curriculum: MiniCurriculum | false;
   /**
    * Mini tasks only: how a held-out induction task bars training, `function` (every induction task of its
-   * function) or `task` (itself: the same function on other inputs may be trained on).
-   * `MiniTaskModesSettings.inductionHeldOut` in `@azr/core`. Default `function`.
+   * function) or `task` (any that shows its pairs: the same function on other inputs may be trained on).
+   * `MiniTaskModesSettings.inductionHeldOut` in `@azr/core`. Default `function` (filled in for mini tasks).
    */
   readonly inductionHeldOut?: 'function' | 'task';
   /**
    * Mini tasks only: generate induction answers that read `x` when the shown outputs differ
-   * (`MiniTaskModesSettings.inductionReadsInput` in `@azr/core`). Default `false`.
+   * (`MiniTaskModesSettings.inductionReadsInput` in `@azr/core`). Default `false` (filled in for mini tasks).
    */
   readonly inductionReadsInput?: boolean;
   /**
@@ -394,6 +394,8 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = Object.freeze({
     kind: 'mini',
     constrained: true,
     curriculum: DEFAULT_MINI_CURRICULUM,
+    inductionHeldOut: 'function',
+    inductionReadsInput: false,
     evaluateEvery: DEFAULT_EVALUATE_EVERY,
   },
 }) as TrainConfig;
@@ -548,12 +550,12 @@ export function resolveTrainConfig(
       constrained: file.tasks?.constrained ?? true,
       ...(file.tasks?.heldOut === undefined ? {} : { heldOut: file.tasks.heldOut }),
       curriculum: file.tasks?.curriculum ?? DEFAULT_MINI_CURRICULUM,
-      ...(file.tasks?.inductionHeldOut === undefined
-        ? {}
-        : { inductionHeldOut: file.tasks.inductionHeldOut }),
-      ...(file.tasks?.inductionReadsInput === undefined
-        ? {}
-        : { inductionReadsInput: file.tasks.inductionReadsInput }),
+      ...(kind === 'mini'
+        ? {
+            inductionHeldOut: file.tasks?.inductionHeldOut ?? 'function',
+            inductionReadsInput: file.tasks?.inductionReadsInput ?? false,
+          }
+        : {}),
       evaluateEvery: file.tasks?.evaluateEvery ?? paper?.evaluateEvery ?? DEFAULT_EVALUATE_EVERY,
       ...(kind === 'full' ? { frame: file.tasks?.frame ?? 'r1' } : {}),
       ...(file.tasks?.templates === undefined

@@ -107,7 +107,7 @@ function updateCharts(
     },
     {
       id: 'update-gradient',
-      title: `Policy update: global gradient norm before clipping${smoothed}`,
+      title: `Policy update: global gradient norm before clipping (the largest of the step's updates)${smoothed}`,
       series: smoothSeries([line('gradient norm', (update) => update.gradientNorm)], window),
     },
   ];

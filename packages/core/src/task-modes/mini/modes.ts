@@ -46,7 +46,7 @@ export interface MiniTaskModesSettings {
    * of its mode is excluded (`ProposalValidation.exclude`: neither rewarded nor trained on, so that the suite
    * does not steer the proposer): a deduction or abduction proposal whose function, on its input, is that of a
    * held-out task of the same mode, and an induction proposal whose function is that of a held-out induction
-   * task. Programs compare by what they compute, so a rewritten held-out task is still held out. The same
+   * task (or, with `inductionHeldOut: 'task'`, that shows the pairs of one). Programs compare by what they compute, so a rewritten held-out task is still held out. The same
    * function in another mode is another task (as in the paper, one program serves all three modes), and is
    * allowed. Tasks outside the mini language are ignored.
    */
@@ -65,9 +65,9 @@ export interface MiniTaskModesSettings {
    * How a held-out induction task bars training:
    * - `'function'` (the default): every induction proposal whose program computes the task's function, on any
    *   inputs.
-   * - `'task'`: an induction proposal of the same function that shows the solver every pair the held-out task
-   *   shows (in any order), that is, the held-out task itself; the same function on other inputs is another
-   *   task, as deduction and abduction hold out a function on one input.
+   * - `'task'`: an induction proposal that shows the solver every pair the held-out task shows (in any order,
+   *   whatever its function), so that training never sees the held-out task's prompt; the same function on
+   *   other inputs is another task, as deduction and abduction hold out a function on one input.
    *
    * The language has only 27 functions of one operator, and a suite of a few dozen induction tasks computes
    * most of them, so under `'function'` a run whose curriculum keeps to one operator can never show its
@@ -75,9 +75,11 @@ export interface MiniTaskModesSettings {
    */
   readonly inductionHeldOut?: 'function' | 'task';
   /**
-   * Generate an induction answer (with `constrained`) as an expression that reads `x` when the task's shown
-   * outputs differ ({@link inductionAnswerAutomaton}): a program without `x` returns one digit and cannot be
-   * right there. Default `false`. Only generation is held to it; parsing and checking see the whole language.
+   * Generate an induction answer (with `constrained`; without it, nothing changes) as an expression that reads
+   * `x` when the task's shown outputs differ ({@link inductionAnswerAutomaton}): a program without `x` returns
+   * one digit and cannot be right there. Default `false`. Generation in training and in `evaluate` is held to
+   * it (so held-out induction scores with and without it are not comparable); parsing and checking see the
+   * whole language.
    */
   readonly inductionReadsInput?: boolean;
   /** Inputs of an induction task (different digits). Default `6`. */
@@ -117,22 +119,16 @@ function readWord<State>(
 }
 
 /**
- * Held-out induction tasks as `'task'` bars them: by function, the inputs each shows the solver. A proposal
- * of that function is the held-out task when its shown inputs include all of one entry's.
+ * Held-out induction tasks as `'task'` bars them: the pairs each shows the solver (`input>output`). A proposal
+ * is the held-out task when the pairs it shows include all of one entry's.
  */
-function heldOutInductionShown(tasks: readonly TaskBase[]): Map<string, (readonly string[])[]> {
-  const shown = new Map<string, (readonly string[])[]>();
-  for (const task of tasks) {
-    if (task.mode !== 'induction') continue;
-    const expression = miniExpression(task.program);
+function heldOutInductionPairs(tasks: readonly TaskBase[]): (readonly string[])[] {
+  return tasks.flatMap((task) => {
     const { pairs, shownCount } = task as Partial<InductionTask>;
-    if (expression === undefined || pairs === undefined || shownCount === undefined) continue;
-    const behaviour = miniBehavior(expression);
-    const entries = shown.get(behaviour) ?? [];
-    entries.push(pairs.slice(0, shownCount).map((pair) => pair.input.trim()));
-    shown.set(behaviour, entries);
-  }
-  return shown;
+    if (task.mode !== 'induction' || miniExpression(task.program) === undefined || pairs === undefined)
+      return [];
+    return [pairs.slice(0, shownCount).map((pair) => `${pair.input.trim()}>${String(pair.output).trim()}`)];
+  });
 }
 
 /**
@@ -442,12 +438,16 @@ export function createMiniTaskModes(
     'function',
     'task',
   ] as const);
-  const heldOutFunctions = heldOut(induction.name, false);
-  const heldOutShown = heldOutInductionShown(settings.heldOut ?? []);
+  const heldOutFunctions =
+    inductionHeldOut === 'function' ? heldOut(induction.name, false) : new Set<string>();
+  const heldOutPairs = inductionHeldOut === 'task' ? heldOutInductionPairs(settings.heldOut ?? []) : [];
   const isHeldOutInduction = (behaviour: string, inputs: readonly string[]): boolean => {
     if (inductionHeldOut === 'function') return heldOutFunctions.has(behaviour);
-    const shown = new Set(inputs.slice(0, shownCount).map((input) => input.trim()));
-    return (heldOutShown.get(behaviour) ?? []).some((entry) => entry.every((input) => shown.has(input)));
+    // The pairs the proposal would show: its first inputs and what its function gives on them.
+    const shown = new Set(
+      inputs.slice(0, shownCount).map((input) => `${input.trim()}>${behaviour[Number(input.trim())] ?? ''}`),
+    );
+    return heldOutPairs.some((entry) => entry.every((pair) => shown.has(pair)));
   };
   return [
     miniProgramInputMode(deduction, {

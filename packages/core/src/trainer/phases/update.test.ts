@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { TrainSequence } from '../../spec/policy-model.js';
+import type { TrainSequence, TrainStepResult } from '../../spec/policy-model.js';
 import { MockPolicyModel } from '../../test/mock-policy-model.js';
 import { DEFAULT_TRAINER_SETTINGS } from '../settings.js';
 import { combineUpdateStatistics, update } from './update.js';
@@ -62,11 +62,28 @@ describe('the update phase', () => {
       ...DEFAULT_TRAINER_SETTINGS,
       sampling: { ...DEFAULT_TRAINER_SETTINGS.sampling, temperature: 1 },
     };
+    // The results of the policy's updates, as the phase received them.
+    const results: TrainStepResult[] = [];
+    const trainStep = policy.doTrainStep.bind(policy);
+    policy.doTrainStep = async (batch) => {
+      const result = await trainStep(batch);
+      results.push(result);
+      return result;
+    };
     const whole = await update({ policy, settings }, sequences);
+    expect(results).toHaveLength(1);
+    const { loss, durationMs, ...statistics } = results[0] as TrainStepResult;
+    expect(whole).toEqual({ loss, statistics });
     expect(whole?.statistics.tokenCount).toBe(8);
-    expect(whole?.statistics.gradientNorm).toBeGreaterThan(0);
+    results.length = 0;
     const split = await update({ policy, settings: { ...settings, miniBatchSize: 1 } }, sequences);
-    expect(split?.statistics.tokenCount).toBe(8);
+    expect(results).toHaveLength(4);
+    expect(split?.statistics).toEqual(combineUpdateStatistics(results));
+    expect(split?.statistics.gradientNorm).toBe(Math.max(...results.map((result) => result.gradientNorm)));
+    expect(split?.statistics.entropy).toBeCloseTo(
+      results.reduce((total, result) => total + result.entropy * result.tokenCount, 0) / 8,
+      12,
+    );
     expect(await update({ policy, settings }, [])).toBeUndefined();
   });
 
@@ -96,5 +113,10 @@ describe('the update phase', () => {
     expect(combineUpdateStatistics([result(1, 4, 0.5, true), result(3, 8, 2, false)])).not.toHaveProperty(
       'importanceWeightMean',
     );
+    // Updates that counted no token: a plain mean, not a division by zero.
+    expect(combineUpdateStatistics([result(0, 4, 0.5, false), result(0, 8, 2, false)])).toMatchObject({
+      policyLoss: 6,
+      tokenCount: 0,
+    });
   });
 });
