@@ -339,7 +339,8 @@ function compact<T>(value: T): T {
  * to learn even constants),
  * solve tasks drawn evenly over program sizes and functions (the buffers fill with long constant programs),
  * and on the learnability rollouts too, with a learning rate at which a solver trained alone learns the mini
- * language (1e-3 collapsed it onto one answer);
+ * language (1e-3 collapsed it onto one answer) and the proposers do not fall onto programs without operators
+ * (at 2e-4 some seeds' did);
  * full tasks (a pretrained model folder) keep the paper's loop with a small learning rate and a short run.
  */
 const TASK_DEFAULTS = {
@@ -377,7 +378,7 @@ const TASK_DEFAULTS = {
 /**
  * The embedded default: a tiny Llama-family model trained from scratch on the CPU, generation and updates on
  * onnxruntime (2 threads), mini JavaScript tasks with constrained generation and a curriculum on proposal size,
- * 600 steps of 24 tasks a mode (about 9 minutes on a 2-core AMD EPYC with AVX-512; see BENCHMARKS.md).
+ * 600 steps of 24 tasks a mode (344-365 s on a 2-core AMD EPYC with AVX-512; see BENCHMARKS.md).
  */
 export const DEFAULT_TRAIN_CONFIG: TrainConfig = Object.freeze({
   model: { preset: 'tiny', seed: 0 },
