@@ -167,6 +167,8 @@ describe('azr train', { timeout: 240_000 }, () => {
       kind: 'mini',
       constrained: true,
       curriculum: { startOperators: 1, stepsPerOperator: 600 },
+      inductionHeldOut: 'function',
+      inductionReadsInput: false,
       evaluateEvery: 1,
     });
     // The held-out curve: the untrained model, then every step (the last one after the run).
