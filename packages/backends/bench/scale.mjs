@@ -64,7 +64,9 @@ const MODELS = [
     // 21 GB here (by the count below), so it trains in micro-batches of 2, summing gradients.
     torchMicroBatch: 2,
     // The onnx engine trains it with gradient checkpointing per layer (`recomputeActivations`), the SDK's
-    // setting for fitting a model's training into less memory: issue 18's 14 GB target for this step.
+    // setting for fitting a model's training into less memory: issue 18's 14 GB target for this step. (With it,
+    // the micro-batches run one onnxruntime call each, `microBatchLoop: false`, which holds one set of gradients
+    // fewer than the loop; the 135M shape runs them in one call.)
     recomputeActivations: true,
   },
   {
@@ -1059,7 +1061,7 @@ function renderSection(raw) {
       const peaksOfNeeded = [
         t(azr).medianMs === undefined
           ? undefined
-          : `the onnx engine's peak is ${(azr.trainPeakBytes / needed).toFixed(2)}x that${azr.recomputeActivations === true ? " (recomputing each layer's activations in the backward pass: `recomputeActivations`)" : ''}`,
+          : `the onnx engine's peak is ${(azr.trainPeakBytes / needed).toFixed(2)}x that${azr.recomputeActivations === true ? " (recomputing each layer's activations in the backward pass, one call per micro-batch: `recomputeActivations`)" : ''}`,
         t(torch).medianMs === undefined
           ? undefined
           : `PyTorch's ${(torch.trainPeakBytes / needed).toFixed(2)}x${torch.microBatch === BATCH ? '' : ` (in micro-batches of ${torch.microBatch} sequences, whose activations are 1/${BATCH / torch.microBatch} of that count)`}`,

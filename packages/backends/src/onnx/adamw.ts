@@ -24,8 +24,12 @@ export function applyAdamW(
   scale: number,
 ): void {
   const { learningRate, beta1, beta2, epsilon, weightDecay } = optimizer;
-  const correction1 = 1 - beta1 ** step;
-  const correction2 = 1 - beta2 ** step;
+  // Bias corrections folded into the step size and the second moment's scale, out of the loop: the loop reads
+  // and writes four arrays per weight, and is bound by that (about 8 GB/s on one core here).
+  const stepSize = learningRate / (1 - beta1 ** step);
+  const secondScale = 1 / (1 - beta2 ** step);
+  const firstShare = 1 - beta1;
+  const secondShare = 1 - beta2;
   for (const [name, { data }] of weights) {
     const gradient = gradients.get(name);
     let moment = moments.get(name);
@@ -35,15 +39,14 @@ export function applyAdamW(
     }
     const { first, second } = moment;
     const decay = isDecayed(name) ? 1 - learningRate * weightDecay : 1;
-    for (let index = 0; index < data.length; index += 1) {
+    const length = data.length;
+    for (let index = 0; index < length; index += 1) {
       const g = gradient === undefined ? 0 : (gradient[index] as number) * scale;
-      const m = beta1 * (first[index] as number) + (1 - beta1) * g;
-      const v = beta2 * (second[index] as number) + (1 - beta2) * g * g;
+      const m = beta1 * (first[index] as number) + firstShare * g;
+      const v = beta2 * (second[index] as number) + secondShare * g * g;
       first[index] = m;
       second[index] = v;
-      data[index] =
-        (data[index] as number) * decay -
-        (learningRate * (m / correction1)) / (Math.sqrt(v / correction2) + epsilon);
+      data[index] = (data[index] as number) * decay - (stepSize * m) / (Math.sqrt(v * secondScale) + epsilon);
     }
   }
 }

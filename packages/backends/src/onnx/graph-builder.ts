@@ -19,8 +19,13 @@ export interface FloatAttribute {
   readonly float: number;
 }
 
-/** Attribute values: integers, integer lists, floats and strings. */
-export type AttributeValue = number | readonly number[] | FloatAttribute | string;
+/** A graph attribute: a subgraph, such as a `Loop`'s body (see {@link OnnxGraphBuilder.subgraph}). */
+export interface GraphAttribute {
+  readonly graph: OnnxGraphBuilder;
+}
+
+/** Attribute values: integers, integer lists, floats, strings and subgraphs. */
+export type AttributeValue = number | readonly number[] | FloatAttribute | string | GraphAttribute;
 
 /** Marks a number as a float attribute. */
 export function float(value: number): FloatAttribute {
@@ -43,9 +48,30 @@ export class OnnxGraphBuilder {
   private readonly inputs: OnnxProto.IValueInfoProto[] = [];
   private readonly outputs: OnnxProto.IValueInfoProto[] = [];
   private readonly constants = new Map<string, string>();
-  private counter = 0;
+  /** Node ids, shared with the builder's subgraphs so that no two values anywhere in the model share a name. */
+  private readonly ids: { next: number };
+  /** The prefix of this graph's constants' names: empty for the model's graph, unique for each subgraph. */
+  private readonly constantPrefix: string;
 
-  constructor(private readonly name: string) {}
+  constructor(
+    private readonly name: string,
+    scope: { readonly ids: { next: number }; readonly constantPrefix: string } = {
+      ids: { next: 0 },
+      constantPrefix: '',
+    },
+  ) {
+    this.ids = scope.ids;
+    this.constantPrefix = scope.constantPrefix;
+  }
+
+  /**
+   * A graph to pass as a node's graph attribute (a `Loop`'s or an `If`'s body). It declares its own inputs,
+   * outputs and constants, and its nodes may read any value of the graphs around it by name. Node names come
+   * from the same sequence as this builder's, and its constants carry the subgraph's name, so no name repeats.
+   */
+  subgraph(name: string): OnnxGraphBuilder {
+    return new OnnxGraphBuilder(name, { ids: this.ids, constantPrefix: `${name}_` });
+  }
 
   /** Declares a graph input and returns its name. */
   input(name: string, type: OnnxElementType, shape: readonly Dimension[]): string {
@@ -144,7 +170,7 @@ export class OnnxGraphBuilder {
     attributes: Readonly<Record<string, AttributeValue>> = {},
     options: { readonly domain?: string } = {},
   ): string[] {
-    const id = this.counter++;
+    const id = this.ids.next++;
     const outputs = Array.from({ length: outputCount }, (_, index) => `${opType}_${id}_${index}`);
     this.nodes.push({
       name: `${opType}_${id}`,
@@ -167,21 +193,26 @@ export class OnnxGraphBuilder {
         { domain: '', version: ONNX_OPSET },
         { domain: 'com.microsoft', version: 1 },
       ],
-      graph: {
-        name: this.name,
-        node: this.nodes,
-        initializer: this.initializers,
-        input: this.inputs,
-        output: this.outputs,
-      },
+      graph: this.graphProto(),
     });
     return onnx.ModelProto.encode(model).finish();
+  }
+
+  /** The graph as a protobuf message (what {@link encode} writes, or a graph attribute holds). */
+  graphProto(): OnnxProto.IGraphProto {
+    return {
+      name: this.name,
+      node: this.nodes,
+      initializer: this.initializers,
+      input: this.inputs,
+      output: this.outputs,
+    };
   }
 
   private constant(key: string, create: () => OnnxProto.ITensorProto): string {
     let name = this.constants.get(key);
     if (name === undefined) {
-      name = `constant_${this.constants.size}`;
+      name = `${this.constantPrefix}constant_${this.constants.size}`;
       this.initializers.push({ ...create(), name });
       this.constants.set(key, name);
     }
@@ -228,11 +259,13 @@ const EXTERNAL_DATA = 1;
 const FLOAT = 1;
 const INT = 2;
 const STRING = 3;
+const GRAPH = 5;
 const INTS = 7;
 
 function attribute(name: string, value: AttributeValue): OnnxProto.IAttributeProto {
   if (typeof value === 'number') return { name, type: INT, i: value };
   if (typeof value === 'string') return { name, type: STRING, s: new TextEncoder().encode(value) };
   if (Array.isArray(value)) return { name, type: INTS, ints: [...value] };
+  if ('graph' in value) return { name, type: GRAPH, g: value.graph.graphProto() };
   return { name, type: FLOAT, f: (value as FloatAttribute).float };
 }

@@ -293,6 +293,12 @@ describe('the onnx engine', () => {
     );
   });
 
+  it('refuses a microBatchLoop that is not a boolean with a ConfigError', async () => {
+    await expect(createOnnxPolicy({ model, microBatchLoop: 1 as unknown as boolean })).rejects.toSatisfy(
+      (error: unknown) => ConfigError.isInstance(error) && error.details.field === 'microBatchLoop',
+    );
+  });
+
   it("takes the same update recomputing the layers' activations as keeping them", async () => {
     const batch = {
       sequences: [

@@ -108,6 +108,16 @@ export interface OnnxPolicySettings extends OnnxSessionSettings {
    * for about a third more arithmetic per pass. The same gradients. Default false.
    */
   readonly recomputeActivations?: boolean;
+  /**
+   * Run all the micro-batches of a training step in one onnxruntime call (an ONNX `Loop` over them that sums
+   * their gradients) rather than one call per micro-batch. onnxruntime-node copies every output of a call into
+   * new JavaScript memory, a copy of every gradient each call; in one call, once a step. The price is memory:
+   * onnxruntime holds the running sums of the gradients while the loop runs, one set of gradients (the size of
+   * the weights in float32) more than one call per micro-batch. The same gradients. Default true, unless
+   * `recomputeActivations` is set (it asks for less memory at the price of time, and so does one call per
+   * micro-batch).
+   */
+  readonly microBatchLoop?: boolean;
 }
 
 /** The cap of the importance weight of int8 rollouts (`importanceTruncation`), as in truncated importance sampling's usual setting. */
@@ -159,6 +169,11 @@ async function createLlamaPolicy(
         field: 'recomputeActivations',
       },
     );
+  const microBatchLoop = settings.microBatchLoop ?? !recomputeActivations;
+  if (typeof microBatchLoop !== 'boolean')
+    throw new ConfigError(`microBatchLoop must be true or false, got ${String(microBatchLoop)}.`, {
+      field: 'microBatchLoop',
+    });
   const microBatches = microBatchLimit(
     config,
     settings,
@@ -219,6 +234,7 @@ async function createLlamaPolicy(
       padding: tokenizer.paddingTokenId ?? tokenizer.endOfSequenceTokenId,
       microBatchLimit: microBatches,
       recomputeActivations,
+      microBatchLoop,
       ...(approximate ? { importanceCorrection: { cap: importanceTruncation } } : {}),
       ...(state === undefined ? {} : { state }),
     });

@@ -235,6 +235,7 @@ describe('training on the onnx engine', () => {
     const policies = [
       await createOnnxPolicy({ model, optimizer }),
       await createOnnxPolicy({ model, optimizer, activationMemoryBudget: 1 }),
+      await createOnnxPolicy({ model, optimizer, activationMemoryBudget: 1, microBatchLoop: false }),
       await createTfjsPolicy({ model, backend: 'wasm', optimizer }),
       await createTfjsPolicy({ model, backend: 'wasm', optimizer, activationMemoryBudget: 1 }),
     ];
@@ -243,11 +244,12 @@ describe('training on the onnx engine', () => {
     const weights = await Promise.all(policies.map((policy) => policy.readWeights()));
     const labels = [
       'onnx, one pass',
-      'onnx, a pass per sequence',
+      'onnx, a pass per sequence, all in one call (the micro-batch loop)',
+      'onnx, a pass per sequence, a call each',
       'tfjs, one pass',
       'tfjs, a pass per sequence',
     ];
-    for (const index of [1, 2, 3]) {
+    for (const index of [1, 2, 3, 4]) {
       const label = labels[index] as string;
       expectSameUpdate(results[index] as TrainStepResult, results[0] as TrainStepResult, label);
       for (const [name, { data }] of weights[0] ?? []) {
@@ -259,9 +261,9 @@ describe('training on the onnx engine', () => {
         expect(largest, `${label} ${name}`).toBeLessThan(1e-5);
       }
     }
-    // The update moved the weights: the comparison is not between four untouched copies.
+    // The update moved the weights: the comparison is not between five untouched copies.
     const moved = model.weights.get('model.layers.0.mlp.up_proj.weight')?.data as Float32Array;
-    expect(weights[2]?.get('model.layers.0.mlp.up_proj.weight')?.data).not.toEqual(moved);
+    expect(weights[3]?.get('model.layers.0.mlp.up_proj.weight')?.data).not.toEqual(moved);
     for (const policy of policies) await policy.doDispose();
   }, 120_000);
 

@@ -19,11 +19,15 @@ import { applyAdamW } from './adamw.js';
 import { collectGarbage } from './release-outputs.js';
 import type { OnnxRuntimeModule } from './runtime.js';
 import { type OnnxSessionSettings, openSession } from './session.js';
+import { TRAINING_STATISTICS_OUTPUTS } from './training-graph/objective.js';
 import { buildLlamaTrainingGraph, TRAINING_GRAPH_NAMES } from './training-graph.js';
 
 type OnnxTensor = OnnxRuntime.Tensor;
 
-/** Above this much weight, the trainer frees each pass's output copies at once (see `collectGarbage`). */
+/** The training graphs a trainer runs: the forward part alone, all micro-batches in a loop, or one of them. */
+type GraphKind = 'statistics' | 'loop' | 'accumulate';
+
+/** Above this much weight, the trainer frees each call's output copies at once (see `collectGarbage`). */
 const COLLECT_AFTER_PASS_BYTES = 256 * 1024 * 1024;
 
 /** Everything an onnx training step needs besides the batch. */
@@ -39,6 +43,11 @@ export interface OnnxTrainerOptions {
   readonly microBatchLimit: MicroBatchLimit;
   /** Recompute each layer's activations in the backward pass (see `buildLlamaTrainingGraph`). Default false. */
   readonly recomputeActivations?: boolean;
+  /**
+   * Run a step's micro-batches in one onnxruntime call (`buildLlamaTrainingGraph`'s `microBatchLoop`) rather
+   * than one call each. Default true.
+   */
+  readonly microBatchLoop?: boolean;
   /**
    * The rollouts come from other weights (int8): each token's advantage is weighed by
    * `min(pi_learner / pi_rollout, cap)` (truncated importance sampling), and the PPO ratio is taken against the
@@ -62,27 +71,52 @@ export interface OnnxTrainer {
 }
 
 /**
- * Trains a Llama-family model on onnxruntime: each micro-batch runs the training graph (forward pass, PPO-clip
- * loss, every gradient), gradients are summed over micro-batches, clipped to the global norm, and AdamW
- * (decoupled weight decay, none on norms and biases) updates the weights in place. The weights are graph inputs,
- * so the session is built once; they live in JavaScript typed arrays that onnxruntime reads without a copy.
- * Identical sequences of a batch run once, their tokens weighed by their number (the same loss, gradient and
- * statistics as running each copy), and the completions of one prompt share a packed row (`packByPrompt`: the
- * prompt runs once for all of them, each completion seeing the prompt and itself). AdamW runs in JavaScript over those arrays (one pass per weight; an
- * ONNX-graph AdamW is not written yet).
+ * Trains a Llama-family model on onnxruntime: the micro-batches of a step run in one call of the training graph
+ * (`microBatchLoop`: forward pass, PPO-clip loss and every gradient of each micro-batch in turn, the gradients
+ * summed inside the graph), the sums are clipped to the global norm, and AdamW (decoupled weight decay, none on
+ * norms and biases) updates the weights in place. The weights are graph inputs, so the session is built once;
+ * they live in JavaScript typed arrays that onnxruntime reads without a copy. Identical sequences of a batch run
+ * once, their tokens weighed by their number (the same loss, gradient and statistics as running each copy), and
+ * the completions of one prompt share a packed row (`packByPrompt`: the prompt runs once for all of them, each
+ * completion seeing the prompt and itself). Sequences without advantage run the forward part alone, one call per
+ * micro-batch. AdamW runs in JavaScript over those arrays, one pass per weight.
  *
- * Memory: the weights; one set of gradients, running sums that the graph adds each micro-batch's gradients to
- * and onnxruntime writes over in place (allocated once; onnxruntime-node also returns a copy of each pass's
- * outputs, which is dropped at once); AdamW's two moments, allocated at the first update (or taken over from
- * `state`) and updated in place; and the activations of one pass, which the micro-batch limit bounds
- * (`trainingMemoryPlan` counts all of it).
+ * One call per step rather than one per micro-batch: onnxruntime-node copies every output of a call into new
+ * JavaScript memory, and a copy of every gradient (540 MB for SmolLM2-135M) into pages the kernel must first
+ * clear cost up to a second a call here, as much as a micro-batch's arithmetic.
+ *
+ * Memory: the weights; the gradient sums, which the loop graph starts from (zeros) and onnxruntime writes its
+ * final sums over (allocated once); onnxruntime's own copy of the sums, carried from micro-batch to
+ * micro-batch; the copy onnxruntime-node returns of the call's outputs, dropped at once; AdamW's two moments,
+ * allocated at the first update (or taken over from `state`) and updated in place; and the activations of one
+ * micro-batch, which the micro-batch limit bounds (`trainingMemoryPlan` counts the weights, one set of
+ * gradients, the moments and the activations).
  */
 export async function createOnnxTrainer(options: OnnxTrainerOptions): Promise<OnnxTrainer> {
   const { runtime, config, weights, optimizer } = options;
   const correction = options.importanceCorrection;
+  const loop = options.microBatchLoop ?? true;
   const names = TRAINING_GRAPH_NAMES;
-  let session: OnnxRuntime.InferenceSession | undefined;
-  let statisticsSession: OnnxRuntime.InferenceSession | undefined;
+  /** The training graph's sessions by kind, each opened when first needed. */
+  const sessions = new Map<GraphKind, OnnxRuntime.InferenceSession>();
+  async function sessionFor(kind: GraphKind) {
+    let session = sessions.get(kind);
+    if (session === undefined) {
+      session = await openSession(
+        runtime,
+        await buildLlamaTrainingGraph(config, {
+          gradients: kind !== 'statistics',
+          packed: true,
+          accumulate: kind === 'accumulate',
+          microBatchLoop: kind === 'loop',
+          recomputeActivations: options.recomputeActivations === true,
+        }),
+        options.session,
+      );
+      sessions.set(kind, session);
+    }
+    return session;
+  }
   const moments = new Map<string, { first: Float32Array; second: Float32Array }>();
   for (const [name, { first, second }] of options.state?.moments ?? [])
     if (weights.get(name)?.data.length === first.length) moments.set(name, { first, second });
@@ -100,55 +134,31 @@ export async function createOnnxTrainer(options: OnnxTrainerOptions): Promise<On
     return sum;
   }
 
-  /** Runs the training graph on a micro-batch of packed rows; `statisticsOnly`, its forward part alone. */
+  /**
+   * Runs the training graph on micro-batches of packed rows: its forward part alone on one micro-batch
+   * (`statistics`), or the forward and backward passes adding to the running sums, of every micro-batch in
+   * `chunks` in one call (`loop`, the loop graph) or of one micro-batch (`accumulate`).
+   */
   async function run(
-    chunk: readonly PackedRow[],
+    chunks: readonly (readonly PackedRow[])[],
     batch: TrainBatch,
     denominator: number,
-    statisticsOnly = false,
+    kind: GraphKind,
   ) {
-    if (statisticsOnly)
-      statisticsSession ??= await openSession(
-        runtime,
-        await buildLlamaTrainingGraph(config, { gradients: false, packed: true }),
-        options.session,
-      );
-    else
-      session ??= await openSession(
-        runtime,
-        await buildLlamaTrainingGraph(config, {
-          accumulate: true,
-          packed: true,
-          recomputeActivations: options.recomputeActivations === true,
-        }),
-        options.session,
-      );
-    const graph = (statisticsOnly ? statisticsSession : session) as OnnxRuntime.InferenceSession;
-    // Rows right-padded to one length (padding after a row's tokens is seen by none of them).
-    const length = Math.max(...chunk.map((row) => row.tokenIds.length));
-    const grid = (values: (row: PackedRow) => readonly number[], pad: number) => {
-      const data = new BigInt64Array(chunk.length * length).fill(BigInt(pad));
-      chunk.forEach((row, index) => {
-        values(row).forEach((value, position) => {
-          data[index * length + position] = BigInt(value);
-        });
-      });
-      return new runtime.Tensor('int64', data, [chunk.length, length]);
-    };
-    const predictions = chunk.flatMap((row, index) =>
-      row.predictions.map((prediction) => ({
-        ...prediction,
-        position: index * length + prediction.position,
-      })),
-    );
+    const graph = await sessionFor(kind);
+    const layout = layOut(chunks);
+    const { tokens, predictions } = layout;
     const perCounted = [1, predictions.length];
     const floats = (value: (prediction: (typeof predictions)[number]) => number) =>
       new runtime.Tensor('float32', Float32Array.from(predictions, value), perCounted);
     const scalar = (value: number) => new runtime.Tensor('float32', Float32Array.of(value), [1]);
+    // The loop graph reads its micro-batches flat; the others read their one micro-batch as its grid.
+    const tokenShape =
+      kind !== 'loop' ? (layout.grids[0] as readonly number[]).slice(0, 2) : [tokens.ids.length];
     const feeds: Record<string, OnnxTensor> = {
-      [names.inputIds]: grid((row) => row.tokenIds, options.padding),
-      [names.positionIds]: grid((row) => row.positionIds, 0),
-      [names.segmentIds]: grid((row) => row.segmentIds, 0),
+      [names.inputIds]: new runtime.Tensor('int64', tokens.ids, tokenShape),
+      [names.positionIds]: new runtime.Tensor('int64', tokens.positions, tokenShape),
+      [names.segmentIds]: new runtime.Tensor('int64', tokens.segments, tokenShape),
       [names.logitPositions]: new runtime.Tensor(
         'int64',
         BigInt64Array.from(predictions, (prediction) => BigInt(prediction.position)),
@@ -174,24 +184,70 @@ export async function createOnnxTrainer(options: OnnxTrainerOptions): Promise<On
     };
     for (const [name, { shape, data }] of weights)
       feeds[names.weight(name)] = new runtime.Tensor('float32', data, [...shape]);
-    if (statisticsOnly) return statisticsOf(await graph.run(feeds));
+    if (kind === 'statistics') return statisticsOf(await graph.run(feeds));
+    if (kind === 'loop')
+      feeds[names.microBatches] = new runtime.Tensor(
+        'int64',
+        BigInt64Array.from(layout.grids.flat(), BigInt),
+        [layout.grids.length, 6],
+      );
     // The running sums go in and onnxruntime writes the new sums over them. (onnxruntime-node still returns a
     // copy of every output; the trainer drops those at once.)
-    const fetches: Record<string, OnnxTensor | null> = {
-      [names.loss]: null,
-      [names.policyLossSum]: null,
-      [names.entropySum]: null,
-      [names.clippedSum]: null,
-      [names.klSum]: null,
-      [names.importanceWeightSum]: null,
-      [names.truncatedSum]: null,
-    };
+    const fetches: Record<string, OnnxTensor | null> = Object.fromEntries(
+      TRAINING_STATISTICS_OUTPUTS.map((name) => [name, null]),
+    );
     for (const [name, { shape }] of weights) {
       const sum = new runtime.Tensor('float32', gradientSums(name), [...shape]);
       feeds[names.gradientSum(name)] = sum;
       fetches[names.gradient(name)] = sum;
     }
     return statisticsOf(await graph.run(feeds, fetches));
+  }
+
+  /**
+   * Micro-batches laid out as the graphs read them: each one's rows right-padded to its longest (padding after a
+   * row's tokens is seen by none of them) and flattened in row order, one micro-batch after another; its counted
+   * positions as indices into its own grid; and per micro-batch, its rows, length and where its tokens and its
+   * counted positions start and end (`TRAINING_GRAPH_NAMES.microBatches`).
+   */
+  function layOut(chunks: readonly (readonly PackedRow[])[]) {
+    const grids: number[][] = [];
+    let tokenCount = 0;
+    let countedCount = 0;
+    for (const chunk of chunks) {
+      const length = Math.max(...chunk.map((row) => row.tokenIds.length));
+      const counted = chunk.reduce((total, row) => total + row.predictions.length, 0);
+      grids.push([
+        chunk.length,
+        length,
+        tokenCount,
+        tokenCount + chunk.length * length,
+        countedCount,
+        countedCount + counted,
+      ]);
+      tokenCount += chunk.length * length;
+      countedCount += counted;
+    }
+    const tokens = {
+      ids: new BigInt64Array(tokenCount).fill(BigInt(options.padding)),
+      positions: new BigInt64Array(tokenCount),
+      segments: new BigInt64Array(tokenCount),
+    };
+    const predictions: (PackedRow['predictions'][number] & { position: number })[] = [];
+    chunks.forEach((chunk, index) => {
+      const [, length, start] = grids[index] as [number, number, number];
+      chunk.forEach((row, rowIndex) => {
+        const offset = start + rowIndex * length;
+        row.tokenIds.forEach((value, position) => {
+          tokens.ids[offset + position] = BigInt(value);
+          tokens.positions[offset + position] = BigInt(row.positionIds[position] as number);
+          tokens.segments[offset + position] = BigInt(row.segmentIds[position] as number);
+        });
+        for (const prediction of row.predictions)
+          predictions.push({ ...prediction, position: rowIndex * length + prediction.position });
+      });
+    });
+    return { grids, tokens, predictions };
   }
 
   /** The loss's sums of a run (what the trainer keeps of its outputs). */
@@ -228,10 +284,8 @@ export async function createOnnxTrainer(options: OnnxTrainerOptions): Promise<On
       };
     },
     async release() {
-      await session?.release();
-      await statisticsSession?.release();
-      session = undefined;
-      statisticsSession = undefined;
+      for (const session of sessions.values()) await session.release();
+      sessions.clear();
     },
   };
 
@@ -261,25 +315,26 @@ export async function createOnnxTrainer(options: OnnxTrainerOptions): Promise<On
       batch.loss.entropyCoefficient === 0 &&
       countedTokens(sequence).every((counted, index) => counted === 0 || sequence.advantages[index] === 0);
     // The completions of one prompt share a packed row: the prompt runs once for all of them.
-    const passesOf = (group: typeof sequences, statisticsOnly: boolean) =>
+    const passesOf = (group: typeof sequences) =>
       trainingMicroBatches(
         packByPrompt(group, options.microBatchLimit),
         options.microBatchLimit,
         packedRowMeasure,
-      ).map((chunk) => ({
-        chunk,
-        statisticsOnly,
-      }));
-    const passes = [
-      ...passesOf(sequences.filter(inert), true),
-      ...passesOf(
-        sequences.filter((sequence) => !inert(sequence)),
-        false,
-      ),
+      );
+    // Statistics-only micro-batches run one call each; the others all in one call of the loop graph, or one call
+    // each without it.
+    const training = passesOf(sequences.filter((sequence) => !inert(sequence)));
+    const trainingCalls =
+      loop && training.length > 0
+        ? [{ chunks: training, kind: 'loop' as const }]
+        : training.map((chunk) => ({ chunks: [chunk], kind: 'accumulate' as const }));
+    const calls = [
+      ...passesOf(sequences.filter(inert)).map((chunk) => ({ chunks: [chunk], kind: 'statistics' as const })),
+      ...trainingCalls,
     ];
-    for (const { chunk, statisticsOnly } of passes) {
+    for (const { chunks, kind } of calls) {
       batch.signal?.throwIfAborted();
-      const statistics = await run(chunk, batch, denominator, statisticsOnly);
+      const statistics = await run(chunks, batch, denominator, kind);
       totals.loss += statistics.loss;
       totals.policyLoss += statistics.policyLoss;
       totals.entropy += statistics.entropy;
@@ -287,15 +342,19 @@ export async function createOnnxTrainer(options: OnnxTrainerOptions): Promise<On
       totals.kl += statistics.kl;
       totals.importanceWeight += statistics.importanceWeight;
       totals.truncated += statistics.truncated;
-      if (statisticsOnly) continue;
+      if (kind === 'statistics') continue;
       gradients = sums;
-      // The run's copies of the new sums (see collectGarbage) are garbage from here: free them before the next
-      // run makes its own, or AdamW allocates its moments. (A small model's copies are left to V8: a full
-      // collection would cost more than they weigh.)
+      // The call's copies of the new sums (see collectGarbage) are garbage from here: free them before AdamW
+      // allocates its moments, or the next step's call makes its own. (A small model's copies are left to V8: a
+      // full collection would cost more than they weigh.)
       if (weightBytes >= COLLECT_AFTER_PASS_BYTES) collectGarbage();
     }
     let squares = 0;
-    for (const gradient of gradients.values()) for (const entry of gradient) squares += entry * entry;
+    for (const gradient of gradients.values())
+      for (let index = 0; index < gradient.length; index += 1) {
+        const entry = gradient[index] as number;
+        squares += entry * entry;
+      }
     const gradientNorm = Math.sqrt(squares);
     const scale = gradientNorm > optimizer.maxGradientNorm ? optimizer.maxGradientNorm / gradientNorm : 1;
     optimizerStep += 1;

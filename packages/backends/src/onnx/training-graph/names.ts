@@ -9,6 +9,14 @@ export const TRAINING_GRAPH_NAMES = {
   /** Packed graphs only: 0 on a row's prompt, `k` on its `k`-th completion, int64 `[batch, length]`. */
   segmentIds: 'segment_ids',
   /**
+   * Graphs with `microBatchLoop` only: int64 `[micro-batches, 6]`, one row per micro-batch run in the graph's
+   * loop: its rows and length, then where its tokens start and end in the flat `input_ids`, `position_ids` and
+   * `segment_ids` (int64 `[tokens]`, each micro-batch's `rows x length` grid in row order, one after another),
+   * then where its counted positions start and end in `logit_positions`, `targets` and the other per-counted
+   * inputs. A micro-batch's `logit_positions` index its own grid.
+   */
+  microBatches: 'micro_batches',
+  /**
    * The positions whose predictions the loss reads (a completion's tokens), int64 `[counted]`, as indices into
    * the `batch x length` positions in row order. Only these positions get logits: a prompt's positions cost
    * the decoder layers, not the vocabulary-wide head, softmax and their gradients.

@@ -1,3 +1,4 @@
+import type { OnnxGraphBuilder } from '../graph-builder.js';
 import { TRAINING_GRAPH_NAMES } from './names.js';
 import type { TrainingGraphOperations } from './operations.js';
 
@@ -27,7 +28,23 @@ export interface Objective {
   /** r A w and clip(r) A w, per position (w the importance weight, 1 without the correction). */
   readonly unclipped: string;
   readonly clipped: string;
+  /**
+   * The loss (already divided by the batch's token count) and its masked sums, each a float `[]` value, under
+   * the names of the graph outputs that carry them (`TRAINING_GRAPH_NAMES.loss`, `policyLossSum`...).
+   */
+  readonly statistics: ReadonlyMap<string, string>;
 }
+
+/** The names of the statistics outputs, in the order the graphs declare them. */
+export const TRAINING_STATISTICS_OUTPUTS = [
+  TRAINING_GRAPH_NAMES.loss,
+  TRAINING_GRAPH_NAMES.policyLossSum,
+  TRAINING_GRAPH_NAMES.entropySum,
+  TRAINING_GRAPH_NAMES.clippedSum,
+  TRAINING_GRAPH_NAMES.klSum,
+  TRAINING_GRAPH_NAMES.importanceWeightSum,
+  TRAINING_GRAPH_NAMES.truncatedSum,
+] as const;
 
 /**
  * Writes the PPO-clip token-level loss with the entropy bonus, `-w min(r A, clip(r) A) - c H` summed over
@@ -36,7 +53,8 @@ export interface Objective {
  * `proximal_from_current` is 1, the current one (a constant of the gradient). `w = min(exp(proximal -
  * behaviour), cap)` corrects for rollouts sampled from other weights (truncated importance sampling), or 1 when
  * `importance_cap` is 0. As `w >= 0`, `w min(r A, clip(r) A) = min(r A w, clip(r) A w)`: the weight scales the
- * advantage, and the backward pass reads the weighted terms.
+ * advantage, and the backward pass reads the weighted terms. The statistics are returned, not declared as
+ * outputs: the caller writes them out (`writeStatistics`) or adds them up first.
  */
 export function buildObjective(
   operations: TrainingGraphOperations,
@@ -79,23 +97,24 @@ export function buildObjective(
   const surrogate = node('Neg', [node('Min', [unclipped, clipped])]);
   const perToken = node('Sub', [surrogate, node('Mul', [entropy, entropyCoefficient])]);
   const maskedSum = (value: string) => node('ReduceSum', [node('Mul', [value, mask])], { keepdims: 0 });
-  graph.output(
-    node('Div', [maskedSum(perToken), node('Squeeze', [denominator, i64([0])])]),
-    names.loss,
-    'float32',
-    [],
-  );
-  graph.output(maskedSum(surrogate), names.policyLossSum, 'float32', []);
-  graph.output(maskedSum(entropy), names.entropySum, 'float32', []);
-  graph.output(
-    maskedSum(node('Cast', [node('Less', [clipped, unclipped])], { to: 1 })),
-    names.clippedSum,
-    'float32',
-    [],
-  );
-  graph.output(maskedSum(node('Sub', [proximal, current])), names.klSum, 'float32', []);
-  graph.output(maskedSum(importanceWeight), names.importanceWeightSum, 'float32', []);
   const truncated = node('And', [correcting, node('Greater', [proximalOverBehaviour, importanceCap])]);
-  graph.output(maskedSum(node('Cast', [truncated], { to: 1 })), names.truncatedSum, 'float32', []);
-  return { logProbabilities, probabilities, oneHot, entropy, unclipped, clipped };
+  const statistics = new Map<string, string>([
+    [names.loss, node('Div', [maskedSum(perToken), node('Squeeze', [denominator, i64([0])])])],
+    [names.policyLossSum, maskedSum(surrogate)],
+    [names.entropySum, maskedSum(entropy)],
+    [names.clippedSum, maskedSum(node('Cast', [node('Less', [clipped, unclipped])], { to: 1 }))],
+    [names.klSum, maskedSum(node('Sub', [proximal, current]))],
+    [names.importanceWeightSum, maskedSum(importanceWeight)],
+    [names.truncatedSum, maskedSum(node('Cast', [truncated], { to: 1 }))],
+  ]);
+  return { logProbabilities, probabilities, oneHot, entropy, unclipped, clipped, statistics };
+}
+
+/** Declares an objective's statistics as the graph's outputs (float `[]` each). */
+export function writeStatistics(graph: OnnxGraphBuilder, statistics: ReadonlyMap<string, string>): void {
+  for (const name of TRAINING_STATISTICS_OUTPUTS) {
+    const value = statistics.get(name);
+    if (value === undefined) throw new Error(`no statistic ${name}`);
+    graph.output(value, name, 'float32', []);
+  }
 }

@@ -73,37 +73,61 @@ export interface RmsNormState {
   readonly output: string;
 }
 
-/** Declares the weights as graph inputs (in `llamaWeightShapes` order) and returns the shared operations. */
-export function createTrainingOperations(
-  graph: OnnxGraphBuilder,
-  config: LlamaConfig,
-  options: { readonly accumulate?: boolean } = {},
-): TrainingGraphOperations {
-  const { headCount, keyValueHeadCount, headDimension, rmsNormEpsilon } = config;
-  const node = graph.node.bind(graph);
-  const i64 = (values: readonly number[]) => graph.int64s(values);
-  const f32 = (value: number) => graph.float32s([value]);
-
+/** Declares each weight as an input of `graph` (in `llamaWeightShapes` order): weight name to value name. */
+export function declareWeightInputs(graph: OnnxGraphBuilder, config: LlamaConfig): Map<string, string> {
   const weights = new Map<string, string>();
   for (const [name, shape] of llamaWeightShapes(config))
     weights.set(
       name,
       graph.input(TRAINING_GRAPH_NAMES.weight(name), 'float32', [...graphLayoutShape(name, shape)]),
     );
+  return weights;
+}
+
+/**
+ * Declares, for each weight, the running sum its gradient is added to (`grad_in.<name>`, or
+ * `naming(name)` when given) as an input of `graph`: weight name to value name.
+ */
+export function declareGradientSumInputs(
+  graph: OnnxGraphBuilder,
+  config: LlamaConfig,
+  naming: (name: string) => string = TRAINING_GRAPH_NAMES.gradientSum,
+): Map<string, string> {
+  const sums = new Map<string, string>();
+  for (const [name, shape] of llamaWeightShapes(config))
+    sums.set(name, graph.input(naming(name), 'float32', [...graphLayoutShape(name, shape)]));
+  return sums;
+}
+
+/**
+ * The shared operations over `graph`. The weights are graph inputs declared here, unless `weights` names the
+ * values that hold them (a subgraph reads its outer graph's). With `accumulate`, every weight's gradient starts
+ * from a running sum (`grad_in.<name>`, declared here), so that the gradients the operations collect are the
+ * new sums; `gradientSums` names those values instead (and implies `accumulate`).
+ */
+export function createTrainingOperations(
+  graph: OnnxGraphBuilder,
+  config: LlamaConfig,
+  options: {
+    readonly accumulate?: boolean;
+    readonly weights?: ReadonlyMap<string, string>;
+    readonly gradientSums?: ReadonlyMap<string, string>;
+  } = {},
+): TrainingGraphOperations {
+  const { headCount, keyValueHeadCount, headDimension, rmsNormEpsilon } = config;
+  const node = graph.node.bind(graph);
+  const i64 = (values: readonly number[]) => graph.int64s(values);
+  const f32 = (value: number) => graph.float32s([value]);
+
+  const weights = options.weights ?? declareWeightInputs(graph, config);
   const weight = (name: string) => {
     const value = weights.get(name);
     if (value === undefined) throw new Error(`missing weight ${name}`);
     return value;
   };
-  // With `accumulate`, every weight's gradient starts from the running sum fed in (`grad_in.<name>`), so that the
-  // graph's gradient outputs are the new sums.
-  const gradients = new Map<string, string>();
-  if (options.accumulate === true)
-    for (const [name, shape] of llamaWeightShapes(config))
-      gradients.set(
-        name,
-        graph.input(TRAINING_GRAPH_NAMES.gradientSum(name), 'float32', [...graphLayoutShape(name, shape)]),
-      );
+  const gradients = new Map<string, string>(
+    options.gradientSums ?? (options.accumulate === true ? declareGradientSumInputs(graph, config) : []),
+  );
   const added = new Set<string>();
   const addGradient = (name: string, value: string) => {
     const previous = gradients.get(name);
