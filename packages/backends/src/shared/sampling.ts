@@ -43,6 +43,14 @@ export function argmax(values: ArrayLike<number>, allowed: readonly number[] | u
   return best;
 }
 
+let scratch = new Float64Array(0);
+
+/** A reused array of at least `count` entries (sampling runs once per token of every completion). */
+function probabilityScratch(count: number): Float64Array {
+  if (scratch.length < count) scratch = new Float64Array(count);
+  return scratch;
+}
+
 /**
  * Nucleus sampling among `allowed` with one uniform draw: tokens sorted by probability (ties by id), the
  * smallest prefix whose mass reaches `topP` of the allowed mass is kept and renormalised. With `topP` 1 the
@@ -56,14 +64,19 @@ export function sampleToken(
 ): number {
   if (topP >= 1) {
     // No nucleus to find: draw over the allowed tokens in id order, without sorting the vocabulary.
+    // Each probability is computed once (the draw walks the same values the total was summed from).
     const count = allowed?.length ?? logProbabilities.length;
     const idAt = (position: number) => (allowed === undefined ? position : (allowed[position] as number));
+    const probabilities = probabilityScratch(count);
     let total = 0;
-    for (let position = 0; position < count; position += 1)
-      total += Math.exp(logProbabilities[idAt(position)] as number);
+    for (let position = 0; position < count; position += 1) {
+      const probability = Math.exp(logProbabilities[idAt(position)] as number);
+      probabilities[position] = probability;
+      total += probability;
+    }
     let threshold = uniform * total;
     for (let position = 0; position < count; position += 1) {
-      threshold -= Math.exp(logProbabilities[idAt(position)] as number);
+      threshold -= probabilities[position] as number;
       if (threshold < 0) return idAt(position);
     }
     return idAt(count - 1);
