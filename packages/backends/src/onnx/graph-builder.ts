@@ -53,6 +53,7 @@ export class OnnxGraphBuilder {
   /** The prefix of this graph's constants' names: empty for the model's graph, unique for each subgraph. */
   private readonly constantPrefix: string;
 
+  /** `scope` is for {@link subgraph}'s builders: a model's graph starts with none. */
   constructor(
     private readonly name: string,
     scope: { readonly ids: { next: number }; readonly constantPrefix: string } = {
@@ -67,10 +68,12 @@ export class OnnxGraphBuilder {
   /**
    * A graph to pass as a node's graph attribute (a `Loop`'s or an `If`'s body). It declares its own inputs,
    * outputs and constants, and its nodes may read any value of the graphs around it by name. Node names come
-   * from the same sequence as this builder's, and its constants carry the subgraph's name, so no name repeats.
+   * from the same sequence as this builder's, and its constants carry the names of the subgraph and of the graphs
+   * around it, so no name repeats. (Its inputs and outputs are named by the caller: ONNX forbids a subgraph's
+   * names to repeat an outer graph's.)
    */
   subgraph(name: string): OnnxGraphBuilder {
-    return new OnnxGraphBuilder(name, { ids: this.ids, constantPrefix: `${name}_` });
+    return new OnnxGraphBuilder(name, { ids: this.ids, constantPrefix: `${this.constantPrefix}${name}_` });
   }
 
   /** Declares a graph input and returns its name. */

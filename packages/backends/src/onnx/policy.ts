@@ -111,11 +111,13 @@ export interface OnnxPolicySettings extends OnnxSessionSettings {
   /**
    * Run all the micro-batches of a training step in one onnxruntime call (an ONNX `Loop` over them that sums
    * their gradients) rather than one call per micro-batch. onnxruntime-node copies every output of a call into
-   * new JavaScript memory, a copy of every gradient each call; in one call, once a step. The price is memory:
-   * onnxruntime holds the running sums of the gradients while the loop runs, one set of gradients (the size of
-   * the weights in float32) more than one call per micro-batch. The same gradients. Default true, unless
-   * `recomputeActivations` is set (it asks for less memory at the price of time, and so does one call per
-   * micro-batch).
+   * new JavaScript memory, a copy of every gradient each call; in one call, once a step (sequences without
+   * advantage still run a forward-only call per micro-batch). The price is memory: while the loop runs,
+   * onnxruntime holds a micro-batch's incoming and outgoing gradient sums, so the peak holds two to three sets of
+   * gradients (each the size of the weights in float32) more than one call per micro-batch, in the execution
+   * provider's memory (a GPU's, with `cuda`); and a step's abort `signal` is read once before the call rather
+   * than between micro-batches. The same gradients. Default true, unless `recomputeActivations` is set (it asks
+   * for less memory at the price of time, and so does one call per micro-batch).
    */
   readonly microBatchLoop?: boolean;
 }

@@ -22,6 +22,7 @@ async function enginesAndBatch(
   maxTokens: number,
   advantage: (index: number) => number,
   entropyCoefficient: number,
+  split = false,
 ) {
   const model = {
     config,
@@ -31,6 +32,10 @@ async function enginesAndBatch(
   const optimizer = { learningRate: 3e-3 };
   const onnx = await createOnnxPolicy({ model, optimizer });
   const tfjs = await createTfjsPolicy({ model, backend: 'wasm', optimizer });
+  // With `split`, a third policy: the onnx engine with every sequence in a micro-batch of its own.
+  const onnxSplit = split
+    ? await createOnnxPolicy({ model, optimizer, activationMemoryBudget: 1 })
+    : undefined;
   const { completions } = await onnx.doGenerate({ prompts, seed: 2, temperature: 1, topP: 1, maxTokens });
   const batch: TrainBatch = {
     sequences: completions.map((completion, index) => ({
@@ -42,7 +47,7 @@ async function enginesAndBatch(
     temperature: 1,
     loss: { clipRatio: 0.2, entropyCoefficient },
   };
-  return { onnx, tfjs, completions, batch };
+  return { onnx, tfjs, onnxSplit, completions, batch };
 }
 
 /** Two engines' results of one update: the same token count, and statistics within 1e-4. */
@@ -113,21 +118,26 @@ describe('training on the onnx engine', () => {
   }, 120_000);
 
   it('skips the backward pass of sequences without advantage, and updates and reports as tfjs does', async () => {
-    // Sequences 1, 3 and 5 carry no advantage: they count in the token mean and the statistics alone.
-    const { onnx, tfjs, completions, batch } = await enginesAndBatch(
+    // Sequences 1, 3 and 5 carry no advantage: they count in the token mean and the statistics alone. The split
+    // onnx policy runs them in three forward-only calls and the other three in one call of three micro-batches.
+    const { onnx, tfjs, onnxSplit, completions, batch } = await enginesAndBatch(
       8,
       ['f(3)=', 'f(x)=x*2', '#DS', 'let b', 'x+1;', 'return'],
       6,
       (index) => (index % 2 === 1 ? 0 : index === 2 ? -1 : 1),
       0,
+      true,
     );
     expect(completions).toHaveLength(6);
     for (let step = 0; step < 20; step += 1) {
-      expectSameUpdate(await onnx.doTrainStep(batch), await tfjs.doTrainStep(batch), `step ${step}`);
+      const expected = await tfjs.doTrainStep(batch);
+      expectSameUpdate(await onnx.doTrainStep(batch), expected, `step ${step}`);
+      expectSameUpdate(await (onnxSplit as typeof onnx).doTrainStep(batch), expected, `step ${step}, split`);
     }
     // Statistics cover the inert sequences too: the mean entropy of a random model is far from 0.
     expect((await onnx.doTrainStep(batch)).entropy).toBeGreaterThan(0.5);
     await onnx.doDispose();
+    await onnxSplit?.doDispose();
     await tfjs.doDispose();
   }, 120_000);
 

@@ -107,7 +107,7 @@ export async function createOnnxTrainer(options: OnnxTrainerOptions): Promise<On
         await buildLlamaTrainingGraph(config, {
           gradients: kind !== 'statistics',
           packed: true,
-          accumulate: kind === 'accumulate',
+          accumulate: kind !== 'statistics',
           microBatchLoop: kind === 'loop',
           recomputeActivations: options.recomputeActivations === true,
         }),

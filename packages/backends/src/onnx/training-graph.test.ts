@@ -199,6 +199,160 @@ function relativeError(actual: Float32Array, expected: Float32Array): number {
   return scale === 0 ? difference : difference / scale;
 }
 
+/** One packed row of a micro-batch: tokens with their positions and segments, and the predictions read from it. */
+interface PackedTestRow {
+  readonly ids: number[];
+  readonly positions: number[];
+  readonly segments: number[];
+  /** At `position` of the row: target, weight, old, behaviour, advantage, proximal-from-current flag. */
+  readonly predictions: [number, number, number, number, number, number, number][];
+}
+
+/**
+ * Micro-batches of packed rows of different counts and lengths (one row holds a prompt and two completions),
+ * with counted positions of weight 0, 1 and 2, and importance weights of which some pass the cap.
+ */
+function makeMicroBatches(config: LlamaConfig, seed: number): PackedTestRow[][] {
+  let state = seed;
+  const next = () => {
+    state = (state * 16807) % 2147483647;
+    return state / 2147483647;
+  };
+  const plainRow = (length: number): PackedTestRow => ({
+    ids: Array.from({ length }, () => Math.floor(next() * config.vocabularySize)),
+    positions: Array.from({ length }, (_, position) => position),
+    segments: Array.from({ length }, () => 0),
+    predictions: Array.from({ length: length - 1 }, (_, position) => [
+      position + 1,
+      Math.floor(next() * config.vocabularySize),
+      position % 4 === 0 ? 0 : position % 5 === 0 ? 2 : 1,
+      -3 - next(),
+      next() < 0.3 ? -9 : -3 - next(),
+      next() * 2 - 1,
+      next() < 0.5 ? 1 : 0,
+    ]),
+  });
+  const packed: PackedTestRow = {
+    ...plainRow(9),
+    positions: [0, 1, 2, 3, 4, 5, 4, 5, 6],
+    segments: [0, 0, 0, 0, 1, 1, 2, 2, 2],
+  };
+  return [[plainRow(6), plainRow(4)], [packed], [plainRow(3), plainRow(3), plainRow(2)]];
+}
+
+/**
+ * Runs `microBatches` through the loop graph in one call, or through the accumulating graph one call each
+ * (each adding onto the sums the previous wrote): the statistics' totals and the gradient sums.
+ */
+async function packedTrainingRuns(
+  config: LlamaConfig,
+  weights: LlamaWeights,
+  microBatches: PackedTestRow[][],
+  loop: boolean,
+) {
+  const runtime = await loadOnnxRuntime();
+  const session = await openSession(
+    runtime,
+    await buildLlamaTrainingGraph(
+      config,
+      loop ? { microBatchLoop: true } : { accumulate: true, packed: true },
+    ),
+    {},
+  );
+  const names = TRAINING_GRAPH_NAMES;
+  const layout = toGraphLayout(weights);
+  const sums = new Map([...layout].map(([name, { data }]) => [name, new Float32Array(data.length)]));
+  const denominator = microBatches
+    .flat()
+    .flatMap((row) => row.predictions)
+    .reduce((total, prediction) => total + prediction[2], 0);
+  const scalar = (value: number) => new runtime.Tensor('float32', Float32Array.of(value), [1]);
+  const feedsOf = (chunks: PackedTestRow[][]) => {
+    const tokens: number[][] = [[], [], []];
+    const predictions: number[][] = [];
+    const grids: number[][] = [];
+    for (const chunk of chunks) {
+      const length = Math.max(...chunk.map((row) => row.ids.length));
+      const [start, countedStart] = [tokens[0]?.length ?? 0, predictions.length];
+      chunk.forEach((row, index) => {
+        for (const [part, values] of [row.ids, row.positions, row.segments].entries())
+          tokens[part]?.push(...values, ...new Array<number>(length - values.length).fill(0));
+        for (const [position, ...rest] of row.predictions)
+          predictions.push([index * length + position - 1, ...rest]);
+      });
+      grids.push([
+        chunk.length,
+        length,
+        start,
+        start + chunk.length * length,
+        countedStart,
+        predictions.length,
+      ]);
+    }
+    const tokenShape = loop ? [tokens[0]?.length ?? 0] : [chunks[0]?.length ?? 0, grids[0]?.[1] ?? 0];
+    const int64 = (values: readonly number[], shape: readonly number[]) =>
+      new runtime.Tensor('int64', BigInt64Array.from(values, BigInt), [...shape]);
+    const perCounted = (column: number) =>
+      new runtime.Tensor(
+        'float32',
+        Float32Array.from(predictions, (row) => row[column] as number),
+        [1, predictions.length],
+      );
+    const feeds: Record<string, InstanceType<typeof runtime.Tensor>> = {
+      [names.inputIds]: int64(tokens[0] as number[], tokenShape),
+      [names.positionIds]: int64(tokens[1] as number[], tokenShape),
+      [names.segmentIds]: int64(tokens[2] as number[], tokenShape),
+      [names.logitPositions]: int64(
+        predictions.map((row) => row[0] as number),
+        [predictions.length],
+      ),
+      [names.targets]: int64(
+        predictions.map((row) => row[1] as number),
+        [1, predictions.length],
+      ),
+      [names.mask]: perCounted(2),
+      [names.oldLogProbs]: perCounted(3),
+      [names.behaviourLogProbs]: perCounted(4),
+      [names.advantages]: perCounted(5),
+      [names.proximalFromCurrent]: perCounted(6),
+      [names.temperature]: scalar(0.9),
+      [names.clipRatio]: scalar(0.2),
+      [names.entropyCoefficient]: scalar(0.01),
+      [names.importanceCap]: scalar(2),
+      [names.denominator]: scalar(denominator),
+    };
+    if (loop) feeds[names.microBatches] = int64(grids.flat(), [grids.length, 6]);
+    return feeds;
+  };
+  const statistics = [
+    names.loss,
+    names.policyLossSum,
+    names.entropySum,
+    names.clippedSum,
+    names.klSum,
+    names.importanceWeightSum,
+    names.truncatedSum,
+  ];
+  const totals = new Map(statistics.map((name) => [name, 0]));
+  for (const chunks of loop ? [microBatches] : microBatches.map((chunk) => [chunk])) {
+    const feeds = feedsOf(chunks);
+    const fetches: Record<string, InstanceType<typeof runtime.Tensor> | null> = Object.fromEntries(
+      statistics.map((name) => [name, null]),
+    );
+    for (const [name, { shape, data }] of layout) {
+      feeds[names.weight(name)] = new runtime.Tensor('float32', data, [...shape]);
+      const sum = new runtime.Tensor('float32', sums.get(name) as Float32Array, [...shape]);
+      feeds[names.gradientSum(name)] = sum;
+      fetches[names.gradient(name)] = sum;
+    }
+    const results = await session.run(feeds, fetches);
+    for (const name of statistics)
+      totals.set(name, (totals.get(name) as number) + ((results[name]?.data as Float32Array)[0] as number));
+  }
+  await session.release();
+  return { totals, sums };
+}
+
 describe('the ONNX training graph', () => {
   for (const [label, config] of [
     [
@@ -312,7 +466,43 @@ describe('the ONNX training graph', () => {
         expect(relativeError(sum, expected), name).toBeLessThan(1e-5);
       }
     });
+    it(`runs micro-batches of several rows and lengths in one loop call as in a call each (${label})`, async () => {
+      const weights = initializeLlamaWeights(config, { seed: 6, standardDeviation: 0.3 });
+      const microBatches = makeMicroBatches(config, 11);
+      const each = await packedTrainingRuns(config, weights, microBatches, false);
+      const loop = await packedTrainingRuns(config, weights, microBatches, true);
+      // The batch exercises every statistic: some tokens clipped, some importance weights truncated at the cap.
+      for (const name of [TRAINING_GRAPH_NAMES.clippedSum, TRAINING_GRAPH_NAMES.truncatedSum])
+        expect(each.totals.get(name), name).toBeGreaterThan(0);
+      for (const [name, total] of each.totals)
+        expect(Math.abs((loop.totals.get(name) as number) - total), name).toBeLessThan(
+          1e-5 * Math.max(1, Math.abs(total)),
+        );
+      for (const [name, sum] of each.sums) {
+        expect(Math.max(...sum.map(Math.abs)), name).toBeGreaterThan(0);
+        expect(relativeError(loop.sums.get(name) as Float32Array, sum), name).toBeLessThan(1e-6);
+      }
+    });
   }
+
+  it('refuses a micro-batch loop together with options it cannot honour', async () => {
+    const config = parseLlamaConfig({
+      model_type: 'llama',
+      vocab_size: 11,
+      hidden_size: 8,
+      intermediate_size: 12,
+      num_hidden_layers: 1,
+      num_attention_heads: 2,
+      num_key_value_heads: 1,
+      max_position_embeddings: 16,
+    });
+    await expect(buildLlamaTrainingGraph(config, { microBatchLoop: true, gradients: false })).rejects.toThrow(
+      /gradients: false/,
+    );
+    await expect(buildLlamaTrainingGraph(config, { microBatchLoop: true, packed: false })).rejects.toThrow(
+      /packed: false/,
+    );
+  });
 
   it('gives gradients that finite differences of its own loss confirm', async () => {
     const config = parseLlamaConfig({

@@ -69,7 +69,10 @@ const FLOAT_BYTES = 4;
  * onnxruntime's own (sessions, threads), which is most of a small model's memory (1.40 for the tiny preset at
  * 16 x 128), and a second set of gradients: onnxruntime-node returns a copy of every output, even of one written
  * into the caller's buffer (the onnx trainer has its running sums written over in place and frees that copy
- * after each pass).
+ * after each call). With the onnx trainer's `microBatchLoop` (its default without `recomputeActivations`), a
+ * step's micro-batches run in one call whose loop carries the gradient sums in onnxruntime's memory: two to
+ * three more sets of gradients at the peak, also left out (1.4 GB more for SmolLM2-135M's step of 8 x 384 in 8
+ * micro-batches).
  * A step of several micro-batches holds more than one pass: before the trainer summed inside the graph, its
  * step of 8 x 384 in eight passes of one sequence (logits at every position) peaked at 1.63 times the plan
  * (5.0 GiB for a plan of 3.1), and at 1.08 with onnxruntime's CPU arena off (`enableCpuMemArena: false`),
