@@ -86,8 +86,10 @@ export interface OnnxTrainer {
  * clear cost up to a second a call here, as much as a micro-batch's arithmetic.
  *
  * Memory: the weights; the gradient sums, which the loop graph starts from (zeros) and onnxruntime writes its
- * final sums over (allocated once); onnxruntime's own copy of the sums, carried from micro-batch to
- * micro-batch; the copy onnxruntime-node returns of the call's outputs, dropped at once; AdamW's two moments,
+ * final sums over (allocated once); onnxruntime's own copies of the sums while the loop runs (a micro-batch's
+ * incoming and outgoing ones: two to three sets at the peak; none with `microBatchLoop: false`, whose calls
+ * each write the new sums over the old in place); the copy onnxruntime-node returns of a call's outputs,
+ * dropped at once; AdamW's two moments,
  * allocated at the first update (or taken over from `state`) and updated in place; and the activations of one
  * micro-batch, which the micro-batch limit bounds (`trainingMemoryPlan` counts the weights, one set of
  * gradients, the moments and the activations).

@@ -1,3 +1,4 @@
+import { ConfigError } from '@azr/core/spec';
 import { describe, expect, it } from 'vitest';
 import { type LlamaConfig, parseLlamaConfig } from '../model/config.js';
 import { initializeLlamaWeights, type LlamaWeights } from '../model/weights.js';
@@ -347,7 +348,10 @@ async function packedTrainingRuns(
     }
     const results = await session.run(feeds, fetches);
     for (const name of statistics)
-      totals.set(name, (totals.get(name) as number) + ((results[name]?.data as Float32Array)[0] as number));
+      totals.set(
+        name,
+        (totals.get(name) as number) + ((results[name] as { data: Float32Array }).data[0] as number),
+      );
   }
   await session.release();
   return { totals, sums };
@@ -496,8 +500,13 @@ describe('the ONNX training graph', () => {
       num_key_value_heads: 1,
       max_position_embeddings: 16,
     });
-    await expect(buildLlamaTrainingGraph(config, { microBatchLoop: true, gradients: false })).rejects.toThrow(
-      /gradients: false/,
+    await expect(
+      buildLlamaTrainingGraph(config, { microBatchLoop: true, gradients: false }),
+    ).rejects.toSatisfy(
+      (error: unknown) =>
+        ConfigError.isInstance(error) &&
+        error.details.field === 'microBatchLoop' &&
+        /gradients: false/.test(error.message),
     );
     await expect(buildLlamaTrainingGraph(config, { microBatchLoop: true, packed: false })).rejects.toThrow(
       /packed: false/,

@@ -1,3 +1,4 @@
+import { ConfigError } from '@azr/core/spec';
 import type { LlamaConfig } from '../model/config.js';
 import { llamaWeightShapes } from '../model/weights.js';
 import { OnnxGraphBuilder } from './graph-builder.js';
@@ -44,8 +45,9 @@ export { TRAINING_GRAPH_NAMES };
  * one per micro-batch. onnxruntime holds the carried sums in its own memory meanwhile: a micro-batch's inputs
  * (the previous sums) and its outputs (the new ones) are alive together, and the last sums are copied into the
  * outputs, so the peak holds two to three sets of gradients more than a call per micro-batch (measured: 1.4 GB
- * more for SmolLM2-135M's 0.54 GB of weights, 4.4 GB more for Qwen2.5-0.5B's 2 GB, recomputing activations). With `gradients: false`,
- * `packed: false` or `accumulate: false` it is an `Error`: the loop graph accumulates packed rows' gradients.
+ * more for SmolLM2-135M's 0.54 GB of weights, 4.4 GB more for Qwen2.5-0.5B's 2 GB, recomputing activations).
+ * With `gradients: false`, `packed: false` or `accumulate: false` it is a `ConfigError`: the loop graph
+ * accumulates packed rows' gradients.
  */
 export async function buildLlamaTrainingGraph(
   config: LlamaConfig,
@@ -62,8 +64,9 @@ export async function buildLlamaTrainingGraph(
       (name) => options[name] === false,
     );
     if (conflicting.length > 0)
-      throw new Error(
+      throw new ConfigError(
         `microBatchLoop sums packed rows' gradients; it cannot be combined with ${conflicting.map((name) => `${name}: false`).join(', ')}.`,
+        { field: 'microBatchLoop' },
       );
     return buildMicroBatchLoopGraph(config, options);
   }
