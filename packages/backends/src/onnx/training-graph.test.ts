@@ -357,6 +357,19 @@ async function packedTrainingRuns(
   return { totals, sums };
 }
 
+/** A model small enough for finite differences: one layer, width 8, a tied head. */
+const TINY_TIED_CONFIG = parseLlamaConfig({
+  model_type: 'llama',
+  vocab_size: 11,
+  hidden_size: 8,
+  intermediate_size: 12,
+  num_hidden_layers: 1,
+  num_attention_heads: 2,
+  num_key_value_heads: 1,
+  max_position_embeddings: 16,
+  tie_word_embeddings: true,
+});
+
 describe('the ONNX training graph', () => {
   for (const [label, config] of [
     [
@@ -490,16 +503,7 @@ describe('the ONNX training graph', () => {
   }
 
   it('refuses a micro-batch loop together with options it cannot honour', async () => {
-    const config = parseLlamaConfig({
-      model_type: 'llama',
-      vocab_size: 11,
-      hidden_size: 8,
-      intermediate_size: 12,
-      num_hidden_layers: 1,
-      num_attention_heads: 2,
-      num_key_value_heads: 1,
-      max_position_embeddings: 16,
-    });
+    const config = TINY_TIED_CONFIG;
     await expect(
       buildLlamaTrainingGraph(config, { microBatchLoop: true, gradients: false }),
     ).rejects.toSatisfy(
@@ -514,17 +518,7 @@ describe('the ONNX training graph', () => {
   });
 
   it('gives gradients that finite differences of its own loss confirm', async () => {
-    const config = parseLlamaConfig({
-      model_type: 'llama',
-      vocab_size: 11,
-      hidden_size: 8,
-      intermediate_size: 12,
-      num_hidden_layers: 1,
-      num_attention_heads: 2,
-      num_key_value_heads: 1,
-      max_position_embeddings: 16,
-      tie_word_embeddings: true,
-    });
+    const config = TINY_TIED_CONFIG;
     const weights = initializeLlamaWeights(config, { seed: 9, standardDeviation: 0.5 });
     const batch = makeBatch(config, 3, { entropyCoefficient: 0.05 });
     const { gradients } = await onnxGradients(config, weights, batch);

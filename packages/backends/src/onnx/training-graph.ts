@@ -16,6 +16,7 @@ import {
   createTrainingOperations,
   declareGradientSumInputs,
   declareWeightInputs,
+  type TrainingGraphOperations,
 } from './training-graph/operations.js';
 import { buildPositionTables } from './training-graph/positions.js';
 
@@ -94,13 +95,7 @@ export async function buildLlamaTrainingGraph(
   // Without gradients: the forward pass and the loss's sums alone (for sequences that carry no gradient).
   if (options.gradients === false) return graph.encode();
   buildBackwardPass(operations, positions, inputs, forward, objective, options.recomputeActivations === true);
-  for (const [name, shape] of llamaWeightShapes(config)) {
-    const gradient = operations.gradient(name);
-    if (gradient === undefined) throw new Error(`no gradient for ${name}`);
-    graph.output(gradient, TRAINING_GRAPH_NAMES.gradient(name), 'float32', [
-      ...graphLayoutShape(name, shape),
-    ]);
-  }
+  writeGradients(graph, config, operations, TRAINING_GRAPH_NAMES.gradient);
   return graph.encode();
 }
 
@@ -167,12 +162,7 @@ async function buildMicroBatchLoopGraph(
   const objective = buildObjective(operations, own, forward.logits);
   buildBackwardPass(operations, positions, own, forward, objective, options.recomputeActivations === true);
   body.output(condition, 'micro_batch.condition_out', 'bool', []);
-  const shapes = llamaWeightShapes(config);
-  for (const [name, shape] of shapes) {
-    const gradient = operations.gradient(name);
-    if (gradient === undefined) throw new Error(`no gradient for ${name}`);
-    body.output(gradient, `carried_out.grad.${name}`, 'float32', [...graphLayoutShape(name, shape)]);
-  }
+  writeGradients(body, config, operations, (name) => `carried_out.grad.${name}`);
   TRAINING_STATISTICS_OUTPUTS.forEach((name, index) => {
     body.output(
       node('Add', [carriedTotals[index] as string, objective.statistics.get(name) as string]),
@@ -195,7 +185,7 @@ async function buildMicroBatchLoopGraph(
     sums.size + TRAINING_STATISTICS_OUTPUTS.length,
     { body: { graph: body } },
   );
-  [...shapes].forEach(([name, shape], index) => {
+  [...llamaWeightShapes(config)].forEach(([name, shape], index) => {
     graph.output(outputs[index] as string, names.gradient(name), 'float32', [
       ...graphLayoutShape(name, shape),
     ]);
@@ -205,6 +195,23 @@ async function buildMicroBatchLoopGraph(
     new Map(TRAINING_STATISTICS_OUTPUTS.map((name, index) => [name, outputs[sums.size + index] as string])),
   );
   return graph.encode();
+}
+
+/**
+ * Declares every weight's gradient, as the operations collected it, an output of `graph` named by `naming` (in
+ * `llamaWeightShapes` order, the graph layout's shapes).
+ */
+function writeGradients(
+  graph: OnnxGraphBuilder,
+  config: LlamaConfig,
+  operations: TrainingGraphOperations,
+  naming: (name: string) => string,
+): void {
+  for (const [name, shape] of llamaWeightShapes(config)) {
+    const gradient = operations.gradient(name);
+    if (gradient === undefined) throw new Error(`no gradient for ${name}`);
+    graph.output(gradient, naming(name), 'float32', [...graphLayoutShape(name, shape)]);
+  }
 }
 
 /** Declares the batch's inputs besides `input_ids`, which the caller declared in the shape it reads. */
