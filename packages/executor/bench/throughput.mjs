@@ -40,7 +40,10 @@ const REPEATS = 5;
 /** Alternating rounds of the default level and the unsafe peer; the check uses the median of their ratios. */
 const PAIRED_ROUNDS = 15;
 const MIN_RATIO = 3;
+/** Validations in flight when each level is measured alone (for its latencies). */
 const IN_FLIGHT = 64;
+/** Programs per task of the chunked peer: the JavaScript executor's default batch size. */
+const PEER_CHUNK = 64;
 const TIMEOUT_MS = 1000;
 const COUNTS = { isolate: 300, context: 3000, reused: 20000, python: 1500, paired: 8000, peer: 4000 };
 
@@ -54,8 +57,11 @@ function median(values) {
   );
 }
 
-/** Validates `count` distinct programs (each made unique, as self-play proposals are) with IN_FLIGHT in flight. */
-async function measure(executor, count, offset, language) {
+/**
+ * Validates `count` distinct programs (each made unique, as self-play proposals are) with `inFlight` in flight
+ * (all of them by default: submitted at once, as the trainer submits a step's proposals).
+ */
+async function measure(executor, count, offset, language, inFlight = count) {
   const programs = programsOf[language];
   const latencies = [];
   let next = 0;
@@ -72,7 +78,7 @@ async function measure(executor, count, offset, language) {
       if (!result.ok || result.outputs[0] !== program.output) failures += 1;
     }
   }
-  await Promise.all(Array.from({ length: IN_FLIGHT }, lane));
+  await Promise.all(Array.from({ length: Math.min(inFlight, count) }, lane));
   const seconds = (performance.now() - started) / 1000;
   latencies.sort((a, b) => a - b);
   return {
@@ -120,10 +126,10 @@ async function startPeer() {
 
 async function measureLevel(create, count, language) {
   const executor = create();
-  await measure(executor, Math.min(count, 200), 1e9, language); // warm-up: workers started, code compiled
+  await measure(executor, Math.min(count, 200), 1e9, language, IN_FLIGHT); // warm-up: workers started, code compiled
   const runs = [];
   for (let repeat = 0; repeat < REPEATS; repeat += 1) {
-    runs.push(await measure(executor, count, repeat * 1e6, language));
+    runs.push(await measure(executor, count, repeat * 1e6, language, IN_FLIGHT));
   }
   await executor.close();
   const failures = runs.reduce((total, run) => total + run.failures, 0);
@@ -147,7 +153,7 @@ for (let round = 0; round < PAIRED_ROUNDS; round += 1) {
   const ours = await measure(defaultExecutor, COUNTS.paired, (round + 100) * 1e6, 'javascript');
   if (ours.failures > 0) throw new Error(`default level: ${ours.failures} validations gave a wrong result`);
   const pooled = await peer.measure(COUNTS.peer, round * 1e6, 1);
-  const chunked = await peer.measure(COUNTS.peer, (round + 50) * 1e6, 16);
+  const chunked = await peer.measure(COUNTS.peer, (round + 50) * 1e6, PEER_CHUNK);
   paired.push({ ours: ours.perSecond, pooled, chunked, ratio: ours.perSecond / pooled });
   console.log(`round ${round}`, paired.at(-1));
 }
@@ -204,27 +210,29 @@ Each validation is what a proposal costs: the program loaded, run twice on its i
 results compared (for Python on Pyodide, also the restoration of what the program could have changed).
 Programs are the ${programsOf.javascript.length} HumanEval and CRUXEval style functions of
 \`src/*/testdata/benchmark-programs.json\` in each language, each made unique (so no compilation cache
-helps), ${IN_FLIGHT} validations in flight, ${workers} worker processes.
+helps), ${workers} worker processes.
 
 **Against the unsafe peer.** The peer is the reference implementation's design (\`bench/exec_pool_peer.py\`): a
 Python \`multiprocessing\` pool of ${workers} processes that \`exec\`s each program with no sandbox, calls \`f\` twice
 under SIGALRM timers and compares with \`!=\`, on the Python versions of the same programs, one program per
-task as the reference's \`pool.map\` sends them (and, for comparison, 16 per task, as the executor batches its
-messages). The default level and the peer ran in ${PAIRED_ROUNDS} alternating rounds (${format(COUNTS.paired)} and
+task as the reference's \`pool.map\` sends them (and, for comparison, ${PEER_CHUNK} per task, the executor's default
+batch size). Each side gets a round's validations at once: the peer's \`imap\` queues every task, and the
+executor is handed every validation before the first answer comes back, as the trainer hands it a step's
+proposals. The default level and the peer ran in ${PAIRED_ROUNDS} alternating rounds (${format(COUNTS.paired)} and
 ${format(COUNTS.peer)} validations each); medians, and the median of the per-round ratios:
 
 | | validated programs/s |
 | --- | ---: |
 | default JavaScript level (\`reused\`) | ${format(pairedMedians.ours)} |
 | unsafe peer, one program per task | ${format(pairedMedians.pooled)} |
-| unsafe peer, 16 programs per task | ${format(pairedMedians.chunked)} |
+| unsafe peer, ${PEER_CHUNK} programs per task | ${format(pairedMedians.chunked)} |
 | ratio to the peer (target ${MIN_RATIO}x) | ${format(pairedMedians.ratio, 2)}x (rounds ${format(pairedMedians.lowestRatio, 2)}-${format(pairedMedians.highestRatio, 2)}x); to the chunked peer ${format(pairedMedians.chunkedRatio, 2)}x |
 
 Check: the default level at least ${MIN_RATIO}x the unsafe peer (median of the per-round ratios): **${passed ? 'met' : 'not met'}**
 (${format(pairedMedians.ratio, 2)}x). The script reports this and exits 0; \`--check\` makes it exit 1 when the target is not met.
 
-**Every level.** Medians of ${REPEATS} runs each, one level after the other; latency is from submission to
-result under that load. The naive design (a new isolate per program) is the reference of the "vs naive" column.
+**Every level.** Medians of ${REPEATS} runs each, one level after the other, ${IN_FLIGHT} validations in flight;
+latency is from submission to result under that load. The naive design (a new isolate per program) is the reference of the "vs naive" column.
 
 | JavaScript isolation level | validated programs/s | vs naive | p50 latency (ms) | p99 latency (ms) |
 | --- | ---: | ---: | ---: | ---: |

@@ -34,7 +34,7 @@ export type JavaScriptIsolation = 'context' | 'reused' | 'isolate';
 /** Every {@link JavaScriptIsolation}. */
 export const JAVASCRIPT_ISOLATIONS: readonly JavaScriptIsolation[] = ['context', 'reused', 'isolate'];
 
-/** Settings of {@link createJavaScriptExecutor}. Also: `workers` (CPUs), `timeoutMs` (100), `limits`, `maxBatchSize` (16), `deadlineSlackMs` (2000). */
+/** Settings of {@link createJavaScriptExecutor}. Also: `workers` (CPUs), `timeoutMs` (100), `limits`, `maxBatchSize` (64), `deadlineSlackMs` (2000). */
 export interface JavaScriptExecutorSettings extends PoolExecutorSettings {
   /** Default `reused`. */
   readonly isolation?: JavaScriptIsolation;
@@ -70,7 +70,9 @@ export function createJavaScriptExecutor(settings: JavaScriptExecutorSettings = 
     maximum: 16_384,
     integer: true,
   });
-  const common = resolvePoolSettings(settings, 2000);
+  // A validation takes about 50 us in a worker, so messages are what a small batch pays for: at 16 calls a
+  // message the parent's share of the CPUs and its wake-ups cost about a fifth of the throughput (BENCHMARKS.md).
+  const common = resolvePoolSettings(settings, { slackMs: 2000, maxBatchSize: 64 });
   const workerSettings: JavaScriptWorkerSettings = { isolation, memoryLimitMb, limits: common.limits };
   const pool = new WorkerPool({
     name: 'JavaScript executor',

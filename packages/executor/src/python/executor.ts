@@ -61,7 +61,7 @@ export function createPythonExecutor(settings: PythonExecutorSettings = {}): Pyt
       { cause: error },
     );
   }
-  const common = resolvePoolSettings(settings, 20_000);
+  const common = resolvePoolSettings(settings, { slackMs: 20_000, maxBatchSize: 16 });
   const interruptGraceMs = assertNumberInRange('interruptGraceMs', settings.interruptGraceMs ?? 1000, {
     minimum: 1,
   });

@@ -21,7 +21,7 @@ export interface PoolExecutorSettings {
   readonly timeoutMs?: number;
   /** Caps of the canonical encoding of results. Default {@link DEFAULT_CANONICAL_LIMITS}. */
   readonly limits?: Partial<CanonicalLimits>;
-  /** Most calls sent to a worker in one message. Default `16`. */
+  /** Most calls sent to a worker in one message. Default `64` for JavaScript, `16` for Python. */
   readonly maxBatchSize?: number;
   /** Extra time a worker gets beyond its calls' limits before it is killed, in milliseconds. */
   readonly deadlineSlackMs?: number;
@@ -41,7 +41,7 @@ const TIMEOUT_RANGE = { minimum: 1, maximum: 600_000 };
 /** Merges the common settings with their defaults and validates them (ConfigError naming the field). */
 export function resolvePoolSettings(
   settings: PoolExecutorSettings,
-  defaultSlackMs: number,
+  defaults: { readonly slackMs: number; readonly maxBatchSize: number },
 ): ResolvedPoolSettings {
   const limits: CanonicalLimits = { ...DEFAULT_CANONICAL_LIMITS, ...settings.limits };
   for (const key of ['maxDepth', 'maxNodes', 'maxLength'] as const) {
@@ -55,11 +55,11 @@ export function resolvePoolSettings(
     }),
     timeoutMs: assertNumberInRange('timeoutMs', settings.timeoutMs ?? 100, TIMEOUT_RANGE),
     limits,
-    maxBatchSize: assertNumberInRange('maxBatchSize', settings.maxBatchSize ?? 16, {
+    maxBatchSize: assertNumberInRange('maxBatchSize', settings.maxBatchSize ?? defaults.maxBatchSize, {
       minimum: 1,
       integer: true,
     }),
-    deadlineSlackMs: assertNumberInRange('deadlineSlackMs', settings.deadlineSlackMs ?? defaultSlackMs, {
+    deadlineSlackMs: assertNumberInRange('deadlineSlackMs', settings.deadlineSlackMs ?? defaults.slackMs, {
       minimum: 0,
     }),
   };

@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { AzrError, ResourceClosedError } from '@azr/core/spec';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Job, JobResult } from '../protocol.js';
 import { type WorkerLoss, WorkerPool, type WorkerPoolSettings } from './worker-pool.js';
 
@@ -145,6 +145,23 @@ describe('WorkerPool with two batches outstanding per worker', () => {
     expect(losses.map((loss) => loss.job)).toEqual(
       codes.filter((code) => code === 'exit').map((code) => expect.objectContaining({ code })),
     );
+  });
+
+  it('holds the event loop only while it has work, also after a worker was replaced', async () => {
+    // Referenced pipes: a worker's IPC channel and its stderr each count one while they hold the event loop.
+    const pipes = () => process.getActiveResourcesInfo().filter((name) => name === 'PipeWrap').length;
+    const before = pipes();
+    const pool = createPool();
+    expect(pipes()).toBe(before);
+    const running = pool.submit(job('sleep:200'));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(pipes()).toBe(before + 2);
+    await running;
+    await vi.waitFor(() => expect(pipes()).toBe(before));
+    expect(outcomeOf(await pool.submit(job('exit')))).toBe('crashed');
+    await vi.waitFor(() => expect(pipes()).toBe(before));
+    expect(outcomeOf(await pool.submit(job('after')))).toBe('"after"');
+    await vi.waitFor(() => expect(pipes()).toBe(before));
   });
 
   it('with one batch per worker, sends the next batch only after the first is answered', async () => {

@@ -113,6 +113,8 @@ export class WorkerPool {
   #dispatchScheduled = false;
   #broken: AzrError | undefined;
   #closed = false;
+  /** Whether the workers' channels hold the event loop, as last set; undefined after a worker is spawned. */
+  #referenced: boolean | undefined;
   #statistics = { workersStarted: 0, workersLost: 0, jobsCompleted: 0 };
 
   constructor(settings: WorkerPoolSettings) {
@@ -204,6 +206,7 @@ export class WorkerPool {
       slot.stderr += `\n${error.message}`;
     });
     child.unref();
+    this.#referenced = undefined;
     this.#updateReferences();
   }
 
@@ -394,21 +397,28 @@ export class WorkerPool {
   }
 
   /**
-   * While any job is queued or running, the workers' channels keep the host's event loop alive (so that a
-   * script awaiting a result does not exit); when the pool is idle they do not (so that an executor nobody
-   * closed does not keep a finished program running).
+   * While any job is queued or running, the workers' channels and stderr pipes keep the host's event loop alive
+   * (so that a script awaiting a result does not exit); when the pool is idle they do not (so that an executor
+   * nobody closed does not keep a finished program running).
    */
   #updateReferences(): void {
     let busy = this.#queue.length > 0 || this.#suspects.length > 0;
     for (const slot of this.#slots) {
       busy ||= slot.batches.length > 0;
     }
+    // Called on every submission: the channels change only when the pool turns busy or idle.
+    if (busy === this.#referenced) return;
+    this.#referenced = busy;
     for (const slot of this.#slots) {
-      const channel = slot.child.channel as { ref?: () => void; unref?: () => void } | null | undefined;
-      if (busy) channel?.ref?.();
-      else channel?.unref?.();
+      // The stderr pipe is a socket (typed as a plain stream).
+      for (const handle of [slot.child.channel, slot.child.stderr] as (Referable | null | undefined)[]) {
+        if (busy) handle?.ref?.();
+        else handle?.unref?.();
+      }
     }
   }
 }
+
+type Referable = { ref?: () => void; unref?: () => void };
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
