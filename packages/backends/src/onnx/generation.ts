@@ -10,7 +10,7 @@ import {
   CompletionDecoder,
   encodePrompt,
   type GenerationBounds,
-  temperedLogSoftmax,
+  temperedLogProbability,
 } from '../shared/sampling.js';
 import type { DecoderCache, DecoderSession } from './decoder-session.js';
 
@@ -138,9 +138,8 @@ export async function computeLogProbs(
     });
     const start = sequence.promptTokenIds.length - 1;
     logProbs.push(
-      sequence.completionTokenIds.map(
-        (token, offset) =>
-          temperedLogSoftmax(logits.row(0, start + offset), request.temperature)[token] as number,
+      sequence.completionTokenIds.map((token, offset) =>
+        temperedLogProbability(logits.row(0, start + offset), request.temperature, token),
       ),
     );
   }

@@ -9,99 +9,140 @@ import {
   type TokenizerV1,
 } from '@azr/core/spec';
 
-/** Natural-log probabilities of `softmax(logits / temperature)`, computed in double precision. */
-export function temperedLogSoftmax(logits: ArrayLike<number>, temperature: number): Float64Array {
-  const result = new Float64Array(logits.length);
+/**
+ * `exp(logit / temperature - largest)` of every token of the last position tempered (see {@link temper}), shared
+ * by every decoder: sampling runs synchronously, one position at a time, and a vocabulary of 152k tokens would
+ * otherwise allocate 1.2 MB per token of every completion.
+ */
+let exponentials = new Float64Array(0);
+
+/**
+ * Tempers one position's logits: leaves `exp(logit / temperature - largest)` of every token in
+ * {@link exponentials} and returns the log normalizer, so that a token's natural-log probability under
+ * `softmax(logits / temperature)` is `logit * (1 / temperature) - normalizer`, in double precision (every caller
+ * tempers a logit with that product). One exponential per token.
+ */
+function temper(logits: ArrayLike<number>, temperature: number): number {
+  const count = logits.length;
+  if (exponentials.length < count) exponentials = new Float64Array(count);
+  // A product is cheaper than a quotient in this loop, which runs over the vocabulary for every token.
+  const inverse = 1 / temperature;
   let largest = Number.NEGATIVE_INFINITY;
-  for (let index = 0; index < logits.length; index += 1) {
-    const value = (logits[index] as number) / temperature;
-    result[index] = value;
+  for (let index = 0; index < count; index += 1) {
+    const value = (logits[index] as number) * inverse;
     if (value > largest) largest = value;
   }
   let total = 0;
-  for (let index = 0; index < result.length; index += 1)
-    total += Math.exp((result[index] as number) - largest);
-  const normalizer = largest + Math.log(total);
-  for (let index = 0; index < result.length; index += 1)
-    result[index] = (result[index] as number) - normalizer;
-  return result;
+  for (let index = 0; index < count; index += 1) {
+    const exponential = Math.exp((logits[index] as number) * inverse - largest);
+    exponentials[index] = exponential;
+    total += exponential;
+  }
+  return largest + Math.log(total);
 }
 
-/** The most probable of `allowed` (every token when undefined); the lowest id wins a tie. */
-export function argmax(values: ArrayLike<number>, allowed: readonly number[] | undefined): number {
-  let best = -1;
-  let bestValue = Number.NEGATIVE_INFINITY;
-  const consider = (candidate: number) => {
-    const value = values[candidate] as number;
-    if (best === -1 || value > bestValue) {
-      best = candidate;
-      bestValue = value;
-    }
-  };
-  if (allowed === undefined) for (let index = 0; index < values.length; index += 1) consider(index);
-  else for (const candidate of allowed) consider(candidate);
-  return best;
-}
-
-let scratch = new Float64Array(0);
-
-/** A reused array of at least `count` entries (sampling runs once per token of every completion). */
-function probabilityScratch(count: number): Float64Array {
-  if (scratch.length < count) scratch = new Float64Array(count);
-  return scratch;
+/** The natural-log probability of `token` under `softmax(logits / temperature)`, in double precision. */
+export function temperedLogProbability(
+  logits: ArrayLike<number>,
+  temperature: number,
+  token: number,
+): number {
+  return (logits[token] as number) * (1 / temperature) - temper(logits, temperature);
 }
 
 /**
- * Nucleus sampling among `allowed` with one uniform draw: tokens sorted by probability (ties by id), the
- * smallest prefix whose mass reaches `topP` of the allowed mass is kept and renormalised. With `topP` 1 the
- * draw runs over the tokens in id order (the same distribution, without sorting the vocabulary).
+ * The most probable of `allowed` (every token when undefined) by its tempered log probability; the lowest id wins
+ * a tie, whatever the order of `allowed`.
  */
-export function sampleToken(
-  logProbabilities: ArrayLike<number>,
+function argmaxTempered(
+  logits: ArrayLike<number>,
+  temperature: number,
+  normalizer: number,
+  allowed: readonly number[] | undefined,
+): number {
+  let best = -1;
+  let bestValue = Number.NEGATIVE_INFINITY;
+  const count = allowed?.length ?? logits.length;
+  for (let position = 0; position < count; position += 1) {
+    const candidate = allowed === undefined ? position : (allowed[position] as number);
+    const value = (logits[candidate] as number) * (1 / temperature) - normalizer;
+    if (best === -1 || value > bestValue || (value === bestValue && candidate < best)) {
+      best = candidate;
+      bestValue = value;
+    }
+  }
+  return best;
+}
+
+/**
+ * Nucleus sampling among `allowed` with one uniform draw, from `weights` proportional to the probabilities (the
+ * tempered exponentials): tokens sorted by weight (ties by id), the smallest prefix whose weight reaches `topP` of
+ * the allowed weight is kept and renormalised. With `topP` 1 the draw runs over the tokens in id order (the same
+ * distribution, without sorting the vocabulary).
+ */
+function sampleFromWeights(
+  weights: Float64Array,
+  count: number,
   allowed: readonly number[] | undefined,
   topP: number,
   uniform: number,
 ): number {
+  const size = allowed?.length ?? count;
+  const idAt = (position: number) => (allowed === undefined ? position : (allowed[position] as number));
   if (topP >= 1) {
-    // No nucleus to find: draw over the allowed tokens in id order, without sorting the vocabulary.
-    // Each probability is computed once (the draw walks the same values the total was summed from).
-    const count = allowed?.length ?? logProbabilities.length;
-    const idAt = (position: number) => (allowed === undefined ? position : (allowed[position] as number));
-    const probabilities = probabilityScratch(count);
     let total = 0;
-    for (let position = 0; position < count; position += 1) {
-      const probability = Math.exp(logProbabilities[idAt(position)] as number);
-      probabilities[position] = probability;
-      total += probability;
-    }
+    for (let position = 0; position < size; position += 1) total += weights[idAt(position)] as number;
     let threshold = uniform * total;
-    for (let position = 0; position < count; position += 1) {
-      threshold -= probabilities[position] as number;
+    for (let position = 0; position < size; position += 1) {
+      threshold -= weights[idAt(position)] as number;
       if (threshold < 0) return idAt(position);
     }
-    return idAt(count - 1);
+    return idAt(size - 1);
   }
-  const ids = allowed ?? Array.from({ length: logProbabilities.length }, (_, index) => index);
-  const candidates = ids
-    .map((id) => ({ id, probability: Math.exp(logProbabilities[id] as number) }))
-    .sort((left, right) => right.probability - left.probability || left.id - right.id);
+  const candidates = Array.from({ length: size }, (_, position) => {
+    const id = idAt(position);
+    return { id, weight: weights[id] as number };
+  }).sort((left, right) => right.weight - left.weight || left.id - right.id);
+  const total = candidates.reduce((sum, candidate) => sum + candidate.weight, 0);
   let kept = candidates.length;
-  const total = candidates.reduce((sum, candidate) => sum + candidate.probability, 0);
   let cumulative = 0;
   for (const [index, candidate] of candidates.entries()) {
-    cumulative += candidate.probability;
+    cumulative += candidate.weight;
     if (cumulative >= topP * total) {
       kept = index + 1;
       break;
     }
   }
   const nucleus = candidates.slice(0, kept);
-  let threshold = uniform * nucleus.reduce((sum, candidate) => sum + candidate.probability, 0);
+  let threshold = uniform * nucleus.reduce((sum, candidate) => sum + candidate.weight, 0);
   for (const candidate of nucleus) {
-    threshold -= candidate.probability;
+    threshold -= candidate.weight;
     if (threshold < 0) return candidate.id;
   }
   return (nucleus.at(-1) as { id: number }).id;
+}
+
+/**
+ * Draws a token as a completion does: `softmax(logits / temperature)` restricted to `allowed` (every token when
+ * undefined) and to the `topP` nucleus, with one uniform draw in [0, 1); or the most probable allowed token when
+ * `greedy`. Returns the token and its tempered log probability over the whole vocabulary (the constraint and the
+ * nucleus do not renormalise it: it is what the learner's forward pass gives for that token).
+ */
+export function drawToken(
+  logits: ArrayLike<number>,
+  options: {
+    readonly temperature: number;
+    readonly topP: number;
+    readonly greedy: boolean;
+    readonly allowed: readonly number[] | undefined;
+    readonly uniform: () => number;
+  },
+): { readonly token: number; readonly logProb: number } {
+  const normalizer = temper(logits, options.temperature);
+  const token = options.greedy
+    ? argmaxTempered(logits, options.temperature, normalizer, options.allowed)
+    : sampleFromWeights(exponentials, logits.length, options.allowed, options.topP, options.uniform());
+  return { token, logProb: (logits[token] as number) * (1 / options.temperature) - normalizer };
 }
 
 /** How a policy's model bounds its completions, beyond what the request asks. */
@@ -167,7 +208,6 @@ export class CompletionDecoder {
   next(logits: ArrayLike<number>): number | undefined {
     if (this.finishReason !== undefined) throw new Error('next() after the completion finished');
     const { request, tokenizer } = this;
-    const logProbabilities = temperedLogSoftmax(logits, request.temperature);
     let allowed = request.constraint?.allowedTokenIds(this.constraintState);
     if (allowed !== undefined && request.constraint?.isComplete(this.constraintState))
       allowed = [...allowed, tokenizer.endOfSequenceTokenId];
@@ -175,11 +215,15 @@ export class CompletionDecoder {
       this.finishReason = 'constraint';
       return undefined;
     }
-    const token = request.greedy
-      ? argmax(logProbabilities, allowed)
-      : sampleToken(logProbabilities, allowed, request.topP, this.random.nextFloat());
+    const { token, logProb } = drawToken(logits, {
+      temperature: request.temperature,
+      topP: request.topP,
+      greedy: request.greedy === true,
+      allowed,
+      uniform: () => this.random.nextFloat(),
+    });
     this.tokenIds.push(token);
-    this.logProbs.push(logProbabilities[token] as number);
+    this.logProbs.push(logProb);
     if (token === tokenizer.endOfSequenceTokenId || this.stopTokenIds?.has(token) === true)
       this.finishReason = 'end-of-sequence';
     else {
