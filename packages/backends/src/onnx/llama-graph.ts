@@ -248,8 +248,11 @@ function decoderParts(graph: OnnxGraphBuilder, config: LlamaConfig, source: Weig
 }
 
 /**
- * Rotary angles from the position ids ([batch, 1, sequence, headDimension] cosines and sines), and the
- * rotate-half embedding of [batch, heads, sequence, headDimension] heads with them.
+ * The rotate-half rotary embedding of [batch, heads, sequence, headDimension] heads, by onnxruntime's fused
+ * `RotaryEmbedding` (one node per use instead of six: slices, negation, concatenation, two products and a sum,
+ * which cost a decode step about as much as they compute). Its cosine and sine "caches" are this run's own
+ * angles, [batch * sequence, headDimension / 2], computed once per run from the position ids exactly as before
+ * (float32 products, then Cos and Sin), and it looks them up by each position's row number.
  */
 function rotaryEmbedding(
   graph: OnnxGraphBuilder,
@@ -262,25 +265,30 @@ function rotaryEmbedding(
     { length: half },
     (_, index) => config.ropeTheta ** (-(2 * index) / headDimension),
   );
-  const positions = graph.node('Unsqueeze', [
+  const positions = graph.node('Reshape', [
     graph.node('Cast', [positionIds], { to: 1 }),
-    graph.int64s([-1]),
+    graph.int64s([-1, 1]),
   ]);
-  const frequencies = graph.node('Mul', [positions, graph.float32s(inverseFrequencies, [half])]);
-  const angles = graph.node('Concat', [frequencies, frequencies], { axis: -1 });
-  const cosine = graph.node('Unsqueeze', [graph.node('Cos', [angles]), graph.int64s([1])]);
-  const sine = graph.node('Unsqueeze', [graph.node('Sin', [angles]), graph.int64s([1])]);
-  return (heads: string): string => {
-    const first = graph.node('Slice', [heads, graph.int64s([0]), graph.int64s([half]), graph.int64s([3])]);
-    const second = graph.node('Slice', [
-      heads,
-      graph.int64s([half]),
-      graph.int64s([headDimension]),
-      graph.int64s([3]),
-    ]);
-    const rotated = graph.node('Concat', [graph.node('Neg', [second]), first], { axis: 3 });
-    return graph.node('Add', [graph.node('Mul', [heads, cosine]), graph.node('Mul', [rotated, sine])]);
-  };
+  const angles = graph.node('Mul', [positions, graph.float32s(inverseFrequencies, [half])]);
+  const cosine = graph.node('Cos', [angles]);
+  const sine = graph.node('Sin', [angles]);
+  // Row numbers 0 .. batch * sequence - 1 in the position ids' shape: each position reads its own row of angles.
+  const shape = graph.node('Shape', [positionIds]);
+  const rows = graph.node('Reshape', [
+    graph.node('Range', [
+      graph.int64s([0], { scalar: true }),
+      graph.node('ReduceProd', [shape], { keepdims: 0 }),
+      graph.int64s([1], { scalar: true }),
+    ]),
+    shape,
+  ]);
+  return (heads: string): string =>
+    graph.node(
+      'RotaryEmbedding',
+      [heads, rows, cosine, sine],
+      { interleaved: 0 },
+      { domain: 'com.microsoft' },
+    );
 }
 
 /**
