@@ -3,7 +3,7 @@ import { initializeLlamaWeights, llamaWeightShapes } from '../model/weights.js';
 import { SMALL_TEST_CONFIG } from '../testing/small-model.js';
 import { loadOnnxProto } from './graph-builder.js';
 import { toGraphLayout } from './layout.js';
-import { buildLlamaDecoderGraph, buildLlamaRolloutGraph } from './llama-graph.js';
+import { buildLlamaDecoderGraph, buildLlamaGraph, buildLlamaRolloutGraph } from './llama-graph.js';
 
 const config = SMALL_TEST_CONFIG;
 
@@ -41,5 +41,21 @@ describe('the rollout graphs', () => {
     for (const name of llamaWeightShapes(config).keys()) expect(inputs.has(name), name).toBe(true);
     expect((shared?.initializer ?? []).every((tensor) => !weights.has(tensor.name ?? ''))).toBe(true);
     expect((shared?.output ?? []).map((output) => output.name)).toContain('new_key_values.0.key');
+  });
+
+  it("use onnxruntime's fused rotary embedding, while the graph for others to run keeps to standard operators", async () => {
+    const onnx = await loadOnnxProto();
+    const operators = (bytes: Uint8Array) =>
+      (onnx.ModelProto.decode(bytes).graph?.node ?? []).map((node) => `${node.domain ?? ''}:${node.opType}`);
+    const rollout = operators(await buildLlamaRolloutGraph(config));
+    // One fused node per rotated projection: queries and keys of every layer.
+    expect(rollout.filter((operator) => operator === 'com.microsoft:RotaryEmbedding')).toHaveLength(
+      2 * config.layerCount,
+    );
+    const negations = (operators: string[]) => operators.filter((operator) => operator === ':Neg').length;
+    expect(negations(rollout)).toBeLessThan(2 * config.layerCount);
+    const exported = operators(await buildLlamaGraph(config, initializeLlamaWeights(config, { seed: 1 })));
+    expect(exported.filter((operator) => !operator.startsWith(':'))).toEqual([]);
+    expect(negations(exported)).toBeGreaterThanOrEqual(2 * config.layerCount);
   });
 });

@@ -99,7 +99,8 @@ function writeDecoder(parts: DecoderParts, cacheMode: CacheMode): void {
   // The pieces add nodes to one builder in this order, which fixes the graph's names and bytes.
   const embedding = parts.vector('model.embed_tokens.weight');
   let x = graph.node('Gather', [embedding, inputIds], { axis: 0 });
-  const rotate = rotaryEmbedding(graph, config, positionIds);
+  // A graph for others to run keeps to standard operators; the SDK's own sessions use onnxruntime's fused ones.
+  const rotate = rotaryEmbedding(graph, config, positionIds, parts.source.kind !== 'initializers');
   const masks =
     cacheMode === 'concat'
       ? { kind: 'concat' as const, bias: attentionMaskBias(graph, inputIds, attentionMask) }
@@ -248,47 +249,72 @@ function decoderParts(graph: OnnxGraphBuilder, config: LlamaConfig, source: Weig
 }
 
 /**
- * The rotate-half rotary embedding of [batch, heads, sequence, headDimension] heads, by onnxruntime's fused
- * `RotaryEmbedding` (one node per use instead of six: slices, negation, concatenation, two products and a sum,
- * which cost a decode step about as much as they compute). Its cosine and sine "caches" are this run's own
- * angles, [batch * sequence, headDimension / 2], computed once per run from the position ids exactly as before
- * (float32 products, then Cos and Sin), and it looks them up by each position's row number.
+ * The rotate-half rotary embedding of [batch, heads, sequence, headDimension] heads, from angles computed once per
+ * run from the position ids (float32 products, then Cos and Sin).
+ *
+ * `fused` (the SDK's own generation graphs) applies it with onnxruntime's `RotaryEmbedding` (one node per use
+ * instead of six: slices, negation, concatenation, two products and a sum, which cost a decode step about as much
+ * as they compute); its cosine and sine "caches" are this run's own angles, [batch * sequence, headDimension / 2],
+ * looked up by each position's row number. Otherwise (a graph for others to run) it is written with standard
+ * operators only.
  */
 function rotaryEmbedding(
   graph: OnnxGraphBuilder,
   config: LlamaConfig,
   positionIds: string,
+  fused: boolean,
 ): (heads: string) => string {
   const { headDimension } = config;
   const half = headDimension / 2;
-  const inverseFrequencies = Array.from(
-    { length: half },
-    (_, index) => config.ropeTheta ** (-(2 * index) / headDimension),
+  const inverseFrequencies = graph.float32s(
+    Array.from({ length: half }, (_, index) => config.ropeTheta ** (-(2 * index) / headDimension)),
+    [half],
   );
-  const positions = graph.node('Reshape', [
+  if (fused) {
+    const positions = graph.node('Reshape', [
+      graph.node('Cast', [positionIds], { to: 1 }),
+      graph.int64s([-1, 1]),
+    ]);
+    const angles = graph.node('Mul', [positions, inverseFrequencies]);
+    const cosine = graph.node('Cos', [angles]);
+    const sine = graph.node('Sin', [angles]);
+    // Row numbers 0 .. batch * sequence - 1 in the position ids' shape: each position reads its own row.
+    const shape = graph.node('Shape', [positionIds]);
+    const rows = graph.node('Reshape', [
+      graph.node('Range', [
+        graph.int64s([0], { scalar: true }),
+        graph.node('ReduceProd', [shape], { keepdims: 0 }),
+        graph.int64s([1], { scalar: true }),
+      ]),
+      shape,
+    ]);
+    return (heads: string): string =>
+      graph.node(
+        'RotaryEmbedding',
+        [heads, rows, cosine, sine],
+        { interleaved: 0 },
+        { domain: 'com.microsoft' },
+      );
+  }
+  const positions = graph.node('Unsqueeze', [
     graph.node('Cast', [positionIds], { to: 1 }),
-    graph.int64s([-1, 1]),
+    graph.int64s([-1]),
   ]);
-  const angles = graph.node('Mul', [positions, graph.float32s(inverseFrequencies, [half])]);
-  const cosine = graph.node('Cos', [angles]);
-  const sine = graph.node('Sin', [angles]);
-  // Row numbers 0 .. batch * sequence - 1 in the position ids' shape: each position reads its own row of angles.
-  const shape = graph.node('Shape', [positionIds]);
-  const rows = graph.node('Reshape', [
-    graph.node('Range', [
-      graph.int64s([0], { scalar: true }),
-      graph.node('ReduceProd', [shape], { keepdims: 0 }),
-      graph.int64s([1], { scalar: true }),
-    ]),
-    shape,
-  ]);
-  return (heads: string): string =>
-    graph.node(
-      'RotaryEmbedding',
-      [heads, rows, cosine, sine],
-      { interleaved: 0 },
-      { domain: 'com.microsoft' },
-    );
+  const frequencies = graph.node('Mul', [positions, inverseFrequencies]);
+  const angles = graph.node('Concat', [frequencies, frequencies], { axis: -1 });
+  const cosine = graph.node('Unsqueeze', [graph.node('Cos', [angles]), graph.int64s([1])]);
+  const sine = graph.node('Unsqueeze', [graph.node('Sin', [angles]), graph.int64s([1])]);
+  return (heads: string): string => {
+    const first = graph.node('Slice', [heads, graph.int64s([0]), graph.int64s([half]), graph.int64s([3])]);
+    const second = graph.node('Slice', [
+      heads,
+      graph.int64s([half]),
+      graph.int64s([headDimension]),
+      graph.int64s([3]),
+    ]);
+    const rotated = graph.node('Concat', [graph.node('Neg', [second]), first], { axis: 3 });
+    return graph.node('Add', [graph.node('Mul', [heads, cosine]), graph.node('Mul', [rotated, sine])]);
+  };
 }
 
 /**
