@@ -32,7 +32,10 @@ export function float(value: number): FloatAttribute {
   return { float: value };
 }
 
-/** The opset the SDK's graphs are written against; onnxruntime-node 1.30 runs it on every provider. */
+/**
+ * The opset the SDK's graphs are written against; onnxruntime-node 1.30 runs it on every provider. The generation
+ * graphs also use contrib operators of `com.microsoft` (`RotaryEmbedding`; `MatMulNBits` for int8 rollouts).
+ */
 export const ONNX_OPSET = 17;
 
 type Dimension = number | string;

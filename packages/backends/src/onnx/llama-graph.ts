@@ -57,7 +57,7 @@ export async function buildLlamaGraph(
 
 /**
  * The rollout graph with the weights as inputs (`rolloutWeights: 'shared'`). It differs from
- * {@link buildLlamaGraph} in two ways:
+ * {@link buildLlamaGraph} in three ways:
  *
  * - **The weights are graph inputs** (float32, graph layout, named as the weights are), fed on every run from
  *   the arrays the trainer updates: no weights in the protobuf, one session per model shape, one copy of the
@@ -69,6 +69,8 @@ export async function buildLlamaGraph(
  *   copying either, and outputs only this run's keys and values (`new_key_values.N.key/value`, `[batch,
  *   kvHeads, sequence, headDimension]`), which the caller writes into its buffers. A decode step then reads
  *   the cache once instead of copying it into a longer `present` and back out to JavaScript.
+ * - **The rotary embedding is onnxruntime's fused `RotaryEmbedding`** (a contrib operator) instead of standard
+ *   operators: the SDK's own sessions run on onnxruntime, while {@link buildLlamaGraph} is for others to run.
  */
 export async function buildLlamaRolloutGraph(config: LlamaConfig): Promise<Uint8Array> {
   const graph = new OnnxGraphBuilder('azr-llama-rollout');
@@ -100,7 +102,7 @@ function writeDecoder(parts: DecoderParts, cacheMode: CacheMode): void {
   const embedding = parts.vector('model.embed_tokens.weight');
   let x = graph.node('Gather', [embedding, inputIds], { axis: 0 });
   // A graph for others to run keeps to standard operators; the SDK's own sessions use onnxruntime's fused ones.
-  const rotate = rotaryEmbedding(graph, config, positionIds, parts.source.kind !== 'initializers');
+  const rotate = rotaryEmbedding(parts, positionIds, parts.source.kind !== 'initializers');
   const masks =
     cacheMode === 'concat'
       ? { kind: 'concat' as const, bias: attentionMaskBias(graph, inputIds, attentionMask) }
@@ -249,21 +251,23 @@ function decoderParts(graph: OnnxGraphBuilder, config: LlamaConfig, source: Weig
 }
 
 /**
- * The rotate-half rotary embedding of [batch, heads, sequence, headDimension] heads, from angles computed once per
- * run from the position ids (float32 products, then Cos and Sin).
+ * The rotate-half rotary embedding of a projection's heads: `(projection, count)` takes [batch, sequence, count *
+ * headDimension] and gives the rotated [batch, count, sequence, headDimension] heads. The angles are computed once
+ * per run from the position ids (float32 products, then Cos and Sin).
  *
- * `fused` (the SDK's own generation graphs) applies it with onnxruntime's `RotaryEmbedding` (one node per use
- * instead of six: slices, negation, concatenation, two products and a sum, which cost a decode step about as much
- * as they compute); its cosine and sine "caches" are this run's own angles, [batch * sequence, headDimension / 2],
- * looked up by each position's row number. Otherwise (a graph for others to run) it is written with standard
- * operators only.
+ * `fused` (the SDK's own generation graphs) applies it with onnxruntime's `RotaryEmbedding` to the projection
+ * before its heads are split (the 3-D layout every provider's kernel reads): one node per use instead of seven
+ * (two slices, a negation, a concatenation, two products and a sum; onnxruntime fuses the slices into one split),
+ * which cost a decode step about as much as they compute. Its cosine and sine "caches" are this run's own angles,
+ * [batch * sequence, headDimension / 2], looked up by each position's row number. Otherwise (a graph for others to
+ * run) it is written with standard operators only.
  */
 function rotaryEmbedding(
-  graph: OnnxGraphBuilder,
-  config: LlamaConfig,
+  parts: DecoderParts,
   positionIds: string,
   fused: boolean,
-): (heads: string) => string {
+): (projection: string, count: number) => string {
+  const { graph, config, splitHeads } = parts;
   const { headDimension } = config;
   const half = headDimension / 2;
   const inverseFrequencies = graph.float32s(
@@ -279,21 +283,23 @@ function rotaryEmbedding(
     const cosine = graph.node('Cos', [angles]);
     const sine = graph.node('Sin', [angles]);
     // Row numbers 0 .. batch * sequence - 1 in the position ids' shape: each position reads its own row.
-    const shape = graph.node('Shape', [positionIds]);
     const rows = graph.node('Reshape', [
       graph.node('Range', [
         graph.int64s([0], { scalar: true }),
-        graph.node('ReduceProd', [shape], { keepdims: 0 }),
+        graph.node('Size', [positionIds]),
         graph.int64s([1], { scalar: true }),
       ]),
-      shape,
+      graph.node('Shape', [positionIds]),
     ]);
-    return (heads: string): string =>
-      graph.node(
-        'RotaryEmbedding',
-        [heads, rows, cosine, sine],
-        { interleaved: 0 },
-        { domain: 'com.microsoft' },
+    return (projection: string, count: number): string =>
+      splitHeads(
+        graph.node(
+          'RotaryEmbedding',
+          [projection, rows, cosine, sine],
+          { interleaved: 0, num_heads: count },
+          { domain: 'com.microsoft' },
+        ),
+        count,
       );
   }
   const positions = graph.node('Unsqueeze', [
@@ -304,7 +310,8 @@ function rotaryEmbedding(
   const angles = graph.node('Concat', [frequencies, frequencies], { axis: -1 });
   const cosine = graph.node('Unsqueeze', [graph.node('Cos', [angles]), graph.int64s([1])]);
   const sine = graph.node('Unsqueeze', [graph.node('Sin', [angles]), graph.int64s([1])]);
-  return (heads: string): string => {
+  return (projection: string, count: number): string => {
+    const heads = splitHeads(projection, count);
     const first = graph.node('Slice', [heads, graph.int64s([0]), graph.int64s([half]), graph.int64s([3])]);
     const second = graph.node('Slice', [
       heads,
@@ -419,7 +426,8 @@ function attentionBlock(
   layer: number,
   x: string,
   shared: {
-    readonly rotate: (heads: string) => string;
+    /** A projection [batch, sequence, count * headDimension] to its rotated heads (see rotaryEmbedding). */
+    readonly rotate: (projection: string, count: number) => string;
     readonly masks: AttentionMasks;
     readonly scale: string;
   },
@@ -431,11 +439,10 @@ function attentionBlock(
   const prefix = `model.layers.${layer}`;
   const attention = `${prefix}.self_attn`;
   const h = parts.rmsNorm(x, parts.vector(`${prefix}.input_layernorm.weight`));
-  const query = rotate(
-    splitHeads(linear(h, `${attention}.q_proj.weight`, `${attention}.q_proj.bias`), headCount),
-  );
+  const query = rotate(linear(h, `${attention}.q_proj.weight`, `${attention}.q_proj.bias`), headCount);
   const newKeys = rotate(
-    splitHeads(linear(h, `${attention}.k_proj.weight`, `${attention}.k_proj.bias`), keyValueHeadCount),
+    linear(h, `${attention}.k_proj.weight`, `${attention}.k_proj.bias`),
+    keyValueHeadCount,
   );
   const newValues = splitHeads(
     linear(h, `${attention}.v_proj.weight`, `${attention}.v_proj.bias`),

@@ -1,4 +1,4 @@
-import { createSeededRandom } from '@azr/core/spec';
+import { ConfigError, createSeededRandom } from '@azr/core/spec';
 import { describe, expect, it } from 'vitest';
 import { drawToken, temperedLogProbability } from './sampling.js';
 
@@ -93,6 +93,18 @@ describe('drawToken', () => {
     expect(nucleus[2]).toBe(0);
     expect(nucleus[3]).toBe(0);
     expect(Math.abs((nucleus[0] as number) - 0.5 / 0.8)).toBeLessThan(0.01);
+  });
+
+  it('refuses a constraint that allows a token outside the vocabulary', () => {
+    const draw = (greedy: boolean) =>
+      drawToken(new Float32Array([0, 1, 2]), {
+        temperature: 1,
+        topP: 1,
+        greedy,
+        allowed: [1, 3],
+        uniform: () => 0.5,
+      });
+    for (const greedy of [false, true]) expect(() => draw(greedy)).toThrow(ConfigError);
   });
 
   it('reads only the position it is given after a longer vocabulary', () => {

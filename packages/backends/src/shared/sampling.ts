@@ -138,6 +138,14 @@ export function drawToken(
     readonly uniform: () => number;
   },
 ): { readonly token: number; readonly logProb: number } {
+  const { allowed } = options;
+  if (allowed !== undefined)
+    for (const id of allowed)
+      if (!Number.isInteger(id) || id < 0 || id >= logits.length)
+        throw new ConfigError(
+          `The constraint allows token ${id}, which is not in the model's ${logits.length}-token vocabulary.`,
+          { field: 'constraint' },
+        );
   const normalizer = temper(logits, options.temperature);
   const token = options.greedy
     ? argmaxTempered(logits, options.temperature, normalizer, options.allowed)

@@ -113,7 +113,10 @@ export class WorkerPool {
   #dispatchScheduled = false;
   #broken: AzrError | undefined;
   #closed = false;
-  /** Whether the workers' channels hold the event loop, as last set; undefined after a worker is spawned. */
+  /**
+   * Whether the workers' channels and stderr pipes hold the event loop, as last set; undefined after a worker is
+   * spawned.
+   */
   #referenced: boolean | undefined;
   #statistics = { workersStarted: 0, workersLost: 0, jobsCompleted: 0 };
 
