@@ -70,8 +70,9 @@ export function createJavaScriptExecutor(settings: JavaScriptExecutorSettings = 
     maximum: 16_384,
     integer: true,
   });
-  // A validation takes about 50 us in a worker, so messages are what a small batch pays for: at 16 calls a
-  // message the parent's share of the CPUs and its wake-ups cost about a fifth of the throughput (BENCHMARKS.md).
+  // A validation takes about 50 us in a worker, so each message's cost (the parent's wake-ups on a machine whose
+  // CPUs the workers fill) weighs on small batches: 64 calls a message validated 1.19-1.44x the programs per
+  // second of 16 in 4 of 5 paired runs (BENCHMARKS.md).
   const common = resolvePoolSettings(settings, { slackMs: 2000, maxBatchSize: 64 });
   const workerSettings: JavaScriptWorkerSettings = { isolation, memoryLimitMb, limits: common.limits };
   const pool = new WorkerPool({
