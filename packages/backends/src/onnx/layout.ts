@@ -10,9 +10,13 @@ export function graphLayoutShape(name: string, shape: readonly number[]): readon
   return isGraphProjection(name, shape) ? [shape[1] as number, shape[0] as number] : shape;
 }
 
-/** A row-major matrix transposed. */
-export function transposeMatrix(data: Float32Array, rows: number, columns: number): Float32Array {
-  const result = new Float32Array(data.length);
+/** A row-major matrix transposed, into `result` when given (of the same length), else into a new array. */
+export function transposeMatrix(
+  data: Float32Array,
+  rows: number,
+  columns: number,
+  result: Float32Array = new Float32Array(data.length),
+): Float32Array {
   for (let row = 0; row < rows; row += 1) {
     const offset = row * columns;
     for (let column = 0; column < columns; column += 1)
@@ -23,18 +27,35 @@ export function transposeMatrix(data: Float32Array, rows: number, columns: numbe
 
 function transposeProjections(weights: LlamaWeights, consume = false): LlamaWeights {
   const result: LlamaWeights = new Map();
+  // Consumed matrices that own their whole buffer, by length: the next matrix of that length is transposed into
+  // one of them instead of into a new array. Writing into memory already touched skips the page faults of a
+  // fresh allocation, which cost the transposes of a 1.5B model about as much as the copying (BENCHMARKS.md).
+  const spare = new Map<number, Float32Array[]>();
   for (const [name, { shape, data }] of weights) {
     if (!isGraphProjection(name, shape))
       result.set(name, { shape: [...shape], data: consume ? data : data.slice() });
     else {
       const [rows, columns] = shape as [number, number];
-      result.set(name, { shape: [columns, rows], data: transposeMatrix(data, rows, columns) });
+      const target = consume ? spare.get(data.length)?.pop() : undefined;
+      result.set(name, { shape: [columns, rows], data: transposeMatrix(data, rows, columns, target) });
+      if (consume && ownsItsBuffer(data)) {
+        const free = spare.get(data.length) ?? [];
+        free.push(data);
+        spare.set(data.length, free);
+      }
     }
     // Consumed: each source array is let go as soon as its copy exists, so that the peak is one set of
-    // weights and one matrix, not two sets (6 GB more for a 1.5B model in float32).
+    // weights and one matrix of each length, not two sets (6 GB more for a 1.5B model in float32).
     if (consume) weights.delete(name);
   }
   return result;
+}
+
+/** Whether an array is the whole of a buffer of its own (not a view into a file read at once, for one). */
+function ownsItsBuffer(data: Float32Array): boolean {
+  return (
+    data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && data.buffer instanceof ArrayBuffer
+  );
 }
 
 /** A copy of Hugging Face layout weights (`[out, in]` projections) in the graph layout (`[in, out]`). */
