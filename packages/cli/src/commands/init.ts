@@ -106,14 +106,16 @@ export function starterConfig(): string {
   // curriculum on the size of proposals: at most startOperators operators at first, one more every
   // stepsPerOperator steps up to 3 (false: the whole language from the start). Induction: inductionHeldOut
   // "function" bars every induction task of a held-out task's function, "task" only those that show its pairs;
-  // inductionReadsInput true holds induction answers to read x where the shown outputs differ. The default for
-  // the tiny preset. full: the paper's prompts and free programs, the default for a model folder.
+  // inductionReadsInput true holds induction answers to read x where the shown outputs differ.
+  // proposalsReadInput lists the modes ("deduction", "abduction") whose proposals are programs that read x.
+  // The default for the tiny preset. full: the paper's prompts and free programs, the default for a model folder.
   "tasks": {
     "kind": "${defaults.tasks.kind}",
     "constrained": ${defaults.tasks.constrained},
     "curriculum": ${curriculum === false ? 'false' : `{ "startOperators": ${curriculum.startOperators}, "stepsPerOperator": ${curriculum.stepsPerOperator} }`},
     "inductionHeldOut": "${defaults.tasks.inductionHeldOut ?? 'function'}",
     "inductionReadsInput": ${defaults.tasks.inductionReadsInput ?? false},
+    "proposalsReadInput": ${JSON.stringify(defaults.tasks.proposalsReadInput ?? [])},
     "evaluateEvery": ${defaults.tasks.evaluateEvery}
   }
 }

@@ -107,16 +107,31 @@ describe('azr.config.json', () => {
     ).toMatch(/^azr\.config\.json: tasks\.curriculum/);
   });
 
-  it('reads the mini induction settings, filled in with their defaults for mini tasks', () => {
+  it('reads the mini induction and abduction settings, filled in with their defaults for mini tasks', () => {
     expect(resolveTrainConfig({}, {}).tasks).toMatchObject({
       inductionHeldOut: 'function',
       inductionReadsInput: false,
+      proposalsReadInput: [],
     });
     // Full tasks have no such setting.
     expect(resolveTrainConfig({ tasks: { kind: 'full' } }, {}).tasks).not.toHaveProperty('inductionHeldOut');
+    expect(resolveTrainConfig({ tasks: { kind: 'full' } }, {}).tasks).not.toHaveProperty(
+      'proposalsReadInput',
+    );
     expect(
-      resolveTrainConfig({ tasks: { inductionHeldOut: 'task', inductionReadsInput: true } }, {}).tasks,
-    ).toMatchObject({ inductionHeldOut: 'task', inductionReadsInput: true });
+      resolveTrainConfig(
+        { tasks: { inductionHeldOut: 'task', inductionReadsInput: true, proposalsReadInput: ['abduction'] } },
+        {},
+      ).tasks,
+    ).toMatchObject({
+      inductionHeldOut: 'task',
+      inductionReadsInput: true,
+      proposalsReadInput: ['abduction'],
+    });
+    expect(
+      configError(() => parseTrainConfig({ tasks: { proposalsReadInput: ['induction'] } }, 'azr.config.json'))
+        .message,
+    ).toMatch(/^azr\.config\.json: tasks\.proposalsReadInput/);
     expect(
       configError(() => parseTrainConfig({ tasks: { inductionHeldOut: 'inputs' } }, 'azr.config.json'))
         .message,

@@ -148,6 +148,7 @@ const tasksSchema = z.strictObject({
     .optional(),
   inductionHeldOut: z.enum(['function', 'task']).optional(),
   inductionReadsInput: z.boolean().optional(),
+  proposalsReadInput: z.array(z.enum(['deduction', 'abduction'])).optional(),
   evaluateEvery: z.union([z.literal(false), positiveInteger]).optional(),
   frame: z.enum(['r1', 'none', 'chat']).optional(),
   templates: z
@@ -266,6 +267,11 @@ export interface TasksConfig {
    * (`MiniTaskModesSettings.inductionReadsInput` in `@azr/core`). Default `false` (filled in for mini tasks).
    */
   readonly inductionReadsInput?: boolean;
+  /**
+   * Mini tasks only: the modes (`deduction`, `abduction`) whose proposals are programs that read `x`
+   * (`MiniTaskModesSettings.proposalsReadInput` in `@azr/core`). Default none (filled in for mini tasks).
+   */
+  readonly proposalsReadInput?: readonly ('deduction' | 'abduction')[];
   /**
    * Evaluate the held-out suite every this many steps during training (greedy, as before and after it), for
    * the report's held-out curve (`heldout.jsonl`), or `false` for before and after alone. Default 50 (10 under
@@ -397,6 +403,7 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = Object.freeze({
     curriculum: DEFAULT_MINI_CURRICULUM,
     inductionHeldOut: 'function',
     inductionReadsInput: false,
+    proposalsReadInput: [],
     evaluateEvery: DEFAULT_EVALUATE_EVERY,
   },
 }) as TrainConfig;
@@ -555,6 +562,7 @@ export function resolveTrainConfig(
         ? {
             inductionHeldOut: file.tasks?.inductionHeldOut ?? 'function',
             inductionReadsInput: file.tasks?.inductionReadsInput ?? false,
+            proposalsReadInput: file.tasks?.proposalsReadInput ?? [],
           }
         : {}),
       evaluateEvery: file.tasks?.evaluateEvery ?? paper?.evaluateEvery ?? DEFAULT_EVALUATE_EVERY,

@@ -160,14 +160,15 @@ export const DIGIT_AUTOMATON: CharacterAutomaton<'start' | 'done'> = {
 
 /**
  * A deduction or abduction proposal, `E;d`: an expression (of at most `maxOperands` operands, the language's
- * bound by default) and the digit it is called with.
+ * bound by default) and the digit it is called with. With `readsInput`, the expression must read `x`.
  */
 export function proposalAutomaton(
   maxOperands: number = MINI_LANGUAGE.maxOperands,
+  readsInput = false,
 ): CharacterAutomaton<ExpressionState | 'input' | 'done'> {
   const expression = expressionAutomaton(maxOperands);
   return {
-    start: expression.start,
+    start: readsInput ? { ...expression.start, needsInput: true } : expression.start,
     step(state, character) {
       if (state === 'done') return undefined;
       if (state === 'input') return DIGITS.includes(character) && character.length === 1 ? 'done' : undefined;
@@ -219,12 +220,16 @@ export function sampleMiniExpression(random: RandomSource, operators: number): s
 /**
  * A random deduction or abduction proposal `E;d` (a word of {@link proposalAutomaton} with at most
  * `maxOperators + 1` operands): an operator count uniform in `0..maxOperators`, an expression of that many
- * operators ({@link sampleMiniExpression}) and a uniform input digit. The fixed generator that the trainer's
+ * operators ({@link sampleMiniExpression}) and a uniform input digit. With `readsInput`, the expression is drawn
+ * again until it reads `x` (a word of `proposalAutomaton(..., true)`). The fixed generator that the trainer's
  * `proposer: 'random'` ablation proposes with instead of the model.
  */
-export function sampleMiniProposal(random: RandomSource, maxOperators: number): string {
+export function sampleMiniProposal(random: RandomSource, maxOperators: number, readsInput = false): string {
   const operators = random.nextInt(0, maxOperators);
-  return `${sampleMiniExpression(random, operators)};${random.nextInt(0, 9)}`;
+  let expression = sampleMiniExpression(random, operators);
+  // Every operand is `x` half of the time, so a draw reads `x` at least half of the time.
+  while (readsInput && !expression.includes('x')) expression = sampleMiniExpression(random, operators);
+  return `${expression};${random.nextInt(0, 9)}`;
 }
 
 /** A random induction proposal: `count` different digits in a uniformly random order (a word of {@link inputListAutomaton}). */

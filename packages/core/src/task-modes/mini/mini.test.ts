@@ -345,6 +345,47 @@ describe('the mini task modes', () => {
     expect(ends(reading, '#IS\nf(1)=7\nf(2)=7\nf(3)=7\nf(x)=')).toBe(true);
   });
 
+  it('hold the proposals of the modes asked to programs that read x, and nothing else', () => {
+    const [plainDeduction, plainAbduction] = createMiniTaskModes();
+    const curriculum = { startOperators: 1, stepsPerOperator: 100 };
+    const [deduction, abduction] = createMiniTaskModes({ proposalsReadInput: ['abduction'], curriculum });
+    const [readingDeduction] = createMiniTaskModes({
+      proposalsReadInput: ['deduction', 'abduction'],
+      curriculum,
+    });
+    const accepts = (mode: { readonly constraint?: typeof abduction.constraint }, word: string, step = 1) => {
+      const constraint = mode.constraint?.('propose', bytes, { step }) as GenerationConstraintV1;
+      let state: unknown = constraint.initialState('#AP\n>');
+      for (const character of word) {
+        if (!constraint.allowedTokenIds(state as never)?.includes(character.charCodeAt(0))) return false;
+        state = constraint.advance(state as never, character.charCodeAt(0));
+      }
+      return constraint.isComplete(state as never);
+    };
+    for (const word of ['x;5', 'x+3;1', '2*x;0', 'x-x;4']) expect(accepts(abduction, word)).toBe(true);
+    for (const word of ['3;4', '2*6;1', '9-0;9']) expect(accepts(abduction, word)).toBe(false);
+    // The curriculum still bounds the operators: two only from step 101, and then the second operand may be
+    // a digit as long as another reads x.
+    expect(accepts(abduction, 'x+1*2;3')).toBe(false);
+    expect(accepts(abduction, 'x+1*2;3', 101)).toBe(true);
+    expect(accepts(abduction, '1*2+3;3', 101)).toBe(false);
+    // Deduction unless asked, and abduction without the setting, still propose constants.
+    for (const mode of [deduction, plainDeduction, plainAbduction]) expect(accepts(mode, '2*6;1')).toBe(true);
+    expect(accepts(readingDeduction, '2*6;1')).toBe(false);
+    expect(accepts(readingDeduction, '2*x;1')).toBe(true);
+    expect(() => createMiniTaskModes({ proposalsReadInput: ['induction' as never] })).toThrow(ConfigError);
+    expect(abduction.constraint?.('propose', bytes, { step: 1 })?.constraintId).not.toBe(
+      plainAbduction.constraint?.('propose', bytes, { step: 1 })?.constraintId,
+    );
+    // The random-task ablation draws under the same rule.
+    const random = createSeededRandom(3);
+    for (let draw = 0; draw < 200; draw += 1) {
+      const proposal = abduction.sampleProposal?.(random, { step: 101 } as never) as string;
+      expect(proposal).toMatch(/x/);
+      expect(accepts(abduction, proposal, 101)).toBe(true);
+    }
+  });
+
   it('drive the trainer with constrained generation: every proposal is a program from the first step', async () => {
     const policy = new MockPolicyModel({ seed: 2 });
     const trainer = createSelfPlayTrainer({

@@ -82,6 +82,15 @@ export interface MiniTaskModesSettings {
    * whole language.
    */
   readonly inductionReadsInput?: boolean;
+  /**
+   * The modes whose proposals are generated (with `constrained`; without it, nothing changes) as programs that
+   * read `x`. Default none. A program that ignores its input returns the same digit on every input: in
+   * abduction every input answers it, so every learnability rollout solves it and it teaches the solver
+   * nothing; in deduction it is the easiest task there is, which the solver learns first and the proposers
+   * then keep writing. The `proposer: 'random'` ablation draws those modes' programs under the same rule;
+   * parsing, checking and the solvers see the whole language, and induction is unchanged.
+   */
+  readonly proposalsReadInput?: readonly ('deduction' | 'abduction')[];
   /** Inputs of an induction task (different digits). Default `6`. */
   readonly inductionInputs?: number;
   /** Pairs an induction solver sees; the rest are held out for checking. Default `3`. */
@@ -209,20 +218,27 @@ function constraintMaker(constrained: boolean): ConstraintMaker {
     };
 }
 
-/** The proposal grammar at a step under a curriculum, each operator limit's built on first use. */
+/**
+ * The proposal grammar at a step under a curriculum (programs that read `x` only, with `readsInput`), each
+ * operator limit's built on first use.
+ */
 function proposalGrammar(
   curriculum: MiniCurriculum | undefined,
+  readsInput: boolean,
 ): (step: number | undefined) => [CharacterAutomaton<never>, string] {
   const automata = new Map<number, CharacterAutomaton<never>>();
   return (step) => {
     const limit = miniOperatorLimit(curriculum, step);
     let automaton = automata.get(limit);
     if (automaton === undefined) {
-      automaton = proposalAutomaton(limit + 1) as CharacterAutomaton<never>;
+      automaton = proposalAutomaton(limit + 1, readsInput) as CharacterAutomaton<never>;
       automata.set(limit, automaton);
     }
-    // Named by its limit when it is below the language's (`mini-D:propose:max1`).
-    return [automaton, limit === MINI_LANGUAGE.maxOperands - 1 ? '' : `:max${limit}`];
+    // Named by its limit when it is below the language's (`mini-D:propose:max1`), and `:x` when it reads `x`.
+    return [
+      automaton,
+      `${limit === MINI_LANGUAGE.maxOperands - 1 ? '' : `:max${limit}`}${readsInput ? ':x' : ''}`,
+    ];
   };
 }
 
@@ -237,6 +253,8 @@ interface MiniProgramInputParts<TTask extends DeductionTask | AbductionTask> {
   readonly proposalAt: (step: number | undefined) => [CharacterAutomaton<never>, string];
   /** The curriculum that bounds proposals' operators by step. */
   readonly curriculum: MiniCurriculum | undefined;
+  /** Whether proposals' programs must read `x` (`proposalsReadInput`). */
+  readonly readsInput: boolean;
 }
 
 /**
@@ -287,7 +305,7 @@ function miniProgramInputMode<TTask extends DeductionTask | AbductionTask>(
     // What a proposer held to the curriculum's grammar could write, drawn at random: the size of the program
     // uniform up to the step's limit, then the program and its input.
     sampleProposal: (random, context) =>
-      sampleMiniProposal(random, miniOperatorLimit(parts.curriculum, context.step)),
+      sampleMiniProposal(random, miniOperatorLimit(parts.curriculum, context.step), parts.readsInput),
     seedTasks: (language) => [seedTask<TTask>(base.name as TTask['mode'], language)],
     difficulty: operatorCount,
     family: functionOf,
@@ -426,7 +444,10 @@ export function createMiniTaskModes(
     });
   }
   const constraint = constraintMaker(settings.constrained ?? true);
-  const proposalAt = proposalGrammar(curriculum);
+  const readingModes = new Set(settings.proposalsReadInput ?? []);
+  for (const mode of readingModes)
+    assertOneOf('proposalsReadInput', mode, ['deduction', 'abduction'] as const);
+  const readsInput = (mode: 'deduction' | 'abduction') => readingModes.has(mode);
   const [deduction, abduction, induction] = [
     createDeductionMode(),
     createAbductionMode(),
@@ -455,16 +476,18 @@ export function createMiniTaskModes(
       solveLine: (task) => `f(${task.input})=`,
       heldOut: heldOut(deduction.name, true),
       constraint,
-      proposalAt,
+      proposalAt: proposalGrammar(curriculum, readsInput('deduction')),
       curriculum,
+      readsInput: readsInput('deduction'),
     }),
     miniProgramInputMode(abduction, {
       header: 'A',
       solveLine: (task) => `${canonicalToLiteral(task.output, task.language)}=f(`,
       heldOut: heldOut(abduction.name, true),
       constraint,
-      proposalAt,
+      proposalAt: proposalGrammar(curriculum, readsInput('abduction')),
       curriculum,
+      readsInput: readsInput('abduction'),
     }),
     miniInductionMode(induction, {
       inputCount,
