@@ -169,6 +169,7 @@ describe('azr train', { timeout: 240_000 }, () => {
       curriculum: { startOperators: 1, stepsPerOperator: 600 },
       inductionHeldOut: 'function',
       inductionReadsInput: false,
+      proposalsReadInput: [],
       evaluateEvery: 1,
     });
     // The held-out curve: the untrained model, then every step (the last one after the run).

@@ -377,6 +377,14 @@ describe('the mini task modes', () => {
     expect(abduction.constraint?.('propose', bytes, { step: 1 })?.constraintId).not.toBe(
       plainAbduction.constraint?.('propose', bytes, { step: 1 })?.constraintId,
     );
+    // With one operand allowed (a curriculum from 0 operators), the only program that reads x is x.
+    const [, zeroOperators] = createMiniTaskModes({
+      proposalsReadInput: ['abduction'],
+      curriculum: { startOperators: 0, stepsPerOperator: 100 },
+    });
+    expect(accepts(zeroOperators, 'x;7')).toBe(true);
+    expect(accepts(zeroOperators, '7;7')).toBe(false);
+    expect(zeroOperators.sampleProposal?.(createSeededRandom(1), { step: 1 } as never)).toMatch(/^x;\d$/);
     // The random-task ablation draws under the same rule.
     const random = createSeededRandom(3);
     for (let draw = 0; draw < 200; draw += 1) {

@@ -83,11 +83,12 @@ export interface MiniTaskModesSettings {
    */
   readonly inductionReadsInput?: boolean;
   /**
-   * The modes whose proposals are generated (with `constrained`; without it, nothing changes) as programs that
-   * read `x`. Default none. A program that ignores its input returns the same digit on every input: in
-   * abduction every input answers it, so every learnability rollout solves it and it teaches the solver
-   * nothing; in deduction it is the easiest task there is, which the solver learns first and the proposers
-   * then keep writing. The `proposer: 'random'` ablation draws those modes' programs under the same rule;
+   * The modes whose proposals are generated (with `constrained`) as programs whose text reads `x`. Default
+   * none. A program without `x` returns the same digit on every input: in abduction every input answers it,
+   * so every learnability rollout solves it and it teaches the solver nothing; in deduction it is the easiest
+   * task there is, which the solver learns first and the proposers then keep writing. The rule is on the text,
+   * which a grammar can hold: a few programs that read `x` still compute a constant (`x-x`, `x*0+7`). The
+   * `proposer: 'random'` ablation draws those modes' programs under the same rule, `constrained` or not;
    * parsing, checking and the solvers see the whole language, and induction is unchanged.
    */
   readonly proposalsReadInput?: readonly ('deduction' | 'abduction')[];
