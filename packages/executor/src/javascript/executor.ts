@@ -34,7 +34,7 @@ export type JavaScriptIsolation = 'context' | 'reused' | 'isolate';
 /** Every {@link JavaScriptIsolation}. */
 export const JAVASCRIPT_ISOLATIONS: readonly JavaScriptIsolation[] = ['context', 'reused', 'isolate'];
 
-/** Settings of {@link createJavaScriptExecutor}. Also: `workers` (CPUs), `timeoutMs` (100), `limits`, `maxBatchSize` (64), `deadlineSlackMs` (2000). */
+/** Settings of {@link createJavaScriptExecutor}. Also: `workers` (CPUs), `timeoutMs` (100), `limits`, `maxBatchSize` (256), `deadlineSlackMs` (2000). */
 export interface JavaScriptExecutorSettings extends PoolExecutorSettings {
   /** Default `reused`. */
   readonly isolation?: JavaScriptIsolation;
@@ -70,10 +70,10 @@ export function createJavaScriptExecutor(settings: JavaScriptExecutorSettings = 
     maximum: 16_384,
     integer: true,
   });
-  // A validation takes about 50 us in a worker, so each message's cost (the parent's wake-ups on a machine whose
-  // CPUs the workers fill) weighs on small batches: 64 calls a message validated 1.19-1.44x the programs per
-  // second of 16 in 4 of 5 paired runs (BENCHMARKS.md).
-  const common = resolvePoolSettings(settings, { slackMs: 2000, maxBatchSize: 64 });
+  // A validation takes about 30-50 us in a worker, so each message's cost (the parent's wake-ups on a machine
+  // whose CPUs the workers fill) weighs on small batches: 64 calls a message validated 1.19-1.44x the programs
+  // per second of 16 in 4 of 5 paired runs, and 256 about 1.08x those of 64 (BENCHMARKS.md).
+  const common = resolvePoolSettings(settings, { slackMs: 2000, maxBatchSize: 256 });
   const workerSettings: JavaScriptWorkerSettings = { isolation, memoryLimitMb, limits: common.limits };
   const pool = new WorkerPool({
     name: 'JavaScript executor',
