@@ -107,7 +107,7 @@ describe('azr.config.json', () => {
     ).toMatch(/^azr\.config\.json: tasks\.curriculum/);
   });
 
-  it('reads the mini induction and abduction settings, filled in with their defaults for mini tasks', () => {
+  it('reads the mini induction and proposal settings, filled in with their defaults for mini tasks', () => {
     expect(resolveTrainConfig({}, {}).tasks).toMatchObject({
       inductionHeldOut: 'function',
       inductionReadsInput: false,
