@@ -140,8 +140,10 @@ const SAME_IN_BOTH: readonly { readonly code: string; readonly args: string }[] 
 
 describe('programs that only touch their own objects', () => {
   it('give the same result in the reused context as in a fresh one', async () => {
-    const reused = createJavaScriptExecutor({ isolation: 'reused', workers: 1 });
-    const fresh = createJavaScriptExecutor({ isolation: 'context', workers: 1 });
+    // Not a test of time: none of these programs loops, and the default 100 ms limit, a wall-clock one, was
+    // once exceeded on a loaded 2-core CI machine.
+    const reused = createJavaScriptExecutor({ isolation: 'reused', workers: 1, timeoutMs: 5000 });
+    const fresh = createJavaScriptExecutor({ isolation: 'context', workers: 1, timeoutMs: 5000 });
     try {
       for (const { code, args } of SAME_IN_BOTH) {
         const expected = await fresh.run({ code, args });
