@@ -2,6 +2,7 @@ import { ModelFormatError } from '@azr/core/spec';
 import type * as OnnxRuntime from 'onnxruntime-node';
 import { halfToFloat } from '../model/safetensors.js';
 import type { OnnxRuntimeModule } from './runtime.js';
+import { SAMPLING_GRAPH_NAMES } from './sampling-graph.js';
 
 type OnnxTensor = OnnxRuntime.Tensor;
 
@@ -38,6 +39,11 @@ export interface DecoderLayout {
   readonly weightInputs: readonly string[];
   /** Width of the logits. */
   readonly vocabularySize: number;
+  /**
+   * Whether the graph draws the next token itself (the SDK's rollout graphs, `writeSampling`): the inputs and
+   * outputs of `SAMPLING_GRAPH_NAMES`. Exports have none.
+   */
+  readonly sampling: boolean;
 }
 
 /**
@@ -151,12 +157,28 @@ export function readDecoderLayout(
     throw new ModelFormatError(`The decoder's cache is ${cacheType}.`, { path });
   if (cacheMode === 'append' && cacheType !== 'float32')
     throw new ModelFormatError('An appended cache must be float32.', { path });
+  const sampling = SAMPLING_GRAPH_NAMES;
+  const samplingValues = [
+    inputTypes.get(sampling.uniforms)?.type === 'float64',
+    inputTypes.get(sampling.inverseTemperature)?.type === 'float32',
+    outputTypes.get(sampling.tokens)?.type === 'int64',
+    outputTypes.get(sampling.logProbs)?.type === 'float32',
+    outputTypes.get(sampling.greedyTokens)?.type === 'int64',
+    outputTypes.get(sampling.greedyLogProbs)?.type === 'float32',
+  ];
+  const samples = samplingValues.every(Boolean);
+  if (!samples && (inputTypes.has(sampling.uniforms) || inputTypes.has(sampling.inverseTemperature)))
+    throw new ModelFormatError(
+      `The decoder takes "${sampling.uniforms}" or "${sampling.inverseTemperature}" but lacks the rest of the SDK's sampling inputs and outputs (${Object.values(sampling).join(', ')}) or their types.`,
+      { path },
+    );
   slots.sort((left, right) => left.layer - right.layer || left.part - right.part);
   const known = new Set([
     'input_ids',
     'attention_mask',
     'position_ids',
     'logits_to_keep',
+    ...(samples ? [sampling.uniforms, sampling.inverseTemperature] : []),
     ...slots.map((slot) => slot.input),
   ]);
   const weightInputs = [...inputTypes.keys()].filter((name) => !known.has(name));
@@ -180,6 +202,7 @@ export function readDecoderLayout(
     cacheMode: cacheMode ?? 'concat',
     weightInputs,
     vocabularySize,
+    sampling: samples,
   };
 }
 
@@ -213,6 +236,33 @@ export interface DecoderStep {
    * growing). Default: what this step fills.
    */
   readonly capacity?: number;
+  /**
+   * For a graph that samples (`DecoderLayout.sampling`): each row's uniform draw in [0, 1) (any value for a row
+   * whose token is not wanted) and the temperature. The run then returns each row's drawn and greedy tokens at
+   * its last position (`DecoderResult.sampled`). Graphs without sampling ignore it.
+   */
+  readonly sampling?: { readonly uniforms: readonly number[]; readonly temperature: number };
+  /**
+   * Whether the run returns the logits. Default true. Only a run whose graph samples may skip them (onnxruntime
+   * then does not copy them out).
+   */
+  readonly logits?: boolean;
+}
+
+/** Each row's next token as the graph drew it (`DecoderStep.sampling`), and its greedy one. */
+export interface SampledTokens {
+  readonly tokens: readonly number[];
+  /** The drawn tokens' natural-log probabilities under `softmax(logits / temperature)`. */
+  readonly logProbs: Float32Array;
+  readonly greedyTokens: readonly number[];
+  readonly greedyLogProbs: Float32Array;
+}
+
+/** What a decoder run gives: the logits (unless the step declined them), the graph's draws, the cache. */
+export interface DecoderResult {
+  readonly logits: DecoderLogits | undefined;
+  readonly sampled: SampledTokens | undefined;
+  readonly cache: DecoderCache;
 }
 
 /** Weights fed to a graph whose weights are inputs: by input name, float32, in the graph's shapes. */
@@ -274,7 +324,7 @@ export class DecoderSession {
     });
   }
 
-  async run(step: DecoderStep): Promise<{ logits: DecoderLogits; cache: DecoderCache }> {
+  async run(step: DecoderStep): Promise<DecoderResult> {
     const { layout, runtime } = this;
     const batch = step.tokenIds.length;
     const sequenceLength = step.tokenIds[0]?.length ?? 0;
@@ -314,10 +364,42 @@ export class DecoderSession {
         feeds[name] = new runtime.Tensor('float32', weight.data, [...weight.shape]);
       }
     }
-    const results = await this.session.run(feeds);
+    const names = SAMPLING_GRAPH_NAMES;
+    const sampled = layout.sampling && step.sampling !== undefined;
+    if (layout.sampling) {
+      const uniforms = new Float64Array(batch);
+      if (step.sampling !== undefined) {
+        if (step.sampling.uniforms.length !== batch)
+          throw new Error(`${step.sampling.uniforms.length} uniforms for a run of ${batch} rows`);
+        uniforms.set(step.sampling.uniforms);
+      }
+      feeds[names.uniforms] = new runtime.Tensor('float64', uniforms, [batch]);
+      feeds[names.inverseTemperature] = new runtime.Tensor(
+        'float32',
+        Float32Array.of(1 / (step.sampling?.temperature ?? 1)),
+        [1],
+      );
+    }
+    const withLogits = !sampled || step.logits !== false;
+    const fetches = [
+      ...(withLogits ? [layout.logits.name] : []),
+      ...(sampled ? [names.tokens, names.logProbs, names.greedyTokens, names.greedyLogProbs] : []),
+      ...layout.cache.map((slot) => slot.output),
+    ];
+    const results = await this.session.run(feeds, fetches);
     const length = cache.length + sequenceLength;
+    const tokens = (name: string) => Array.from((results[name] as OnnxTensor).data as BigInt64Array, Number);
+    const floats = (name: string) => (results[name] as OnnxTensor).data as Float32Array;
     return {
-      logits: this.readLogits(results[layout.logits.name] as OnnxTensor),
+      logits: withLogits ? this.readLogits(results[layout.logits.name] as OnnxTensor) : undefined,
+      sampled: sampled
+        ? {
+            tokens: tokens(names.tokens),
+            logProbs: floats(names.logProbs),
+            greedyTokens: tokens(names.greedyTokens),
+            greedyLogProbs: floats(names.greedyLogProbs),
+          }
+        : undefined,
       cache: append
         ? this.appendToCache(cache, results, Math.max(length, step.capacity ?? 0))
         : {

@@ -17,6 +17,8 @@ import type { DecoderCache, DecoderSession } from './decoder-session.js';
 /**
  * Generates the completions of one batch of prompts with a key/value cache: the prompts left-padded to one
  * width; finished rows ride along until half the batch has finished, then leave it (their cache rows dropped).
+ * With a graph that samples, the graph draws each token a completion would draw from its logits (see
+ * `CompletionDecoder.graphSampling`).
  */
 export async function generateBatch(
   decoder: DecoderSession,
@@ -69,6 +71,19 @@ export async function generateBatch(
   let active: (number | undefined)[] = decoders.map((_, row) => row);
   while (true) {
     request.signal?.throwIfAborted();
+    // A graph that samples draws the token of each run row that is one completion's own (not a prompt's shared
+    // prefill) and needs no logits (no constraint, nucleus 1), with the uniform the completion would have drawn;
+    // the logits come out only for the other rows.
+    const ownRows =
+      decoder.layout.sampling &&
+      active.length === tokenIds.length &&
+      cacheRowOf.every((cacheRow, position) => cacheRow === position);
+    const plans = active.map((row) =>
+      ownRows && row !== undefined ? (decoders[row] as CompletionDecoder).graphSampling() : undefined,
+    );
+    const uniforms = plans.map((plan, position) =>
+      plan === 'draw' ? (decoders[active[position] as number] as CompletionDecoder).nextUniform() : 0,
+    );
     const result = await decoder.run({
       tokenIds,
       attentionMask: masks,
@@ -78,14 +93,29 @@ export async function generateBatch(
       // The cache never holds more than the padded prompts and the longest completion (the last token is not
       // run): its buffers are allocated once.
       capacity: width + longestCompletion,
+      ...(plans.some((plan) => plan !== undefined)
+        ? {
+            sampling: { uniforms, temperature: request.temperature },
+            logits: active.some((row, position) => row !== undefined && plans[position] === undefined),
+          }
+        : {}),
     });
     cache = result.cache;
-    const last = result.logits.sequenceLength - 1;
-    const chosen = active.map((row, position) =>
-      row === undefined
-        ? undefined
-        : (decoders[row] as CompletionDecoder).next(result.logits.row(cacheRowOf[position] as number, last)),
-    );
+    const chosen = active.map((row, position) => {
+      if (row === undefined) return undefined;
+      const completion = decoders[row] as CompletionDecoder;
+      const plan = plans[position];
+      const { sampled, logits } = result;
+      if (plan !== undefined) {
+        if (sampled === undefined) throw new Error('a sampling decoder run without its draws');
+        const greedy = plan === 'greedy';
+        const token = (greedy ? sampled.greedyTokens : sampled.tokens)[position] as number;
+        completion.accept(token, (greedy ? sampled.greedyLogProbs : sampled.logProbs)[position] as number);
+        return token;
+      }
+      if (logits === undefined) throw new Error('a decoder run without the logits a row needs');
+      return completion.next(logits.row(cacheRowOf[position] as number, logits.sequenceLength - 1));
+    });
     const live = active.flatMap((row, position) =>
       row !== undefined && !(decoders[row] as CompletionDecoder).finished ? [position] : [],
     );
@@ -136,6 +166,7 @@ export async function computeLogProbs(
       positionIds: [ids.map((_, position) => position)],
       cache: undefined,
     });
+    if (logits === undefined) throw new Error('a decoder run without logits');
     const start = sequence.promptTokenIds.length - 1;
     logProbs.push(
       sequence.completionTokenIds.map((token, offset) =>

@@ -2,7 +2,7 @@ import type { onnx as OnnxProto } from 'onnx-proto';
 import { importOptional } from '../shared/import-optional.js';
 
 /** Element types the SDK's graphs use. */
-export type OnnxElementType = 'float32' | 'float16' | 'uint8' | 'int32' | 'int64' | 'bool';
+export type OnnxElementType = 'float32' | 'float64' | 'float16' | 'uint8' | 'int32' | 'int64' | 'bool';
 
 /** ONNX's TensorProto.DataType codes. */
 export const ONNX_ELEMENT_TYPE_CODES: Readonly<Record<OnnxElementType, number>> = {
@@ -12,6 +12,7 @@ export const ONNX_ELEMENT_TYPE_CODES: Readonly<Record<OnnxElementType, number>> 
   int64: 7,
   bool: 9,
   float16: 10,
+  float64: 11,
 };
 
 /** A float attribute (a plain number is an integer attribute). */

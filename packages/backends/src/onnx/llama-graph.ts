@@ -3,6 +3,7 @@ import { type LlamaWeights, llamaWeightShapes, type WeightTensor } from '../mode
 import { OnnxGraphBuilder } from './graph-builder.js';
 import { graphLayoutShape, transposeMatrix } from './layout.js';
 import { INT8_BLOCK_SIZE, quantizeInt8Blocks } from './quantize.js';
+import { writeSampling } from './sampling-graph.js';
 
 /** Names of the decoder's inputs and outputs: the common Hugging Face export layout. */
 export const LLAMA_GRAPH_NAMES = {
@@ -57,7 +58,7 @@ export async function buildLlamaGraph(
 
 /**
  * The rollout graph with the weights as inputs (`rolloutWeights: 'shared'`). It differs from
- * {@link buildLlamaGraph} in three ways:
+ * {@link buildLlamaGraph} in four ways:
  *
  * - **The weights are graph inputs** (float32, graph layout, named as the weights are), fed on every run from
  *   the arrays the trainer updates: no weights in the protobuf, one session per model shape, one copy of the
@@ -71,6 +72,9 @@ export async function buildLlamaGraph(
  *   the cache once instead of copying it into a longer `present` and back out to JavaScript.
  * - **The rotary embedding is onnxruntime's fused `RotaryEmbedding`** (a contrib operator) instead of standard
  *   operators: the SDK's own sessions run on onnxruntime, while {@link buildLlamaGraph} is for others to run.
+ * - **It draws the next token** of each row from its last position's logits (`writeSampling`): a uniform per
+ *   row and the temperature in, the drawn and the greedy token and their log probabilities out, so that a
+ *   decode step need not copy the logits out and exponentiate them in JavaScript.
  */
 export async function buildLlamaRolloutGraph(config: LlamaConfig): Promise<Uint8Array> {
   const graph = new OnnxGraphBuilder('azr-llama-rollout');
@@ -112,7 +116,10 @@ function writeDecoder(parts: DecoderParts, cacheMode: CacheMode): void {
     const attended = attentionBlock(parts, layer, x, { rotate, masks, scale });
     x = mlpBlock(parts, `model.layers.${layer}`, attended);
   }
-  writeLogits(parts, x);
+  const logits = writeLogits(parts, x);
+  // The SDK's own rollout graphs also draw the next token (see writeSampling); the Hugging Face layout for others
+  // to run gives logits only.
+  if (cacheMode === 'append') writeSampling(graph, logits, config.vocabularySize);
 }
 
 /**
@@ -524,8 +531,8 @@ function mlpBlock(parts: DecoderParts, prefix: string, x: string): string {
   return graph.node('Add', [x, linear(graph.node('Mul', [swish, up]), `${prefix}.mlp.down_proj.weight`)]);
 }
 
-/** The final norm and the head, over the last `logits_to_keep` positions, as the `logits` output. */
-function writeLogits(parts: DecoderParts, x: string): void {
+/** The final norm and the head, over the last `logits_to_keep` positions, as the `logits` output (returned). */
+function writeLogits(parts: DecoderParts, x: string): string {
   const { graph, config } = parts;
   const { hiddenSize, vocabularySize } = config;
   // Logits of the last `logits_to_keep` positions only: generation needs one row, not the whole prompt's.
@@ -562,4 +569,5 @@ function writeLogits(parts: DecoderParts, x: string): void {
     ]);
   }
   graph.output(logits, LLAMA_GRAPH_NAMES.logits, 'float32', ['batch', 'kept_sequence', vocabularySize]);
+  return logits;
 }

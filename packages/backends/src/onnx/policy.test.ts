@@ -78,6 +78,7 @@ async function onnxLogits(
     cache: undefined,
   });
   await session.release();
+  if (logits === undefined) throw new Error('no logits');
   return ids.map((row, batchIndex) => row.map((_, position) => logits.row(batchIndex, position).slice()));
 }
 
@@ -149,6 +150,7 @@ describe('the onnx engine', () => {
       positionIds: [row.map((_, position) => position)],
       cache: undefined,
     });
+    if (logits === undefined) throw new Error('no logits');
     await session.release();
     const actual = await onnxLogits(imported.config, imported.weights, ids);
     let worst = 0;

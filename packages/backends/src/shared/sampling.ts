@@ -230,6 +230,37 @@ export class CompletionDecoder {
       allowed,
       uniform: () => this.random.nextFloat(),
     });
+    this.record(token, logProb);
+    return token;
+  }
+
+  /**
+   * Whether a decoder graph that samples (`writeSampling`) may choose this completion's next token instead of
+   * {@link next}: `'greedy'` or `'draw'` when the request has no constraint and a nucleus of 1 (the graph's draw
+   * is {@link next}'s on the same uniform), `undefined` when the token must come from the logits.
+   */
+  graphSampling(): 'greedy' | 'draw' | undefined {
+    if (this.request.constraint !== undefined || this.request.topP < 1) return undefined;
+    return this.request.greedy === true ? 'greedy' : 'draw';
+  }
+
+  /**
+   * The uniform draw of the next token, from this completion's stream, for a graph to draw it with (once per
+   * token, as {@link next} draws it, so that the stream and the tokens are the same either way).
+   */
+  nextUniform(): number {
+    return this.random.nextFloat();
+  }
+
+  /** Records the next token as a graph chose it ({@link graphSampling}), with its tempered log probability. */
+  accept(token: number, logProb: number): void {
+    if (this.finishReason !== undefined) throw new Error('accept() after the completion finished');
+    this.record(token, logProb);
+  }
+
+  /** Appends a chosen token and decides whether the completion ends with it. */
+  private record(token: number, logProb: number): void {
+    const { request, tokenizer } = this;
     this.tokenIds.push(token);
     this.logProbs.push(logProb);
     if (token === tokenizer.endOfSequenceTokenId || this.stopTokenIds?.has(token) === true)
@@ -252,7 +283,6 @@ export class CompletionDecoder {
       if (this.finishReason === undefined && this.tokenIds.length >= this.maxTokens)
         this.finishReason = 'length';
     }
-    return token;
   }
 
   /** The completion as the policy contract reports it. */
