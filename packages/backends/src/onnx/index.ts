@@ -32,6 +32,7 @@ export {
   type RolloutPrecision,
   type RolloutWeights,
 } from './rollout-session.js';
+export { SAMPLING_GRAPH_NAMES, samplingBlocks, writeSampling } from './sampling-graph.js';
 export {
   type DescribeOnnxModelSettings,
   describeOnnxModel,

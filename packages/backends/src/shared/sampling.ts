@@ -153,6 +153,9 @@ export function drawToken(
   return { token, logProb: (logits[token] as number) * (1 / options.temperature) - normalizer };
 }
 
+/** The lowest temperature at which a decoder graph draws a completion's tokens (see `graphSampling`). */
+export const GRAPH_SAMPLING_MIN_TEMPERATURE = 1e-20;
+
 /** How a policy's model bounds its completions, beyond what the request asks. */
 export interface CompletionLimits {
   /** Tokens this completion may have: the request's `maxTokens`, or fewer where the context leaves less room. */
@@ -237,10 +240,14 @@ export class CompletionDecoder {
   /**
    * Whether a decoder graph that samples (`writeSampling`) may choose this completion's next token instead of
    * {@link next}: `'greedy'` or `'draw'` when the request has no constraint and a nucleus of 1 (the graph's draw
-   * is {@link next}'s on the same uniform), `undefined` when the token must come from the logits.
+   * is {@link next}'s on the same uniform), `undefined` when the token must come from the logits. A temperature
+   * below {@link GRAPH_SAMPLING_MIN_TEMPERATURE} samples from the logits too: the graph scales them by its
+   * inverse in float32, which could overflow.
    */
   graphSampling(): 'greedy' | 'draw' | undefined {
-    if (this.request.constraint !== undefined || this.request.topP < 1) return undefined;
+    const { constraint, topP, temperature } = this.request;
+    if (constraint !== undefined || topP < 1 || temperature < GRAPH_SAMPLING_MIN_TEMPERATURE)
+      return undefined;
     return this.request.greedy === true ? 'greedy' : 'draw';
   }
 
