@@ -32,7 +32,6 @@ export {
   type RolloutPrecision,
   type RolloutWeights,
 } from './rollout-session.js';
-export { SAMPLING_GRAPH_NAMES, samplingBlocks, writeSampling } from './sampling-graph.js';
 export {
   type DescribeOnnxModelSettings,
   describeOnnxModel,
@@ -41,6 +40,7 @@ export {
   type OnnxRuntimeModule,
   type OnnxValueDescription,
 } from './runtime.js';
+export { SAMPLING_GRAPH_NAMES, samplingBlocks, writeSampling } from './sampling-graph.js';
 export {
   ONNX_EXECUTION_PROVIDERS,
   type OnnxExecutionProvider,

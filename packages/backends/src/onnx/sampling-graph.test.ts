@@ -1,4 +1,9 @@
-import { createByteTokenizer, createSeededRandom, type GenerateRequest } from '@azr/core/spec';
+import {
+  createByteTokenizer,
+  createSeededRandom,
+  type GenerateRequest,
+  ModelFormatError,
+} from '@azr/core/spec';
 import type * as OnnxRuntime from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { initializeLlamaWeights } from '../model/weights.js';
@@ -87,6 +92,95 @@ describe('writeSampling', () => {
       await session.release();
     }
   });
+  it('never draws a token without probability where float32 block totals and the double running sum part', async () => {
+    // The block totals are float32 sums, the running sum within a block a double one: a threshold between the
+    // two once passed no token of the block, and the draw fell on its last token, whatever its probability.
+    const runtime = await loadOnnxRuntime();
+    const vocabulary = 151_936;
+    const { size, count } = samplingBlocks(vocabulary);
+    const probe = new OnnxGraphBuilder('probe');
+    const logitsInput = probe.input('logits', 'float32', [1, 1, vocabulary]);
+    const inverse = probe.input('inverse', 'float32', [1]);
+    const probabilities = probe.node(
+      'Softmax',
+      [probe.node('Mul', [probe.node('Squeeze', [logitsInput, probe.int64s([1])]), inverse])],
+      { axis: -1 },
+    );
+    probe.output(probabilities, 'probabilities', 'float32', [1, vocabulary]);
+    const blocks = probe.node('Reshape', [probabilities, probe.int64s([0, count, size])]);
+    probe.output(
+      probe.node('ReduceSum', [blocks, probe.int64s([-1])], { keepdims: 0 }),
+      'totals',
+      'float32',
+      [1, count],
+    );
+    const probeSession = await openSession(runtime, await probe.encode(), { intraOpThreads: 1 });
+    const sampler = await samplingSession(runtime, vocabulary);
+    const random = createSeededRandom(11);
+    let probed = 0;
+    for (const temperature of [1, 0.3]) {
+      // In every block, 30 tokens with probability and the rest (its last token among them) without: their
+      // logits underflow to probability 0.
+      const logits = new Float32Array(vocabulary).fill(-400);
+      for (let block = 0; block < count; block += 1)
+        for (let k = 0; k < 30; k += 1)
+          logits[block * size + Math.floor(random.nextFloat() * (size - 1))] = random.nextFloat() * 3;
+      const inverseTemperature = new runtime.Tensor('float32', Float32Array.of(1 / temperature), [1]);
+      const probed32 = await probeSession.run({
+        logits: new runtime.Tensor('float32', logits, [1, 1, vocabulary]),
+        inverse: inverseTemperature,
+      });
+      const p = (probed32.probabilities as OnnxRuntime.Tensor).data as Float32Array;
+      const totals = (probed32.totals as OnnxRuntime.Tensor).data as Float32Array;
+      const grand = totals.reduce((sum, value) => sum + value, 0);
+      let before = 0;
+      for (let block = 0; block < count; block += 1) {
+        let exact = 0;
+        for (let index = 0; index < size; index += 1) exact += p[block * size + index] as number;
+        const rounded = totals[block] as number;
+        // Gaps far wider than double precision's rounding of the threshold, so that it falls inside.
+        if (rounded - exact > 1e-12) {
+          probed += 1;
+          const uniform = (before + (exact + rounded) / 2) / grand;
+          const results = await sampler.run({
+            logits: new runtime.Tensor('float32', logits, [1, 1, vocabulary]),
+            [NAMES.uniforms]: new runtime.Tensor('float64', Float64Array.of(uniform), [1]),
+            [NAMES.inverseTemperature]: inverseTemperature,
+          });
+          const token = Number(((results[NAMES.tokens] as OnnxRuntime.Tensor).data as BigInt64Array)[0]);
+          const logProb = ((results[NAMES.logProbs] as OnnxRuntime.Tensor).data as Float32Array)[0];
+          expect(p[token], `temperature ${temperature}, block ${block}`).toBeGreaterThan(0);
+          expect(Number.isFinite(logProb)).toBe(true);
+          // The draw stays in the block whose total holds the threshold.
+          expect(Math.floor(token / size)).toBe(block);
+        }
+        before += rounded;
+      }
+    }
+    // The case occurred (about half of the blocks round up).
+    expect(probed).toBeGreaterThan(10);
+    await probeSession.release();
+    await sampler.release();
+  });
+
+  it('takes the lowest id among equal largest logits, within a block and across blocks', async () => {
+    const runtime = await loadOnnxRuntime();
+    const vocabulary = 6144;
+    const session = await samplingSession(runtime, vocabulary);
+    const logits = new Float32Array(2 * vocabulary);
+    // Row 0: ties at 5 and 9 (one block); row 1: ties at 2050 and 4100 (two blocks of 2048).
+    for (const index of [9, 5]) logits[index] = 3;
+    for (const index of [4100, 2050]) logits[vocabulary + index] = 3;
+    const results = await session.run({
+      logits: new runtime.Tensor('float32', logits, [2, 1, vocabulary]),
+      [NAMES.uniforms]: new runtime.Tensor('float64', Float64Array.of(0.5, 0.5), [2]),
+      [NAMES.inverseTemperature]: new runtime.Tensor('float32', Float32Array.of(1), [1]),
+    });
+    expect(
+      Array.from((results[NAMES.greedyTokens] as OnnxRuntime.Tensor).data as BigInt64Array, Number),
+    ).toEqual([5, 2050]);
+    await session.release();
+  });
 });
 
 describe('generation with a graph that samples', () => {
@@ -118,11 +212,12 @@ describe('generation with a graph that samples', () => {
       clamp: new ContextClamp('small', config.maxPositionEmbeddings),
       stopTokenIds: new Set<number>(),
     };
-    // A repeated prompt (its prefill shared, so its first tokens come from the logits), rows that stop early.
-    const prompts = ['f(4)=', 'def f(a):', 'f(4)=', 'x = [1, 2', 'q'].map((prompt, index) => ({
-      prompt,
-      index,
-    }));
+    // With a repeated prompt (its prefill shared, so its first tokens come from the logits) and without one
+    // (every token from the graph); rows that stop early.
+    const promptSets = [
+      ['f(4)=', 'def f(a):', 'f(4)=', 'x = [1, 2', 'q'],
+      ['def f(a):', 'x = [1, 2', 'q', 'function g(y) {'],
+    ].map((texts) => texts.map((prompt, index) => ({ prompt, index })));
     const requests: Omit<GenerateRequest, 'prompts'>[] = [
       { seed: 3, temperature: 1, topP: 1, maxTokens: 12 },
       { seed: 4, temperature: 0.6, topP: 1, maxTokens: 12, stop: [...'aeiou'] },
@@ -131,29 +226,43 @@ describe('generation with a graph that samples', () => {
       { seed: 6, temperature: 1e-30, topP: 1, maxTokens: 6 },
       { seed: 7, temperature: 1, topP: 0.9, maxTokens: 6 },
     ];
-    for (const request of requests) {
-      const full = { ...request, prompts: prompts.map(({ prompt }) => prompt) };
-      fetched.length = 0;
-      const drawn = await generateBatch(sampling, tokenizer, bounds, prompts, full);
-      const expected = await generateBatch(plain, tokenizer, bounds, prompts, full);
-      drawn.forEach((completion, index) => {
-        const other = expected[index];
-        expect(completion.tokenIds, `seed ${request.seed}, prompt ${index}`).toEqual(other?.tokenIds);
-        expect(completion.finishReason).toBe(other?.finishReason);
-        completion.logProbs.forEach((logProb, position) => {
-          expect(logProb).toBeCloseTo(other?.logProbs[position] as number, 4);
+    for (const [set, prompts] of promptSets.entries())
+      for (const request of requests) {
+        const full = { ...request, prompts: prompts.map(({ prompt }) => prompt) };
+        fetched.length = 0;
+        const drawn = await generateBatch(sampling, tokenizer, bounds, prompts, full);
+        const expected = await generateBatch(plain, tokenizer, bounds, prompts, full);
+        drawn.forEach((completion, index) => {
+          const other = expected[index];
+          expect(completion.tokenIds, `seed ${request.seed}, prompt ${index}`).toEqual(other?.tokenIds);
+          expect(completion.finishReason).toBe(other?.finishReason);
+          completion.logProbs.forEach((logProb, position) => {
+            expect(logProb).toBeCloseTo(other?.logProbs[position] as number, 4);
+          });
         });
-      });
-      // After the shared prefill, the runs drew every token in the graph and left the logits in it.
-      expect(fetched[0]).toContain('logits');
-      expect(fetched.slice(1).length).toBeGreaterThan(0);
-      const inGraph = request.temperature >= GRAPH_SAMPLING_MIN_TEMPERATURE && request.topP === 1;
-      for (const fetches of fetched.slice(1)) {
-        expect(fetches.includes('logits')).toBe(!inGraph);
-        if (inGraph) expect(fetches).toContain(request.greedy ? NAMES.greedyTokens : NAMES.tokens);
+        // Every run but a shared prefill drew its tokens in the graph and left the logits in it.
+        expect(fetched.length).toBeGreaterThan(1);
+        const inGraph = request.temperature >= GRAPH_SAMPLING_MIN_TEMPERATURE && request.topP === 1;
+        for (const [run, fetches] of fetched.entries()) {
+          const sharedPrefill = set === 0 && run === 0;
+          expect(fetches.includes('logits'), `set ${set}, run ${run}`).toBe(!inGraph || sharedPrefill);
+          if (inGraph && !sharedPrefill)
+            expect(fetches).toContain(request.greedy ? NAMES.greedyTokens : NAMES.tokens);
+        }
       }
-    }
     await decoder.session.release();
     await exported.release();
+  });
+
+  it('refuses a decoder with part of the sampling inputs and outputs, naming them', async () => {
+    const config = SMALL_TEST_CONFIG;
+    const weights = toGraphLayout(initializeLlamaWeights(config, { seed: 3 }));
+    const runtime = await loadOnnxRuntime();
+    const decoder = await openRolloutSession(runtime, config, () => weights, {}, 'shared');
+    const { inputMetadata, outputMetadata } = decoder.session;
+    const without = outputMetadata.filter((value) => value.name !== NAMES.greedyLogProbs);
+    expect(() => readDecoderLayout(inputMetadata, without, 'model.onnx')).toThrow(ModelFormatError);
+    expect(() => readDecoderLayout(inputMetadata, without, 'model.onnx')).toThrow(/sampling_uniforms/);
+    await decoder.session.release();
   });
 });

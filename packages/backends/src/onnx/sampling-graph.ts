@@ -41,14 +41,15 @@ export function samplingBlocks(vocabularySize: number): { size: number; count: n
  * inputs and outputs of {@link SAMPLING_GRAPH_NAMES}. It draws as the SDK's JavaScript sampler does with nucleus
  * 1 (`drawToken` with `topP` 1 and no constraint): the first token, in id order, at which the cumulative
  * probability exceeds the row's uniform times the total, and the argmax for greedy decoding. Without it, a
- * decode step copied the logits out of onnxruntime and exponentiated every entry in JavaScript (about 2 ms a row
- * for a vocabulary of 152k tokens: 16 ms of a batch of 8's step, against about 1 ms here).
+ * decode step copied the logits out of onnxruntime and exponentiated every entry in JavaScript: for 8 rows, about
+ * 4 ms of a 49k-token vocabulary and 13 ms of a 152k one, against under half a millisecond here.
  *
  * The cumulative sum runs in double precision and in two levels, so that its error stays near float32's on one
  * probability rather than growing with the vocabulary: each block's total, their running sum to find the block,
- * then the running sum within that block. The probabilities are float32 (onnxruntime's softmax), so a draw can
- * differ from the JavaScript sampler's, which exponentiates in double precision, only when the uniform falls
- * within about 1e-7 of a boundary between two tokens; the log probabilities agree to about 1e-6.
+ * then the running sum within that block (the rest of the threshold rescaled to it). Neither level goes past the
+ * last token with any probability. The probabilities are float32 (onnxruntime's softmax), so a draw can differ
+ * from the JavaScript sampler's, which exponentiates in double precision, only when the uniform falls within
+ * about 1e-7 of a boundary between two tokens; the log probabilities agree within about 1e-5.
  */
 export function writeSampling(graph: OnnxGraphBuilder, logits: string, vocabularySize: number): void {
   const names = SAMPLING_GRAPH_NAMES;
@@ -79,32 +80,47 @@ export function writeSampling(graph: OnnxGraphBuilder, logits: string, vocabular
       ),
       i64([1]),
     ]);
-  // How many entries of each row of a non-decreasing `cumulative` are at most `threshold` ([batch, 1]): the index
-  // of the first that exceeds it, capped at `last`.
-  const firstAbove = (cumulative: string, threshold: string, last: number) =>
+  const countWhere = (comparison: 'LessOrEqual' | 'Less', values: string, bound: string) =>
+    graph.node(
+      'ReduceSum',
+      [graph.node('Cast', [graph.node(comparison, [values, bound])], { to: 7 }), i64([-1])],
+      { keepdims: 1 },
+    );
+  // The first entry of each row of a non-decreasing `cumulative` that exceeds `threshold` ([batch, 1]): how many
+  // are at most the threshold, but no further than the first entry that reaches the row's total, the last with
+  // any probability (where rounding puts the threshold at or past the total).
+  const firstAbove = (cumulative: string, threshold: string, total: string) =>
     graph.node('Min', [
-      graph.node(
-        'ReduceSum',
-        [graph.node('Cast', [graph.node('LessOrEqual', [cumulative, threshold])], { to: 7 }), i64([-1])],
-        { keepdims: 1 },
-      ),
-      i64([last]),
+      countWhere('LessOrEqual', cumulative, threshold),
+      countWhere('Less', cumulative, total),
     ]);
+  const lastOf = (value: string) =>
+    graph.node('Slice', [value, i64([-1]), i64([Number.MAX_SAFE_INTEGER]), i64([-1])]);
   const toDouble = (value: string) => graph.node('Cast', [value], { to: 11 });
   const probabilityBlocks = blocked(probabilities, 0);
   const blockTotals = toDouble(graph.node('ReduceSum', [probabilityBlocks, i64([-1])], { keepdims: 0 }));
   const blockCumulative = graph.node('CumSum', [blockTotals, lastAxis]);
-  const total = graph.node('Slice', [blockCumulative, i64([-1]), i64([Number.MAX_SAFE_INTEGER]), i64([1])]);
+  const total = lastOf(blockCumulative);
   const threshold = graph.node('Mul', [graph.node('Unsqueeze', [uniforms, i64([-1])]), total]);
-  const block = firstAbove(blockCumulative, threshold, count - 1);
+  const block = firstAbove(blockCumulative, threshold, total);
+  const blockTotal = graph.node('GatherElements', [blockTotals, block], { axis: -1 });
   const beforeBlock = graph.node('Sub', [
     graph.node('GatherElements', [blockCumulative, block], { axis: -1 }),
-    graph.node('GatherElements', [blockTotals, block], { axis: -1 }),
+    blockTotal,
   ]);
+  // Within the block, the running sum of its probabilities in double precision. The block totals were summed in
+  // float32, so the rest of the threshold is rescaled from the block's float32 total to this sum's: unscaled, a
+  // threshold between the two would pass no entry, and the draw would fall on the block's last token whatever
+  // its probability.
+  const withinCumulative = graph.node('CumSum', [toDouble(blockOf(probabilityBlocks, block)), lastAxis]);
+  const withinTotal = lastOf(withinCumulative);
   const within = firstAbove(
-    graph.node('CumSum', [toDouble(blockOf(probabilityBlocks, block)), lastAxis]),
-    graph.node('Sub', [threshold, beforeBlock]),
-    size - 1,
+    withinCumulative,
+    graph.node('Mul', [
+      graph.node('Sub', [threshold, beforeBlock]),
+      graph.node('Div', [withinTotal, blockTotal]),
+    ]),
+    withinTotal,
   );
   const drawn = graph.node('Min', [
     graph.node('Add', [graph.node('Mul', [block, i64([size])]), within]),
