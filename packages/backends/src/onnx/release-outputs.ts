@@ -32,3 +32,66 @@ export function collectGarbage(): void {
   }
   collect();
 }
+
+/** What decides {@link allocatorAdvice}. */
+export interface AllocatorSituation {
+  /** `process.platform`. */
+  readonly platform: string;
+  /** Whether the C library is glibc (Node's report has `glibcVersionRuntime` only there). */
+  readonly glibc: boolean;
+  /** The process's environment. */
+  readonly environment: Readonly<Record<string, string | undefined>>;
+  /** Bytes of the weights, which each training call's gradient outputs match. */
+  readonly weightBytes: number;
+  /** Whether a training step runs one onnxruntime call per micro-batch (rather than one call a step). */
+  readonly callPerMicroBatch: boolean;
+}
+
+/**
+ * The advice to start the process with glibc's allocator told to keep freed memory, or undefined where it does not
+ * apply. onnxruntime-node copies every output of a call into new memory, and glibc maps big allocations afresh and
+ * unmaps them when freed: with one call per micro-batch and weights of hundreds of MB, every call faults in a
+ * weights-sized copy. With `MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=68719476736` a Qwen2.5-0.5B-shaped step took
+ * 33-46 s against 53-94 s (BENCHMARKS.md). The variables only act when set before the process starts, so the SDK
+ * can only say so.
+ */
+export function allocatorAdvice(situation: AllocatorSituation): string | undefined {
+  const { platform, glibc, environment, weightBytes, callPerMicroBatch } = situation;
+  if (platform !== 'linux' || !glibc || !callPerMicroBatch || weightBytes < COLLECT_AFTER_CALL_BYTES)
+    return undefined;
+  if (environment.MALLOC_MMAP_MAX_ !== undefined) return undefined;
+  const gigabytes = (weightBytes / 2 ** 30).toFixed(1);
+  return `Training runs one onnxruntime call per micro-batch, each returning a ${gigabytes} GiB copy of the gradients; glibc maps such copies afresh every call. Start the process with MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=68719476736 (for example: MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=68719476736 npx azr train ...) to reuse that memory: a Qwen2.5-0.5B-shaped step took 33-46 s with them against 53-94 s without. Said once per process.`;
+}
+
+/** Weights from which {@link allocatorAdvice} speaks (as the trainer's own garbage collection after each call). */
+const COLLECT_AFTER_CALL_BYTES = 256 * 1024 * 1024;
+
+let advised = false;
+let glibcRuntime: boolean | undefined;
+
+/** Whether this process runs on glibc (Node's report names its version only there). Read once. */
+function onGlibc(): boolean {
+  if (glibcRuntime === undefined) {
+    const report = process.report?.getReport() as { header?: { glibcVersionRuntime?: unknown } } | undefined;
+    glibcRuntime = typeof report?.header?.glibcVersionRuntime === 'string';
+  }
+  return glibcRuntime;
+}
+
+/** Emits {@link allocatorAdvice} as a process warning (code `AZR_GLIBC_ALLOCATOR`), at most once per process. */
+export function adviseAllocator(weightBytes: number, callPerMicroBatch: boolean): void {
+  // The cheap conditions first: the report is read only where the advice may apply.
+  if (advised || process.platform !== 'linux' || !callPerMicroBatch || weightBytes < COLLECT_AFTER_CALL_BYTES)
+    return;
+  const advice = allocatorAdvice({
+    platform: process.platform,
+    glibc: onGlibc(),
+    environment: process.env,
+    weightBytes,
+    callPerMicroBatch,
+  });
+  if (advice === undefined) return;
+  advised = true;
+  process.emitWarning(advice, { code: 'AZR_GLIBC_ALLOCATOR' });
+}

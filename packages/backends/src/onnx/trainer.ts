@@ -16,7 +16,7 @@ import {
 } from '../shared/batching.js';
 import type { OptimizerState } from '../shared/optimizer-state.js';
 import { applyAdamW } from './adamw.js';
-import { collectGarbage } from './release-outputs.js';
+import { adviseAllocator, collectGarbage } from './release-outputs.js';
 import type { OnnxRuntimeModule } from './runtime.js';
 import { type OnnxSessionSettings, openSession } from './session.js';
 import { TRAINING_STATISTICS_OUTPUTS } from './training-graph/objective.js';
@@ -334,6 +334,9 @@ export async function createOnnxTrainer(options: OnnxTrainerOptions): Promise<On
       ...passesOf(sequences.filter(inert)).map((chunk) => ({ chunks: [chunk], kind: 'statistics' as const })),
       ...trainingCalls,
     ];
+    // Several calls that each return every gradient: on glibc, say once how to start the process so that those
+    // copies reuse memory (see allocatorAdvice).
+    adviseAllocator(weightBytes, trainingCalls.length > 1);
     for (const { chunks, kind } of calls) {
       batch.signal?.throwIfAborted();
       const statistics = await run(chunks, batch, denominator, kind);
