@@ -41,8 +41,8 @@ describe('adviseAllocator', () => {
     const applies = allocatorAdvice({
       platform: process.platform,
       glibc:
-        typeof (process.report?.getReport() as { header?: { glibcVersionRuntime?: unknown } }).header
-          ?.glibcVersionRuntime === 'string',
+        typeof (process.report?.getReport() as { header?: { glibcVersionRuntime?: unknown } } | undefined)
+          ?.header?.glibcVersionRuntime === 'string',
       environment: process.env,
       weightBytes: 2 * 2 ** 30,
       callPerMicroBatch: true,
