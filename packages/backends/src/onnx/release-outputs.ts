@@ -4,6 +4,12 @@ import { runInNewContext } from 'node:vm';
 let collect: (() => void) | undefined;
 
 /**
+ * Weights from which a training call's output copies count: above it the trainer frees each call's
+ * copies at once ({@link collectGarbage}), and {@link allocatorAdvice} speaks.
+ */
+export const LARGE_OUTPUT_BYTES = 256 * 1024 * 1024;
+
+/**
  * Runs V8's garbage collector now. onnxruntime-node (1.30) returns every output of a run as a new JavaScript copy,
  * even an output written into a buffer of the caller's (a preallocated fetch). The training graph's outputs are
  * the size of the model's weights: 2 GB for a 0.5B model in float32. Dropped at once, those copies still stay
@@ -57,15 +63,12 @@ export interface AllocatorSituation {
  */
 export function allocatorAdvice(situation: AllocatorSituation): string | undefined {
   const { platform, glibc, environment, weightBytes, callPerMicroBatch } = situation;
-  if (platform !== 'linux' || !glibc || !callPerMicroBatch || weightBytes < COLLECT_AFTER_CALL_BYTES)
+  if (platform !== 'linux' || !glibc || !callPerMicroBatch || weightBytes < LARGE_OUTPUT_BYTES)
     return undefined;
   if (environment.MALLOC_MMAP_MAX_ !== undefined) return undefined;
   const gigabytes = (weightBytes / 2 ** 30).toFixed(1);
   return `Training runs one onnxruntime call per micro-batch, each returning a ${gigabytes} GiB copy of the gradients; glibc maps such copies afresh every call. Start the process with MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=68719476736 (for example: MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=68719476736 npx azr train ...) to reuse that memory: a Qwen2.5-0.5B-shaped step took 33-46 s with them against 53-94 s without. Said once per process.`;
 }
-
-/** Weights from which {@link allocatorAdvice} speaks (as the trainer's own garbage collection after each call). */
-const COLLECT_AFTER_CALL_BYTES = 256 * 1024 * 1024;
 
 let advised = false;
 let glibcRuntime: boolean | undefined;
@@ -82,7 +85,7 @@ function onGlibc(): boolean {
 /** Emits {@link allocatorAdvice} as a process warning (code `AZR_GLIBC_ALLOCATOR`), at most once per process. */
 export function adviseAllocator(weightBytes: number, callPerMicroBatch: boolean): void {
   // The cheap conditions first: the report is read only where the advice may apply.
-  if (advised || process.platform !== 'linux' || !callPerMicroBatch || weightBytes < COLLECT_AFTER_CALL_BYTES)
+  if (advised || process.platform !== 'linux' || !callPerMicroBatch || weightBytes < LARGE_OUTPUT_BYTES)
     return;
   const advice = allocatorAdvice({
     platform: process.platform,

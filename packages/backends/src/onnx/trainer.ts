@@ -16,7 +16,7 @@ import {
 } from '../shared/batching.js';
 import type { OptimizerState } from '../shared/optimizer-state.js';
 import { applyAdamW } from './adamw.js';
-import { adviseAllocator, collectGarbage } from './release-outputs.js';
+import { adviseAllocator, collectGarbage, LARGE_OUTPUT_BYTES } from './release-outputs.js';
 import type { OnnxRuntimeModule } from './runtime.js';
 import { type OnnxSessionSettings, openSession } from './session.js';
 import { TRAINING_STATISTICS_OUTPUTS } from './training-graph/objective.js';
@@ -26,9 +26,6 @@ type OnnxTensor = OnnxRuntime.Tensor;
 
 /** The training graphs a trainer runs: the forward part alone, all micro-batches in a loop, or one of them. */
 type GraphKind = 'statistics' | 'loop' | 'accumulate';
-
-/** Above this much weight, the trainer frees each call's output copies at once (see `collectGarbage`). */
-const COLLECT_AFTER_PASS_BYTES = 256 * 1024 * 1024;
 
 /** Everything an onnx training step needs besides the batch. */
 export interface OnnxTrainerOptions {
@@ -352,7 +349,7 @@ export async function createOnnxTrainer(options: OnnxTrainerOptions): Promise<On
       // The call's copies of the new sums (see collectGarbage) are garbage from here: free them before AdamW
       // allocates its moments, or the next step's call makes its own. (A small model's copies are left to V8: a
       // full collection would cost more than they weigh.)
-      if (weightBytes >= COLLECT_AFTER_PASS_BYTES) collectGarbage();
+      if (weightBytes >= LARGE_OUTPUT_BYTES) collectGarbage();
     }
     let squares = 0;
     for (const gradient of gradients.values())
