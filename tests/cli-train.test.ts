@@ -169,6 +169,7 @@ describe('azr train', { timeout: 240_000 }, () => {
       curriculum: { startOperators: 1, stepsPerOperator: 600 },
       inductionHeldOut: 'function',
       inductionReadsInput: false,
+      inductionAnswersFollowCurriculum: false,
       proposalsReadInput: [],
       evaluateEvery: 1,
     });

@@ -86,6 +86,9 @@ export function starterConfig(): string {
     // The proposer's diversity reward: a valid proposal also earns this times the share of its mode's other valid
     // proposals in the step that compute another function. 0 turns it off, as in the reference.
     // "diversityReward": 0.5,
+    // Hindsight: a wrong induction answer is also trained on, with this advantage, under the prompt of the task
+    // its program gives on the same inputs (at most batchSize a step). 0 turns it off; not in the paper.
+    "hindsightAdvantage": ${defaults.trainer.hindsightAdvantage ?? 0},
     // Sampling of every completion.
     "sampling": { "temperature": 1, "topP": 1, "maxTokens": ${defaults.trainer.sampling?.maxTokens} },
     // Steps between checkpoints (one is also written at the end and on Ctrl-C).
@@ -106,7 +109,8 @@ export function starterConfig(): string {
   // curriculum on the size of proposals: at most startOperators operators at first, one more every
   // stepsPerOperator steps up to 3 (false: the whole language from the start). Induction: inductionHeldOut
   // "function" bars every induction task of a held-out task's function, "task" only those that show its pairs;
-  // inductionReadsInput true holds induction answers to read x where the shown outputs differ.
+  // inductionReadsInput true holds induction answers to read x where the shown outputs differ;
+  // inductionAnswersFollowCurriculum true holds them in training to the curriculum's operators at the step.
   // proposalsReadInput lists the modes ("deduction", "abduction") whose proposals are programs that read x.
   // The default for the tiny preset. full: the paper's prompts and free programs, the default for a model folder.
   "tasks": {
@@ -115,6 +119,7 @@ export function starterConfig(): string {
     "curriculum": ${curriculum === false ? 'false' : `{ "startOperators": ${curriculum.startOperators}, "stepsPerOperator": ${curriculum.stepsPerOperator} }`},
     "inductionHeldOut": "${defaults.tasks.inductionHeldOut ?? 'function'}",
     "inductionReadsInput": ${defaults.tasks.inductionReadsInput ?? false},
+    "inductionAnswersFollowCurriculum": ${defaults.tasks.inductionAnswersFollowCurriculum ?? false},
     "proposalsReadInput": ${JSON.stringify(defaults.tasks.proposalsReadInput ?? [])},
     "evaluateEvery": ${defaults.tasks.evaluateEvery}
   }

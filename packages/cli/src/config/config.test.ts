@@ -111,6 +111,7 @@ describe('azr.config.json', () => {
     expect(resolveTrainConfig({}, {}).tasks).toMatchObject({
       inductionHeldOut: 'function',
       inductionReadsInput: false,
+      inductionAnswersFollowCurriculum: false,
       proposalsReadInput: [],
     });
     // Full tasks have no such setting.
@@ -120,12 +121,20 @@ describe('azr.config.json', () => {
     );
     expect(
       resolveTrainConfig(
-        { tasks: { inductionHeldOut: 'task', inductionReadsInput: true, proposalsReadInput: ['abduction'] } },
+        {
+          tasks: {
+            inductionHeldOut: 'task',
+            inductionReadsInput: true,
+            inductionAnswersFollowCurriculum: true,
+            proposalsReadInput: ['abduction'],
+          },
+        },
         {},
       ).tasks,
     ).toMatchObject({
       inductionHeldOut: 'task',
       inductionReadsInput: true,
+      inductionAnswersFollowCurriculum: true,
       proposalsReadInput: ['abduction'],
     });
     expect(
@@ -139,6 +148,10 @@ describe('azr.config.json', () => {
     expect(
       configError(() => parseTrainConfig({ tasks: { inductionReadsInput: 1 } }, 'azr.config.json')).message,
     ).toMatch(/^azr\.config\.json: tasks\.inductionReadsInput/);
+    expect(
+      configError(() => parseTrainConfig({ tasks: { inductionAnswersFollowCurriculum: 'yes' } }, 'c.json'))
+        .details.field,
+    ).toBe('tasks.inductionAnswersFollowCurriculum');
   });
 
   it("reads the advantages' settings, each field over the recipe's", () => {
@@ -231,6 +244,15 @@ describe('azr.config.json', () => {
     expect(
       configError(() => parseTrainConfig({ trainer: { complexityReward: -1 } }, 'c.json')).details.field,
     ).toBe('trainer.complexityReward');
+  });
+
+  it('reads trainer.hindsightAdvantage, an advantage of at least 0', () => {
+    expect(resolveTrainConfig({ trainer: { hindsightAdvantage: 0.5 } }, {}).trainer.hindsightAdvantage).toBe(
+      0.5,
+    );
+    expect(
+      configError(() => parseTrainConfig({ trainer: { hindsightAdvantage: -1 } }, 'c.json')).details.field,
+    ).toBe('trainer.hindsightAdvantage');
   });
 
   it('reads trainer.diversityReward, a weight of at least 0, off by default', () => {

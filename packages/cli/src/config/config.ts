@@ -78,6 +78,7 @@ const trainerSchema = z.strictObject({
   trainOnLearnabilityRollouts: z.boolean().optional(),
   rejectDuplicates: z.boolean().optional(),
   dropSolvedTasks: z.boolean().optional(),
+  hindsightAdvantage: z.number().min(0).optional(),
   complexityReward: z.number().min(0).optional(),
   diversityReward: z.number().min(0).optional(),
   sampling: z
@@ -148,6 +149,7 @@ const tasksSchema = z.strictObject({
     .optional(),
   inductionHeldOut: z.enum(['function', 'task']).optional(),
   inductionReadsInput: z.boolean().optional(),
+  inductionAnswersFollowCurriculum: z.boolean().optional(),
   proposalsReadInput: z.array(z.enum(['deduction', 'abduction'])).optional(),
   evaluateEvery: z.union([z.literal(false), positiveInteger]).optional(),
   frame: z.enum(['r1', 'none', 'chat']).optional(),
@@ -267,6 +269,12 @@ export interface TasksConfig {
    * (`MiniTaskModesSettings.inductionReadsInput` in `@azr/core`). Default `false` (filled in for mini tasks).
    */
   readonly inductionReadsInput?: boolean;
+  /**
+   * Mini tasks only: hold induction answers in training to the curriculum's operator limit at the step
+   * (`MiniTaskModesSettings.inductionAnswersFollowCurriculum` in `@azr/core`). Default `false` (filled in for
+   * mini tasks).
+   */
+  readonly inductionAnswersFollowCurriculum?: boolean;
   /**
    * Mini tasks only: the modes (`deduction`, `abduction`) whose proposals are programs that read `x`
    * (`MiniTaskModesSettings.proposalsReadInput` in `@azr/core`). Default none (filled in for mini tasks).
@@ -403,6 +411,7 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = Object.freeze({
     curriculum: DEFAULT_MINI_CURRICULUM,
     inductionHeldOut: 'function',
     inductionReadsInput: false,
+    inductionAnswersFollowCurriculum: false,
     proposalsReadInput: [],
     evaluateEvery: DEFAULT_EVALUATE_EVERY,
   },
@@ -562,6 +571,7 @@ export function resolveTrainConfig(
         ? {
             inductionHeldOut: file.tasks?.inductionHeldOut ?? 'function',
             inductionReadsInput: file.tasks?.inductionReadsInput ?? false,
+            inductionAnswersFollowCurriculum: file.tasks?.inductionAnswersFollowCurriculum ?? false,
             proposalsReadInput: file.tasks?.proposalsReadInput ?? [],
           }
         : {}),

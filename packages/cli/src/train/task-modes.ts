@@ -172,6 +172,9 @@ export async function createTaskModes(
       ...(tasks.curriculum === false ? {} : { curriculum: tasks.curriculum }),
       ...(tasks.inductionHeldOut === undefined ? {} : { inductionHeldOut: tasks.inductionHeldOut }),
       ...(tasks.inductionReadsInput === undefined ? {} : { inductionReadsInput: tasks.inductionReadsInput }),
+      ...(tasks.inductionAnswersFollowCurriculum === undefined
+        ? {}
+        : { inductionAnswersFollowCurriculum: tasks.inductionAnswersFollowCurriculum }),
       ...(tasks.proposalsReadInput === undefined ? {} : { proposalsReadInput: tasks.proposalsReadInput }),
     }),
     heldOut: { path, tasks: heldOut },

@@ -148,6 +148,20 @@ export interface TaskModeV1<TTask extends TaskBase = TaskBase, TProposal = unkno
   /** Checks an answer through the executor. */
   checkAnswer(task: TTask, answer: TAnswer, executor: ExecutorV1): Promise<AnswerVerdict>;
   /**
+   * Optional: hindsight relabelling. A task that `answer`, a wrong answer to `task`, solves, built through the
+   * executor as a proposal would be (held-out tasks are refused as there), or `undefined` when there is none or
+   * the mode passes it over. The induction modes run the answer's program on the task's inputs: the pairs it
+   * gives make a task it solves. The trainer's `hindsightAdvantage` trains the solver on the answer under that
+   * task's solve prompt, so that an answer that reads its input but computes another function still teaches
+   * which pairs it fits.
+   */
+  hindsightTask?(
+    task: TTask,
+    answer: TAnswer,
+    executor: ExecutorV1,
+    context: { readonly language: TaskLanguage; readonly step: number },
+  ): Promise<TTask | undefined>;
+  /**
    * Optional: the constraint that generation of a role's completions is held to (a grammar of proposals, the
    * answer format), for the given tokenizer, or `undefined` for free generation. The trainer and `evaluate`
    * pass it with every request of the role; a policy without `capabilities.constrainedDecoding` is then

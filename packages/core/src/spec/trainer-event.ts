@@ -8,6 +8,8 @@ export type TrainerPhase =
   | 'validate'
   | 'learnability'
   | 'solve'
+  /** Only with the trainer's `hindsightAdvantage`. */
+  | 'hindsight'
   | 'reward'
   | 'advantage'
   | 'update';
@@ -18,6 +20,7 @@ export const TRAINER_PHASES: readonly TrainerPhase[] = [
   'validate',
   'learnability',
   'solve',
+  'hindsight',
   'reward',
   'advantage',
   'update',
@@ -92,6 +95,11 @@ export interface StepEndEvent {
   readonly durationMs: number;
   /** Generated tokens per second over the step. */
   readonly tokensPerSecond: number;
+  /**
+   * With the trainer's `hindsightAdvantage`: the wrong answers trained on again under a task they solve, by
+   * mode (modes without any left out).
+   */
+  readonly hindsight?: Readonly<Record<TaskModeName, number>>;
 }
 
 /** Emitted when a monitor flags generated text. */

@@ -4,6 +4,7 @@ import type { RandomSource } from '../spec/random-source.js';
 import type { SolvedTask } from '../spec/solve-path.js';
 import type { TaskBase, TaskModeName, TaskRole } from '../spec/task.js';
 import type { ProposeContext } from '../spec/task-mode.js';
+import type { TokenizerV1 } from '../spec/tokenizer.js';
 
 /*
  * The values a step passes from phase to phase. Each phase returns the next stage and changes none it is
@@ -81,4 +82,10 @@ export function constrainedBy(constraint: GenerationConstraintV1 | undefined): {
 /** A fresh generation seed drawn from the run's random source. */
 export function nextSeed(random: RandomSource): number {
   return random.nextInt(0, 2 ** 31 - 1);
+}
+
+/** A prompt's token ids as the policy sees it: the beginning-of-sequence token first where the tokenizer has one. */
+export function promptTokenIds(tokenizer: TokenizerV1, prompt: string): number[] {
+  const start = tokenizer.beginningOfSequenceTokenId;
+  return [...(start === undefined ? [] : [start]), ...tokenizer.encode(prompt)];
 }

@@ -132,6 +132,16 @@ export interface TrainerSettings {
    * `false`.
    */
   readonly dropSolvedTasks: boolean;
+  /**
+   * Hindsight relabelling of wrong answers, in modes that define `TaskModeV1.hindsightTask` (the induction
+   * modes): a wrong answer is also trained on, with this advantage, under the solve prompt of a task it solves
+   * (an induction answer's program on the task's inputs, the pairs it gives shown). Each such task once a step;
+   * the old log probabilities are the policy's under the new prompt (`doComputeLogProbs`), so the update's ratio
+   * starts at 1. A solver that learns from zero almost never writes the one program of a task that reads its
+   * input, so its groups of answers are all wrong and carry no signal; relabelled, every answer shows which
+   * pairs it fits. Not in the paper. Default `0`: off.
+   */
+  readonly hindsightAdvantage: number;
   /** Sampling of every completion. Default temperature 1, top-p 1, 512 tokens. */
   readonly sampling: SamplingSettings;
   readonly format: AnswerFormat;
@@ -167,6 +177,7 @@ export const DEFAULT_TRAINER_SETTINGS: TrainerSettings = Object.freeze({
   trainOnLearnabilityRollouts: false,
   rejectDuplicates: false,
   dropSolvedTasks: false,
+  hindsightAdvantage: 0,
   sampling: DEFAULT_SAMPLING_SETTINGS,
   format: DEFAULT_ANSWER_FORMAT,
   rewards: DEFAULT_REWARD_SETTINGS,
@@ -218,6 +229,7 @@ export function resolveTrainerSettings(input: TrainerSettingsInput = {}): Traine
   assertNumberInRange('learnabilityRollouts', merged.learnabilityRollouts, { minimum: 1, integer: true });
   for (const field of ['trainOnLearnabilityRollouts', 'rejectDuplicates', 'dropSolvedTasks'] as const)
     if (typeof merged[field] !== 'boolean') assertOneOf(field, String(merged[field]), ['true', 'false']);
+  assertNumberInRange('hindsightAdvantage', merged.hindsightAdvantage, { minimum: 0 });
   assertNumberInRange('sampling.temperature', merged.sampling.temperature, { minimum: Number.MIN_VALUE });
   assertNumberInRange('sampling.topP', merged.sampling.topP, { minimum: Number.MIN_VALUE, maximum: 1 });
   assertNumberInRange('sampling.maxTokens', merged.sampling.maxTokens, { minimum: 1, integer: true });

@@ -8,6 +8,7 @@ import type { GroupStatistics, TrainerEvent, TrainerPhase } from '../spec/traine
 import { inspectCompletions } from './monitoring.js';
 import { advantage } from './phases/advantage.js';
 import type { SolveContext } from './phases/context.js';
+import { relabelInHindsight } from './phases/hindsight.js';
 import { estimateLearnability } from './phases/learnability.js';
 import { propose } from './phases/propose.js';
 import { reward } from './phases/reward.js';
@@ -76,13 +77,20 @@ export async function runSelfPlayStep(runtime: StepRuntime, step: number): Promi
   // Excluded proposals (held-out tasks) are neither rewarded nor trained on, only counted.
   const counted = learnability.proposals.filter((proposal) => proposal.status !== 'excluded');
   const extra = settings.trainOnLearnabilityRollouts ? learnability.rollouts : [];
+  // Wrong answers that the update trains on, relabelled as answers to tasks they solve.
+  const relabelled =
+    settings.hindsightAdvantage > 0
+      ? await timed('hindsight', () => relabelInHindsight(runtime, step, [...solutions, ...extra]))
+      : [];
   const rewarded = await timed('reward', () => reward(runtime.rewards, [...counted, ...solutions, ...extra]));
   const trained = await timed('advantage', () => advantage(runtime.estimator, rewarded));
   // Random proposals (`proposer: 'random'`) are rewarded and recorded like the model's, but the policy did not
   // write them: the update trains the solver alone.
   const learners =
     settings.proposer === 'random' ? trained.filter((rollout) => rollout.role !== 'propose') : trained;
-  const updated = await timed('update', () => update(runtime, learners.map(trainSequence)));
+  const updated = await timed('update', () =>
+    update(runtime, [...learners.map(trainSequence), ...relabelled.map((each) => each.sequence)]),
+  );
   const loss = updated?.loss;
 
   // The step's own sequences, without the learnability rollouts trained on alongside them.
@@ -105,6 +113,7 @@ export async function runSelfPlayStep(runtime: StepRuntime, step: number): Promi
     ...(updated === undefined ? {} : { update: updated.statistics }),
     durationMs,
     tokensPerSecond: durationMs > 0 ? (tokens * 1000) / durationMs : 0,
+    ...(settings.hindsightAdvantage > 0 ? { hindsight: countByMode(relabelled) } : {}),
   });
   const trainedProposals = new Map(
     rollouts.flatMap((rollout) => (rollout.role === 'propose' ? [[rollout.promptId, rollout]] : [])),
@@ -119,6 +128,13 @@ export async function runSelfPlayStep(runtime: StepRuntime, step: number): Promi
     loss,
     groups,
   };
+}
+
+/** How many of each mode's answers were relabelled. */
+function countByMode(relabelled: readonly { readonly mode: TaskModeName }[]): Record<TaskModeName, number> {
+  const counts: Record<TaskModeName, number> = {};
+  for (const each of relabelled) counts[each.mode] = (counts[each.mode] ?? 0) + 1;
+  return counts;
 }
 
 /**

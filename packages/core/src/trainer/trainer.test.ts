@@ -12,7 +12,7 @@ import type { TrainerEvent } from '../spec/trainer-event.js';
 import { createAbductionMode } from '../task-modes/abduction.js';
 import { createDeductionMode } from '../task-modes/deduction.js';
 import { createInductionMode } from '../task-modes/induction.js';
-import { miniExpression, miniOperatorCount } from '../task-modes/mini/grammar.js';
+import { miniBehavior, miniExpression, miniOperatorCount } from '../task-modes/mini/grammar.js';
 import { createMiniTaskModes } from '../task-modes/mini/modes.js';
 import { zeroInductionTask, zeroTriplet } from '../task-modes/seeds.js';
 import { createArithmeticScript } from '../test/arithmetic-script.js';
@@ -755,5 +755,110 @@ describe('dropSolvedTasks', { timeout: 60_000 }, () => {
     expect(() =>
       createSelfPlayTrainer(options([], { settings: { dropSolvedTasks: 'yes' as never } })),
     ).toThrow(ConfigError);
+  });
+});
+
+describe('hindsightAdvantage', { timeout: 60_000 }, () => {
+  // Mini tasks of one operator, proposed at random; the mock policy writes induction answers at random, so most
+  // are wrong, and some of those read x and give other pairs.
+  async function run(hindsightAdvantage?: number) {
+    const events: TrainerEvent[] = [];
+    const policy = new MockPolicyModel({ seed: 2 });
+    const trainer = createSelfPlayTrainer({
+      policy,
+      executor: new MockExecutor(),
+      modes: createMiniTaskModes({ curriculum: { startOperators: 1, stepsPerOperator: 100 } }) as never,
+      settings: {
+        seed: 3,
+        batchSize: 4,
+        solveRollouts: 4,
+        learnabilityRollouts: 2,
+        proposer: 'random',
+        sampling: { maxTokens: 24 },
+        ...(hindsightAdvantage === undefined ? {} : { hindsightAdvantage }),
+      },
+      sinks: [{ specificationVersion: 'v1', sinkId: 'memory', write: (event) => void events.push(event) }],
+    });
+    const results = [];
+    for (let step = 0; step < 3; step += 1) results.push(await trainer.runStep());
+    return { events, policy, results };
+  }
+
+  it('trains wrong induction answers again under the prompt of a task they solve, at most batchSize a mode', async () => {
+    const advantage = 0.731;
+    const { events, policy, results } = await run(advantage);
+    const ends = events.filter((event) => event.type === 'step-end');
+    const counts = ends.map((event) => event.hindsight?.induction ?? 0);
+    expect(
+      ends.every((event) => Object.keys(event.hindsight ?? {}).every((mode) => mode === 'induction')),
+    ).toBe(true);
+    expect(counts.every((count) => count <= 4)).toBe(true);
+    expect(counts.reduce((total, count) => total + count, 0)).toBeGreaterThan(3);
+    expect(events.filter((event) => event.type === 'phase-end' && event.phase === 'hindsight')).toHaveLength(
+      3,
+    );
+    const trains = policy.calls.filter((call) => call.method === 'doTrainStep');
+    const scored = policy.calls.filter((call) => call.method === 'doComputeLogProbs');
+    expect(trains).toHaveLength(3);
+    const bytes = policy.tokenizer;
+    for (const [index, call] of trains.entries()) {
+      // The relabelled sequences come last, with the setting as every token's advantage.
+      const count = counts[index] as number;
+      const relabelled = call.batch.sequences.slice(call.batch.sequences.length - count);
+      const wrong = results[index]?.solutions.filter(
+        (solution) => solution.mode === 'induction' && !solution.correct,
+      );
+      for (const sequence of relabelled) {
+        expect(sequence.advantages.every((value) => value === advantage)).toBe(true);
+        const prompt = bytes.decode(sequence.promptTokenIds);
+        const answer = bytes.decode(sequence.completionTokenIds).trim();
+        // A wrong answer of the step, which gives every pair its new prompt shows.
+        expect(
+          wrong?.some(
+            (solution) => solution.completion.tokenIds.join() === sequence.completionTokenIds.join(),
+          ),
+        ).toBe(true);
+        const behaviour = miniBehavior(answer);
+        const shown = [...prompt.matchAll(/f\((\d)\)=(\d)/g)];
+        expect(shown).toHaveLength(3);
+        for (const [, input, output] of shown) expect(behaviour[Number(input)]).toBe(output);
+        expect(new Set(shown.map((pair) => pair[2])).size).toBeGreaterThan(1);
+        expect(prompt.startsWith('#IS\n') && prompt.endsWith('\nf(x)=')).toBe(true);
+        // Its old log probabilities are the policy's on that prompt, scored before the update.
+        const scoring = scored.find((each) =>
+          each.request.sequences.some(
+            (other) => other.promptTokenIds.join() === sequence.promptTokenIds.join(),
+          ),
+        );
+        expect(scoring).toBeDefined();
+        const at = scoring?.request.sequences.findIndex(
+          (other) =>
+            other.promptTokenIds.join() === sequence.promptTokenIds.join() &&
+            other.completionTokenIds.join() === sequence.completionTokenIds.join(),
+        );
+        expect(at).toBeGreaterThanOrEqual(0);
+        // Before the first update the weights are the fresh policy's: the ratio starts at 1.
+        if (index === 0) {
+          const { logProbs } = await new MockPolicyModel({ seed: 2 }).doComputeLogProbs({
+            sequences: [sequence],
+            temperature: 1,
+          });
+          expect(sequence.oldLogProbs).toEqual(logProbs[0]);
+        }
+      }
+      // No relabelled prompt and answer twice in a step.
+      const keys = relabelled.map((sequence) => `${sequence.promptTokenIds}|${sequence.completionTokenIds}`);
+      expect(new Set(keys).size).toBe(keys.length);
+    }
+  });
+
+  it('is off by default, and refuses a negative advantage', async () => {
+    const { events, policy } = await run();
+    expect(events.some((event) => event.type === 'step-end' && event.hindsight !== undefined)).toBe(false);
+    expect(events.some((event) => event.type === 'phase-end' && event.phase === 'hindsight')).toBe(false);
+    expect(policy.calls.some((call) => call.method === 'doComputeLogProbs')).toBe(false);
+    expect(() => createSelfPlayTrainer(options([], { settings: { hindsightAdvantage: -1 } }))).toThrow(
+      /hindsightAdvantage/,
+    );
   });
 });

@@ -332,6 +332,71 @@ describe('the mini task modes', () => {
     expect(() => createMiniTaskModes({ inductionHeldOut: 'inputs' as never })).toThrow(ConfigError);
   });
 
+  it('relabel a wrong induction answer in hindsight as the task its program gives on the same inputs', async () => {
+    const executor = new MockExecutor();
+    const context = { language: 'javascript' as const, step: 9 };
+    const inputs = ['3', '8', '7', '9', '5', '4'];
+    const [, , plain] = createMiniTaskModes();
+    const made = await plain.validateProposal(
+      { program: miniProgram('x+3', 'javascript'), inputs },
+      executor,
+      context,
+    );
+    const task = (made as { task: Parameters<typeof plain.checkAnswer>[0] }).task;
+    const answer = miniProgram('x*2', 'javascript');
+    expect((await plain.checkAnswer(task, answer, executor)).correct).toBe(false);
+    const relabelled = await plain.hindsightTask?.(task, answer, executor, context);
+    // x*2 on 3, 8, 7, 9, 5, 4: the answer's own pairs, its program, the step it was made at.
+    expect(relabelled).toMatchObject({
+      mode: 'induction',
+      program: answer,
+      shownCount: 3,
+      step: 9,
+      pairs: inputs.map((input) => ({ input, output: String((Number(input) * 2) % 10) })),
+    });
+    expect(plain.buildSolvePrompt(relabelled as typeof task, { format })).toBe(
+      '#IS\nf(3)=6\nf(8)=6\nf(7)=4\nf(x)=',
+    );
+    expect(await plain.checkAnswer(relabelled as typeof task, answer, executor)).toEqual({ correct: true });
+    // Passed over: an answer whose shown outputs are one digit (a constant, or x*5 on odd inputs).
+    expect(
+      await plain.hindsightTask?.(task, miniProgram('7', 'javascript'), executor, context),
+    ).toBeUndefined();
+    const odd = await plain.validateProposal(
+      { program: miniProgram('x', 'javascript'), inputs: ['1', '3', '5', '2', '4', '6'] },
+      executor,
+      context,
+    );
+    const oddTask = (odd as { task: typeof task }).task;
+    expect(
+      await plain.hindsightTask?.(oddTask, miniProgram('x*5', 'javascript'), executor, context),
+    ).toBeUndefined();
+    expect(
+      await plain.hindsightTask?.(oddTask, miniProgram('x*4', 'javascript'), executor, context),
+    ).toMatchObject({
+      pairs: [
+        { output: '4' },
+        { output: '2' },
+        { output: '0' },
+        { output: '8' },
+        { output: '6' },
+        { output: '4' },
+      ],
+    });
+    // Never a held-out task: x*2 is held out by function, and by task where it shows the held-out pairs.
+    const held = { ...(relabelled as typeof task), id: 'held' };
+    const [, , byFunction] = createMiniTaskModes({ heldOut: [held] });
+    const [, , byTask] = createMiniTaskModes({ heldOut: [held], inductionHeldOut: 'task' });
+    expect(await byFunction.hindsightTask?.(task, answer, executor, context)).toBeUndefined();
+    expect(await byTask.hindsightTask?.(task, answer, executor, context)).toBeUndefined();
+    expect(
+      await byTask.hindsightTask?.(task, miniProgram('2*x', 'javascript'), executor, context),
+    ).toBeUndefined();
+    expect(await byTask.hindsightTask?.(oddTask, answer, executor, context)).toMatchObject({
+      program: answer,
+    });
+  });
+
   it('hold induction answers to read x, when asked, and only where the shown outputs differ', () => {
     const [, , plain] = createMiniTaskModes();
     const [, , reading] = createMiniTaskModes({ inductionReadsInput: true });
@@ -586,8 +651,41 @@ describe('the mini curriculum', () => {
         mode.parseProposal('x+x+x;4', { language: 'javascript', references: [], bannedWords: [], format }),
       ).toMatchObject({ ok: true });
     }
-    // The induction solver writes any expression at any step.
+    // The induction solver writes any expression at any step, unless its answers follow the curriculum.
     expect(longest(induction.constraint?.('solve', bytes, { step: 1 }))).toBe('x+x+x+x');
+    const following = (inductionReadsInput: boolean) =>
+      createMiniTaskModes({
+        curriculum: { startOperators: 1, stepsPerOperator: 10 },
+        inductionAnswersFollowCurriculum: true,
+        inductionReadsInput,
+      })[2];
+    for (const mode of [following(false), following(true)]) {
+      expect(longest(mode.constraint?.('solve', bytes, { step: 1 }))).toBe('x+x');
+      expect(longest(mode.constraint?.('solve', bytes, { step: 11 }))).toBe('x+x+x');
+      expect(longest(mode.constraint?.('solve', bytes, { step: 21 }))).toBe('x+x+x+x');
+      expect(longest(mode.constraint?.('solve', bytes))).toBe('x+x+x+x');
+      expect(mode.parseAnswer('x+x+x', { language: 'javascript' } as never, { format })).toMatchObject({
+        ok: true,
+      });
+    }
+    // With inductionReadsInput too, a one-operator answer to outputs that differ must read x.
+    const varying = '#IS\nf(1)=3\nf(2)=4\nf(3)=5\nf(x)=';
+    const walk = (mode: typeof induction, text: string) => {
+      const constraint = mode.constraint?.('solve', bytes, { step: 1 }) as GenerationConstraintV1;
+      let state = constraint.initialState(varying);
+      for (const character of text) {
+        if (!(constraint.allowedTokenIds(state) ?? []).includes(character.charCodeAt(0))) return 'refused';
+        state = constraint.advance(state, character.charCodeAt(0));
+      }
+      return constraint.isComplete(state) ? 'complete' : 'open';
+    };
+    expect(walk(following(true), '3+x')).toBe('complete');
+    expect(walk(following(true), '3+4')).toBe('refused');
+    expect(walk(following(false), '3+4')).toBe('complete');
+    expect(walk(following(true), '3+x+')).toBe('refused');
+    // Without a curriculum there is nothing to follow.
+    const [, , unbounded] = createMiniTaskModes({ inductionAnswersFollowCurriculum: true });
+    expect(longest(unbounded.constraint?.('solve', bytes, { step: 1 }))).toBe('x+x+x+x');
     expect(() => createMiniTaskModes({ curriculum: { startOperators: 4, stepsPerOperator: 10 } })).toThrow(
       ConfigError,
     );

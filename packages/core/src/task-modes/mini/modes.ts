@@ -20,6 +20,7 @@ import type { AbductionTask, DeductionTask, InductionTask } from '../tasks.js';
 import {
   DIGIT_AUTOMATON,
   EXPRESSION_AUTOMATON,
+  expressionAutomaton,
   inductionAnswerAutomaton,
   inputListAutomaton,
   MINI_LANGUAGE,
@@ -82,6 +83,14 @@ export interface MiniTaskModesSettings {
    * whole language.
    */
   readonly inductionReadsInput?: boolean;
+  /**
+   * Hold induction answers in training (with `constrained` and a `curriculum`) to the curriculum's operator
+   * limit at the step, as proposals are. Default `false`: the whole language (three operators). A model with
+   * random weights writes long answers, almost all of which compute another function than a short task's, so
+   * that its groups of answers to a one-operator task are all wrong; at one operator there are 71 answers, and
+   * most tasks' function is among them a few times. `evaluate` is not held to it (it has no step).
+   */
+  readonly inductionAnswersFollowCurriculum?: boolean;
   /**
    * The modes whose proposals are generated (with `constrained`) as programs whose text reads `x`. Default
    * none. A program without `x` returns the same digit on every input: in abduction every input answers it,
@@ -243,6 +252,29 @@ function proposalGrammar(
   };
 }
 
+/**
+ * The induction answer grammar at a step: expressions within the curriculum's operator limit (the whole language
+ * without one), which read `x` where the shown outputs differ with `readsInput`; each limit's built on first use.
+ */
+function inductionAnswerGrammar(
+  curriculum: MiniCurriculum | undefined,
+  readsInput: boolean,
+): (step: number | undefined) => [CharacterAutomaton<never>, string] {
+  const automata = new Map<number, CharacterAutomaton<never>>();
+  return (step) => {
+    const limit = miniOperatorLimit(curriculum, step);
+    let automaton = automata.get(limit);
+    if (automaton === undefined) {
+      automaton = (
+        readsInput ? inductionAnswerAutomaton(limit + 1) : expressionAutomaton(limit + 1)
+      ) as CharacterAutomaton<never>;
+      automata.set(limit, automaton);
+    }
+    // Named by its limit when it is below the language's (`mini-I:solve:max1`), as the proposal grammars are.
+    return [automaton, limit === MINI_LANGUAGE.maxOperands - 1 ? '' : `:max${limit}`];
+  };
+}
+
 /** What differs between the mini deduction and abduction modes. */
 interface MiniProgramInputParts<TTask extends DeductionTask | AbductionTask> {
   /** Names the prompts (`#DP`, `#DS`) and the constraints. */
@@ -322,8 +354,8 @@ interface MiniInductionParts {
   /** Whether a proposal (a program and its inputs, the first `shownCount` shown) is a held-out task. */
   readonly isHeldOut: (behaviour: string, inputs: readonly string[]) => boolean;
   readonly constraint: ConstraintMaker;
-  /** The solve grammar. */
-  readonly answer: CharacterAutomaton<never>;
+  /** The solve grammar at a step, and the suffix that names it when it is not the full language's. */
+  readonly answerAt: (step: number | undefined) => [CharacterAutomaton<never>, string];
 }
 
 /** The proposal of the mini induction mode: inputs for the reference program, no message. */
@@ -339,6 +371,13 @@ function miniInductionMode(
 ): TaskModeV1<InductionTask, MiniInductionProposal, string> {
   const { inputCount, shownCount } = parts;
   const inputList = inputListAutomaton(inputCount) as CharacterAutomaton<never>;
+  const validateProposal: TaskModeV1<InductionTask, MiniInductionProposal, string>['validateProposal'] =
+    async (proposal, executor, context) => {
+      const expression = miniExpression(proposal.program);
+      if (expression === undefined) return { ok: false, reason: 'not a program of the mini language' };
+      if (parts.isHeldOut(miniBehavior(expression), proposal.inputs)) return HELD_OUT;
+      return induction.validateProposal({ ...proposal, message: '' }, executor, context);
+    };
   return {
     ...induction,
     buildProposePrompt(context) {
@@ -354,11 +393,19 @@ function miniInductionMode(
         ? { ok: true, value: { program, inputs: word.value.split(',') }, wellFormed: true }
         : word;
     },
-    async validateProposal(proposal, executor, context) {
-      const expression = miniExpression(proposal.program);
-      if (expression === undefined) return { ok: false, reason: 'not a program of the mini language' };
-      if (parts.isHeldOut(miniBehavior(expression), proposal.inputs)) return HELD_OUT;
-      return induction.validateProposal({ ...proposal, message: '' }, executor, context);
+    validateProposal,
+    // The answer's program on the task's inputs, validated as a proposal would be (so never a held-out task);
+    // passed over when the outputs it shows are one digit: such a prompt asks for a constant, and the solver's
+    // own answers to constant tasks teach those.
+    async hindsightTask(task, answer, executor, context) {
+      const expression = miniExpression(answer);
+      if (expression === undefined) return undefined;
+      const behaviour = miniBehavior(expression);
+      const inputs = task.pairs.map((pair) => pair.input.trim());
+      const shown = new Set(inputs.slice(0, task.shownCount).map((input) => behaviour[Number(input)]));
+      if (shown.size < 2) return undefined;
+      const validation = await validateProposal({ program: answer, inputs }, executor, context);
+      return validation.ok ? validation.task : undefined;
     },
     buildSolvePrompt: (task) =>
       [
@@ -373,7 +420,10 @@ function miniInductionMode(
       return word.ok ? { ...word, value: miniProgram(word.value, task.language) } : word;
     },
     sampleProposal: (random) => sampleMiniInputList(random, inputCount),
-    constraint: parts.constraint((role) => [role === 'propose' ? inputList : parts.answer, ''], 'I'),
+    constraint: parts.constraint(
+      (role, step) => (role === 'propose' ? [inputList, ''] : parts.answerAt(step)),
+      'I',
+    ),
     seedTasks(language) {
       const inputs = [...'1470925836'].slice(0, inputCount);
       const content = {
@@ -495,9 +545,10 @@ export function createMiniTaskModes(
       shownCount,
       isHeldOut: isHeldOutInduction,
       constraint,
-      answer: (settings.inductionReadsInput === true
-        ? inductionAnswerAutomaton()
-        : EXPRESSION_AUTOMATON) as CharacterAutomaton<never>,
+      answerAt: inductionAnswerGrammar(
+        settings.inductionAnswersFollowCurriculum === true ? curriculum : undefined,
+        settings.inductionReadsInput === true,
+      ),
     }),
   ];
 }

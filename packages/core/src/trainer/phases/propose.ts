@@ -3,7 +3,7 @@ import type { Completion } from '../../spec/policy-model.js';
 import type { TaskBase, TaskModeName } from '../../spec/task.js';
 import type { ProposeContext, TaskModeV1, TaskPool } from '../../spec/task-mode.js';
 import { LANGUAGE_SYNTAX } from '../../task-modes/language.js';
-import type { Proposal } from '../rollouts.js';
+import { type Proposal, promptTokenIds } from '../rollouts.js';
 import type { TrainerSettings } from '../settings.js';
 import { type GenerationContext, generationFor } from './context.js';
 
@@ -68,10 +68,9 @@ function sampledCompletion(
   const text = mode.sampleProposal(input.random, { ...context, step });
   const { tokenizer } = input.policy;
   const tokenIds = tokenizer.encode(text);
-  const start = tokenizer.beginningOfSequenceTokenId;
   return {
     text,
-    promptTokenIds: [...(start === undefined ? [] : [start]), ...tokenizer.encode(prompt)],
+    promptTokenIds: promptTokenIds(tokenizer, prompt),
     tokenIds,
     logProbs: tokenIds.map(() => 0),
     finishReason: 'stop',
