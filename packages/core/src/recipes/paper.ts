@@ -75,6 +75,7 @@ export function createPaperRecipe(settings: PaperRecipeSettings = {}): Recipe {
       rejectDuplicates: false,
       // Every valid task enters its buffer (valid_program_filter=all).
       dropSolvedTasks: false,
+      hindsightAdvantage: 0,
       sampling: { temperature: 1, topP: 1, maxTokens },
       maxPromptTokens,
       rewards: { wellFormedWrongReward: -0.5, malformedReward: -1, proposerRewardVariant: 'reference-code' },

@@ -135,9 +135,11 @@ export interface TrainerSettings {
   /**
    * Hindsight relabelling of wrong answers, in modes that define `TaskModeV1.hindsightTask` (the induction
    * modes): a wrong answer is also trained on, with this advantage, under the solve prompt of a task it solves
-   * (an induction answer's program on the task's inputs, the pairs it gives shown). Each such task once a step;
-   * the old log probabilities are the policy's under the new prompt (`doComputeLogProbs`), so the update's ratio
-   * starts at 1. A solver that learns from zero almost never writes the one program of a task that reads its
+   * (an induction answer's program on the task's inputs, the pairs it gives shown), never under its own prompt.
+   * An answer is relabelled once per task, a prompt and answer once per step, and at most `batchSize` a mode a
+   * step. The old log probabilities are the policy's under the new prompt (`doComputeLogProbs`), so the first
+   * update's ratio starts at 1; the relabelled sequences come after the others, so with `miniBatchSize` they
+   * fall in the last mini-batches. A solver that learns from zero almost never writes the one program of a task that reads its
    * input, so its groups of answers are all wrong and carry no signal; relabelled, every answer shows which
    * pairs it fits. Not in the paper. Default `0`: off.
    */

@@ -824,6 +824,14 @@ describe('hindsightAdvantage', { timeout: 60_000 }, () => {
         for (const [, input, output] of shown) expect(behaviour[Number(input)]).toBe(output);
         expect(new Set(shown.map((pair) => pair[2])).size).toBeGreaterThan(1);
         expect(prompt.startsWith('#IS\n') && prompt.endsWith('\nf(x)=')).toBe(true);
+        // Never the answer's own prompt, where it is wrong.
+        expect(
+          wrong?.some(
+            (solution) =>
+              solution.prompt === prompt &&
+              solution.completion.tokenIds.join() === sequence.completionTokenIds.join(),
+          ),
+        ).toBe(false);
         // Its old log probabilities are the policy's on that prompt, scored before the update.
         const scoring = scored.find((each) =>
           each.request.sequences.some(

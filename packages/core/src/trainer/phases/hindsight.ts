@@ -25,7 +25,8 @@ export interface HindsightSequence {
 
 /**
  * `hindsightAdvantage`: wrong, readable answers of modes with `hindsightTask`, each as a sequence under the solve
- * prompt of a task it solves, with the setting as its advantage. An answer repeated for one task is relabelled
+ * prompt of a task it solves, with the setting as its advantage. Passed over: a relabelled prompt that is the
+ * answer's own (it fits what the task shows and misses what it hides), and one too long for the policy. An answer repeated for one task is relabelled
  * once, and so is an answer and prompt that repeat in the step. At most `batchSize` a mode: the tasks' answers
  * take turns (the first relabelled answer of every task, then the second, ...), so that many tasks are shown
  * and the update, in which every relabelled prompt is a row of its own, stays small. The old log probabilities
@@ -55,7 +56,14 @@ export async function relabelInHindsight(
     wrong.map(async ({ solution, mode, answer }) => {
       const relabelled = await mode.hindsightTask?.(solution.task, answer, input.executor, context);
       if (relabelled === undefined) return undefined;
-      return { solution, relabelled, prompt: mode.buildSolvePrompt(relabelled, { format: input.format }) };
+      const prompt = mode.buildSolvePrompt(relabelled, { format: input.format });
+      // The same prompt again (an answer that fits the shown pairs and misses hidden ones): the answer is wrong
+      // there, and must not be paid for it.
+      if (prompt === solution.prompt) return undefined;
+      const length =
+        promptTokenIds(input.policy.tokenizer, prompt).length + solution.completion.tokenIds.length;
+      if (length > input.policy.capabilities.maxSequenceLength) return undefined;
+      return { solution, relabelled, prompt };
     }),
   );
   const kept = takeTurns(
