@@ -310,6 +310,7 @@ describe('azr.config.json', () => {
         solveFrom: 'this-step',
         seeding: { tasks: 0, maxRounds: 32 },
         proposer: 'model',
+        hindsightAdvantage: 0,
       },
       optimizer: { learningRate: 0.0001, maxGradientNorm: 1 },
       executor: { workers: 2, timeoutMs: 100 },
