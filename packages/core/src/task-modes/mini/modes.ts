@@ -229,50 +229,50 @@ function constraintMaker(constrained: boolean): ConstraintMaker {
 }
 
 /**
- * The proposal grammar at a step under a curriculum (programs that read `x` only, with `readsInput`), each
- * operator limit's built on first use.
+ * A grammar at a step under a curriculum: `make(operands)` with the operands the step's operator limit allows,
+ * each limit's built on first use; named by its limit when it is below the language's (`mini-D:propose:max1`),
+ * then `suffix`.
  */
-function proposalGrammar(
+function grammarByLimit(
   curriculum: MiniCurriculum | undefined,
-  readsInput: boolean,
+  make: (maxOperands: number) => CharacterAutomaton<unknown>,
+  suffix = '',
 ): (step: number | undefined) => [CharacterAutomaton<never>, string] {
   const automata = new Map<number, CharacterAutomaton<never>>();
   return (step) => {
     const limit = miniOperatorLimit(curriculum, step);
     let automaton = automata.get(limit);
     if (automaton === undefined) {
-      automaton = proposalAutomaton(limit + 1, readsInput) as CharacterAutomaton<never>;
+      automaton = make(limit + 1) as CharacterAutomaton<never>;
       automata.set(limit, automaton);
     }
-    // Named by its limit when it is below the language's (`mini-D:propose:max1`), and `:x` when it reads `x`.
-    return [
-      automaton,
-      `${limit === MINI_LANGUAGE.maxOperands - 1 ? '' : `:max${limit}`}${readsInput ? ':x' : ''}`,
-    ];
+    return [automaton, `${limit === MINI_LANGUAGE.maxOperands - 1 ? '' : `:max${limit}`}${suffix}`];
   };
+}
+
+/** The proposal grammar at a step under a curriculum: programs that read `x` only (named `:x`), with `readsInput`. */
+function proposalGrammar(
+  curriculum: MiniCurriculum | undefined,
+  readsInput: boolean,
+): (step: number | undefined) => [CharacterAutomaton<never>, string] {
+  return grammarByLimit(
+    curriculum,
+    (operands) => proposalAutomaton(operands, readsInput),
+    readsInput ? ':x' : '',
+  );
 }
 
 /**
  * The induction answer grammar at a step: expressions within the curriculum's operator limit (the whole language
- * without one), which read `x` where the shown outputs differ with `readsInput`; each limit's built on first use.
+ * without one), which read `x` where the shown outputs differ with `readsInput`.
  */
 function inductionAnswerGrammar(
   curriculum: MiniCurriculum | undefined,
   readsInput: boolean,
 ): (step: number | undefined) => [CharacterAutomaton<never>, string] {
-  const automata = new Map<number, CharacterAutomaton<never>>();
-  return (step) => {
-    const limit = miniOperatorLimit(curriculum, step);
-    let automaton = automata.get(limit);
-    if (automaton === undefined) {
-      automaton = (
-        readsInput ? inductionAnswerAutomaton(limit + 1) : expressionAutomaton(limit + 1)
-      ) as CharacterAutomaton<never>;
-      automata.set(limit, automaton);
-    }
-    // Named by its limit when it is below the language's (`mini-I:solve:max1`), as the proposal grammars are.
-    return [automaton, limit === MINI_LANGUAGE.maxOperands - 1 ? '' : `:max${limit}`];
-  };
+  return grammarByLimit(curriculum, (operands) =>
+    readsInput ? inductionAnswerAutomaton(operands) : expressionAutomaton(operands),
+  );
 }
 
 /** What differs between the mini deduction and abduction modes. */
