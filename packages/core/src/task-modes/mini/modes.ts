@@ -86,9 +86,10 @@ export interface MiniTaskModesSettings {
   /**
    * Hold induction answers in training (with `constrained` and a `curriculum`) to the curriculum's operator
    * limit at the step, as proposals are. Default `false`: the whole language (three operators). A model with
-   * random weights writes long answers, almost all of which compute another function than a short task's, so
-   * that its groups of answers to a one-operator task are all wrong; at one operator there are 71 answers, and
-   * most tasks' function is among them a few times. `evaluate` is not held to it (it has no step).
+   * random weights writes long answers, a different program almost every time, so that the answers it is paid
+   * for teach little about a short task's function; within one operator its answers to a task repeat.
+   * `evaluate` is not held to it (it has no step), so the end of an answer is not learned where the bound forced
+   * it.
    */
   readonly inductionAnswersFollowCurriculum?: boolean;
   /**

@@ -26,8 +26,9 @@ export interface HindsightSequence {
 /**
  * `hindsightAdvantage`: wrong, readable answers of modes with `hindsightTask`, each as a sequence under the solve
  * prompt of a task it solves, with the setting as its advantage. Passed over: a relabelled prompt that is the
- * answer's own (it fits what the task shows and misses what it hides), and one too long for the policy. An answer repeated for one task is relabelled
- * once, and so is an answer and prompt that repeat in the step. At most `batchSize` a mode: the tasks' answers
+ * answer's own (it fits what the task shows and misses what it hides), and one too long for the policy. An
+ * answer repeated for one task is relabelled once, and so is an answer and prompt that repeat in the step. At
+ * most `batchSize` a mode: the tasks' answers
  * take turns (the first relabelled answer of every task, then the second, ...), so that many tasks are shown
  * and the update, in which every relabelled prompt is a row of its own, stays small. The old log probabilities
  * are the policy's under the new prompt, computed here.
