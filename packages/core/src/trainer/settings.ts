@@ -139,9 +139,9 @@ export interface TrainerSettings {
    * An answer is relabelled once per task, a prompt and answer once per step, and at most `batchSize` a mode a
    * step. The old log probabilities are the policy's under the new prompt (`doComputeLogProbs`), so the first
    * update's ratio starts at 1; the relabelled sequences come after the others, so with `miniBatchSize` they
-   * fall in the last mini-batches. A solver that learns from zero almost never writes the one program of a task that reads its
-   * input, so its groups of answers are all wrong and carry no signal; relabelled, every answer shows which
-   * pairs it fits. Not in the paper. Default `0`: off.
+   * fall in the last mini-batches. A solver that learns from zero gets most of its answers to a task that reads
+   * its input wrong, and a wrong answer only learns what not to write; relabelled, it also shows which pairs it
+   * fits. Not in the paper. Default `0`: off.
    */
   readonly hindsightAdvantage: number;
   /** Sampling of every completion. Default temperature 1, top-p 1, 512 tokens. */
