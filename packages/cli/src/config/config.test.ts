@@ -255,6 +255,15 @@ describe('azr.config.json', () => {
     ).toBe('trainer.hindsightAdvantage');
   });
 
+  it('reads trainer.hindsightLimit, a positive integer, unset by default', () => {
+    expect(resolveTrainConfig({}, {}).trainer.hindsightLimit).toBeUndefined();
+    expect(resolveTrainConfig({ trainer: { hindsightLimit: 96 } }, {}).trainer.hindsightLimit).toBe(96);
+    for (const hindsightLimit of [0, 2.5])
+      expect(
+        configError(() => parseTrainConfig({ trainer: { hindsightLimit } }, 'c.json')).details.field,
+      ).toBe('trainer.hindsightLimit');
+  });
+
   it('reads trainer.diversityReward, a weight of at least 0, off by default', () => {
     expect(resolveTrainConfig({}, {}).trainer.diversityReward).toBeUndefined();
     expect(resolveTrainConfig({ trainer: { diversityReward: 0.5 } }, {}).trainer.diversityReward).toBe(0.5);

@@ -79,6 +79,7 @@ const trainerSchema = z.strictObject({
   rejectDuplicates: z.boolean().optional(),
   dropSolvedTasks: z.boolean().optional(),
   hindsightAdvantage: z.number().min(0).optional(),
+  hindsightLimit: positiveInteger.optional(),
   complexityReward: z.number().min(0).optional(),
   diversityReward: z.number().min(0).optional(),
   sampling: z

@@ -136,14 +136,20 @@ export interface TrainerSettings {
    * Hindsight relabelling of wrong answers, in modes that define `TaskModeV1.hindsightTask` (the induction
    * modes): a wrong answer is also trained on, with this advantage, under the solve prompt of a task it solves
    * (an induction answer's program on the task's inputs, the pairs it gives shown), never under its own prompt.
-   * An answer is relabelled once per task, a prompt and answer once per step, and at most `batchSize` a mode a
-   * step. The old log probabilities are the policy's under the new prompt (`doComputeLogProbs`), so the first
+   * An answer is relabelled once per task, a prompt and answer once per step, and at most `hindsightLimit` a
+   * mode a step. The old log probabilities are the policy's under the new prompt (`doComputeLogProbs`), so the first
    * update's ratio starts at 1; the relabelled sequences come after the others, so with `miniBatchSize` they
    * fall in the last mini-batches. A solver that learns from zero gets most of its answers to a task that reads
    * its input wrong, and a wrong answer only learns what not to write; relabelled, it also shows which pairs it
    * fits. Not in the paper. Default `0`: off.
    */
   readonly hindsightAdvantage: number;
+  /**
+   * Relabelled answers (`hindsightAdvantage`) a mode trains on a step, at most; the tasks take turns, so a
+   * limit above `batchSize` reaches a task's second and later wrong answers. Each is one more sequence in the
+   * update. Default `batchSize`.
+   */
+  readonly hindsightLimit: number | undefined;
   /** Sampling of every completion. Default temperature 1, top-p 1, 512 tokens. */
   readonly sampling: SamplingSettings;
   readonly format: AnswerFormat;
@@ -180,6 +186,7 @@ export const DEFAULT_TRAINER_SETTINGS: TrainerSettings = Object.freeze({
   rejectDuplicates: false,
   dropSolvedTasks: false,
   hindsightAdvantage: 0,
+  hindsightLimit: undefined,
   sampling: DEFAULT_SAMPLING_SETTINGS,
   format: DEFAULT_ANSWER_FORMAT,
   rewards: DEFAULT_REWARD_SETTINGS,
@@ -232,6 +239,8 @@ export function resolveTrainerSettings(input: TrainerSettingsInput = {}): Traine
   for (const field of ['trainOnLearnabilityRollouts', 'rejectDuplicates', 'dropSolvedTasks'] as const)
     if (typeof merged[field] !== 'boolean') assertOneOf(field, String(merged[field]), ['true', 'false']);
   assertNumberInRange('hindsightAdvantage', merged.hindsightAdvantage, { minimum: 0 });
+  if (merged.hindsightLimit !== undefined)
+    assertNumberInRange('hindsightLimit', merged.hindsightLimit, { minimum: 1, integer: true });
   assertNumberInRange('sampling.temperature', merged.sampling.temperature, { minimum: Number.MIN_VALUE });
   assertNumberInRange('sampling.topP', merged.sampling.topP, { minimum: Number.MIN_VALUE, maximum: 1 });
   assertNumberInRange('sampling.maxTokens', merged.sampling.maxTokens, { minimum: 1, integer: true });

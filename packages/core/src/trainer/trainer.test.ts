@@ -860,7 +860,7 @@ describe('hindsightAdvantage', { timeout: 60_000 }, () => {
     }
   });
 
-  it('is off by default, and refuses a negative advantage', async () => {
+  it('is off by default, and refuses a negative advantage and a limit below 1', async () => {
     const { events, policy } = await run();
     expect(events.some((event) => event.type === 'step-end' && event.hindsight !== undefined)).toBe(false);
     expect(events.some((event) => event.type === 'phase-end' && event.phase === 'hindsight')).toBe(false);
@@ -868,5 +868,9 @@ describe('hindsightAdvantage', { timeout: 60_000 }, () => {
     expect(() => createSelfPlayTrainer(options([], { settings: { hindsightAdvantage: -1 } }))).toThrow(
       /hindsightAdvantage/,
     );
+    for (const hindsightLimit of [0, 1.5])
+      expect(() => createSelfPlayTrainer(options([], { settings: { hindsightLimit } }))).toThrow(
+        /hindsightLimit/,
+      );
   });
 });

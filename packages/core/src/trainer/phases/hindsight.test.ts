@@ -42,13 +42,14 @@ describe('relabelInHindsight', () => {
     correct: false,
     reason: 'wrong',
   });
-  const input = (hindsightAdvantage: number, batchSize = 8) => ({
+  const input = (hindsightAdvantage: number, batchSize = 8, hindsightLimit?: number) => ({
     policy,
     executor: new MockExecutor(),
     modes,
     format,
     settings: {
       hindsightAdvantage,
+      hindsightLimit,
       batchSize,
       language: 'javascript' as const,
       sampling: { temperature: 1, topP: 1, maxTokens: 8 },
@@ -89,5 +90,33 @@ describe('relabelInHindsight', () => {
     expect(relabelled.map((each) => each.task)).toEqual([tasks[0], tasks[1], tasks[2], tasks[0]]);
     expect(relabelled.every((each) => each.sequence.advantages.every((value) => value === 0.5))).toBe(true);
     expect(await relabelInHindsight(input(0), 1, solutions)).toEqual([]);
+  });
+
+  it('keeps hindsightLimit a mode when it is set, above or below batchSize', async () => {
+    const tasks = ['x+3', 'x+4'].map((expression, index) =>
+      task(
+        expression,
+        [String(index + 1), '8', '9', '5', '6', '7'],
+        ['0', '1', '2', '3', '4', String(index)],
+      ),
+    );
+    const solutions = tasks.flatMap((each, index) =>
+      ['x*2', 'x*3', 'x*7'].map((text, at) => answer(each, text, index * 3 + at)),
+    );
+    const above = await relabelInHindsight(input(1, 2, 5), 1, solutions);
+    // Past batchSize (2): both tasks' first and second answers, then the first task's third.
+    expect(
+      above.map((each) => [
+        each.task,
+        policy.tokenizer.decode(each.sequence.completionTokenIds.slice(0, -1)),
+      ]),
+    ).toEqual([
+      [tasks[0], 'x*2'],
+      [tasks[1], 'x*2'],
+      [tasks[0], 'x*3'],
+      [tasks[1], 'x*3'],
+      [tasks[0], 'x*7'],
+    ]);
+    expect(await relabelInHindsight(input(1, 8, 1), 1, solutions)).toHaveLength(1);
   });
 });

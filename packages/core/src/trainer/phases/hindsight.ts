@@ -10,7 +10,10 @@ export interface HindsightInput extends ModeSolveContext {
   readonly policy: PolicyModelV1;
   readonly executor: ExecutorV1;
   readonly modes: readonly TaskModeV1[];
-  readonly settings: Pick<TrainerSettings, 'hindsightAdvantage' | 'batchSize' | 'language' | 'sampling'>;
+  readonly settings: Pick<
+    TrainerSettings,
+    'hindsightAdvantage' | 'hindsightLimit' | 'batchSize' | 'language' | 'sampling'
+  >;
 }
 
 /** One relabelled answer: the task it solves, and the sequence the update trains. */
@@ -28,8 +31,7 @@ export interface HindsightSequence {
  * prompt of a task it solves, with the setting as its advantage. Passed over: a relabelled prompt that is the
  * answer's own (it fits what the task shows and misses what it hides), and one too long for the policy. An
  * answer repeated for one task is relabelled once, and so is an answer and prompt that repeat in the step. At
- * most `batchSize` a mode: the tasks' answers
- * take turns (the first relabelled answer of every task, then the second, ...), so that many tasks are shown
+ * most `hindsightLimit` (default `batchSize`) a mode: the tasks' answers take turns (the first relabelled answer of every task, then the second, ...), so that many tasks are shown
  * and the update, in which every relabelled prompt is a row of its own, stays small. The old log probabilities
  * are the policy's under the new prompt, computed here.
  */
@@ -69,7 +71,7 @@ export async function relabelInHindsight(
   );
   const kept = takeTurns(
     candidates.filter((candidate) => candidate !== undefined),
-    input.settings.batchSize,
+    input.settings.hindsightLimit ?? input.settings.batchSize,
   );
   if (kept.length === 0) return [];
   const sequences = kept.map(({ solution, prompt }) => ({
