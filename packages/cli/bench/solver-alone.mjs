@@ -1,16 +1,19 @@
 #!/usr/bin/env node
 // The solver alone: can the tiny preset learn a mini task mode by reinforcement learning at all, given tasks
 // drawn uniformly at random instead of proposed? No proposer, no other mode: each step samples `--batch` tasks
-// with 0 to `--operators` operators (`sampleMiniExpression`), draws `--group` answers for each under the
+// with up to `--operators` operators (`sampleMiniExpression`), draws `--group` answers for each under the
 // grammar constraint, rewards the right ones (computed by `evaluateMiniExpression`, which the tests hold equal
 // to the executor), and updates with PPO-clip on GRPO advantages (each task's answers against each other;
 // groups with equal rewards are skipped). Every `--every` steps (50) it prints the training solve rate and the
 // greedy accuracy on 200 fixed tasks, by operator count.
 // - `--mode deduction` (the default): a program and a random input digit; the answer is the output digit.
-// - `--mode induction`: a program of 1 to `--operators` operators and 6 different input digits, 3 pairs shown
-//   (the mini induction prompt), drawn again until the shown outputs differ; the answer is an expression that reads `x`
-//   (`inductionReadsInput`), right when it gives all 6 outputs. Also scored greedily on the 45 induction tasks
-//   of the bundled held-out suite (`suites/mini-javascript.jsonl`), the tasks the learning bench scores.
+// - `--mode induction`: a program of 1 to `--operators` (at most 3) operators and 6 different input digits, 3
+//   pairs shown (the mini induction prompt), drawn again until the shown outputs differ; the answer is an
+//   expression that reads `x` (`inductionReadsInput`), right when it gives the 3 hidden outputs (as the induction
+//   mode checks it). Also scored greedily on the 45 induction tasks of the bundled held-out suite
+//   (`suites/mini-javascript.jsonl`), the tasks the learning bench scores; a drawn task that shows the pairs of
+//   one of them is drawn again (the rule of `inductionHeldOut: 'task'`: their functions, on other inputs, are
+//   trained on).
 // `--sft` instead trains on the right answers (for comparison: what the model could learn with labels; for
 // induction, the drawn program itself, ended by the end-of-sequence token).
 // It separates the two questions a self-play run mixes: whether the model and the update can learn the
@@ -58,6 +61,20 @@ const [steps, learningRate, maxOperators, batch, group, seed, threads, every] = 
 if (values.mode !== 'deduction' && values.mode !== 'induction')
   throw new Error(`--mode must be deduction or induction, not ${values.mode}`);
 const inducing = values.mode === 'induction';
+for (const [name, value, minimum] of [
+  ['steps', steps, 0],
+  ['operators', maxOperators, inducing ? 1 : 0],
+  ['batch', batch, 1],
+  ['group', group, 1],
+  ['seed', seed, 0],
+  ['threads', threads, 1],
+  ['every', every, 1],
+])
+  if (!Number.isInteger(value) || value < minimum)
+    throw new Error(`--${name} must be an integer of at least ${minimum}`);
+// The grammar's longest expression has four operands.
+if (maxOperators > 3) throw new Error("--operators must be at most 3, the mini grammar's longest expression");
+if (!(learningRate > 0)) throw new Error('--lr must be a positive number');
 const loss = { clipRatio: 0.2, entropyCoefficient: 0 };
 
 const policy = await createOnnxPolicy({
@@ -71,13 +88,37 @@ const constraint = mode.constraint('solve', policy.tokenizer);
 const random = createSeededRandom(seed + 17);
 const SHOWN = 3;
 /** An induction task as the mini induction mode's prompt reads it. */
-const inductionTask = (expression, pairs, operators) => ({
+const inductionTask = (expression, pairs, operators, shownCount = SHOWN) => ({
   expression,
   operators,
   pairs,
-  shownCount: SHOWN,
+  shownCount,
   language: 'javascript',
 });
+/** The pairs a task shows, in any order: the key of `inductionHeldOut: 'task'`. */
+const shownKey = (task) =>
+  task.pairs
+    .slice(0, task.shownCount)
+    .map((pair) => `${pair.input}>${pair.output}`)
+    .sort()
+    .join(',');
+// The held-out suite's induction tasks (their difficulty is their program's operator count).
+const suiteTasks = inducing
+  ? readFileSync(new URL('../suites/mini-javascript.jsonl', import.meta.url), 'utf8')
+      .split('\n')
+      .filter((line) => line.trim() !== '')
+      .map((line) => JSON.parse(line))
+      .filter((task) => task.mode === 'induction')
+      .map((task) =>
+        inductionTask(
+          miniExpression(task.code),
+          task.inputs.map((input, index) => ({ input, output: task.outputs[index] })),
+          task.difficulty,
+          task.shownCount,
+        ),
+      )
+  : [];
+const heldOut = new Set(suiteTasks.map(shownKey));
 const drawTask = (source) => {
   // Induction draws at least one operator: without one, the only program whose shown outputs differ is `x`.
   const operators = source.nextInt(inducing ? Math.min(1, maxOperators) : 0, maxOperators);
@@ -91,45 +132,43 @@ const drawTask = (source) => {
     const pairs = sampleMiniInputList(source, 6)
       .split(',')
       .map((input) => ({ input, output: String(evaluateMiniExpression(expression, Number(input))) }));
-    if (new Set(pairs.slice(0, SHOWN).map((pair) => pair.output)).size > 1)
-      return inductionTask(expression, pairs, operators);
+    const task = inductionTask(expression, pairs, operators);
+    if (new Set(pairs.slice(0, SHOWN).map((pair) => pair.output)).size > 1 && !heldOut.has(shownKey(task)))
+      return task;
   }
 };
 const prompt = (task) =>
   inducing
     ? induction.buildSolvePrompt(task, { format: { reasoningTag: 'think', answerTag: 'answer' } })
     : `#DS\nf(x)=${task.expression}\nf(${task.input})=`;
-/** Whether a completion answers the task: the output digit, or an expression that gives every pair. */
+/**
+ * Whether a completion answers the task: the output digit, or an expression that gives the hidden pairs (the
+ * induction mode's check).
+ */
 const right = (task, text) => {
   const answer = text.trim();
   if (!inducing) return answer === String(task.output);
   return (
     isMiniExpression(answer) &&
-    task.pairs.every((pair) => String(evaluateMiniExpression(answer, Number(pair.input))) === pair.output)
+    task.pairs
+      .slice(task.shownCount)
+      .every((pair) => String(evaluateMiniExpression(answer, Number(pair.input))) === pair.output)
   );
 };
-/** The labelled completion of `--sft`: the output digit, or the program and the end of the sequence. */
-const label = (task) =>
-  inducing
-    ? [...policy.tokenizer.encode(task.expression), policy.tokenizer.endOfSequenceTokenId]
-    : policy.tokenizer.encode(String(task.output));
+/**
+ * The labelled completion of `--sft`: the output digit, or the program and the end of the sequence, as the
+ * decoder records it (no end-of-sequence token after a word that the constraint ends: three operators).
+ */
+const label = (task) => {
+  if (!inducing) return policy.tokenizer.encode(String(task.output));
+  const tokens = policy.tokenizer.encode(task.expression);
+  let state = constraint.initialState(prompt(task));
+  for (const token of tokens) state = constraint.advance(state, token);
+  const ended = constraint.isComplete(state) && constraint.allowedTokenIds(state)?.length === 0;
+  return ended ? tokens : [...tokens, policy.tokenizer.endOfSequenceTokenId];
+};
 const evaluationRandom = createSeededRandom(999);
 const evaluationTasks = Array.from({ length: 200 }, () => drawTask(evaluationRandom));
-// The held-out suite's induction tasks (their difficulty is their program's operator count).
-const suiteTasks = inducing
-  ? readFileSync(new URL('../suites/mini-javascript.jsonl', import.meta.url), 'utf8')
-      .split('\n')
-      .filter((line) => line.trim() !== '')
-      .map((line) => JSON.parse(line))
-      .filter((task) => task.mode === 'induction')
-      .map((task) =>
-        inductionTask(
-          miniExpression(task.code),
-          task.inputs.map((input, index) => ({ input, output: task.outputs[index] })),
-          task.difficulty,
-        ),
-      )
-  : [];
 const generation = inducing
   ? { maxTokens: 32, temperature: 1, topP: 1, constraint }
   : { maxTokens: 2, temperature: 1, topP: 1, constraint, stop: ['\n'] };

@@ -31,9 +31,10 @@ export interface HindsightSequence {
  * prompt of a task it solves, with the setting as its advantage. Passed over: a relabelled prompt that is the
  * answer's own (it fits what the task shows and misses what it hides), and one too long for the policy. An
  * answer repeated for one task is relabelled once, and so is an answer and prompt that repeat in the step. At
- * most `hindsightLimit` (default `batchSize`) a mode: the tasks' answers take turns (the first relabelled answer of every task, then the second, ...), so that many tasks are shown
- * and the update, in which every relabelled prompt is a row of its own, stays small. The old log probabilities
- * are the policy's under the new prompt, computed here.
+ * most `hindsightLimit` (default `batchSize`) a mode: the tasks' answers take turns (the first relabelled
+ * answer of every task, then the second, ...), so that many tasks are shown and the update, in which every
+ * relabelled prompt is a row of its own, stays small. The old log probabilities are the policy's under the new
+ * prompt, computed here.
  */
 export async function relabelInHindsight(
   input: HindsightInput,
