@@ -15,7 +15,7 @@
 //   one of them is drawn again (the rule of `inductionHeldOut: 'task'`: their functions, on other inputs, are
 //   trained on).
 // `--sft` instead trains on the right answers (for comparison: what the model could learn with labels; for
-// induction, the drawn program itself, ended by the end-of-sequence token).
+// induction, the drawn program itself, ended as the decoder ends it).
 // It separates the two questions a self-play run mixes: whether the model and the update can learn the
 // language, and whether self-play feeds them tasks they can learn from. Results: BENCHMARKS.md, "What was tried".
 // Usage: node packages/cli/bench/solver-alone.mjs [--mode deduction] [--steps 1000] [--lr 2e-4] [--operators 1]
@@ -121,7 +121,7 @@ const suiteTasks = inducing
 const heldOut = new Set(suiteTasks.map(shownKey));
 const drawTask = (source) => {
   // Induction draws at least one operator: without one, the only program whose shown outputs differ is `x`.
-  const operators = source.nextInt(inducing ? Math.min(1, maxOperators) : 0, maxOperators);
+  const operators = source.nextInt(inducing ? 1 : 0, maxOperators);
   if (!inducing) {
     const expression = sampleMiniExpression(source, operators);
     const input = source.nextInt(0, 9);
