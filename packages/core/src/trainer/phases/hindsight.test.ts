@@ -56,6 +56,22 @@ describe('relabelInHindsight', () => {
     },
   });
 
+  /** Tasks of these programs, each answered wrong with `x*2`, `x*3` and `x*7`, in that order. */
+  const wrongAnswers = (expressions: string[]) => {
+    // Other inputs each, so that the same answer shows other pairs for each task.
+    const tasks = expressions.map((expression, index) =>
+      task(
+        expression,
+        [String(index + 1), '8', '9', '5', '6', '7'],
+        ['0', '1', '2', '3', '4', String(index)],
+      ),
+    );
+    const solutions = tasks.flatMap((each, index) =>
+      ['x*2', 'x*3', 'x*7'].map((text, at) => answer(each, text, index * 3 + at)),
+    );
+    return { tasks, solutions };
+  };
+
   it('never pays an answer under its own prompt: one that fits the shown pairs and misses a hidden one', async () => {
     // x+1 on 1, 2, 3 shows 2, 3, 4; the task hides 9 on 5, which x+1 gets wrong (6).
     const tricky = task('x*x-x*x+x+1', ['1', '2', '3', '5', '6', '7'], ['2', '3', '4', '9', '7', '8']);
@@ -73,17 +89,7 @@ describe('relabelInHindsight', () => {
   });
 
   it('keeps batchSize a mode, the tasks taking turns, and nothing when off', async () => {
-    // Other inputs each, so that the same answer shows other pairs for each task.
-    const tasks = ['x+3', 'x+4', 'x+5'].map((expression, index) =>
-      task(
-        expression,
-        [String(index + 1), '8', '9', '5', '6', '7'],
-        ['0', '1', '2', '3', '4', String(index)],
-      ),
-    );
-    const solutions = tasks.flatMap((each, index) =>
-      ['x*2', 'x*3', 'x*7'].map((text, at) => answer(each, text, index * 3 + at)),
-    );
+    const { tasks, solutions } = wrongAnswers(['x+3', 'x+4', 'x+5']);
     const relabelled = await relabelInHindsight(input(0.5, 4), 1, solutions);
     expect(relabelled).toHaveLength(4);
     // The first answer of each task, then the second of the first task.
@@ -93,16 +99,7 @@ describe('relabelInHindsight', () => {
   });
 
   it('keeps hindsightLimit a mode when it is set, above or below batchSize', async () => {
-    const tasks = ['x+3', 'x+4'].map((expression, index) =>
-      task(
-        expression,
-        [String(index + 1), '8', '9', '5', '6', '7'],
-        ['0', '1', '2', '3', '4', String(index)],
-      ),
-    );
-    const solutions = tasks.flatMap((each, index) =>
-      ['x*2', 'x*3', 'x*7'].map((text, at) => answer(each, text, index * 3 + at)),
-    );
+    const { tasks, solutions } = wrongAnswers(['x+3', 'x+4']);
     const above = await relabelInHindsight(input(1, 2, 5), 1, solutions);
     // Past batchSize (2): both tasks' first and second answers, then the first task's third.
     expect(
