@@ -141,7 +141,8 @@ export interface TrainerSettings {
    * update's ratio starts at 1; the relabelled sequences come after the others, so with `miniBatchSize` they
    * fall in the last mini-batches. A solver that learns from zero gets most of its answers to a task that reads
    * its input wrong, and a wrong answer only learns what not to write; relabelled, it also shows which pairs it
-   * fits. Not in the paper. Default `0`: off.
+   * fits. Not in the paper. Default `0`: off. Above 0 with no mode that has `hindsightTask`, the trainer refuses
+   * to start (`ConfigError`): the setting would do nothing.
    */
   readonly hindsightAdvantage: number;
   /**

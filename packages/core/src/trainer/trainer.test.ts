@@ -873,4 +873,19 @@ describe('hindsightAdvantage', { timeout: 60_000 }, () => {
         /hindsightLimit/,
       );
   });
+
+  it('refuses an advantage when no task mode can relabel', () => {
+    // The default (full) modes have no hindsightTask: the setting would do nothing.
+    const refused = (() => {
+      try {
+        createSelfPlayTrainer(options([], { settings: { hindsightAdvantage: 1 } }));
+      } catch (error) {
+        return error;
+      }
+      return undefined;
+    })();
+    expect(ConfigError.isInstance(refused)).toBe(true);
+    expect((refused as ConfigError).details.field).toBe('hindsightAdvantage');
+    expect(() => createSelfPlayTrainer(options([], { settings: { hindsightAdvantage: 0 } }))).not.toThrow();
+  });
 });

@@ -161,6 +161,12 @@ function checkParts(
       }
     }
   }
+  if (settings.hindsightAdvantage > 0 && !modes.some((mode) => typeof mode.hindsightTask === 'function')) {
+    throw new ConfigError(
+      `hindsightAdvantage relabels wrong answers through a task mode's hindsightTask, which none of the modes (${modes.map((mode) => mode.name).join(', ')}) has; set it to 0, or use modes that have one (the mini induction mode: createMiniTaskModes, or tasks.kind "mini" in azr.config.json).`,
+      { field: 'hindsightAdvantage' },
+    );
+  }
   checkRewards(options.rewardFunctions ?? []);
   if (options.evaluation !== undefined) checkEvaluation(options.evaluation, modes);
 }
