@@ -137,9 +137,9 @@ export interface TrainerSettings {
    * modes): a wrong answer is also trained on, with this advantage, under the solve prompt of a task it solves
    * (an induction answer's program on the task's inputs, the pairs it gives shown), never under its own prompt.
    * An answer is relabelled once per task, a prompt and answer once per step, and at most `hindsightLimit` a
-   * mode a step. The old log probabilities are the policy's under the new prompt (`doComputeLogProbs`), so the first
-   * update's ratio starts at 1; the relabelled sequences come after the others, so with `miniBatchSize` they
-   * fall in the last mini-batches. A solver that learns from zero gets most of its answers to a task that reads
+   * mode a step. The old log probabilities are the policy's under the new prompt (`doComputeLogProbs`), so the
+   * first update's ratio starts at 1; the relabelled sequences come after the others, so with `miniBatchSize`
+   * they fall in the last mini-batches. A solver that learns from zero gets most of its answers to a task that reads
    * its input wrong, and a wrong answer only learns what not to write; relabelled, it also shows which pairs it
    * fits. Not in the paper. Default `0`: off. Above 0 with no mode that has `hindsightTask`, the trainer refuses
    * to start (`ConfigError`): the setting would do nothing.
