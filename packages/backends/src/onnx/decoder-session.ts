@@ -441,7 +441,9 @@ export class DecoderSession {
     const { batch, length } = cache;
     const first = this.layout.cache[0] as CacheSlot;
     const added = (results[first.output] as OnnxTensor).dims[2] as number;
-    const grown = length + added > cache.capacity;
+    // An empty cache's buffers (one masked position) are replaced by buffers of the capacity asked for, even when
+    // this run's positions would fit them (a one-token prompt).
+    const grown = length + added > cache.capacity || (length === 0 && capacity > cache.capacity);
     const tensors = grown ? this.cacheTensors(batch, capacity) : cache.tensors;
     this.layout.cache.forEach((slot, index) => {
       const target = (tensors[index] as OnnxTensor).data as Float32Array;
@@ -465,24 +467,74 @@ export class DecoderSession {
 
   /** The cache of the given rows only (in that order), to drop finished rows from a batch. */
   selectRows(cache: DecoderCache, rows: readonly number[]): DecoderCache {
-    const tensors = this.layout.cache.map((slot, index) => {
-      const tensor = cache.tensors[index] as OnnxTensor;
-      const dims = [...tensor.dims];
-      const outer = dims.slice(0, slot.batchAxis).reduce((total, size) => total * size, 1);
-      const inner = dims.slice(slot.batchAxis + 1).reduce((total, size) => total * size, 1);
-      const source = tensor.data as Float32Array | Uint16Array;
-      const target = new (source.constructor as Float32ArrayConstructor | Uint16ArrayConstructor)(
-        outer * rows.length * inner,
-      );
-      const batch = dims[slot.batchAxis] as number;
-      for (let block = 0; block < outer; block += 1)
-        rows.forEach((row, position) => {
-          const from = (block * batch + row) * inner;
-          target.set(source.subarray(from, from + inner), (block * rows.length + position) * inner);
-        });
-      dims[slot.batchAxis] = rows.length;
-      return new this.runtime.Tensor(this.layout.cacheType, target, dims);
-    });
-    return { tensors, batch: rows.length, length: cache.length, capacity: cache.capacity };
+    return this.arrange(
+      rows.map((row) => ({ source: cache, row, span: cache.length })),
+      cache.length,
+      cache.capacity,
+    );
   }
+
+  /**
+   * A cache laid out anew in fresh buffers, one row per entry of `rows`: a row takes the last `span` filled
+   * positions of row `row` of `source`, ending at position `length`, and its positions before them are zero (the
+   * caller's attention mask hides them); `undefined` is an empty row. The buffers hold `capacity` positions in an
+   * `append` graph (at least `length`), and `length` in a `concat` one, whose buffers are the graph's own.
+   */
+  arrange(rows: readonly (ArrangedRow | undefined)[], length: number, capacity: number): DecoderCache {
+    const positions = this.layout.cacheMode === 'append' ? Math.max(length, capacity, 1) : length;
+    const tensors = this.cacheTensors(rows.length, positions);
+    const target = { tensors, batch: rows.length, length, capacity: positions };
+    rows.forEach((entry, at) => {
+      if (entry !== undefined) this.copyRow(entry, target, at, false);
+    });
+    return target;
+  }
+
+  /**
+   * Writes rows into `cache`'s own buffers: row `at` takes the last `span` filled positions of row `row` of
+   * `source`, ending at the cache's filled length, and its positions before them are zeroed. The cache's other
+   * rows are not touched.
+   */
+  place(cache: DecoderCache, rows: readonly (ArrangedRow & { readonly at: number })[]): void {
+    for (const entry of rows) this.copyRow(entry, cache, entry.at, true);
+  }
+
+  /** Copies one row's last `span` filled positions into row `at` of `target`, ending at its filled length. */
+  private copyRow(entry: ArrangedRow, target: DecoderCache, at: number, clear: boolean): void {
+    const { source, row, span } = entry;
+    if (span > source.length || span > target.length || row >= source.batch || at >= target.batch)
+      throw new Error(
+        `cannot place ${span} positions of row ${row} of a cache of ${source.batch} x ${source.length} at row ${at} of one of ${target.batch} x ${target.length}`,
+      );
+    this.layout.cache.forEach((slot, index) => {
+      const from = (source.tensors[index] as OnnxTensor).data as Float32Array | Uint16Array;
+      const to = (target.tensors[index] as OnnxTensor).data as Float32Array | Uint16Array;
+      const outer = slot.dims.slice(0, slot.batchAxis).reduce((total, size) => total * size, 1);
+      const middle = slot.dims
+        .slice(slot.batchAxis + 1, slot.sequenceAxis)
+        .reduce((total, size) => total * size, 1);
+      const inner = slot.dims.slice(slot.sequenceAxis + 1).reduce((total, size) => total * size, 1);
+      for (let block = 0; block < outer; block += 1)
+        for (let part = 0; part < middle; part += 1) {
+          const base = (rowIndex: number, batch: number, capacity: number) =>
+            ((block * batch + rowIndex) * middle + part) * capacity * inner;
+          const fromBase = base(row, source.batch, source.capacity);
+          const toBase = base(at, target.batch, target.capacity);
+          const toStart = toBase + (target.length - span) * inner;
+          if (clear) to.fill(0, toBase, toStart);
+          to.set(
+            from.subarray(fromBase + (source.length - span) * inner, fromBase + source.length * inner),
+            toStart,
+          );
+        }
+    });
+  }
+}
+
+/** A row of a cache to copy into another (see {@link DecoderSession.arrange}). */
+export interface ArrangedRow {
+  readonly source: DecoderCache;
+  readonly row: number;
+  /** Its last this many filled positions. */
+  readonly span: number;
 }

@@ -12,20 +12,31 @@ import {
   type GenerationBounds,
   temperedLogProbability,
 } from '../shared/sampling.js';
-import type { DecoderCache, DecoderSession } from './decoder-session.js';
+import type { ArrangedRow, DecoderCache, DecoderSession } from './decoder-session.js';
 
 /**
- * Generates the completions of one batch of prompts with a key/value cache: the prompts left-padded to one
- * width; finished rows ride along until half the batch has finished, then leave it (their cache rows dropped).
- * With a graph that samples, the graph draws each token a completion would draw from its logits (see
+ * Generates the completions of a request's prompts with a key/value cache, in a decode batch of at most `rows`
+ * rows that stays full while prompts wait: when completions end, the next waiting prompts are prefilled (in one
+ * run, left-padded to one width) and written into the freed rows of the batch's cache, ending where the batch's
+ * filled positions end, the positions before them masked. A prompt repeated among the prompts that join together
+ * is prefilled once and its cache row copied to each of its completions. Once no prompt waits, finished rows ride
+ * along until half the batch has finished, then leave it (their cache rows dropped). Every completion samples
+ * from its own stream (see `CompletionDecoder`), so its tokens do not depend on the rows it ran beside. With a
+ * graph that samples, the graph draws each token a completion would draw from its logits (see
  * `CompletionDecoder.graphSampling`).
+ *
+ * A graph without an attention mask or position ids cannot hold rows that started at different steps: its prompts
+ * run in batches of `rows`, one batch after the other.
  */
-export async function generateBatch(
+export async function generateCompletions(
   decoder: DecoderSession,
   tokenizer: TokenizerV1,
   bounds: GenerationBounds,
   prompts: readonly { prompt: string; index: number }[],
   request: GenerateRequest,
+  rows: number,
+  /** `false`: the prompts run in batches of `rows` one after the other, as in a graph that cannot join them. */
+  joinPrompts = true,
 ): Promise<Completion[]> {
   const padding = tokenizer.paddingTokenId ?? tokenizer.endOfSequenceTokenId;
   let longestCompletion = 0;
@@ -38,111 +49,259 @@ export async function generateBatch(
       stopTokenIds: bounds.stopTokenIds,
     });
   });
-  // Rows with the same prompt (the answers to one task) share its prefill: the prompt runs once, and the
-  // cache row it leaves is copied to each of them before the second token.
-  const prefillOf = new Map<string, number>();
-  const prefilled: CompletionDecoder[] = [];
-  let cacheRowOf = decoders.map((row) => {
-    const key = row.promptTokenIds.join(',');
-    let cacheRow = prefillOf.get(key);
-    if (cacheRow === undefined) {
-      cacheRow = prefilled.push(row) - 1;
-      prefillOf.set(key, cacheRow);
-    }
-    return cacheRow;
-  });
-  // Left padding: every row's last prompt token sits at the same position, so one run serves them all.
-  const width = Math.max(...prefilled.map((row) => row.promptTokenIds.length));
-  let masks: number[][] = prefilled.map((row) => {
-    const pad = width - row.promptTokenIds.length;
-    return Array.from({ length: width }, (_, position) => (position < pad ? 0 : 1));
-  });
+  const completion = (row: number) => decoders[row] as CompletionDecoder;
+  // Joined rows end where the batch's filled positions end, so a batch's cache can hold more positions than the
+  // model's context (up to the longest prompt, twice the longest completion and the slack): each row's position
+  // ids stay within it, and the SDK's graphs and exports with masks built from their inputs attend by the mask.
+  const joinsMidway = joinPrompts && joinsMidwayIn(decoder);
+  const append = decoder.layout.cacheMode === 'append';
+  /** The next prompt to join. */
+  let waiting = 0;
+  // Positions an append cache gets beyond what its rows need while prompts wait (see cacheSlack).
+  const slack = () => (joinsMidway && waiting < decoders.length ? cacheSlack(longestCompletion) : 0);
+  /** Each completion's position of the token it runs next, and that token. */
   const nextPositions = decoders.map((row) => row.promptTokenIds.length);
-  let tokenIds: number[][] = prefilled.map((row) => [
-    ...new Array<number>(width - row.promptTokenIds.length).fill(padding),
-    ...row.promptTokenIds,
-  ]);
-  let positionIds = prefilled.map((row) => {
-    const pad = width - row.promptTokenIds.length;
-    return Array.from({ length: width }, (_, position) => Math.max(0, position - pad));
-  });
+  const nextTokens = new Map<number, number>();
   let cache: DecoderCache | undefined;
-  // `active[p]`: the completion row `p` of the next run decodes, or undefined for a finished row that rides along.
-  let active: (number | undefined)[] = decoders.map((_, row) => row);
-  while (true) {
-    request.signal?.throwIfAborted();
+  // Per cache row: the completion it decodes (undefined: finished, riding along, or empty) and its attention mask
+  // over the cache's filled positions.
+  let active: (number | undefined)[] = [];
+  let masks: number[][] = [];
+  const liveRows = () => active.flatMap((row) => (row === undefined ? [] : [row]));
+  /** Positions the cache needs after its filled ones for these completions' remaining tokens. */
+  const needed = (rows: readonly number[]) => Math.max(0, ...rows.map((row) => completion(row).remaining));
+
+  /**
+   * One run of the decoder on `step.rows` (completions, or undefined for a row riding along): each takes the token
+   * drawn at run row `logitRow(p)` (its own row, unless it shares a prompt's prefill).
+   */
+  async function run(step: {
+    rows: readonly (number | undefined)[];
+    tokenIds: number[][];
+    attentionMask: number[][];
+    positionIds: number[][];
+    cache: DecoderCache | undefined;
+    capacity: number;
+    logitRow?: (position: number) => number;
+  }): Promise<DecoderCache> {
     // A graph that samples draws the token of each run row that is one completion's own (not a prompt's shared
-    // prefill) and needs no logits (no constraint, nucleus 1), with the uniform the completion would have drawn;
-    // the logits come out only for the other rows.
-    const ownRows =
-      decoder.layout.sampling &&
-      active.length === tokenIds.length &&
-      cacheRowOf.every((cacheRow, position) => cacheRow === position);
-    const plans = active.map((row) =>
-      ownRows && row !== undefined ? (decoders[row] as CompletionDecoder).graphSampling() : undefined,
+    // prefill) and needs no logits (no constraint, nucleus 1); the logits come out only for the other rows.
+    const own = decoder.layout.sampling && step.logitRow === undefined;
+    const plans = step.rows.map((row) =>
+      own && row !== undefined ? completion(row).graphSampling() : undefined,
     );
     const uniforms = plans.map((plan, position) =>
-      plan === 'draw' ? (decoders[active[position] as number] as CompletionDecoder).nextUniform() : 0,
+      plan === 'draw' ? completion(step.rows[position] as number).nextUniform() : 0,
     );
     const result = await decoder.run({
-      tokenIds,
-      attentionMask: masks,
-      positionIds,
-      cache,
+      tokenIds: step.tokenIds,
+      attentionMask: step.attentionMask,
+      positionIds: step.positionIds,
+      cache: step.cache,
       logitsToKeep: 1,
-      // The cache never holds more than the padded prompts and the longest completion (the last token is not
-      // run): its buffers are allocated once.
-      capacity: width + longestCompletion,
+      capacity: step.capacity,
       ...(plans.some((plan) => plan !== undefined)
         ? {
             sampling: { uniforms, temperature: request.temperature },
-            logits: active.some((row, position) => row !== undefined && plans[position] === undefined),
+            logits: step.rows.some((row, position) => row !== undefined && plans[position] === undefined),
           }
         : {}),
     });
-    cache = result.cache;
-    const chosen = active.map((row, position) => {
-      if (row === undefined) return undefined;
-      const completion = decoders[row] as CompletionDecoder;
+    const { sampled, logits } = result;
+    step.rows.forEach((row, position) => {
+      if (row === undefined) return;
+      const decoding = completion(row);
       const plan = plans[position];
-      const { sampled, logits } = result;
       if (plan !== undefined) {
         if (sampled === undefined) throw new Error('a sampling decoder run without its draws');
         const greedy = plan === 'greedy';
         const token = (greedy ? sampled.greedyTokens : sampled.tokens)[position] as number;
-        completion.accept(token, (greedy ? sampled.greedyLogProbs : sampled.logProbs)[position] as number);
-        return token;
+        decoding.accept(token, (greedy ? sampled.greedyLogProbs : sampled.logProbs)[position] as number);
+        nextTokens.set(row, token);
+        return;
       }
       if (logits === undefined) throw new Error('a decoder run without the logits a row needs');
-      return completion.next(logits.row(cacheRowOf[position] as number, logits.sequenceLength - 1));
+      const logitRow = step.logitRow?.(position) ?? position;
+      const token = decoding.next(logits.row(logitRow, logits.sequenceLength - 1));
+      if (token !== undefined) nextTokens.set(row, token);
     });
-    const live = active.flatMap((row, position) =>
-      row !== undefined && !(decoders[row] as CompletionDecoder).finished ? [position] : [],
+    return result.cache;
+  }
+
+  /**
+   * Prefills the prompts that join (one run; a repeated prompt once) and chooses their first tokens, then writes
+   * the completions that go on into the batch: into its free rows in place when they fit after its filled
+   * positions, else into buffers laid out anew, where every live row keeps only the positions it reads.
+   */
+  async function join(joining: readonly number[]): Promise<void> {
+    const prefillOf = new Map<string, number>();
+    const firsts: number[] = [];
+    const prefillRowOf = joining.map((row) => {
+      const key = completion(row).promptTokenIds.join(',');
+      let prefillRow = prefillOf.get(key);
+      if (prefillRow === undefined) {
+        prefillRow = firsts.push(row) - 1;
+        prefillOf.set(key, prefillRow);
+      }
+      return prefillRow;
+    });
+    const promptIds = firsts.map((row) => completion(row).promptTokenIds);
+    // Left padding: every row's last prompt token sits at the same position, so one run serves them all.
+    const width = Math.max(...promptIds.map((ids) => ids.length));
+    const prefillMasks = promptIds.map((ids) =>
+      Array.from({ length: width }, (_, position) => (position < width - ids.length ? 0 : 1)),
     );
-    if (live.length === 0) break;
-    const runRows = tokenIds.length;
-    const expanded =
-      active.length !== runRows || cacheRowOf.some((cacheRow, position) => cacheRow !== position);
-    if (expanded || live.length <= runRows / 2) {
-      // The cache of the live rows only: after a shared prefill (each row its own copy of its prompt's), or once
-      // half the rows have finished (copying the cache then costs less than running the finished rows on).
-      const rows = live.map((position) => cacheRowOf[position] as number);
-      cache = decoder.selectRows(cache, rows);
-      masks = rows.map((cacheRow) => masks[cacheRow] as number[]);
-      tokenIds = live.map((position) => [chosen[position] as number]);
-      active = live.map((position) => active[position]);
-    } else {
-      // Finished rows stay in the batch with a padding token, their logits unread: no cache is copied.
-      const liveSet = new Set(live);
-      active = active.map((row, position) => (liveSet.has(position) ? row : undefined));
-      tokenIds = active.map((row, position) => [row === undefined ? padding : (chosen[position] as number)]);
+    const filled = cache !== undefined && liveRows().length > 0 ? cache : undefined;
+    const own = firsts.length === joining.length;
+    const prefilled = await run({
+      rows: joining,
+      tokenIds: promptIds.map((ids) => [...new Array<number>(width - ids.length).fill(padding), ...ids]),
+      attentionMask: prefillMasks,
+      positionIds: promptIds.map((ids) =>
+        Array.from({ length: width }, (_, position) => Math.max(0, position - (width - ids.length))),
+      ),
+      cache: undefined,
+      // Alone, the prefill's cache is the batch's; joining a batch, it is copied into the batch's.
+      capacity: filled === undefined && own ? width + needed(joining) + slack() : width,
+      ...(own ? {} : { logitRow: (position: number) => prefillRowOf[position] as number }),
+    });
+    // A completion that ended at its first token takes no row.
+    const placed = joining.flatMap((row, position) =>
+      completion(row).finished ? [] : [{ row, prefillRow: prefillRowOf[position] as number }],
+    );
+    const prefillMask = (prefillRow: number, length: number) => [
+      ...new Array<number>(length - width).fill(0),
+      ...(prefillMasks[prefillRow] as number[]),
+    ];
+    if (filled === undefined) {
+      if (own && placed.length === joining.length) cache = prefilled;
+      else
+        cache = decoder.arrange(
+          placed.map(({ prefillRow }) => ({ source: prefilled, row: prefillRow, span: width })),
+          width,
+          width + needed(placed.map(({ row }) => row)) + slack(),
+        );
+      active = placed.map(({ row }) => row);
+      masks = placed.map(({ prefillRow }) => prefillMask(prefillRow, width));
+      return;
     }
-    cacheRowOf = active.map((_, position) => position);
+    // Free rows first, then new ones (the batch has fewer than `rows` rows).
+    const free = active.flatMap((row, position) => (row === undefined ? [position] : []));
+    const targets = placed.map((_, index) => free[index] ?? active.length + index - free.length);
+    const { length } = filled;
+    // The positions each live row reads: from its first unmasked one on.
+    const spans = active.map((row, position) => {
+      const first = row === undefined ? -1 : (masks[position] as number[]).indexOf(1);
+      return first < 0 ? 0 : length - first;
+    });
+    const need = needed([...liveRows(), ...placed.map(({ row }) => row)]);
+    const widest = Math.max(width, ...spans);
+    if (
+      width <= length &&
+      targets.every((target) => target < active.length) &&
+      (!append || length + need <= filled.capacity) &&
+      length - widest <= cacheSlack(longestCompletion)
+    ) {
+      decoder.place(
+        filled,
+        placed.map(({ prefillRow }, index) => ({
+          at: targets[index] as number,
+          source: prefilled,
+          row: prefillRow,
+          span: width,
+        })),
+      );
+      placed.forEach(({ row, prefillRow }, index) => {
+        const target = targets[index] as number;
+        active[target] = row;
+        masks[target] = prefillMask(prefillRow, length);
+      });
+      return;
+    }
+    const size = Math.max(active.length, ...targets.map((target) => target + 1));
+    const entries: (ArrangedRow | undefined)[] = new Array(size).fill(undefined);
+    const nextActive: (number | undefined)[] = new Array(size).fill(undefined);
+    const nextMasks = Array.from({ length: size }, () => new Array<number>(widest).fill(0));
+    active.forEach((row, position) => {
+      if (row === undefined) return;
+      const span = spans[position] as number;
+      entries[position] = { source: filled, row: position, span };
+      nextActive[position] = row;
+      nextMasks[position] = [
+        ...new Array<number>(widest - span).fill(0),
+        ...(masks[position] as number[]).slice(length - span),
+      ];
+    });
+    placed.forEach(({ row, prefillRow }, index) => {
+      const target = targets[index] as number;
+      entries[target] = { source: prefilled, row: prefillRow, span: width };
+      nextActive[target] = row;
+      nextMasks[target] = prefillMask(prefillRow, widest);
+    });
+    cache = decoder.arrange(entries, widest, widest + need + slack());
+    active = nextActive;
+    masks = nextMasks;
+  }
+
+  while (true) {
+    request.signal?.throwIfAborted();
+    const live = liveRows().length;
+    const free = joinsMidway ? rows - live : live === 0 ? rows : 0;
+    if (waiting < decoders.length && free > 0) {
+      const joining = Array.from(
+        { length: Math.min(free, decoders.length - waiting) },
+        (_, index) => waiting + index,
+      );
+      waiting += joining.length;
+      await join(joining);
+      // Completions that ended at their first token leave rows free for the next prompts.
+      continue;
+    }
+    if (live === 0 || cache === undefined) {
+      if (waiting >= decoders.length) break;
+      continue;
+    }
+    const running = active;
+    cache = await run({
+      rows: running,
+      tokenIds: running.map((row) => [row === undefined ? padding : (nextTokens.get(row) as number)]),
+      attentionMask: masks.map((mask) => [...mask, 1]),
+      positionIds: running.map((row) => [row === undefined ? 0 : (nextPositions[row] as number)]),
+      cache,
+      capacity: cache.length + 1 + needed(liveRows()),
+    });
     masks = masks.map((mask) => [...mask, 1]);
-    positionIds = active.map((row) => [row === undefined ? 0 : (nextPositions[row] as number)]);
-    for (const row of active) if (row !== undefined) nextPositions[row] = (nextPositions[row] as number) + 1;
+    for (const row of running) if (row !== undefined) nextPositions[row] = (nextPositions[row] as number) + 1;
+    active = running.map((row) => (row === undefined || completion(row).finished ? undefined : row));
+    const stillLive = active.flatMap((row, position) => (row === undefined ? [] : [position]));
+    if (
+      (!joinsMidway || waiting >= decoders.length) &&
+      stillLive.length > 0 &&
+      stillLive.length <= active.length / 2
+    ) {
+      // No prompt will take the finished rows and half of them have finished: the cache of the live rows only
+      // (copying it then costs less than running the finished rows on).
+      cache = decoder.selectRows(cache, stillLive);
+      masks = stillLive.map((position) => masks[position] as number[]);
+      active = stillLive.map((position) => active[position]);
+    }
   }
   return decoders.map((row) => row.completion());
+}
+
+/** Whether a decoder can take rows that start at different steps: it needs an attention mask and position ids. */
+export function joinsMidwayIn(decoder: DecoderSession): boolean {
+  return decoder.layout.attentionMask !== undefined && decoder.layout.positionIds !== undefined;
+}
+
+/**
+ * Positions a batch's cache gets beyond what its rows need while prompts wait to join, and the most positions no
+ * row reads any more that it keeps before it is laid out anew: a quarter of the longest completion. The filled
+ * length grows by one a step and each joining prompt needs its budget after it, so without room to spare every
+ * join would copy the whole cache; with too much, every step attends over more masked positions.
+ */
+export function cacheSlack(longestCompletion: number): number {
+  return Math.max(1, Math.ceil(longestCompletion / 4));
 }
 
 /** The tempered log probability of each completion token, one sequence at a time, without a cache. */

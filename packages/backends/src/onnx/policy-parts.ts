@@ -23,11 +23,16 @@ import {
   type GenerationBounds,
 } from '../shared/sampling.js';
 import type { DecoderSession } from './decoder-session.js';
-import { computeLogProbs, generateBatch } from './generation.js';
+import { cacheSlack, computeLogProbs, generateCompletions, joinsMidwayIn } from './generation.js';
 import type { OnnxRuntimeModule } from './runtime.js';
 
-/** Rows of one generation batch: a fixed number, or a key/value cache budget in bytes. */
-export type GenerationBatchSize = { readonly rows: number } | { readonly cacheBytes: number };
+/**
+ * Rows of one generation batch: a fixed number, or a key/value cache budget in bytes; and whether waiting prompts
+ * join the batch as its completions end (`joinPrompts`).
+ */
+export type GenerationBatchSize = ({ readonly rows: number } | { readonly cacheBytes: number }) & {
+  readonly join: boolean;
+};
 
 /** The default key/value cache budget of a generation batch, when no `batchSize` is given: 256 MiB. */
 export const DEFAULT_GENERATION_CACHE_BYTES = 2 ** 28;
@@ -37,8 +42,10 @@ const MOST_ROWS = 1024;
 
 /**
  * The rows of one generation batch: the fixed number, or as many rows as fit in the budget when each holds its
- * prompt and `maxTokens` new positions of cache (the longest prompt of the request counts for all). Between 1
- * and 1,024.
+ * prompt and `maxTokens` new positions of cache (the longest prompt of the request counts for all). When the
+ * request has more prompts than that and they join the batch as rows finish (`generateCompletions`), a row's
+ * cache holds up to `2 x maxTokens` and the slack more than that, and the rows are counted at that. Between 1 and
+ * 1,024.
  */
 export function generationRows(
   batchSize: GenerationBatchSize,
@@ -49,9 +56,18 @@ export function generationRows(
 ): number {
   if ('rows' in batchSize) return batchSize.rows;
   const longestPrompt = Math.max(...request.prompts.map((prompt) => encodePrompt(tokenizer, prompt).length));
-  const positions = Math.min(maxSequenceLength, longestPrompt + request.maxTokens);
-  const rowBytes = Math.max(1, decoder.cacheBytesPerPosition() * positions);
-  return Math.max(1, Math.min(MOST_ROWS, Math.floor(batchSize.cacheBytes / rowBytes)));
+  const rowsAt = (positions: number) =>
+    Math.max(
+      1,
+      Math.min(
+        MOST_ROWS,
+        Math.floor(batchSize.cacheBytes / Math.max(1, decoder.cacheBytesPerPosition() * positions)),
+      ),
+    );
+  const maxTokens = Math.min(request.maxTokens, Math.max(1, maxSequenceLength - 1));
+  const alone = rowsAt(Math.min(maxSequenceLength, longestPrompt + request.maxTokens));
+  if (request.prompts.length <= alone || !batchSize.join || !joinsMidwayIn(decoder)) return alone;
+  return rowsAt(longestPrompt + 2 * maxTokens + cacheSlack(maxTokens));
 }
 
 /**
@@ -122,20 +138,13 @@ export function createPolicy(parts: PolicyParts): LlamaPolicyModel {
       const started = performance.now();
       const completions: Completion[] = [];
       const prompts = request.prompts.map((prompt, index) => ({ prompt, index }));
-      const rows =
-        prompts.length === 0
-          ? 1
-          : generationRows(batchSize, await parts.decoder(), tokenizer, request, maxSequenceLength);
-      for (let start = 0; start < prompts.length; start += rows)
+      if (prompts.length > 0) {
+        const decoder = await parts.decoder();
+        const rows = generationRows(batchSize, decoder, tokenizer, request, maxSequenceLength);
         completions.push(
-          ...(await generateBatch(
-            await parts.decoder(),
-            tokenizer,
-            bounds,
-            prompts.slice(start, start + rows),
-            request,
-          )),
+          ...(await generateCompletions(decoder, tokenizer, bounds, prompts, request, rows, batchSize.join)),
         );
+      }
       return { completions, durationMs: performance.now() - started };
     },
     async doComputeLogProbs(request: LogProbsRequest): Promise<LogProbsResult> {

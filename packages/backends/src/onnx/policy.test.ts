@@ -301,6 +301,47 @@ describe('the onnx engine', () => {
     );
   });
 
+  it('refuses a joinPrompts that is not a boolean with a ConfigError', async () => {
+    await expect(createOnnxPolicy({ model, joinPrompts: 'no' as unknown as boolean })).rejects.toSatisfy(
+      (error: unknown) => ConfigError.isInstance(error) && error.details.field === 'joinPrompts',
+    );
+  });
+
+  it('gives the same completions with prompts joining the batch and in batches one after the other', async () => {
+    const prompts = [
+      'abc',
+      'def f(a):',
+      'x = [1, 2',
+      'function g(y) {',
+      'q',
+      'return',
+      'f(4)=',
+      'f(4)=',
+      'while',
+    ];
+    const request = {
+      prompts,
+      seed: 5,
+      temperature: 1,
+      topP: 1,
+      maxTokens: 12,
+      stop: [...'aeiou0123456789'],
+    };
+    const joined = await createOnnxPolicy({ model, batchSize: 3 });
+    const batched = await createOnnxPolicy({ model, batchSize: 3, joinPrompts: false });
+    const [together, inBatches] = [await joined.doGenerate(request), await batched.doGenerate(request)];
+    together.completions.forEach((completion, index) => {
+      const other = inBatches.completions[index];
+      expect(completion.tokenIds, `prompt ${index}`).toEqual(other?.tokenIds);
+      expect(largestDifference(completion.logProbs, other?.logProbs ?? [])).toBeLessThan(1e-5);
+    });
+    expect(new Set(together.completions.map((completion) => completion.finishReason))).toEqual(
+      new Set(['stop', 'length']),
+    );
+    await joined.doDispose();
+    await batched.doDispose();
+  });
+
   it("takes the same update recomputing the layers' activations as keeping them", async () => {
     const batch = {
       sequences: [

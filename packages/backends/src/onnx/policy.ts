@@ -58,6 +58,15 @@ export interface OnnxPolicySettings extends OnnxSessionSettings {
    */
   readonly batchSize?: number;
   /**
+   * Whether a prompt waiting for a row of the generation batch takes the row of a completion that ended, so that
+   * the batch stays full while prompts wait (default `true`), or the prompts run in batches one after the other,
+   * each until its longest completion ends. The completions are the same either way. Joining costs cache: a
+   * row's buffers hold up to twice `maxTokens` and a quarter of it more past the request's longest prompt (see
+   * `generationRows`); in batches, that prompt and `maxTokens`. Exports without an attention mask or position
+   * ids always run in batches.
+   */
+  readonly joinPrompts?: boolean;
+  /**
    * The key/value cache one generation batch may hold when `batchSize` is not given, in bytes. Default `2**28`
    * (256 MiB).
    */
@@ -126,11 +135,11 @@ export interface OnnxPolicySettings extends OnnxSessionSettings {
 export const DEFAULT_IMPORTANCE_TRUNCATION = 2;
 
 /**
- * A policy on onnxruntime-node. Generation: a key/value cache, batches of left-padded prompts (finished rows
- * leave the batch), seeded nucleus sampling, stop strings and constraints, per-token log probabilities. For a
- * Llama-family model the SDK writes both ONNX graphs itself from the config: the decoder, and a training graph
- * with the PPO-clip loss and the gradient of every weight (derived by hand for this architecture), so
- * `doTrainStep` trains on onnxruntime alone (AdamW in JavaScript, on the one set of arrays the training graph
+ * A policy on onnxruntime-node. Generation: a key/value cache, batches of left-padded prompts that waiting
+ * prompts join as completions end (see `joinPrompts`), seeded nucleus sampling, stop strings and constraints,
+ * per-token log probabilities. For a Llama-family model the SDK writes both ONNX graphs itself from the config:
+ * the decoder, and a training graph with the PPO-clip loss and the gradient of every weight (derived by hand for
+ * this architecture), so `doTrainStep` trains on onnxruntime alone (AdamW in JavaScript, on the one set of arrays the training graph
  * reads as inputs). The rollout graph appends to its key/value cache in place and holds the weights as
  * `rolloutWeights` says; neither graph stores weights in its protobuf, so no model size meets protobuf's 2 GB
  * cap. A decoder exported by others is run as it is and does not train.
@@ -141,8 +150,13 @@ export async function createOnnxPolicy(settings: OnnxPolicySettings): Promise<Ll
     assertNumberInRange('batchSize', settings.batchSize, { minimum: 1, integer: true });
   const cacheBytes = settings.generationCacheBytes ?? DEFAULT_GENERATION_CACHE_BYTES;
   assertNumberInRange('generationCacheBytes', cacheBytes, { minimum: 1 });
+  const join = settings.joinPrompts ?? true;
+  if (typeof join !== 'boolean')
+    throw new ConfigError(`joinPrompts must be true or false, got ${String(join)}.`, {
+      field: 'joinPrompts',
+    });
   const batchSize: GenerationBatchSize =
-    settings.batchSize === undefined ? { cacheBytes } : { rows: settings.batchSize };
+    settings.batchSize === undefined ? { cacheBytes, join } : { rows: settings.batchSize, join };
   const source = await resolveOnnxSource(settings.model);
   if (source.kind === 'export') return createExportPolicy(runtime, source.folder, settings, batchSize);
   return createLlamaPolicy(runtime, source.model, settings, batchSize);

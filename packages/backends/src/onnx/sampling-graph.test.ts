@@ -10,7 +10,7 @@ import { initializeLlamaWeights } from '../model/weights.js';
 import { ContextClamp, drawToken, GRAPH_SAMPLING_MIN_TEMPERATURE } from '../shared/sampling.js';
 import { SMALL_TEST_CONFIG } from '../testing/small-model.js';
 import { DecoderSession, readDecoderLayout } from './decoder-session.js';
-import { generateBatch } from './generation.js';
+import { generateCompletions } from './generation.js';
 import { OnnxGraphBuilder } from './graph-builder.js';
 import { toGraphLayout } from './layout.js';
 import { buildLlamaGraph } from './llama-graph.js';
@@ -230,8 +230,8 @@ describe('generation with a graph that samples', () => {
       for (const request of requests) {
         const full = { ...request, prompts: prompts.map(({ prompt }) => prompt) };
         fetched.length = 0;
-        const drawn = await generateBatch(sampling, tokenizer, bounds, prompts, full);
-        const expected = await generateBatch(plain, tokenizer, bounds, prompts, full);
+        const drawn = await generateCompletions(sampling, tokenizer, bounds, prompts, full, prompts.length);
+        const expected = await generateCompletions(plain, tokenizer, bounds, prompts, full, prompts.length);
         drawn.forEach((completion, index) => {
           const other = expected[index];
           expect(completion.tokenIds, `seed ${request.seed}, prompt ${index}`).toEqual(other?.tokenIds);

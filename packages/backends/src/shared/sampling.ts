@@ -212,6 +212,11 @@ export class CompletionDecoder {
     return this.tokenIds.length;
   }
 
+  /** Tokens it may still generate (0 once finished): each but the last is one more position for a cache. */
+  get remaining(): number {
+    return this.finishReason === undefined ? this.maxTokens - this.tokenIds.length : 0;
+  }
+
   /**
    * Chooses the next token from the logits of the last position (raw, untempered) and returns it, or returns
    * `undefined` when the constraint allows no token (the completion then ends without one).
