@@ -98,16 +98,22 @@ const requests: Omit<GenerateRequest, 'prompts'>[] = [
   { seed: 8, temperature: 1, topP: 1, maxTokens: 6 },
 ];
 
+/** The SDK's rollout graph (append cache, sampling) of the small test model, and generation bounds for it. */
+async function smallRollout(seed: number) {
+  const config = SMALL_TEST_CONFIG;
+  const weights = toGraphLayout(initializeLlamaWeights(config, { seed, standardDeviation: 0.1 }));
+  const runtime = await loadOnnxRuntime();
+  const rollout = await openRolloutSession(runtime, config, () => weights, {}, 'shared');
+  const bounds = {
+    clamp: new ContextClamp('small', config.maxPositionEmbeddings),
+    stopTokenIds: new Set<number>(),
+  };
+  return { rollout, bounds };
+}
+
 describe('generateCompletions', () => {
   it('keeps the decode batch full while prompts wait, and gives every completion it gives alone', async () => {
-    const config = SMALL_TEST_CONFIG;
-    const weights = toGraphLayout(initializeLlamaWeights(config, { seed: 3, standardDeviation: 0.1 }));
-    const runtime = await loadOnnxRuntime();
-    const rollout = await openRolloutSession(runtime, config, () => weights, {}, 'shared');
-    const bounds = {
-      clamp: new ContextClamp('small', config.maxPositionEmbeddings),
-      stopTokenIds: new Set<number>(),
-    };
+    const { rollout, bounds } = await smallRollout(3);
     const totals = { arrange: 0, place: 0 };
     for (const request of requests) {
       const full = { ...request, prompts: texts };
@@ -135,42 +141,20 @@ describe('generateCompletions', () => {
   });
 
   it('runs fewer decode steps than batches of the same rows one after the other', async () => {
-    const config = SMALL_TEST_CONFIG;
-    const weights = toGraphLayout(initializeLlamaWeights(config, { seed: 3, standardDeviation: 0.1 }));
-    const runtime = await loadOnnxRuntime();
-    const rollout = await openRolloutSession(runtime, config, () => weights, {}, 'shared');
-    const bounds = {
-      clamp: new ContextClamp('small', config.maxPositionEmbeddings),
-      stopTokenIds: new Set<number>(),
-    };
+    const { rollout, bounds } = await smallRollout(3);
     const request = { ...(requests[0] as GenerateRequest), prompts: texts };
     const joined = recording(rollout);
     await generateCompletions(joined.decoder, tokenizer, bounds, prompts, request, 3);
-    // The same prompts in batches of 3, each run to its end before the next starts.
+    // The same prompts in batches of 3, one after the other.
     const batched = recording(rollout);
-    for (let start = 0; start < prompts.length; start += 3)
-      await generateCompletions(
-        batched.decoder,
-        tokenizer,
-        bounds,
-        prompts.slice(start, start + 3),
-        request,
-        3,
-      );
+    await generateCompletions(batched.decoder, tokenizer, bounds, prompts, request, 3, false);
     const decodeSteps = (runs: RecordedRun[]) => runs.filter((run) => !run.prefill).length;
     expect(decodeSteps(joined.runs)).toBeLessThan(decodeSteps(batched.runs));
     await rollout.session.release();
   });
 
   it('runs the prompts in batches one after the other without joining, finished rows still leaving', async () => {
-    const config = SMALL_TEST_CONFIG;
-    const weights = toGraphLayout(initializeLlamaWeights(config, { seed: 3, standardDeviation: 0.1 }));
-    const runtime = await loadOnnxRuntime();
-    const rollout = await openRolloutSession(runtime, config, () => weights, {}, 'shared');
-    const bounds = {
-      clamp: new ContextClamp('small', config.maxPositionEmbeddings),
-      stopTokenIds: new Set<number>(),
-    };
+    const { rollout, bounds } = await smallRollout(3);
     const request = { ...(requests[0] as GenerateRequest), prompts: texts };
     const { decoder, runs } = recording(rollout);
     const inBatches = await generateCompletions(decoder, tokenizer, bounds, prompts, request, 3, false);
