@@ -243,6 +243,12 @@ export interface DecoderStep {
    */
   readonly sampling?: { readonly uniforms: readonly number[]; readonly temperature: number };
   /**
+   * For an `append` graph: the position of each row's buffers at which this run's keys and values go, instead of
+   * after the filled positions (the same for every row). Rows then fill their buffers each at its own pace: the
+   * cache's `length` is its capacity, and `attentionMask` covers the whole buffer and this run's positions.
+   */
+  readonly writeAt?: readonly number[];
+  /**
    * Whether the run returns the logits. Default true. Only a run whose graph samples may skip them (onnxruntime
    * then does not copy them out).
    */
@@ -401,7 +407,9 @@ export class DecoderSession {
           }
         : undefined,
       cache: append
-        ? this.appendToCache(cache, results, Math.max(length, step.capacity ?? 0))
+        ? step.writeAt === undefined
+          ? this.appendToCache(cache, results, Math.max(length, step.capacity ?? 0))
+          : this.writeRows(cache, results, step.writeAt)
         : {
             tensors: layout.cache.map((slot) => results[slot.output] as OnnxTensor),
             batch,
@@ -465,6 +473,32 @@ export class DecoderSession {
     return { tensors, batch, length: length + added, capacity: grown ? capacity : cache.capacity };
   }
 
+  /** Writes an append graph's new keys and values of row `r` at position `writeAt[r]` of its buffers. */
+  private writeRows(
+    cache: DecoderCache,
+    results: OnnxRuntime.InferenceSession.ReturnType,
+    writeAt: readonly number[],
+  ): DecoderCache {
+    const first = this.layout.cache[0] as CacheSlot;
+    const added = (results[first.output] as OnnxTensor).dims[2] as number;
+    if (writeAt.length !== cache.batch || writeAt.some((at) => at < 0 || at + added > cache.capacity))
+      throw new Error(
+        `cannot write ${added} positions at [${writeAt.join(', ')}] into a cache of ${cache.batch} x ${cache.capacity}`,
+      );
+    this.layout.cache.forEach((slot, index) => {
+      const target = (cache.tensors[index] as OnnxTensor).data as Float32Array;
+      const source = (results[slot.output] as OnnxTensor).data as Float32Array;
+      const width = slot.dims[3] as number;
+      const heads = slot.dims[1] as number;
+      for (let row = 0; row < cache.batch * heads; row += 1)
+        target.set(
+          source.subarray(row * added * width, (row + 1) * added * width),
+          (row * cache.capacity + (writeAt[Math.floor(row / heads)] as number)) * width,
+        );
+    });
+    return cache;
+  }
+
   /** The cache of the given rows only (in that order), to drop finished rows from a batch. */
   selectRows(cache: DecoderCache, rows: readonly number[]): DecoderCache {
     return this.arrange(
@@ -476,8 +510,8 @@ export class DecoderSession {
 
   /**
    * A cache laid out anew in fresh buffers, one row per entry of `rows`: a row takes the last `span` filled
-   * positions of row `row` of `source`, ending at position `length`, and its positions before them are zero (the
-   * caller's attention mask hides them); `undefined` is an empty row. The buffers hold `capacity` positions in an
+   * positions of row `row` of `source`, ending at position `length` (or at the entry's `end`), and its other
+   * positions are zero (the caller's attention mask hides them); `undefined` is an empty row. The buffers hold `capacity` positions in an
    * `append` graph (at least `length`), and `length` in a `concat` one, whose buffers are the graph's own.
    */
   arrange(rows: readonly (ArrangedRow | undefined)[], length: number, capacity: number): DecoderCache {
@@ -492,17 +526,22 @@ export class DecoderSession {
 
   /**
    * Writes rows into `cache`'s own buffers: row `at` takes the last `span` filled positions of row `row` of
-   * `source`, ending at the cache's filled length, and its positions before them are zeroed. The cache's other
-   * rows are not touched.
+   * `source`, ending at the cache's filled length (or at the entry's `end`), and its positions before them are
+   * zeroed (those after are left as they are, for the caller's mask to hide). The cache's other rows are not
+   * touched.
    */
   place(cache: DecoderCache, rows: readonly (ArrangedRow & { readonly at: number })[]): void {
     for (const entry of rows) this.copyRow(entry, cache, entry.at, true);
   }
 
-  /** Copies one row's last `span` filled positions into row `at` of `target`, ending at its filled length. */
+  /**
+   * Copies one row's last `span` filled positions into row `at` of `target`, ending at `entry.end` (default: the
+   * target's filled length).
+   */
   private copyRow(entry: ArrangedRow, target: DecoderCache, at: number, clear: boolean): void {
     const { source, row, span } = entry;
-    if (span > source.length || span > target.length || row >= source.batch || at >= target.batch)
+    const end = entry.end ?? target.length;
+    if (span > source.length || span > end || end > target.capacity || row >= source.batch || at >= target.batch)
       throw new Error(
         `cannot place ${span} positions of row ${row} of a cache of ${source.batch} x ${source.length} at row ${at} of one of ${target.batch} x ${target.length}`,
       );
@@ -520,7 +559,7 @@ export class DecoderSession {
             ((block * batch + rowIndex) * middle + part) * capacity * inner;
           const fromBase = base(row, source.batch, source.capacity);
           const toBase = base(at, target.batch, target.capacity);
-          const toStart = toBase + (target.length - span) * inner;
+          const toStart = toBase + (end - span) * inner;
           if (clear) to.fill(0, toBase, toStart);
           to.set(
             from.subarray(fromBase + (source.length - span) * inner, fromBase + source.length * inner),
@@ -537,4 +576,6 @@ export interface ArrangedRow {
   readonly row: number;
   /** Its last this many filled positions. */
   readonly span: number;
+  /** Where they end in the target row. Default: the target's filled length. */
+  readonly end?: number;
 }

@@ -172,10 +172,17 @@ describe('generateCompletions', () => {
 
   it('counts the rows of a batch under a cache budget with the cache that joining prompts hold', async () => {
     const config = SMALL_TEST_CONFIG;
-    const weights = toGraphLayout(initializeLlamaWeights(config, { seed: 3 }));
+    const weights = initializeLlamaWeights(config, { seed: 3 });
     const runtime = await loadOnnxRuntime();
-    const rollout = await openRolloutSession(runtime, config, () => weights, {}, 'shared');
+    const rollout = await openRolloutSession(runtime, config, () => toGraphLayout(weights), {}, 'shared');
+    const session = await openSession(runtime, await buildLlamaGraph(config, weights), {});
+    const exported = new DecoderSession(
+      runtime,
+      session,
+      readDecoderLayout(session.inputMetadata, session.outputMetadata, undefined),
+    );
     const perPosition = rollout.cacheBytesPerPosition();
+    expect(exported.cacheBytesPerPosition()).toBe(perPosition);
     const [longest, maxTokens] = [9, 16];
     const cacheBytes = perPosition * (longest + maxTokens) * 5;
     const request = (count: number) => ({
@@ -185,16 +192,21 @@ describe('generateCompletions', () => {
       topP: 1,
       maxTokens,
     });
-    const rows = (count: number, join: boolean) =>
-      generationRows({ cacheBytes, join }, rollout, tokenizer, request(count), config.maxPositionEmbeddings);
-    // Five rows of the longest prompt and maxTokens; more prompts than that join, and a row then holds more.
-    expect(rows(5, true)).toBe(5);
-    expect(rows(6, false)).toBe(5);
-    expect(rows(6, true)).toBe(
+    const rows = (decoder: DecoderSession, count: number, join: boolean) =>
+      generationRows({ cacheBytes, join }, decoder, tokenizer, request(count), config.maxPositionEmbeddings);
+    // Five rows of the longest prompt and maxTokens. In the SDK's graph, more prompts than that join without
+    // more cache per row; in a graph whose rows share their positions, a row then holds more.
+    for (const decoder of [rollout, exported]) {
+      expect(rows(decoder, 5, true)).toBe(5);
+      expect(rows(decoder, 6, false)).toBe(5);
+    }
+    expect(rows(rollout, 6, true)).toBe(5);
+    expect(rows(exported, 6, true)).toBe(
       Math.floor(cacheBytes / (perPosition * (longest + 2 * maxTokens + cacheSlack(maxTokens)))),
     );
-    expect(rows(6, true)).toBeLessThan(5);
+    expect(rows(exported, 6, true)).toBeLessThan(5);
     await rollout.session.release();
+    await session.release();
   });
 
   it('holds the cache within the rows it needs and the slack, laying it out anew as the batch moves on', async () => {
@@ -228,22 +240,26 @@ describe('generateCompletions', () => {
       const decoder = Object.create(base) as DecoderSession;
       decoder.run = async (step) => {
         const result = await base.run(step);
-        caches.push(result.cache);
+        // The batch's cache (a prefill's own, of the prompts that join, is copied into it).
+        if (step.cache !== undefined) caches.push(result.cache);
         return result;
       };
       const together = await generateCompletions(decoder, tokenizer, bounds, many, request, 2);
       const alone = await generateCompletions(base, tokenizer, bounds, many, request, 1);
       expectSameCompletions(together, alone, 1e-5);
-      // A row reads its prompt (at most 4 tokens) and its completion. The filled positions run at most the slack
-      // past the widest row before they are laid out anew; an append graph's buffers also hold a joining row's
-      // budget after them.
-      const longest = Math.max(...caches.map((cache) => cache.length));
-      expect(longest).toBeGreaterThan(4 + 1);
-      expect(longest).toBeLessThanOrEqual(4 + 8 + cacheSlack(8));
+      // A row reads its prompt (at most 4 tokens) and its completion. The SDK's graph fills each row from its
+      // start, in buffers of the longest prompt and the longest completion, allocated once. In the export, the
+      // rows share their positions, which run at most the slack past the widest row before they are laid out anew.
       if (base === rollout)
-        expect(Math.max(...caches.map((cache) => cache.capacity))).toBeLessThanOrEqual(
-          4 + 2 * 8 + cacheSlack(8),
-        );
+        for (const cache of caches) {
+          expect(cache.capacity).toBe(3 + 8);
+          expect(cache.length).toBe(cache.capacity);
+        }
+      else {
+        const longest = Math.max(...caches.map((cache) => cache.length));
+        expect(longest).toBeGreaterThan(4 + 1);
+        expect(longest).toBeLessThanOrEqual(4 + 8 + cacheSlack(8));
+      }
     }
     await rollout.session.release();
     await session.release();

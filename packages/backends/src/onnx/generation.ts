@@ -17,8 +17,10 @@ import type { ArrangedRow, DecoderCache, DecoderSession } from './decoder-sessio
 /**
  * Generates the completions of a request's prompts with a key/value cache, in a decode batch of at most `rows`
  * rows that stays full while prompts wait: when completions end, the next waiting prompts are prefilled (in one
- * run, left-padded to one width) and written into the freed rows of the batch's cache, ending where the batch's
- * filled positions end, the positions before them masked. A prompt repeated among the prompts that join together
+ * run, left-padded to one width) and written into the freed rows of the batch's cache: from each row's start in
+ * an append graph (the SDK's; each row then writes its keys and values at its own position), or ending where
+ * the batch's filled positions end in a concat graph (an export; the positions before them masked). A prompt
+ * repeated among the prompts that join together
  * is prefilled once and its cache row copied to each of its completions. Once no prompt waits, finished rows ride
  * along until half the batch has finished, then leave it (their cache rows dropped). Every completion samples
  * from its own stream (see `CompletionDecoder`), so its tokens do not depend on the rows it ran beside. With a
@@ -50,15 +52,23 @@ export async function generateCompletions(
     });
   });
   const completion = (row: number) => decoders[row] as CompletionDecoder;
-  // Joined rows end where the batch's filled positions end, so a batch's cache can hold more positions than the
-  // model's context (up to the longest prompt, twice the longest completion and the slack): each row's position
-  // ids stay within it, and the SDK's graphs and exports with masks built from their inputs attend by the mask.
+  // In a concat graph, joined rows end where the batch's filled positions end, so a batch's cache can hold more
+  // positions than the model's context (up to the longest prompt, twice the longest completion and the slack):
+  // each row's position ids stay within it, and exports with masks built from their inputs attend by the mask.
   const joinsMidway = joinPrompts && joinsMidwayIn(decoder);
   const append = decoder.layout.cacheMode === 'append';
+  // In an append graph, each row writes its keys and values at its own position (`writeAt`): a joining prompt
+  // fills its row from position 0, whatever the other rows hold, so the buffers hold the request's longest prompt
+  // and longest completion, allocated once. A concat graph appends at the same position in every row: a joining
+  // prompt ends where the batch's filled positions end.
+  const perRow = joinsMidway && append;
+  const perRowCapacity = perRow
+    ? Math.max(...decoders.map((row) => row.promptTokenIds.length)) + longestCompletion
+    : 0;
+  /** Per cache row, in a per-row cache: where its next keys and values go. */
+  let fills: number[] = [];
   /** The next prompt to join. */
   let waiting = 0;
-  // Positions an append cache gets beyond what its rows need while prompts wait (see cacheSlack).
-  const slack = () => (joinsMidway && waiting < decoders.length ? cacheSlack(longestCompletion) : 0);
   /** Each completion's position of the token it runs next, and that token. */
   const nextPositions = decoders.map((row) => row.promptTokenIds.length);
   const nextTokens = new Map<number, number>();
@@ -82,6 +92,7 @@ export async function generateCompletions(
     positionIds: number[][];
     cache: DecoderCache | undefined;
     capacity: number;
+    writeAt?: readonly number[];
     logitRow?: (position: number) => number;
   }): Promise<DecoderCache> {
     // A graph that samples draws the token of each run row that is one completion's own (not a prompt's shared
@@ -100,6 +111,7 @@ export async function generateCompletions(
       cache: step.cache,
       logitsToKeep: 1,
       capacity: step.capacity,
+      ...(step.writeAt === undefined ? {} : { writeAt: step.writeAt }),
       ...(plans.some((plan) => plan !== undefined)
         ? {
             sampling: { uniforms, temperature: request.temperature },
@@ -162,7 +174,8 @@ export async function generateCompletions(
       ),
       cache: undefined,
       // Alone, the prefill's cache is the batch's; joining a batch, it is copied into the batch's.
-      capacity: filled === undefined && own ? width + needed(joining) + slack() : width,
+      capacity:
+        filled === undefined && own ? (perRow ? perRowCapacity : width + needed(joining)) : width,
       ...(own ? {} : { logitRow: (position: number) => prefillRowOf[position] as number }),
     });
     // A completion that ended at its first token takes no row.
@@ -173,13 +186,17 @@ export async function generateCompletions(
       ...new Array<number>(length - width).fill(0),
       ...(prefillMasks[prefillRow] as number[]),
     ];
+    if (perRow) {
+      placeInRows(filled, prefilled, placed, width, prefillMasks);
+      return;
+    }
     if (filled === undefined) {
       if (own && placed.length === joining.length) cache = prefilled;
       else
         cache = decoder.arrange(
           placed.map(({ prefillRow }) => ({ source: prefilled, row: prefillRow, span: width })),
           width,
-          width + needed(placed.map(({ row }) => row)) + slack(),
+          width + needed(placed.map(({ row }) => row)),
         );
       active = placed.map(({ row }) => row);
       masks = placed.map(({ prefillRow }) => prefillMask(prefillRow, width));
@@ -196,10 +213,10 @@ export async function generateCompletions(
     });
     const need = needed([...liveRows(), ...placed.map(({ row }) => row)]);
     const widest = Math.max(width, ...spans);
+    // (A batch that takes joining prompts here is a concat graph's: its cache is as long as its filled positions.)
     if (
       width <= length &&
       targets.every((target) => target < active.length) &&
-      (!append || length + need <= filled.capacity) &&
       length - widest <= cacheSlack(longestCompletion)
     ) {
       decoder.place(
@@ -238,9 +255,74 @@ export async function generateCompletions(
       nextActive[target] = row;
       nextMasks[target] = prefillMask(prefillRow, widest);
     });
-    cache = decoder.arrange(entries, widest, widest + need + slack());
+    cache = decoder.arrange(entries, widest, widest + need);
     active = nextActive;
     masks = nextMasks;
+  }
+
+  /**
+   * Writes joining completions into a per-row cache: each into a free row from position 0 (the batch grows by
+   * new rows, laid out anew, while it has fewer than `rows`), the rest of its mask 0.
+   */
+  function placeInRows(
+    filled: DecoderCache | undefined,
+    prefilled: DecoderCache,
+    placed: readonly { row: number; prefillRow: number }[],
+    width: number,
+    prefillMasks: readonly (readonly number[])[],
+  ): void {
+    const own = (prefillRow: number) => ({ source: prefilled, row: prefillRow, span: width, end: width });
+    const mask = (prefillRow: number) => [
+      ...(prefillMasks[prefillRow] as number[]),
+      ...new Array<number>(perRowCapacity - width).fill(0),
+    ];
+    if (filled === undefined) {
+      cache =
+        placed.length === prefilled.batch &&
+        prefilled.capacity === perRowCapacity &&
+        placed.every(({ prefillRow }, index) => prefillRow === index)
+          ? { ...prefilled, length: perRowCapacity }
+          : decoder.arrange(
+              placed.map(({ prefillRow }) => own(prefillRow)),
+              perRowCapacity,
+              perRowCapacity,
+            );
+      active = placed.map(({ row }) => row);
+      masks = placed.map(({ prefillRow }) => mask(prefillRow));
+      fills = placed.map(() => width);
+      return;
+    }
+    const free = active.flatMap((row, position) => (row === undefined ? [position] : []));
+    const targets = placed.map((_, index) => free[index] ?? active.length + index - free.length);
+    const size = Math.max(active.length, ...targets.map((target) => target + 1));
+    if (size === active.length)
+      decoder.place(
+        filled,
+        placed.map(({ prefillRow }, index) => ({ at: targets[index] as number, ...own(prefillRow) })),
+      );
+    else {
+      const entries: (ArrangedRow | undefined)[] = Array.from({ length: size }, (_, position) =>
+        position < active.length && active[position] !== undefined
+          ? { source: filled, row: position, span: perRowCapacity }
+          : undefined,
+      );
+      placed.forEach(({ prefillRow }, index) => {
+        entries[targets[index] as number] = own(prefillRow);
+      });
+      cache = decoder.arrange(entries, perRowCapacity, perRowCapacity);
+    }
+    active = Array.from({ length: size }, (_, position) => active[position]);
+    masks = Array.from(
+      { length: size },
+      (_, position) => masks[position] ?? new Array<number>(perRowCapacity).fill(0),
+    );
+    fills = Array.from({ length: size }, (_, position) => fills[position] ?? 0);
+    placed.forEach(({ row, prefillRow }, index) => {
+      const target = targets[index] as number;
+      active[target] = row;
+      masks[target] = mask(prefillRow);
+      fills[target] = width;
+    });
   }
 
   while (true) {
@@ -269,8 +351,18 @@ export async function generateCompletions(
       positionIds: running.map((row) => [row === undefined ? 0 : (nextPositions[row] as number)]),
       cache,
       capacity: cache.length + 1 + needed(liveRows()),
+      // A row riding along writes where its next token would have gone: nothing reads it.
+      ...(perRow
+        ? { writeAt: running.map((_, position) => Math.min(fills[position] as number, perRowCapacity - 1)) }
+        : {}),
     });
-    masks = masks.map((mask) => [...mask, 1]);
+    if (perRow)
+      running.forEach((row, position) => {
+        if (row === undefined) return;
+        (masks[position] as number[])[fills[position] as number] = 1;
+        fills[position] = (fills[position] as number) + 1;
+      });
+    else masks = masks.map((mask) => [...mask, 1]);
     for (const row of running) if (row !== undefined) nextPositions[row] = (nextPositions[row] as number) + 1;
     active = running.map((row) => (row === undefined || completion(row).finished ? undefined : row));
     const stillLive = active.flatMap((row, position) => (row === undefined ? [] : [position]));
@@ -283,6 +375,7 @@ export async function generateCompletions(
       // (copying it then costs less than running the finished rows on).
       cache = decoder.selectRows(cache, stillLive);
       masks = stillLive.map((position) => masks[position] as number[]);
+      fills = stillLive.map((position) => fills[position] ?? 0);
       active = stillLive.map((position) => active[position]);
     }
   }
@@ -295,10 +388,10 @@ export function joinsMidwayIn(decoder: DecoderSession): boolean {
 }
 
 /**
- * Positions a batch's cache gets beyond what its rows need while prompts wait to join, and the most positions no
- * row reads any more that it keeps before it is laid out anew: a quarter of the longest completion. The filled
- * length grows by one a step and each joining prompt needs its budget after it, so without room to spare every
- * join would copy the whole cache; with too much, every step attends over more masked positions.
+ * In a concat graph (an export), whose rows share their positions: the most positions no row reads any more that
+ * a batch keeps before its cache is laid out anew when prompts join, a quarter of the longest completion. Laid out
+ * at every join, the whole cache would be copied each time; never, every step would attend over more and more
+ * masked positions.
  */
 export function cacheSlack(longestCompletion: number): number {
   return Math.max(1, Math.ceil(longestCompletion / 4));

@@ -43,9 +43,9 @@ const MOST_ROWS = 1024;
 /**
  * The rows of one generation batch: the fixed number, or as many rows as fit in the budget when each holds its
  * prompt and `maxTokens` new positions of cache (the longest prompt of the request counts for all). When the
- * request has more prompts than that and they join the batch as rows finish (`generateCompletions`), a row's
- * cache holds up to `2 x maxTokens` and the slack more than that, and the rows are counted at that. Between 1 and
- * 1,024.
+ * request has more prompts than that and they join the batch as rows finish (`generateCompletions`) in a graph
+ * that returns its whole cache (an export), a row's cache holds up to `2 x maxTokens` and the slack more than
+ * that, and the rows are counted at that. Between 1 and 1,024.
  */
 export function generationRows(
   batchSize: GenerationBatchSize,
@@ -66,7 +66,14 @@ export function generationRows(
     );
   const maxTokens = Math.min(request.maxTokens, Math.max(1, maxSequenceLength - 1));
   const alone = rowsAt(Math.min(maxSequenceLength, longestPrompt + request.maxTokens));
-  if (request.prompts.length <= alone || !batchSize.join || !joinsMidwayIn(decoder)) return alone;
+  // The SDK's graphs write each row at its own position: a joining prompt needs no more cache than in batches.
+  if (
+    request.prompts.length <= alone ||
+    !batchSize.join ||
+    !joinsMidwayIn(decoder) ||
+    decoder.layout.cacheMode === 'append'
+  )
+    return alone;
   return rowsAt(longestPrompt + 2 * maxTokens + cacheSlack(maxTokens));
 }
 

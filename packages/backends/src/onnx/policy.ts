@@ -60,10 +60,12 @@ export interface OnnxPolicySettings extends OnnxSessionSettings {
   /**
    * Whether a prompt waiting for a row of the generation batch takes the row of a completion that ended, so that
    * the batch stays full while prompts wait (default `true`), or the prompts run in batches one after the other,
-   * each until its longest completion ends. The completions are the same either way. Joining costs cache: a
-   * row's buffers hold up to twice `maxTokens` and a quarter of it more past the request's longest prompt (see
-   * `generationRows`); in batches, that prompt and `maxTokens`. Exports without an attention mask or position
-   * ids always run in batches.
+   * each until its longest completion ends. The completions are the same either way. In the SDK's graphs a
+   * joining prompt fills its row's cache from its start, so joining holds no more cache than batches (a row:
+   * the request's longest prompt and `maxTokens`). In an export that returns its whole cache, the rows share
+   * their positions: a joining prompt ends where the others' filled positions end, and a row's buffers hold up to
+   * twice `maxTokens` and a quarter of it more past the longest prompt (see `generationRows`). Exports without an
+   * attention mask or position ids always run in batches.
    */
   readonly joinPrompts?: boolean;
   /**
