@@ -541,7 +541,13 @@ export class DecoderSession {
   private copyRow(entry: ArrangedRow, target: DecoderCache, at: number, clear: boolean): void {
     const { source, row, span } = entry;
     const end = entry.end ?? target.length;
-    if (span > source.length || span > end || end > target.capacity || row >= source.batch || at >= target.batch)
+    if (
+      span > source.length ||
+      span > end ||
+      end > target.capacity ||
+      row >= source.batch ||
+      at >= target.batch
+    )
       throw new Error(
         `cannot place ${span} positions of row ${row} of a cache of ${source.batch} x ${source.length} at row ${at} of one of ${target.batch} x ${target.length}`,
       );

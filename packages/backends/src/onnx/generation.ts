@@ -174,8 +174,7 @@ export async function generateCompletions(
       ),
       cache: undefined,
       // Alone, the prefill's cache is the batch's; joining a batch, it is copied into the batch's.
-      capacity:
-        filled === undefined && own ? (perRow ? perRowCapacity : width + needed(joining)) : width,
+      capacity: filled === undefined && own ? (perRow ? perRowCapacity : width + needed(joining)) : width,
       ...(own ? {} : { logitRow: (position: number) => prefillRowOf[position] as number }),
     });
     // A completion that ended at its first token takes no row.
