@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { type Completion, createByteTokenizer, type GenerateRequest } from '@azr/core/spec';
+import { type Completion, ConfigError, createByteTokenizer, type GenerateRequest } from '@azr/core/spec';
 import { describe, expect, it } from 'vitest';
 import { initializeLlamaWeights } from '../model/weights.js';
 import { ContextClamp } from '../shared/sampling.js';
@@ -167,6 +167,27 @@ describe('generateCompletions', () => {
     expect(runs.filter((run) => run.prefill).length).toBe(Math.ceil(texts.length / 3));
     const lastPrefill = runs.findLastIndex((run) => run.prefill);
     expect(runs.slice(0, lastPrefill).some((run) => !run.prefill && run.rows < 3)).toBe(true);
+    await rollout.session.release();
+  });
+
+  it('refuses a prompt that encodes to no tokens with a ConfigError, before generating any', async () => {
+    const { rollout, bounds } = await smallRollout(3);
+    const { decoder, runs } = recording(rollout);
+    const request = { seed: 1, temperature: 1, topP: 1, maxTokens: 4, prompts: ['abc', 'x', '', 'q'] };
+    await expect(
+      generateCompletions(
+        decoder,
+        tokenizer,
+        bounds,
+        request.prompts.map((prompt, index) => ({ prompt, index })),
+        request,
+        2,
+      ),
+    ).rejects.toSatisfy(
+      (error: unknown) =>
+        ConfigError.isInstance(error) && error.details.field === 'prompts' && /Prompt 2 /.test(error.message),
+    );
+    expect(runs).toEqual([]);
     await rollout.session.release();
   });
 

@@ -1,9 +1,10 @@
-import type {
-  Completion,
-  GenerateRequest,
-  LogProbsRequest,
-  LogProbsResult,
-  TokenizerV1,
+import {
+  type Completion,
+  ConfigError,
+  type GenerateRequest,
+  type LogProbsRequest,
+  type LogProbsResult,
+  type TokenizerV1,
 } from '@azr/core/spec';
 import {
   assertFitsContext,
@@ -44,6 +45,12 @@ export async function generateCompletions(
   let longestCompletion = 0;
   const decoders = prompts.map(({ prompt, index }) => {
     const ids = encodePrompt(tokenizer, prompt);
+    // A model's first token needs something before it: a beginning-of-sequence token or the prompt's own.
+    if (ids.length === 0)
+      throw new ConfigError(
+        `Prompt ${index} encodes to no tokens, and the tokenizer adds no beginning-of-sequence token: there is nothing to generate from.`,
+        { field: 'prompts' },
+      );
     const maxTokens = bounds.clamp.budget(ids.length, request.maxTokens, index);
     longestCompletion = Math.max(longestCompletion, maxTokens);
     return new CompletionDecoder(tokenizer, request, prompt, index, ids, {
@@ -58,8 +65,9 @@ export async function generateCompletions(
   const joinsMidway = joinPrompts && joinsMidwayIn(decoder);
   const append = decoder.layout.cacheMode === 'append';
   // In an append graph, each row writes its keys and values at its own position (`writeAt`): a joining prompt
-  // fills its row from position 0, whatever the other rows hold, so the buffers hold the request's longest prompt
-  // and longest completion, allocated once. A concat graph appends at the same position in every row: a joining
+  // fills its row from position 0, whatever the other rows hold, so a row's buffers hold the request's longest
+  // prompt and longest completion (new buffers only when the batch grows, or starts again after every row
+  // finished). A concat graph appends at the same position in every row: a joining
   // prompt ends where the batch's filled positions end.
   const perRow = joinsMidway && append;
   const perRowCapacity = perRow
