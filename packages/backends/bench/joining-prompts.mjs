@@ -1,18 +1,20 @@
 #!/usr/bin/env node
 // What keeping the decode batch full saves when completions end at different lengths, as self-play's do. The onnx
 // engine generates a request's prompts in a batch of `batchSize` rows, and a waiting prompt takes the row of a
-// completion that ended (`generateCompletions`). Before, the prompts ran in batches one after the other, each to its
-// longest completion, its finished rows idle (`joinPrompts: false`). This times both on the same prompts and seed
-// (the completions are the same: each samples from its own stream; checked), alternating, on the SmolLM2-135M shape of the scale benchmark:
-// 32 prompts of 120 to 270 tokens, at most 64 new tokens, stopped by "x" or "z" (random weights draw one of those
-// in about 1 token of 25), batches of 8 rows, 2 threads.
+// completion that ended (`generateCompletions`). With `joinPrompts: false` the prompts run in batches one after
+// the other, each until its longest completion ends (its finished rows ride along until half have finished). This
+// times both on the same prompts and seed (the completions are the same, each sampled from its own stream; checked
+// token by token), alternating, on the SmolLM2-135M shape of the scale benchmark: 32 prompts of 120 to 270 tokens,
+// at most 64 new tokens, stopped by "x" or "z" (random weights draw one of those in about 1 token of 25), batches of
+// 8 rows, 2 threads.
 //
-// Its floor: the same work with every decode step full. The prefill of all prompts (8 at a time) plus
-// (new tokens - prompts) / 8 decode steps, each at the time of a full 8-row step measured in the same run (a
+// Its floor, an estimate: the same work with every decode step full. The prefill of the first 8 prompts times 4,
+// plus (new tokens - prompts) / 8 decode steps, each at the time of a full 8-row step measured in the same run (a
 // generation of 64 tokens with no stop, less its prefill, / 63).
 //
-// Usage: node packages/backends/bench/joining-prompts.mjs [--folder /tmp/azr-scale] [--repeats 3]
-//   (after `npx turbo run build`; writes the model folder as `npm run bench:scale` does if it is missing)
+// Usage: npm run bench:joining -- [--folder /tmp/azr-scale] [--repeats 3]
+//   (node packages/backends/bench/joining-prompts.mjs, after `npm run build`; writes the model folder as
+//   `npm run bench:scale` does if it is missing)
 import { readFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
