@@ -67,8 +67,8 @@ export async function generateCompletions(
   // In an append graph, each row writes its keys and values at its own position (`writeAt`): a joining prompt
   // fills its row from position 0, whatever the other rows hold, so a row's buffers hold the request's longest
   // prompt and longest completion (new buffers only when the batch grows, or starts again after every row
-  // finished). A concat graph appends at the same position in every row: a joining
-  // prompt ends where the batch's filled positions end.
+  // finished). A concat graph appends at the same position in every row: a joining prompt ends where the
+  // batch's filled positions end.
   const perRow = joinsMidway && append;
   const perRowCapacity = perRow
     ? Math.max(...decoders.map((row) => row.promptTokenIds.length)) + longestCompletion
@@ -82,7 +82,7 @@ export async function generateCompletions(
   const nextTokens = new Map<number, number>();
   let cache: DecoderCache | undefined;
   // Per cache row: the completion it decodes (undefined: finished, riding along, or empty) and its attention mask
-  // over the cache's filled positions.
+  // over the cache's filled positions (in a per-row cache, over its whole buffer).
   let active: (number | undefined)[] = [];
   let masks: number[][] = [];
   const liveRows = () => active.flatMap((row) => (row === undefined ? [] : [row]));
@@ -150,8 +150,9 @@ export async function generateCompletions(
 
   /**
    * Prefills the prompts that join (one run; a repeated prompt once) and chooses their first tokens, then writes
-   * the completions that go on into the batch: into its free rows in place when they fit after its filled
-   * positions, else into buffers laid out anew, where every live row keeps only the positions it reads.
+   * the completions that go on into the batch. In a per-row cache, see `placeInRows`. Otherwise into its free
+   * rows in place, ending at its filled positions, when they fit there; else into buffers laid out anew, where
+   * every live row keeps only the positions it reads.
    */
   async function join(joining: readonly number[]): Promise<void> {
     const prefillOf = new Map<string, number>();
