@@ -511,8 +511,9 @@ export class DecoderSession {
   /**
    * A cache laid out anew in fresh buffers, one row per entry of `rows`: a row takes the last `span` filled
    * positions of row `row` of `source`, ending at position `length` (or at the entry's `end`), and its other
-   * positions are zero (the caller's attention mask hides them); `undefined` is an empty row. The buffers hold `capacity` positions in an
-   * `append` graph (at least `length`), and `length` in a `concat` one, whose buffers are the graph's own.
+   * positions are zero (the caller's attention mask hides them); `undefined` is an empty row. The buffers hold
+   * `capacity` positions in an `append` graph (at least `length`), and `length` in a `concat` one, whose buffers
+   * are the graph's own.
    */
   arrange(rows: readonly (ArrangedRow | undefined)[], length: number, capacity: number): DecoderCache {
     const positions = this.layout.cacheMode === 'append' ? Math.max(length, capacity, 1) : length;
