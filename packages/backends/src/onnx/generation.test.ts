@@ -111,6 +111,19 @@ async function smallRollout(seed: number) {
   return { rollout, bounds };
 }
 
+/** The same weights in the Hugging Face layout for other runtimes: a concat graph (its whole cache out). */
+async function exportedDecoder(
+  runtime: Awaited<ReturnType<typeof loadOnnxRuntime>>,
+  weights: ReturnType<typeof initializeLlamaWeights>,
+) {
+  const session = await openSession(runtime, await buildLlamaGraph(SMALL_TEST_CONFIG, weights), {});
+  return new DecoderSession(
+    runtime,
+    session,
+    readDecoderLayout(session.inputMetadata, session.outputMetadata, undefined),
+  );
+}
+
 describe('generateCompletions', () => {
   it('keeps the decode batch full while prompts wait, and gives every completion it gives alone', async () => {
     const { rollout, bounds } = await smallRollout(3);
@@ -196,12 +209,8 @@ describe('generateCompletions', () => {
     const weights = initializeLlamaWeights(config, { seed: 3 });
     const runtime = await loadOnnxRuntime();
     const rollout = await openRolloutSession(runtime, config, () => toGraphLayout(weights), {}, 'shared');
-    const session = await openSession(runtime, await buildLlamaGraph(config, weights), {});
-    const exported = new DecoderSession(
-      runtime,
-      session,
-      readDecoderLayout(session.inputMetadata, session.outputMetadata, undefined),
-    );
+    const exported = await exportedDecoder(runtime, weights);
+    const { session } = exported;
     const perPosition = rollout.cacheBytesPerPosition();
     expect(exported.cacheBytesPerPosition()).toBe(perPosition);
     const [longest, maxTokens] = [9, 16];
@@ -235,12 +244,8 @@ describe('generateCompletions', () => {
     const weights = initializeLlamaWeights(config, { seed: 4, standardDeviation: 0.1 });
     const runtime = await loadOnnxRuntime();
     const rollout = await openRolloutSession(runtime, config, () => toGraphLayout(weights), {}, 'shared');
-    const session = await openSession(runtime, await buildLlamaGraph(config, weights), {});
-    const plain = new DecoderSession(
-      runtime,
-      session,
-      readDecoderLayout(session.inputMetadata, session.outputMetadata, undefined),
-    );
+    const plain = await exportedDecoder(runtime, weights);
+    const { session } = plain;
     const bounds = {
       clamp: new ContextClamp('small', config.maxPositionEmbeddings),
       stopTokenIds: new Set<number>(),
@@ -290,12 +295,8 @@ describe('generateCompletions', () => {
     const config = SMALL_TEST_CONFIG;
     const weights = initializeLlamaWeights(config, { seed: 3, standardDeviation: 0.1 });
     const runtime = await loadOnnxRuntime();
-    const session = await openSession(runtime, await buildLlamaGraph(config, weights), {});
-    const plain = new DecoderSession(
-      runtime,
-      session,
-      readDecoderLayout(session.inputMetadata, session.outputMetadata, undefined),
-    );
+    const plain = await exportedDecoder(runtime, weights);
+    const { session } = plain;
     expect(plain.layout.cacheMode).toBe('concat');
     const bounds = {
       clamp: new ContextClamp('small', config.maxPositionEmbeddings),
