@@ -32,6 +32,8 @@ beforeAll(async () => {
   "trainer": { "batchSize": 2, "learnabilityRollouts": 2, "sampling": { "maxTokens": 24 }, "checkpointEvery": 2 },
   "optimizer": { "learningRate": 0.001 },
   "executor": { "workers": 1 },
+  // The onnx engine's settings reach its policy (and the recorded config a resumed run reads).
+  "onnx": { "recomputeActivations": true, "activationMemoryBudget": 4194304 },
 }
 `,
   );
@@ -91,6 +93,8 @@ async function writeEveryStepConfig(): Promise<string> {
       trainer: { batchSize: 2, learnabilityRollouts: 2, solveRollouts: 2, checkpointEvery: 2 },
       executor: { workers: 1 },
       tasks: { kind: 'mini', evaluateEvery: 1 },
+      // Generation settings, which the hybrid engine's rollouts take too.
+      onnx: { batchSize: 3, joinPrompts: false },
     }),
   );
   return path;
@@ -130,6 +134,7 @@ describe('azr train', { timeout: 240_000 }, () => {
     const config = JSON.parse(await readFile(join(directory, 'config.json'), 'utf8'));
     expect(config).toMatchObject({ model: { directory: modelDirectory }, engine: 'onnx', steps: 2 });
     expect(config.trainer).toMatchObject({ batchSize: 2, checkpointEvery: 2 });
+    expect(config.onnx).toEqual({ recomputeActivations: true, activationMemoryBudget: 4194304 });
     expect(await stepEnds(directory)).toEqual([1, 2]);
     expect(await sampleSteps(directory)).toEqual([1, 2]);
     expect((await readdir(join(directory, 'buffers'))).sort()).toEqual([
@@ -270,6 +275,8 @@ describe('azr train', { timeout: 240_000 }, () => {
     expect(first.signal).toBe('SIGKILL');
     const directory = join(workspace, 'runs/killed');
     expect(await stepEnds(directory)).toEqual([1, 2, 3]);
+    const recorded = JSON.parse(await readFile(join(directory, 'config.json'), 'utf8'));
+    expect(recorded).toMatchObject({ engine: 'hybrid', onnx: { batchSize: 3, joinPrompts: false } });
     const resumed = await runAzr(['train', '--resume', 'runs/killed']);
     expect(resumed.code).toBe(0);
     expect(resumed.stdout).toMatch(/^resuming run killed at step 2, until step 4$/m);

@@ -32,6 +32,20 @@ export function starterConfig(): string {
   // about a quarter of the bytes a decoded token reads; the update is corrected by truncated importance sampling).
   // "rolloutPrecision": "int8",
 
+  // The onnx engine's sessions: createOnnxPolicy's settings of these names; the hybrid engine's generation takes
+  // the first four, the tfjs engine none. Generation: prompts decoded together ("batchSize"; default: as many as
+  // generationCacheBytes of key/value cache holds), whether waiting prompts take the rows of finished
+  // completions, and whether the rollout session packs its own copy of the weights ("packed": faster decoding)
+  // or reads the learner's ("shared": no second copy). Training: bytes of activations one pass may hold (a
+  // bigger batch trains in micro-batches), recomputing each layer's activations in its backward pass (less
+  // memory for about a third more arithmetic: models of 0.5B parameters and up on a 24 GB machine), all of a
+  // step's micro-batches in one onnxruntime call (default: unless recomputing), and the cap of int8 rollouts'
+  // importance weights.
+  // "onnx": {
+  //   "generationCacheBytes": 268435456, "joinPrompts": true, "rolloutWeights": "packed",
+  //   "activationMemoryBudget": 1073741824, "recomputeActivations": false, "importanceTruncation": 2
+  // },
+
   // The language of the proposed programs: javascript (isolated-vm) or python (Pyodide).
   "language": "${defaults.language}",
 

@@ -27,7 +27,7 @@ import {
   type TrainEngine,
 } from '../config/config.js';
 import { writeReport } from '../report/write-report.js';
-import { createTrainingPolicy, modelSource } from '../train/policy.js';
+import { createTrainingPolicy, modelSource, trainingPolicyDevices } from '../train/policy.js';
 import { createProgressSink, type ProgressOutput } from '../train/progress.js';
 import {
   appendHeldOut,
@@ -245,11 +245,12 @@ export async function train(
         monitors: [createUhOhMonitor()],
         runId: basename(runDirectory),
         loadPolicy: async (directory) => {
-          policy = await createTrainingPolicy(config.engine, { directory }, config.optimizer, {
-            threads: config.threads,
-            executionProviders: config.executionProviders,
-            ...(config.rolloutPrecision === undefined ? {} : { rolloutPrecision: config.rolloutPrecision }),
-          }).catch((error: unknown) => {
+          policy = await createTrainingPolicy(
+            config.engine,
+            { directory },
+            config.optimizer,
+            trainingPolicyDevices(config),
+          ).catch((error: unknown) => {
             throw resumeDeviceHint(error, config, options.executionProviders !== undefined);
           });
           assertChatTemplate(config.tasks, policy.tokenizer);
@@ -259,11 +260,12 @@ export async function train(
       await truncateRunLogs(runDirectory, trainer.step);
     } else {
       await assertFreshRunDirectory(runDirectory);
-      policy = await createTrainingPolicy(config.engine, modelSource(config), config.optimizer, {
-        threads: config.threads,
-        executionProviders: config.executionProviders,
-        ...(config.rolloutPrecision === undefined ? {} : { rolloutPrecision: config.rolloutPrecision }),
-      });
+      policy = await createTrainingPolicy(
+        config.engine,
+        modelSource(config),
+        config.optimizer,
+        trainingPolicyDevices(config),
+      );
       assertChatTemplate(config.tasks, policy.tokenizer);
       await createRunDirectory(runDirectory, config);
       output.write(`run directory: ${runDirectory}\n`);

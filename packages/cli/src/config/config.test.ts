@@ -301,6 +301,86 @@ describe('azr.config.json', () => {
     ).toEqual(['cuda']);
   });
 
+  it('records the onnx section as given, and names a bad or unknown setting in it', () => {
+    expect(resolveTrainConfig({}, {}).onnx).toBeUndefined();
+    expect(resolveTrainConfig({ onnx: {} }, {}).onnx).toBeUndefined();
+    const onnx = {
+      batchSize: 4,
+      generationCacheBytes: 1 << 20,
+      joinPrompts: false,
+      rolloutWeights: 'shared' as const,
+      activationMemoryBudget: 1 << 26,
+      recomputeActivations: true,
+      microBatchLoop: false,
+      importanceTruncation: 3,
+    };
+    expect(resolveTrainConfig(parseTrainConfig({ onnx }, 'c.json'), {}).onnx).toEqual(onnx);
+    const field = (value: unknown) =>
+      configError(() => parseTrainConfig({ onnx: value }, 'c.json')).details.field;
+    expect(field({ batchSize: 0 })).toBe('onnx.batchSize');
+    expect(field({ batchSize: 2.5 })).toBe('onnx.batchSize');
+    expect(field({ joinPrompts: 'yes' })).toBe('onnx.joinPrompts');
+    expect(field({ rolloutWeights: 'mapped' })).toBe('onnx.rolloutWeights');
+    expect(field({ recomputeActivations: 1 })).toBe('onnx.recomputeActivations');
+    expect(field({ importanceTruncation: 0.5 })).toBe('onnx.importanceTruncation');
+    expect(configError(() => parseTrainConfig({ onnx: { batchsize: 4 } }, 'c.json')).message).toBe(
+      'c.json: onnx: Unrecognized key: "batchsize"',
+    );
+  });
+
+  it('gives the onnx section to the engines that use it: all to onnx, generation to hybrid, none to tfjs', () => {
+    const generation = {
+      batchSize: 4,
+      joinPrompts: false,
+      generationCacheBytes: 1024,
+      rolloutWeights: 'shared' as const,
+    };
+    expect(resolveTrainConfig({ onnx: generation }, { engine: 'hybrid' }).onnx).toEqual(generation);
+    for (const name of [
+      'activationMemoryBudget',
+      'recomputeActivations',
+      'microBatchLoop',
+      'importanceTruncation',
+    ]) {
+      const value = name === 'recomputeActivations' || name === 'microBatchLoop' ? true : 2;
+      const error = configError(() =>
+        resolveTrainConfig({ onnx: { batchSize: 4, [name]: value } }, { engine: 'hybrid' }),
+      );
+      expect(error.details).toEqual({ field: `onnx.${name}` });
+      expect(error.message).toContain('the hybrid engine trains on TensorFlow.js');
+      expect(resolveTrainConfig({ onnx: { [name]: value } }, { engine: 'onnx' }).onnx).toEqual({
+        [name]: value,
+      });
+    }
+    const tfjs = configError(() => resolveTrainConfig({ engine: 'tfjs', onnx: { joinPrompts: true } }, {}));
+    expect(tfjs.details).toEqual({ field: 'onnx.joinPrompts' });
+    expect(tfjs.message).toMatch(
+      /^onnx\.joinPrompts is a setting of the onnx engine's sessions, and the tfjs engine/,
+    );
+    // int8 rollouts are a packed session's.
+    expect(
+      configError(() =>
+        resolveTrainConfig({ rolloutPrecision: 'int8', onnx: { rolloutWeights: 'shared' } }, {}),
+      ).details,
+    ).toEqual({ field: 'onnx.rolloutWeights', allowed: ['packed'] });
+    expect(
+      resolveTrainConfig({ rolloutPrecision: 'int8', onnx: { rolloutWeights: 'packed' } }, {}).onnx,
+    ).toEqual({ rolloutWeights: 'packed' });
+  });
+
+  it("azr init's commented onnx section is a valid one", () => {
+    const lines = starterConfig().split('\n');
+    const start = lines.findIndex((line) => line.startsWith('  // "onnx": {'));
+    const end = lines.findIndex((line, index) => index > start && line.startsWith('  // }'));
+    expect(start).toBeGreaterThan(0);
+    const text = `{${lines
+      .slice(start, end + 1)
+      .map((line) => line.replace(/^ {2}\/\/ ?/, '').replace(/^},$/, '}'))
+      .join('\n')}}`;
+    const onnx = parseTrainConfig(JSON.parse(text), 'starter').onnx;
+    expect(onnx).toMatchObject({ joinPrompts: true, recomputeActivations: false, rolloutWeights: 'packed' });
+  });
+
   it('azr init writes a starter config that azr train reads as the defaults, and keeps an existing one', async () => {
     const path = await temporaryFile('azr.config.json', '');
     await expect(writeStarterConfig(path, false)).rejects.toSatisfy((error: unknown) =>

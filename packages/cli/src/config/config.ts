@@ -3,7 +3,9 @@ import {
   ONNX_EXECUTION_PROVIDERS,
   type OnnxExecutionProvider,
   ROLLOUT_PRECISIONS,
+  ROLLOUT_WEIGHTS,
   type RolloutPrecision,
+  type RolloutWeights,
 } from '@azr/backends/onnx';
 import {
   type BuiltInTaskModeName,
@@ -50,6 +52,87 @@ export function assertEngineExecutionProviders(
 
 const positiveInteger = z.number().int().positive();
 const probability = z.number().gt(0).lte(1);
+
+/**
+ * The `onnx` section: settings of `createOnnxPolicy` (`@azr/backends/onnx`) of the same names. Generation's apply
+ * to the onnx engine and to the hybrid engine's rollouts; training's to the onnx engine alone.
+ */
+const onnxSchema = z.strictObject({
+  batchSize: positiveInteger.optional(),
+  generationCacheBytes: positiveInteger.optional(),
+  joinPrompts: z.boolean().optional(),
+  rolloutWeights: z.enum(ROLLOUT_WEIGHTS).optional(),
+  activationMemoryBudget: positiveInteger.optional(),
+  recomputeActivations: z.boolean().optional(),
+  microBatchLoop: z.boolean().optional(),
+  importanceTruncation: z.number().min(1).optional(),
+});
+
+/** The onnx engine's settings a config can give (the `onnx` section); the library's defaults fill the rest. */
+export interface OnnxEngineSettings {
+  /** Prompts decoded together in one generation batch. Default: as many as `generationCacheBytes` holds. */
+  readonly batchSize?: number;
+  /** The key/value cache one generation batch may hold when `batchSize` is not given, in bytes. Default 256 MiB. */
+  readonly generationCacheBytes?: number;
+  /** Whether waiting prompts take the rows of completions that ended (default true) or run in batches. */
+  readonly joinPrompts?: boolean;
+  /** `packed` (default: the rollout session's own packed copy of the weights) or `shared` (the learner's arrays). */
+  readonly rolloutWeights?: RolloutWeights;
+  /** Bytes of activations one training pass may hold; a bigger batch trains in micro-batches. Default 1 GiB. */
+  readonly activationMemoryBudget?: number;
+  /** Gradient checkpointing per layer: less activation memory, about a third more arithmetic. Default false. */
+  readonly recomputeActivations?: boolean;
+  /** All of a step's micro-batches in one onnxruntime call. Default true, unless `recomputeActivations`. */
+  readonly microBatchLoop?: boolean;
+  /** The cap of the importance weight with `rolloutPrecision` `int8`, at least 1. Default 2. */
+  readonly importanceTruncation?: number;
+}
+
+/** The `onnx` settings of generation, which the hybrid engine's onnxruntime rollouts take as well. */
+export const ONNX_GENERATION_SETTINGS = [
+  'batchSize',
+  'generationCacheBytes',
+  'joinPrompts',
+  'rolloutWeights',
+] as const satisfies readonly (keyof OnnxEngineSettings)[];
+
+/** The `onnx` settings of training: the onnx engine's learner's (the hybrid engine trains on TensorFlow.js). */
+export const ONNX_TRAINING_SETTINGS = [
+  'activationMemoryBudget',
+  'recomputeActivations',
+  'microBatchLoop',
+  'importanceTruncation',
+] as const satisfies readonly (keyof OnnxEngineSettings)[];
+
+/**
+ * The `onnx` settings an engine takes: all of them for `onnx`, generation's for `hybrid`, none for `tfjs`. A
+ * setting the engine has no use for is a `ConfigError` naming it (`onnx.<name>`), rather than silently ignored.
+ */
+export function assertEngineOnnxSettings(
+  engine: TrainEngine,
+  settings: OnnxEngineSettings | undefined,
+): void {
+  if (settings === undefined || engine === 'onnx') return;
+  const given = Object.keys(settings).filter(
+    (name) => settings[name as keyof OnnxEngineSettings] !== undefined,
+  );
+  const refused =
+    engine === 'tfjs'
+      ? given
+      : given.filter((name) => (ONNX_TRAINING_SETTINGS as readonly string[]).includes(name));
+  const first = refused[0];
+  if (first === undefined) return;
+  const why =
+    engine === 'tfjs'
+      ? 'the tfjs engine neither generates nor trains on onnxruntime'
+      : "the hybrid engine trains on TensorFlow.js (its onnxruntime session only generates, and takes the onnx section's generation settings: " +
+        ONNX_GENERATION_SETTINGS.join(', ') +
+        ')';
+  throw new ConfigError(
+    `onnx.${first} is a setting of the onnx engine's ${engine === 'tfjs' ? 'sessions' : 'training'}, and ${why}. Use engine "onnx", or drop ${refused.map((name) => `onnx.${name}`).join(', ')}.`,
+    { field: `onnx.${first}` },
+  );
+}
 
 const modelSchema = z.union([
   z.strictObject({
@@ -184,6 +267,7 @@ export const trainConfigSchema = z.strictObject({
     .refine((providers) => new Set(providers).size === providers.length, 'names a provider twice')
     .optional(),
   rolloutPrecision: z.enum(ROLLOUT_PRECISIONS).optional(),
+  onnx: onnxSchema.optional(),
   out: z.string().min(1).optional(),
   trainer: trainerSchema.optional(),
   optimizer: optimizerSchema.optional(),
@@ -216,6 +300,11 @@ export interface TrainConfig {
    * (8-bit weights for generation, the update corrected by truncated importance sampling). onnx engine only.
    */
   readonly rolloutPrecision?: RolloutPrecision;
+  /**
+   * The onnx engine's generation and training settings (`createOnnxPolicy`'s of the same names), as the config
+   * gave them; the library's defaults fill the rest. The hybrid engine's rollouts take the generation ones.
+   */
+  readonly onnx?: OnnxEngineSettings;
   readonly trainer: Omit<TrainerSettingsInput, 'seed' | 'language'> & {
     /**
      * The weight of the proposer's complexity reward (`createComplexityReward` of `@azr/core`: a learnable valid
@@ -530,6 +619,13 @@ export function resolveTrainConfig(
       `rolloutPrecision "${rolloutPrecision}" needs the onnx engine, which corrects its update for rollouts at another precision; the ${engine} engine's learner does not. Use engine "onnx", or drop rolloutPrecision.`,
       { field: 'rolloutPrecision', allowed: ['float32'] },
     );
+  const onnx = file.onnx === undefined ? undefined : (compact(file.onnx) as OnnxEngineSettings);
+  assertEngineOnnxSettings(engine, onnx);
+  if (rolloutPrecision === 'int8' && onnx?.rolloutWeights === 'shared')
+    throw new ConfigError(
+      'rolloutPrecision "int8" needs onnx.rolloutWeights "packed": a shared rollout session reads the learner\'s float32 arrays as they are. Drop one of them.',
+      { field: 'onnx.rolloutWeights', allowed: ['packed'] },
+    );
   // Only the mini modes have a random generator of their tasks; refused here, before a run directory exists.
   if (file.trainer?.proposer === 'random' && kind !== 'mini') {
     throw new ConfigError(
@@ -547,6 +643,7 @@ export function resolveTrainConfig(
     threads: file.threads ?? defaults.threads,
     executionProviders: [...executionProviders],
     ...(rolloutPrecision === undefined ? {} : { rolloutPrecision }),
+    ...(onnx === undefined || Object.keys(onnx).length === 0 ? {} : { onnx }),
     trainer: compact({
       ...defaults.trainer,
       ...file.trainer,

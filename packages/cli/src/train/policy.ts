@@ -9,7 +9,10 @@ import type { OnnxExecutionProvider, RolloutPrecision } from '@azr/backends/onnx
 import { ModelFormatError, type OptimizerSettings, type PolicyModelV1 } from '@azr/core';
 import {
   assertEngineExecutionProviders,
+  assertEngineOnnxSettings,
   DEFAULT_EXECUTION_PROVIDERS,
+  ONNX_GENERATION_SETTINGS,
+  type OnnxEngineSettings,
   type TrainConfig,
   type TrainEngine,
 } from '../config/config.js';
@@ -25,6 +28,29 @@ export interface TrainingPolicyDevices {
   readonly executionProviders?: readonly OnnxExecutionProvider[];
   /** The onnx engine's rollout precision. Default `float32`. */
   readonly rolloutPrecision?: RolloutPrecision;
+  /**
+   * The config's `onnx` settings: all of them for the onnx engine, the generation ones for the hybrid engine's
+   * rollouts; any the engine has no use for is a `ConfigError` (see `assertEngineOnnxSettings`).
+   */
+  readonly onnx?: OnnxEngineSettings;
+}
+
+/** What a training policy is created with, from a run's config. */
+export function trainingPolicyDevices(config: TrainConfig): TrainingPolicyDevices {
+  return {
+    threads: config.threads,
+    executionProviders: config.executionProviders,
+    ...(config.rolloutPrecision === undefined ? {} : { rolloutPrecision: config.rolloutPrecision }),
+    ...(config.onnx === undefined ? {} : { onnx: config.onnx }),
+  };
+}
+
+/** The generation settings among `onnx`, for the hybrid engine's rollout session. */
+function generationSettings(onnx: OnnxEngineSettings | undefined): OnnxEngineSettings {
+  if (onnx === undefined) return {};
+  return Object.fromEntries(
+    ONNX_GENERATION_SETTINGS.flatMap((name) => (onnx[name] === undefined ? [] : [[name, onnx[name]]])),
+  );
 }
 
 /** Creates the policy a training run asks for: from the config's model, or from a checkpoint folder. */
@@ -37,11 +63,13 @@ export async function createTrainingPolicy(
   const threads = devices.threads ?? 1;
   const executionProviders = devices.executionProviders ?? DEFAULT_EXECUTION_PROVIDERS;
   assertEngineExecutionProviders(engine, executionProviders);
+  assertEngineOnnxSettings(engine, devices.onnx);
   let source = requested;
   if ('directory' in source) source = await trainableSource(source.directory);
   if (engine === 'onnx') {
     const { createOnnxPolicy } = await import('@azr/backends/onnx');
     return createOnnxPolicy({
+      ...devices.onnx,
       model: source,
       optimizer,
       intraOpThreads: threads,
@@ -56,6 +84,7 @@ export async function createTrainingPolicy(
   let rollout: LlamaPolicyModel;
   try {
     rollout = await createOnnxPolicy({
+      ...generationSettings(devices.onnx),
       model: {
         config: learner.config as NonNullable<LlamaPolicyModel['config']>,
         weights: await learner.readWeights(),
