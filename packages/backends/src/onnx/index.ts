@@ -25,6 +25,7 @@ export {
   type OnnxModelSource,
   type OnnxPolicySettings,
 } from './policy.js';
+export { DEFAULT_GENERATION_CACHE_BYTES } from './policy-parts.js';
 export { dequantizeInt8Blocks, INT8_BLOCK_SIZE, type Int8Blocks, quantizeInt8Blocks } from './quantize.js';
 export {
   ROLLOUT_PRECISIONS,

@@ -13,7 +13,12 @@ import {
   type PolicyModelV1,
   type TaskLanguage,
 } from '@azr/core';
-import { assertEngineExecutionProviders, DEFAULT_EXECUTION_PROVIDERS } from '../config/config.js';
+import {
+  assertEngineExecutionProviders,
+  DEFAULT_EXECUTION_PROVIDERS,
+  onnxGenerationSettings,
+  type TrainConfig,
+} from '../config/config.js';
 import { readRunConfig } from '../train/run-directory.js';
 import { createTaskModes, heldOutMaxTokens, isMiniSuite } from '../train/task-modes.js';
 
@@ -75,17 +80,24 @@ export async function resolveModelFolder(path: string): Promise<string> {
   return folder.directory;
 }
 
+/** The policy that generates: a run directory's with the run's threads and onnx generation settings. */
 async function loadPolicy(
   folder: string,
   engine: 'onnx' | 'tfjs',
   executionProviders: readonly OnnxExecutionProvider[],
+  run: TrainConfig | undefined,
 ): Promise<PolicyModelV1> {
   if (engine === 'tfjs') {
     const { createTfjsPolicy } = await import('@azr/backends/tfjs');
     return createTfjsPolicy({ model: { directory: folder } });
   }
   const { createOnnxPolicy } = await import('@azr/backends/onnx');
-  return createOnnxPolicy({ model: { directory: folder }, executionProviders });
+  return createOnnxPolicy({
+    ...onnxGenerationSettings(run?.onnx),
+    model: { directory: folder },
+    executionProviders,
+    ...(run === undefined ? {} : { intraOpThreads: run.threads }),
+  });
 }
 
 /** `azr eval`: accuracy per mode of a model on a suite; printed, and written as JSON with `out`. */
@@ -118,7 +130,7 @@ export async function evaluateModel(
     const tasks = await loadEvaluationSuite(text, executor, { language });
     if (tasks.length === 0) throw new ConfigError(`${options.suite} holds no tasks.`, { field: 'suite' });
     const folder = await resolveModelFolder(options.model);
-    policy = await loadPolicy(folder, engine, executionProviders);
+    policy = await loadPolicy(folder, engine, executionProviders, run);
     const samples = options.samples ?? 1;
     write(
       `evaluating ${folder} on ${tasks.length} tasks of ${options.suite} (${samples === 1 ? 'greedy' : `${samples} samples`})\n`,

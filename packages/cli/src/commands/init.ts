@@ -1,5 +1,6 @@
 import { access, writeFile } from 'node:fs/promises';
-import { ONNX_EXECUTION_PROVIDERS } from '@azr/backends/onnx';
+import { DEFAULT_ONNX_ACTIVATION_MEMORY_BUDGET } from '@azr/backends';
+import { DEFAULT_GENERATION_CACHE_BYTES, ONNX_EXECUTION_PROVIDERS } from '@azr/backends/onnx';
 import { ConfigError, createPaperRecipe } from '@azr/core';
 import { DEFAULT_TRAIN_CONFIG, PAPER_RECIPE_STEPS, type RecipeName } from '../config/config.js';
 
@@ -32,18 +33,19 @@ export function starterConfig(): string {
   // about a quarter of the bytes a decoded token reads; the update is corrected by truncated importance sampling).
   // "rolloutPrecision": "int8",
 
-  // The onnx engine's sessions: createOnnxPolicy's settings of these names; the hybrid engine's generation takes
-  // the first four, the tfjs engine none. Generation: prompts decoded together ("batchSize"; default: as many as
-  // generationCacheBytes of key/value cache holds), whether waiting prompts take the rows of finished
-  // completions, and whether the rollout session packs its own copy of the weights ("packed": faster decoding)
-  // or reads the learner's ("shared": no second copy). Training: bytes of activations one pass may hold (a
-  // bigger batch trains in micro-batches), recomputing each layer's activations in its backward pass (less
-  // memory for about a third more arithmetic: models of 0.5B parameters and up on a 24 GB machine), all of a
-  // step's micro-batches in one onnxruntime call (default: unless recomputing), and the cap of int8 rollouts'
-  // importance weights.
+  // The onnx engine's sessions (createOnnxPolicy's settings of these names; the values shown are the defaults).
+  // Generation, which the hybrid engine's rollouts take too: batchSize (prompts decoded together; default: as
+  // many as generationCacheBytes of key/value cache holds), generationCacheBytes, joinPrompts (waiting prompts
+  // take the rows of finished completions) and rolloutWeights ("packed": the rollout session's own packed copy,
+  // faster decoding; "shared": the weights fed to every run, no packed copy). Training, onnx engine only:
+  // activationMemoryBudget (bytes of activations one pass may hold; a bigger batch trains in micro-batches),
+  // recomputeActivations (each layer's activations computed again in its backward pass: less memory for about
+  // a third more arithmetic, e.g. models of 0.5B parameters and up on a 24 GB machine), microBatchLoop (a step's
+  // micro-batches in one onnxruntime call; default: unless recomputing) and, with rolloutPrecision "int8",
+  // importanceTruncation (the cap of the importance weights).
   // "onnx": {
-  //   "generationCacheBytes": 268435456, "joinPrompts": true, "rolloutWeights": "packed",
-  //   "activationMemoryBudget": 1073741824, "recomputeActivations": false, "importanceTruncation": 2
+  //   "generationCacheBytes": ${DEFAULT_GENERATION_CACHE_BYTES}, "joinPrompts": true, "rolloutWeights": "packed",
+  //   "activationMemoryBudget": ${DEFAULT_ONNX_ACTIVATION_MEMORY_BUDGET}, "recomputeActivations": false
   // },
 
   // The language of the proposed programs: javascript (isolated-vm) or python (Pyodide).

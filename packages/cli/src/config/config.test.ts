@@ -1,10 +1,12 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ONNX_EXECUTION_PROVIDERS } from '@azr/backends/onnx';
+import { DEFAULT_ONNX_ACTIVATION_MEMORY_BUDGET } from '@azr/backends';
+import { DEFAULT_GENERATION_CACHE_BYTES, ONNX_EXECUTION_PROVIDERS } from '@azr/backends/onnx';
 import { ConfigError, resolveTrainerSettings } from '@azr/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { starterConfig, writeStarterConfig } from '../commands/init.js';
+import { readRunConfig } from '../train/run-directory.js';
 import { DEFAULT_TRAIN_CONFIG, parseTrainConfig, readTrainConfig, resolveTrainConfig } from './config.js';
 
 const directories: string[] = [];
@@ -308,13 +310,14 @@ describe('azr.config.json', () => {
       batchSize: 4,
       generationCacheBytes: 1 << 20,
       joinPrompts: false,
-      rolloutWeights: 'shared' as const,
+      rolloutWeights: 'packed' as const,
       activationMemoryBudget: 1 << 26,
       recomputeActivations: true,
       microBatchLoop: false,
       importanceTruncation: 3,
     };
-    expect(resolveTrainConfig(parseTrainConfig({ onnx }, 'c.json'), {}).onnx).toEqual(onnx);
+    const file = parseTrainConfig({ rolloutPrecision: 'int8', onnx }, 'c.json');
+    expect(resolveTrainConfig(file, {}).onnx).toEqual(onnx);
     const field = (value: unknown) =>
       configError(() => parseTrainConfig({ onnx: value }, 'c.json')).details.field;
     expect(field({ batchSize: 0 })).toBe('onnx.batchSize');
@@ -348,10 +351,13 @@ describe('azr.config.json', () => {
       );
       expect(error.details).toEqual({ field: `onnx.${name}` });
       expect(error.message).toContain('the hybrid engine trains on TensorFlow.js');
-      expect(resolveTrainConfig({ onnx: { [name]: value } }, { engine: 'onnx' }).onnx).toEqual({
-        [name]: value,
-      });
+      const file = { rolloutPrecision: 'int8' as const, onnx: { [name]: value } };
+      expect(resolveTrainConfig(file, { engine: 'onnx' }).onnx).toEqual({ [name]: value });
     }
+    // The importance weights' cap weighs int8 rollouts only.
+    const cap = configError(() => resolveTrainConfig({ onnx: { importanceTruncation: 2 } }, {}));
+    expect(cap.details).toEqual({ field: 'onnx.importanceTruncation' });
+    expect(cap.message).toContain("this run's rollouts are float32");
     const tfjs = configError(() => resolveTrainConfig({ engine: 'tfjs', onnx: { joinPrompts: true } }, {}));
     expect(tfjs.details).toEqual({ field: 'onnx.joinPrompts' });
     expect(tfjs.message).toMatch(
@@ -377,8 +383,32 @@ describe('azr.config.json', () => {
       .slice(start, end + 1)
       .map((line) => line.replace(/^ {2}\/\/ ?/, '').replace(/^},$/, '}'))
       .join('\n')}}`;
-    const onnx = parseTrainConfig(JSON.parse(text), 'starter').onnx;
-    expect(onnx).toMatchObject({ joinPrompts: true, recomputeActivations: false, rolloutWeights: 'packed' });
+    // The library's own defaults.
+    expect(parseTrainConfig(JSON.parse(text), 'starter').onnx).toEqual({
+      generationCacheBytes: DEFAULT_GENERATION_CACHE_BYTES,
+      joinPrompts: true,
+      rolloutWeights: 'packed',
+      activationMemoryBudget: DEFAULT_ONNX_ACTIVATION_MEMORY_BUDGET,
+      recomputeActivations: false,
+    });
+  });
+
+  it("checks a run's recorded onnx section, which a user may edit before resuming", async () => {
+    const directory = await mkdtemp(join(tmpdir(), 'azr-run-'));
+    directories.push(directory);
+    const path = join(directory, 'config.json');
+    const recorded = { ...resolveTrainConfig({}, {}), onnx: { batchSize: 4, recomputeActivations: true } };
+    await writeFile(path, JSON.stringify(recorded));
+    expect((await readRunConfig(directory)).onnx).toEqual({ batchSize: 4, recomputeActivations: true });
+    await writeFile(path, JSON.stringify({ ...recorded, onnx: { batchsize: 4 } }));
+    const unknown = await readRunConfig(directory).catch((error: unknown) => error);
+    expect(ConfigError.isInstance(unknown)).toBe(true);
+    expect((unknown as ConfigError).message).toBe(`${path}: onnx: Unrecognized key: "batchsize"`);
+    await writeFile(path, JSON.stringify({ ...recorded, onnx: { activationMemoryBudget: -1 } }));
+    const bad = await readRunConfig(directory).catch((error: unknown) => error);
+    expect((bad as ConfigError).details.field).toBe('onnx.activationMemoryBudget');
+    await writeFile(path, 'null');
+    await expect(readRunConfig(directory)).rejects.toThrow(/is not an azr run directory/);
   });
 
   it('azr init writes a starter config that azr train reads as the defaults, and keeps an existing one', async () => {

@@ -104,34 +104,71 @@ export const ONNX_TRAINING_SETTINGS = [
   'importanceTruncation',
 ] as const satisfies readonly (keyof OnnxEngineSettings)[];
 
+/** The generation settings among `onnx` (for a session that only generates: the hybrid engine's, `azr eval`'s). */
+export function onnxGenerationSettings(onnx: OnnxEngineSettings | undefined): OnnxEngineSettings {
+  if (onnx === undefined) return {};
+  return Object.fromEntries(
+    ONNX_GENERATION_SETTINGS.flatMap((name) => (onnx[name] === undefined ? [] : [[name, onnx[name]]])),
+  );
+}
+
+// Compile-time checks: the two lists hold every setting (a new one must be placed in one), and the schema reads
+// exactly the settings.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+type Listed = (typeof ONNX_GENERATION_SETTINGS)[number] | (typeof ONNX_TRAINING_SETTINGS)[number];
+const everySettingListed: Same<keyof OnnxEngineSettings, Listed> = true;
+const schemaReadsTheSettings: Same<keyof z.infer<typeof onnxSchema>, keyof OnnxEngineSettings> = true;
+void everySettingListed;
+void schemaReadsTheSettings;
+
 /**
- * The `onnx` settings an engine takes: all of them for `onnx`, generation's for `hybrid`, none for `tfjs`. A
- * setting the engine has no use for is a `ConfigError` naming it (`onnx.<name>`), rather than silently ignored.
+ * The `onnx` settings an engine takes: all of them for `onnx`, generation's for `hybrid`, none for `tfjs`; and
+ * `importanceTruncation` only with `rolloutPrecision` `int8`, the rollouts it weighs. A setting with no use there
+ * is a `ConfigError` naming it (`onnx.<name>`), rather than silently ignored.
  */
 export function assertEngineOnnxSettings(
   engine: TrainEngine,
   settings: OnnxEngineSettings | undefined,
+  rolloutPrecision: RolloutPrecision = 'float32',
 ): void {
-  if (settings === undefined || engine === 'onnx') return;
+  if (settings === undefined) return;
   const given = Object.keys(settings).filter(
     (name) => settings[name as keyof OnnxEngineSettings] !== undefined,
   );
   const refused =
-    engine === 'tfjs'
-      ? given
-      : given.filter((name) => (ONNX_TRAINING_SETTINGS as readonly string[]).includes(name));
+    engine === 'onnx'
+      ? []
+      : engine === 'tfjs'
+        ? given
+        : given.filter((name) => !(ONNX_GENERATION_SETTINGS as readonly string[]).includes(name));
   const first = refused[0];
-  if (first === undefined) return;
-  const why =
-    engine === 'tfjs'
-      ? 'the tfjs engine neither generates nor trains on onnxruntime'
-      : "the hybrid engine trains on TensorFlow.js (its onnxruntime session only generates, and takes the onnx section's generation settings: " +
-        ONNX_GENERATION_SETTINGS.join(', ') +
-        ')';
-  throw new ConfigError(
-    `onnx.${first} is a setting of the onnx engine's ${engine === 'tfjs' ? 'sessions' : 'training'}, and ${why}. Use engine "onnx", or drop ${refused.map((name) => `onnx.${name}`).join(', ')}.`,
-    { field: `onnx.${first}` },
-  );
+  if (first !== undefined) {
+    const why =
+      engine === 'tfjs'
+        ? 'the tfjs engine neither generates nor trains on onnxruntime'
+        : `the hybrid engine trains on TensorFlow.js (its onnxruntime session only generates, and takes the onnx section's generation settings: ${ONNX_GENERATION_SETTINGS.join(', ')})`;
+    throw new ConfigError(
+      `onnx.${first} is a setting of the onnx engine's ${engine === 'tfjs' ? 'sessions' : 'training'}, and ${why}. Use engine "onnx", or drop ${refused.map((name) => `onnx.${name}`).join(', ')}.`,
+      { field: `onnx.${first}` },
+    );
+  }
+  if (settings.importanceTruncation !== undefined && rolloutPrecision !== 'int8')
+    throw new ConfigError(
+      `onnx.importanceTruncation caps the importance weights of int8 rollouts, and this run's rollouts are ${rolloutPrecision}. Set rolloutPrecision "int8", or drop onnx.importanceTruncation.`,
+      { field: 'onnx.importanceTruncation' },
+    );
+}
+
+/** Reads an `onnx` section (a run's recorded one): a bad or unknown setting is a `ConfigError` naming it. */
+export function parseOnnxSettings(value: unknown, source: string): OnnxEngineSettings {
+  const result = onnxSchema.safeParse(value);
+  if (!result.success) {
+    const first = result.error.issues[0];
+    throw new ConfigError(describeIssues(result.error, source, ['onnx']), {
+      field: ['onnx', ...(first?.path ?? []).map(String)].join('.'),
+    });
+  }
+  return compact(result.data) as OnnxEngineSettings;
 }
 
 const modelSchema = z.union([
@@ -538,11 +575,11 @@ function paperRecipeDefaults(
   };
 }
 
-/** Formats zod issues as `field.path: message` lines. */
-function describeIssues(error: z.ZodError, source: string): string {
+/** One line per issue: `<source>: <field>: <message>`, the field under `within` (a section's path). */
+function describeIssues(error: z.ZodError, source: string, within: readonly string[] = []): string {
   return error.issues
     .map((issue) => {
-      const path = issue.path.map(String).join('.') || '(top level)';
+      const path = [...within, ...issue.path.map(String)].join('.') || '(top level)';
       return `${source}: ${path}: ${issue.message}`;
     })
     .join('\n');
@@ -620,7 +657,7 @@ export function resolveTrainConfig(
       { field: 'rolloutPrecision', allowed: ['float32'] },
     );
   const onnx = file.onnx === undefined ? undefined : (compact(file.onnx) as OnnxEngineSettings);
-  assertEngineOnnxSettings(engine, onnx);
+  assertEngineOnnxSettings(engine, onnx, rolloutPrecision);
   if (rolloutPrecision === 'int8' && onnx?.rolloutWeights === 'shared')
     throw new ConfigError(
       'rolloutPrecision "int8" needs onnx.rolloutWeights "packed": a shared rollout session reads the learner\'s float32 arrays as they are. Drop one of them.',

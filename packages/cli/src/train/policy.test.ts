@@ -1,6 +1,7 @@
 import { ConfigError } from '@azr/core';
 import { describe, expect, it } from 'vitest';
-import { createTrainingPolicy } from './policy.js';
+import { resolveTrainConfig } from '../config/config.js';
+import { createTrainingPolicy, trainingPolicyDevices } from './policy.js';
 
 const tiny = { preset: 'tiny', seed: 0 } as const;
 
@@ -15,11 +16,16 @@ async function configError(creating: Promise<unknown>): Promise<ConfigError> {
   throw new Error('no ConfigError');
 }
 
-// Each setting is checked where it is used: a value only the library refuses shows that it got there.
+// A value only the library refuses shows that a setting got there.
 describe('createTrainingPolicy and the onnx section', { timeout: 60_000 }, () => {
   it('gives the onnx engine every setting', async () => {
     const training = await configError(
-      createTrainingPolicy('onnx', tiny, {}, { onnx: { importanceTruncation: 0.5 } }),
+      createTrainingPolicy(
+        'onnx',
+        tiny,
+        {},
+        { rolloutPrecision: 'int8', onnx: { importanceTruncation: 0.5 } },
+      ),
     );
     expect(training.details.field).toBe('importanceTruncation');
     const generation = await configError(
@@ -36,14 +42,36 @@ describe('createTrainingPolicy and the onnx section', { timeout: 60_000 }, () =>
   });
 
   it("gives the hybrid engine's rollouts the generation settings, and refuses the training ones", async () => {
-    const generation = await configError(
-      createTrainingPolicy('hybrid', tiny, {}, { onnx: { batchSize: 0 } }),
-    );
-    expect(generation.details.field).toBe('batchSize');
+    const refusedByTheLibrary = {
+      batchSize: 0,
+      generationCacheBytes: 0,
+      joinPrompts: 'yes',
+      rolloutWeights: 'mapped',
+    } as const;
+    for (const [name, value] of Object.entries(refusedByTheLibrary)) {
+      const error = await configError(
+        createTrainingPolicy('hybrid', tiny, {}, { onnx: { [name]: value } as never }),
+      );
+      expect(error.details.field).toBe(name);
+    }
     const training = await configError(
       createTrainingPolicy('hybrid', tiny, {}, { onnx: { batchSize: 2, microBatchLoop: false } }),
     );
     expect(training.details.field).toBe('onnx.microBatchLoop');
+  });
+
+  it("takes a run's settings from its config", () => {
+    const config = resolveTrainConfig(
+      { threads: 2, rolloutPrecision: 'int8', onnx: { batchSize: 4, recomputeActivations: true } },
+      {},
+    );
+    expect(trainingPolicyDevices(config)).toEqual({
+      threads: 2,
+      executionProviders: ['cpu'],
+      rolloutPrecision: 'int8',
+      onnx: { batchSize: 4, recomputeActivations: true },
+    });
+    expect(trainingPolicyDevices(resolveTrainConfig({}, {}))).not.toHaveProperty('onnx');
   });
 
   it('refuses every onnx setting for the tfjs engine', async () => {

@@ -11,8 +11,8 @@ import {
   assertEngineExecutionProviders,
   assertEngineOnnxSettings,
   DEFAULT_EXECUTION_PROVIDERS,
-  ONNX_GENERATION_SETTINGS,
   type OnnxEngineSettings,
+  onnxGenerationSettings,
   type TrainConfig,
   type TrainEngine,
 } from '../config/config.js';
@@ -45,14 +45,6 @@ export function trainingPolicyDevices(config: TrainConfig): TrainingPolicyDevice
   };
 }
 
-/** The generation settings among `onnx`, for the hybrid engine's rollout session. */
-function generationSettings(onnx: OnnxEngineSettings | undefined): OnnxEngineSettings {
-  if (onnx === undefined) return {};
-  return Object.fromEntries(
-    ONNX_GENERATION_SETTINGS.flatMap((name) => (onnx[name] === undefined ? [] : [[name, onnx[name]]])),
-  );
-}
-
 /** Creates the policy a training run asks for: from the config's model, or from a checkpoint folder. */
 export async function createTrainingPolicy(
   engine: TrainEngine,
@@ -63,7 +55,7 @@ export async function createTrainingPolicy(
   const threads = devices.threads ?? 1;
   const executionProviders = devices.executionProviders ?? DEFAULT_EXECUTION_PROVIDERS;
   assertEngineExecutionProviders(engine, executionProviders);
-  assertEngineOnnxSettings(engine, devices.onnx);
+  assertEngineOnnxSettings(engine, devices.onnx, devices.rolloutPrecision);
   let source = requested;
   if ('directory' in source) source = await trainableSource(source.directory);
   if (engine === 'onnx') {
@@ -84,7 +76,7 @@ export async function createTrainingPolicy(
   let rollout: LlamaPolicyModel;
   try {
     rollout = await createOnnxPolicy({
-      ...generationSettings(devices.onnx),
+      ...onnxGenerationSettings(devices.onnx),
       model: {
         config: learner.config as NonNullable<LlamaPolicyModel['config']>,
         weights: await learner.readWeights(),

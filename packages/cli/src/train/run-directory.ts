@@ -10,7 +10,7 @@ import {
   type StepResult,
   type TrainerEvent,
 } from '@azr/core';
-import type { TrainConfig } from '../config/config.js';
+import { parseOnnxSettings, type TrainConfig } from '../config/config.js';
 
 /** The files of a run directory. */
 export const RUN_FILES = {
@@ -63,24 +63,18 @@ export async function createRunDirectory(directory: string, config: TrainConfig)
   await writeFile(join(directory, RUN_FILES.config), `${JSON.stringify(config, null, 2)}\n`);
 }
 
-/** Reads the config a run was started with. */
+/**
+ * Reads the config a run was started with. Its `onnx` section, which a user may edit to resume the run on a
+ * machine with other memory (see the CLI README), is checked as a config file's is: a bad setting is a
+ * `ConfigError` naming it.
+ */
 export async function readRunConfig(directory: string): Promise<TrainConfig> {
   const path = join(directory, RUN_FILES.config);
+  let config: TrainConfig;
   try {
-    const config = JSON.parse(await readFile(path, 'utf8')) as TrainConfig;
-    // Runs recorded before task kinds existed used the paper's tasks; before curricula, the whole language.
-    const tasks = config.tasks ?? { kind: 'full', constrained: true };
-    // Runs recorded before evaluateEvery existed: no evaluation between the first and the last.
-    return {
-      ...config,
-      // Runs recorded before execution providers were a setting ran on the CPU.
-      executionProviders: config.executionProviders ?? ['cpu'],
-      tasks: {
-        ...tasks,
-        curriculum: tasks.curriculum ?? false,
-        evaluateEvery: tasks.evaluateEvery ?? false,
-      },
-    };
+    config = JSON.parse(await readFile(path, 'utf8')) as TrainConfig;
+    if (typeof config !== 'object' || config === null || Array.isArray(config))
+      throw new Error(`${RUN_FILES.config} is not an object`);
   } catch (error) {
     throw new ModelFormatError(
       `${directory} is not an azr run directory (no readable ${RUN_FILES.config}).`,
@@ -88,6 +82,21 @@ export async function readRunConfig(directory: string): Promise<TrainConfig> {
       { cause: error },
     );
   }
+  // Runs recorded before task kinds existed used the paper's tasks; before curricula, the whole language.
+  const tasks = config.tasks ?? { kind: 'full', constrained: true };
+  const onnx = config.onnx === undefined ? undefined : parseOnnxSettings(config.onnx, path);
+  // Runs recorded before evaluateEvery existed: no evaluation between the first and the last.
+  return {
+    ...config,
+    // Runs recorded before execution providers were a setting ran on the CPU.
+    executionProviders: config.executionProviders ?? ['cpu'],
+    ...(onnx === undefined ? {} : { onnx }),
+    tasks: {
+      ...tasks,
+      curriculum: tasks.curriculum ?? false,
+      evaluateEvery: tasks.evaluateEvery ?? false,
+    },
+  };
 }
 
 /**
