@@ -334,6 +334,31 @@ describe('azr errors', { timeout: 60_000 }, () => {
     expect(run.stderr).not.toMatch(/\n\s+at /); // no stack trace
   };
 
+  it("refuses a resumed run's onnx section edited for an engine that cannot use it, before anything starts", async () => {
+    const directory = await temporaryDirectory('azr-edited-run-');
+    const recorded = {
+      model: { preset: 'tiny', seed: 0 },
+      engine: 'hybrid',
+      language: 'javascript',
+      steps: 2,
+      seed: 0,
+      threads: 1,
+      executionProviders: ['cpu'],
+      onnx: { batchSize: 4, recomputeActivations: true },
+      trainer: {},
+      optimizer: {},
+      executor: {},
+      tasks: { kind: 'mini', constrained: true, curriculum: false, evaluateEvery: false },
+    };
+    await writeFile(join(directory, 'config.json'), JSON.stringify(recorded));
+    const run = await runCommand(process.execPath, [azr, 'train', '--resume', directory], { cwd: workspace });
+    oneClearLine(
+      run,
+      /^azr: onnx\.recomputeActivations is a setting of the onnx engine's training, and the hybrid engine trains on TensorFlow\.js/m,
+    );
+    expect(await readdir(directory)).toEqual(['config.json']);
+  });
+
   it('names the field of a bad config', async () => {
     const config = join(workspace, 'bad.config.json');
     await writeFile(config, '{ "steps": "ten", "trainer": { "batchSise": 4 } }');

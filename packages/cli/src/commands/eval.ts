@@ -1,7 +1,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { inspectModelFolder, type ModelFolder } from '@azr/backends';
-import type { OnnxExecutionProvider } from '@azr/backends/onnx';
+import type { OnnxExecutionProvider, RolloutPrecision } from '@azr/backends/onnx';
 import {
   ConfigError,
   createMiniTaskModes,
@@ -16,7 +16,6 @@ import {
 import {
   assertEngineExecutionProviders,
   DEFAULT_EXECUTION_PROVIDERS,
-  onnxGenerationSettings,
   type TrainConfig,
 } from '../config/config.js';
 import { readRunConfig } from '../train/run-directory.js';
@@ -80,7 +79,17 @@ export async function resolveModelFolder(path: string): Promise<string> {
   return folder.directory;
 }
 
-/** The policy that generates: a run directory's with the run's threads and onnx generation settings. */
+/**
+ * How `azr eval` generates with the onnx engine from a run directory: at the run's rollout precision when the
+ * run's own (onnx) engine generated at it, so that the numbers match the run's held-out evaluations. Memory and
+ * threads are this machine's: the library's defaults, not the run's `onnx` section.
+ */
+export function evalRolloutPrecision(run: TrainConfig | undefined): { rolloutPrecision?: RolloutPrecision } {
+  return run?.engine === 'onnx' && run.rolloutPrecision !== undefined
+    ? { rolloutPrecision: run.rolloutPrecision }
+    : {};
+}
+
 async function loadPolicy(
   folder: string,
   engine: 'onnx' | 'tfjs',
@@ -92,12 +101,7 @@ async function loadPolicy(
     return createTfjsPolicy({ model: { directory: folder } });
   }
   const { createOnnxPolicy } = await import('@azr/backends/onnx');
-  return createOnnxPolicy({
-    ...onnxGenerationSettings(run?.onnx),
-    model: { directory: folder },
-    executionProviders,
-    ...(run === undefined ? {} : { intraOpThreads: run.threads }),
-  });
+  return createOnnxPolicy({ model: { directory: folder }, executionProviders, ...evalRolloutPrecision(run) });
 }
 
 /** `azr eval`: accuracy per mode of a model on a suite; printed, and written as JSON with `out`. */

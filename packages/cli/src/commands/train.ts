@@ -19,6 +19,7 @@ import {
 } from '@azr/core';
 import {
   assertEngineExecutionProviders,
+  assertEngineOnnxSettings,
   type RecipeName,
   readTrainConfig,
   resolveTrainConfig,
@@ -131,6 +132,8 @@ async function runConfig(
         : { executionProviders: [...options.executionProviders] }),
     };
     assertEngineExecutionProviders(config.engine, config.executionProviders);
+    // An onnx section edited for this machine is checked before anything starts, as a config file's is.
+    assertEngineOnnxSettings(config.engine, config.onnx, config.rolloutPrecision);
     return { runDirectory: options.resume, config };
   }
   let file: TrainConfigInput = {};

@@ -104,7 +104,7 @@ export const ONNX_TRAINING_SETTINGS = [
   'importanceTruncation',
 ] as const satisfies readonly (keyof OnnxEngineSettings)[];
 
-/** The generation settings among `onnx` (for a session that only generates: the hybrid engine's, `azr eval`'s). */
+/** The generation settings among `onnx`, for a session that only generates (the hybrid engine's rollouts). */
 export function onnxGenerationSettings(onnx: OnnxEngineSettings | undefined): OnnxEngineSettings {
   if (onnx === undefined) return {};
   return Object.fromEntries(
@@ -123,8 +123,9 @@ void schemaReadsTheSettings;
 
 /**
  * The `onnx` settings an engine takes: all of them for `onnx`, generation's for `hybrid`, none for `tfjs`; and
- * `importanceTruncation` only with `rolloutPrecision` `int8`, the rollouts it weighs. A setting with no use there
- * is a `ConfigError` naming it (`onnx.<name>`), rather than silently ignored.
+ * `importanceTruncation` only with `rolloutPrecision` `int8`, the rollouts it weighs, which need `rolloutWeights`
+ * `packed`. A setting with no use there is a `ConfigError` naming it (`onnx.<name>`), rather than silently
+ * ignored.
  */
 export function assertEngineOnnxSettings(
   engine: TrainEngine,
@@ -152,6 +153,11 @@ export function assertEngineOnnxSettings(
       { field: `onnx.${first}` },
     );
   }
+  if (rolloutPrecision === 'int8' && settings.rolloutWeights === 'shared')
+    throw new ConfigError(
+      'rolloutPrecision "int8" needs onnx.rolloutWeights "packed": a shared rollout session reads the learner\'s float32 arrays as they are. Drop one of them.',
+      { field: 'onnx.rolloutWeights', allowed: ['packed'] },
+    );
   if (settings.importanceTruncation !== undefined && rolloutPrecision !== 'int8')
     throw new ConfigError(
       `onnx.importanceTruncation caps the importance weights of int8 rollouts, and this run's rollouts are ${rolloutPrecision}. Set rolloutPrecision "int8", or drop onnx.importanceTruncation.`,
@@ -658,11 +664,6 @@ export function resolveTrainConfig(
     );
   const onnx = file.onnx === undefined ? undefined : (compact(file.onnx) as OnnxEngineSettings);
   assertEngineOnnxSettings(engine, onnx, rolloutPrecision);
-  if (rolloutPrecision === 'int8' && onnx?.rolloutWeights === 'shared')
-    throw new ConfigError(
-      'rolloutPrecision "int8" needs onnx.rolloutWeights "packed": a shared rollout session reads the learner\'s float32 arrays as they are. Drop one of them.',
-      { field: 'onnx.rolloutWeights', allowed: ['packed'] },
-    );
   // Only the mini modes have a random generator of their tasks; refused here, before a run directory exists.
   if (file.trainer?.proposer === 'random' && kind !== 'mini') {
     throw new ConfigError(
