@@ -76,7 +76,7 @@ export interface OnnxEngineSettings {
   readonly generationCacheBytes?: number;
   /** Whether waiting prompts take the rows of completions that ended (default true) or run in batches. */
   readonly joinPrompts?: boolean;
-  /** `packed` (default: the rollout session's own packed copy of the weights) or `shared` (the learner's arrays). */
+  /** `packed` (default: the rollout session's own packed copy of the weights) or `shared` (fed on every run). */
   readonly rolloutWeights?: RolloutWeights;
   /** Bytes of activations one training pass may hold; a bigger batch trains in micro-batches. Default 1 GiB. */
   readonly activationMemoryBudget?: number;
