@@ -32,7 +32,7 @@ beforeAll(async () => {
   "trainer": { "batchSize": 2, "learnabilityRollouts": 2, "sampling": { "maxTokens": 24 }, "checkpointEvery": 2 },
   "optimizer": { "learningRate": 0.001 },
   "executor": { "workers": 1 },
-  // The onnx engine's settings reach its policy (and the recorded config a resumed run reads).
+  // onnx engine settings: the runs below train with them, and a resumed run reads them from its recorded config.
   "onnx": { "recomputeActivations": true, "activationMemoryBudget": 4194304 },
 }
 `,
